@@ -1,0 +1,1 @@
+//! Loopback fake servers for tests and benchmarks: Anthropic Messages, OpenAI-compatible Chat Completions, PostHog.

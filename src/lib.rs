@@ -1,0 +1,9 @@
+//! wizard: integrates PostHog into an app with a queue of small, fresh-context AI agents.
+//!
+//! The runner is product-ignorant: everything about PostHog lives in
+//! `content/`. See `docs/ARCHITECTURE.md` for how the parts fit.
+
+pub mod messages;
+pub mod providers;
+pub mod queue;
+pub mod tools;

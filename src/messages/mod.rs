@@ -1,0 +1,15 @@
+//! The protocol between actors: plain serde data, no behaviour.
+//!
+//! Everything that crosses an actor boundary or lands in a file a run leaves
+//! (`queue.json`, `audit.jsonl`, `handoffs/`) is defined here, so tests can
+//! build messages by hand and assert on replies and events.
+
+mod events;
+mod handoff;
+mod requests;
+mod task;
+
+pub use events::*;
+pub use handoff::*;
+pub use requests::*;
+pub use task::*;

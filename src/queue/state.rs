@@ -1,0 +1,768 @@
+//! [`QueueState`]: every task of a run and the rules that move them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::{canonical_json, closest, GuardError, QueryError, QueueLimits};
+use crate::messages::{
+    AttemptEnd, Enqueuer, EventKind, HandoffQuery, Problem, ReportStatus, RunOutcome, Task,
+    TaskError, TaskHandoff, TaskId, TaskSpec, TaskStatus, Usage, Verdict,
+};
+
+/// What the queue knows about a task type: enough to fill in a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskTypeInfo {
+    /// The default label.
+    pub label: String,
+    /// The default model tier or id.
+    pub model: String,
+}
+
+/// The task types a run may enqueue (the seed type is not one of them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalogue {
+    /// Type name → defaults.
+    pub types: BTreeMap<String, TaskTypeInfo>,
+}
+
+impl Catalogue {
+    /// A catalogue from `(type, label, model)` triples.
+    pub fn from_triples<'a>(
+        triples: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+    ) -> Self {
+        let types = triples
+            .into_iter()
+            .map(|(t, label, model)| {
+                (
+                    t.to_string(),
+                    TaskTypeInfo {
+                        label: label.to_string(),
+                        model: model.to_string(),
+                    },
+                )
+            })
+            .collect();
+        Self { types }
+    }
+}
+
+/// Why dispatch stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Halt {
+    /// The verdict the run ends with.
+    pub verdict: Verdict,
+    /// Why, for the user.
+    pub message: String,
+}
+
+/// Every task of a run, with the indexes that keep transitions cheap.
+#[derive(Debug, Clone)]
+pub struct QueueState {
+    limits: QueueLimits,
+    catalogue: Catalogue,
+    tasks: Vec<Task>,
+    index: HashMap<TaskId, usize>,
+    /// Dependencies of each task not yet satisfied.
+    unmet: Vec<usize>,
+    /// Tasks that depend on each task.
+    dependents: Vec<Vec<usize>>,
+    /// Pending tasks whose dependencies are all satisfied, by enqueue order.
+    ready: BTreeSet<usize>,
+    running: usize,
+    starts: u32,
+    /// (type, canonical inputs) → task, for tasks that have not failed.
+    dedup: HashMap<(String, String), usize>,
+    enqueues_by: HashMap<String, usize>,
+    ids_per_type: HashMap<String, u32>,
+    seeding_open: bool,
+    seed_error: Option<String>,
+    halt: Option<Halt>,
+    closed: bool,
+}
+
+impl QueueState {
+    /// An empty queue for a run with these limits and task types.
+    pub fn new(limits: QueueLimits, catalogue: Catalogue) -> Self {
+        Self {
+            limits,
+            catalogue,
+            tasks: Vec::new(),
+            index: HashMap::new(),
+            unmet: Vec::new(),
+            dependents: Vec::new(),
+            ready: BTreeSet::new(),
+            running: 0,
+            starts: 0,
+            dedup: HashMap::new(),
+            enqueues_by: HashMap::new(),
+            ids_per_type: HashMap::new(),
+            seeding_open: true,
+            seed_error: None,
+            halt: None,
+            closed: false,
+        }
+    }
+
+    /// Rebuilds a queue from saved tasks (a resume). Running tasks go back to
+    /// pending; their attempt stays counted. Returns the ids requeued.
+    pub fn restore(
+        limits: QueueLimits,
+        catalogue: Catalogue,
+        saved: Vec<Task>,
+    ) -> (Self, Vec<TaskId>) {
+        let mut state = Self::new(limits, catalogue);
+        let mut requeued = Vec::new();
+        for mut task in saved {
+            if task.status == TaskStatus::Running {
+                task.status = TaskStatus::Pending;
+                task.started_at = None;
+                requeued.push(task.id.clone());
+            }
+            state.starts += task.attempts;
+            state.insert(task);
+        }
+        state.seeding_open = false;
+        (state, requeued)
+    }
+
+    /// Adds a task that passed (or skips) the guards, wiring readiness.
+    fn insert(&mut self, task: Task) -> usize {
+        let pos = self.tasks.len();
+        let (prefix, n) = split_id(&task.id, &task.task_type);
+        if prefix {
+            let counter = self.ids_per_type.entry(task.task_type.clone()).or_insert(0);
+            *counter = (*counter).max(n);
+        }
+        *self
+            .enqueues_by
+            .entry(task.enqueued_by.clone())
+            .or_insert(0) += 1;
+        if task.status != TaskStatus::Failed {
+            self.dedup
+                .insert((task.task_type.clone(), canonical_json(&task.inputs)), pos);
+        }
+        let mut unmet = 0;
+        for dep in &task.depends_on {
+            if let Some(&d) = self.index.get(dep) {
+                self.dependents[d].push(pos);
+                if !self.tasks[d].status.satisfies_dependents() {
+                    unmet += 1;
+                }
+            }
+        }
+        self.index.insert(task.id.clone(), pos);
+        self.unmet.push(unmet);
+        self.dependents.push(Vec::new());
+        if task.status == TaskStatus::Pending && unmet == 0 {
+            self.ready.insert(pos);
+        }
+        self.tasks.push(task);
+        pos
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &QueueLimits {
+        &self.limits
+    }
+
+    /// Changes how many tasks may run at once (a resume may ask for more).
+    pub fn set_concurrency(&mut self, concurrency: usize) {
+        self.limits.concurrency = concurrency.max(1);
+    }
+
+    /// Every task, in enqueue order.
+    pub fn tasks(&self) -> &[Task] {
+        &self.tasks
+    }
+
+    /// One task by id.
+    pub fn task(&self, id: &str) -> Option<&Task> {
+        self.index.get(id).map(|&i| &self.tasks[i])
+    }
+
+    /// Tasks running now.
+    pub fn running(&self) -> usize {
+        self.running
+    }
+
+    /// Ids of pending tasks whose dependencies are satisfied, in dispatch order.
+    pub fn ready_tasks(&self) -> Vec<TaskId> {
+        self.ready
+            .iter()
+            .map(|&i| self.tasks[i].id.clone())
+            .collect()
+    }
+
+    /// Runs the guards, in order, and adds the task. Returns its id and the events.
+    pub fn enqueue(
+        &mut self,
+        by: &Enqueuer,
+        spec: TaskSpec,
+    ) -> Result<(TaskId, Vec<EventKind>), GuardError> {
+        if self.closed || self.halt.is_some() {
+            return Err(GuardError::Closed);
+        }
+        if self.tasks.len() >= self.limits.max_tasks {
+            return Err(GuardError::RunFull {
+                limit: self.limits.max_tasks,
+            });
+        }
+        let by_name = by.name().to_string();
+        if let Enqueuer::Task(_) = by {
+            let count = self.enqueues_by.get(&by_name).copied().unwrap_or(0);
+            if count >= self.limits.max_enqueues_per_task {
+                return Err(GuardError::TooManyEnqueues {
+                    by: by_name,
+                    limit: self.limits.max_enqueues_per_task,
+                });
+            }
+        }
+        let depth = match by {
+            Enqueuer::Orchestrator => 1,
+            Enqueuer::Task(id) => self.task(id).map(|t| t.depth).unwrap_or(0) + 1,
+        };
+        if depth > self.limits.max_depth {
+            return Err(GuardError::TooDeep {
+                depth,
+                limit: self.limits.max_depth,
+            });
+        }
+        let Some(info) = self.catalogue.types.get(&spec.task_type).cloned() else {
+            let known: Vec<String> = self.catalogue.types.keys().cloned().collect();
+            return Err(GuardError::UnknownType {
+                suggestion: closest(&spec.task_type, known.iter().map(String::as_str)),
+                task_type: spec.task_type,
+                known,
+            });
+        };
+        for dep in &spec.depends_on {
+            if !self.index.contains_key(dep) {
+                let known: Vec<String> = self
+                    .tasks
+                    .iter()
+                    .rev()
+                    .take(40)
+                    .rev()
+                    .map(|t| t.id.clone())
+                    .collect();
+                return Err(GuardError::UnknownDependency {
+                    suggestion: closest(dep, self.tasks.iter().map(|t| t.id.as_str())),
+                    id: dep.clone(),
+                    known,
+                });
+            }
+        }
+        let inputs = if spec.inputs.is_null() {
+            serde_json::Value::Object(Default::default())
+        } else {
+            spec.inputs
+        };
+        let key = (spec.task_type.clone(), canonical_json(&inputs));
+        if let Some(&existing) = self.dedup.get(&key) {
+            return Err(GuardError::Duplicate {
+                task_type: spec.task_type,
+                existing: self.tasks[existing].id.clone(),
+            });
+        }
+
+        let id = self.next_id(&spec.task_type);
+        let mut depends_on: Vec<TaskId> = Vec::with_capacity(spec.depends_on.len());
+        for dep in spec.depends_on {
+            if !depends_on.contains(&dep) {
+                depends_on.push(dep);
+            }
+        }
+        let blocked_by = depends_on
+            .iter()
+            .find(|d| self.task(d).is_some_and(|t| t.status.blocks_dependents()))
+            .cloned();
+        let status = match &blocked_by {
+            Some(dep) => TaskStatus::Skipped {
+                reason: format!("dependency {dep} failed"),
+                blocked_by: Some(dep.clone()),
+            },
+            None => TaskStatus::Pending,
+        };
+        let now = Utc::now();
+        let task = Task {
+            id: id.clone(),
+            label: spec
+                .label
+                .filter(|l| !l.trim().is_empty())
+                .unwrap_or(info.label),
+            task_type: spec.task_type,
+            status,
+            depends_on,
+            inputs,
+            model: spec.model.unwrap_or(info.model),
+            attempts: 0,
+            max_attempts: self.limits.max_attempts,
+            enqueued_by: by_name,
+            depth,
+            created_at: now,
+            started_at: None,
+            finished_at: blocked_by.as_ref().map(|_| now),
+            handoff: None,
+            error: None,
+            usage: Usage::default(),
+            cost_usd: 0.0,
+        };
+        let pos = self.insert(task);
+        let mut events = vec![EventKind::TaskEnqueued {
+            task: self.tasks[pos].clone(),
+        }];
+        if blocked_by.is_some() {
+            events.push(EventKind::TaskSkipped {
+                task: self.tasks[pos].clone(),
+            });
+        }
+        Ok((id, events))
+    }
+
+    fn next_id(&mut self, task_type: &str) -> TaskId {
+        let counter = self.ids_per_type.entry(task_type.to_string()).or_insert(0);
+        loop {
+            *counter += 1;
+            let id = if *counter == 1 {
+                task_type.to_string()
+            } else {
+                format!("{task_type}-{counter}")
+            };
+            if !self.index.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// True while another task may start now.
+    pub fn can_dispatch(&self) -> bool {
+        !self.closed
+            && self.halt.is_none()
+            && self.running < self.limits.concurrency
+            && self.starts < self.limits.max_starts
+            && !self.ready.is_empty()
+    }
+
+    /// Starts the earliest ready task, if the cap allows. Returns it (running) and its ancestors' handoffs.
+    pub fn start_next(&mut self) -> Option<(Task, Vec<TaskHandoff>, Vec<EventKind>)> {
+        if !self.can_dispatch() {
+            return None;
+        }
+        let pos = self.ready.pop_first()?;
+        self.running += 1;
+        self.starts += 1;
+        let task = &mut self.tasks[pos];
+        task.status = TaskStatus::Running;
+        task.attempts += 1;
+        task.started_at = Some(Utc::now());
+        task.error = None;
+        let task = task.clone();
+        let ancestors = self.ancestor_handoffs(pos);
+        let events = vec![EventKind::TaskStarted { task: task.clone() }];
+        Some((task, ancestors, events))
+    }
+
+    /// Handoffs of every transitive ancestor of the task at `pos`, roots first, each once.
+    fn ancestor_handoffs(&self, pos: usize) -> Vec<TaskHandoff> {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<usize> = self.tasks[pos]
+            .depends_on
+            .iter()
+            .filter_map(|d| self.index.get(d).copied())
+            .collect();
+        while let Some(i) = stack.pop() {
+            if seen.insert(i) {
+                stack.extend(
+                    self.tasks[i]
+                        .depends_on
+                        .iter()
+                        .filter_map(|d| self.index.get(d).copied()),
+                );
+            }
+        }
+        // Dependencies exist before their dependents, so enqueue order is a topological order.
+        seen.into_iter()
+            .filter_map(|i| {
+                let t = &self.tasks[i];
+                t.handoff.as_ref().map(|h| TaskHandoff {
+                    task_id: t.id.clone(),
+                    task_type: t.task_type.clone(),
+                    handoff: h.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Applies the end of an attempt. A report for a task that is not running
+    /// that attempt (stale, or after an interrupt) is ignored.
+    pub fn finish_attempt(
+        &mut self,
+        task_id: &str,
+        attempt: u32,
+        end: AttemptEnd,
+        usage: Usage,
+        cost_usd: f64,
+    ) -> Vec<EventKind> {
+        let Some(&pos) = self.index.get(task_id) else {
+            return Vec::new();
+        };
+        if self.tasks[pos].status != TaskStatus::Running || self.tasks[pos].attempts != attempt {
+            return Vec::new();
+        }
+        self.running -= 1;
+        let now = Utc::now();
+        {
+            let task = &mut self.tasks[pos];
+            task.usage.add(&usage);
+            task.cost_usd += cost_usd;
+        }
+        let failure = match end {
+            AttemptEnd::Reported {
+                status: ReportStatus::Done,
+                handoff,
+            } => {
+                let task = &mut self.tasks[pos];
+                task.status = TaskStatus::Completed;
+                task.finished_at = Some(now);
+                task.handoff = Some(handoff);
+                let events = vec![EventKind::TaskCompleted { task: task.clone() }];
+                self.satisfy_dependents(pos);
+                return events;
+            }
+            AttemptEnd::Reported {
+                status: ReportStatus::Skipped,
+                handoff,
+            } => {
+                let task = &mut self.tasks[pos];
+                let reason = first_line(&handoff.did, "not needed");
+                task.status = TaskStatus::Skipped {
+                    reason,
+                    blocked_by: None,
+                };
+                task.finished_at = Some(now);
+                task.handoff = Some(handoff);
+                let events = vec![EventKind::TaskSkipped { task: task.clone() }];
+                self.satisfy_dependents(pos);
+                return events;
+            }
+            AttemptEnd::Reported {
+                status: ReportStatus::Failed,
+                handoff,
+            } => {
+                let message = first_line(&handoff.for_next_agent, "the agent reported failure");
+                self.tasks[pos].handoff = Some(handoff);
+                (
+                    TaskError {
+                        kind: "self-reported".into(),
+                        message,
+                    },
+                    false,
+                )
+            }
+            AttemptEnd::NoReport { detail } => (
+                TaskError {
+                    kind: "no-report".into(),
+                    message: format!("the agent stopped without calling complete_task: {detail}"),
+                },
+                false,
+            ),
+            AttemptEnd::Error {
+                error_kind,
+                message,
+                fatal,
+            } => (
+                TaskError {
+                    kind: error_kind,
+                    message,
+                },
+                fatal,
+            ),
+        };
+        let (error, fatal) = failure;
+        if fatal && self.halt.is_none() {
+            self.halt = Some(Halt {
+                verdict: Verdict::Failed,
+                message: error.message.clone(),
+            });
+        }
+        let task = &mut self.tasks[pos];
+        task.error = Some(error.clone());
+        if !fatal && task.attempts < task.max_attempts {
+            task.status = TaskStatus::Pending;
+            task.started_at = None;
+            let event = EventKind::TaskRequeued {
+                task: task.clone(),
+                reason: error.message,
+            };
+            if self.unmet[pos] == 0 {
+                self.ready.insert(pos);
+            }
+            return vec![event];
+        }
+        task.status = TaskStatus::Failed;
+        task.finished_at = Some(now);
+        let key = (task.task_type.clone(), canonical_json(&task.inputs));
+        let mut events = vec![EventKind::TaskFailed { task: task.clone() }];
+        if self.dedup.get(&key) == Some(&pos) {
+            self.dedup.remove(&key);
+        }
+        events.extend(self.block_dependents(pos));
+        events
+    }
+
+    fn satisfy_dependents(&mut self, pos: usize) {
+        for k in 0..self.dependents[pos].len() {
+            let d = self.dependents[pos][k];
+            self.unmet[d] = self.unmet[d].saturating_sub(1);
+            if self.unmet[d] == 0 && self.tasks[d].status == TaskStatus::Pending {
+                self.ready.insert(d);
+            }
+        }
+    }
+
+    /// Skips every pending transitive dependent of a failed task.
+    fn block_dependents(&mut self, failed: usize) -> Vec<EventKind> {
+        let failed_id = self.tasks[failed].id.clone();
+        let mut events = Vec::new();
+        let mut stack = self.dependents[failed].clone();
+        let now = Utc::now();
+        while let Some(d) = stack.pop() {
+            if self.tasks[d].status != TaskStatus::Pending {
+                continue;
+            }
+            self.ready.remove(&d);
+            let task = &mut self.tasks[d];
+            task.status = TaskStatus::Skipped {
+                reason: format!("dependency {failed_id} failed"),
+                blocked_by: Some(failed_id.clone()),
+            };
+            task.finished_at = Some(now);
+            events.push(EventKind::TaskSkipped { task: task.clone() });
+            stack.extend(self.dependents[d].iter().copied());
+        }
+        events
+    }
+
+    /// Records that seeding is over. A failed seed (or one that enqueued nothing) fails the run.
+    pub fn seeding_done(&mut self, error: Option<String>) {
+        self.seeding_open = false;
+        if error.is_none() && self.tasks.is_empty() {
+            self.seed_error = Some("the seeding agent enqueued no tasks".to_string());
+        } else {
+            self.seed_error = error;
+        }
+    }
+
+    /// Stops dispatch; the run ends with this verdict once running tasks finish.
+    pub fn halt(&mut self, halt: Halt) {
+        if self.halt.is_none() {
+            self.halt = Some(halt);
+        }
+    }
+
+    /// Stops the run now: running tasks go back to pending (their attempt stays counted).
+    pub fn interrupt(&mut self) -> Vec<EventKind> {
+        self.closed = true;
+        let mut events = Vec::new();
+        for pos in 0..self.tasks.len() {
+            if self.tasks[pos].status == TaskStatus::Running {
+                let task = &mut self.tasks[pos];
+                task.status = TaskStatus::Pending;
+                task.started_at = None;
+                self.running -= 1;
+                if self.unmet[pos] == 0 {
+                    self.ready.insert(pos);
+                }
+                events.push(EventKind::TaskRequeued {
+                    task: self.tasks[pos].clone(),
+                    reason: "interrupted".to_string(),
+                });
+            }
+        }
+        events
+    }
+
+    /// True when the run is over: seeding ended, nothing runs, nothing more can start.
+    pub fn is_over(&self) -> bool {
+        if self.running > 0 {
+            return false;
+        }
+        if self.closed {
+            return true;
+        }
+        if self.seeding_open {
+            return false;
+        }
+        self.halt.is_some() || self.ready.is_empty() || self.starts >= self.limits.max_starts
+    }
+
+    /// The verdict and totals. Meaningful once [`is_over`](Self::is_over).
+    pub fn outcome(&self) -> RunOutcome {
+        let mut outcome = RunOutcome {
+            verdict: Verdict::Success,
+            message: String::new(),
+            total: self.tasks.len(),
+            completed: 0,
+            not_needed: 0,
+            failed: 0,
+            blocked: 0,
+            never_ran: 0,
+            problems: Vec::new(),
+            conflicts: Vec::new(),
+            usage: Usage::default(),
+            cost_usd: 0.0,
+        };
+        let never_ran_reason = if self.closed {
+            "the run was interrupted before it ran".to_string()
+        } else if let Some(h) = &self.halt {
+            format!("not started: {}", h.message)
+        } else if self.starts >= self.limits.max_starts {
+            format!(
+                "not started: the run reached its limit of {} task starts",
+                self.limits.max_starts
+            )
+        } else {
+            "never became ready".to_string()
+        };
+        for t in &self.tasks {
+            outcome.usage.add(&t.usage);
+            outcome.cost_usd += t.cost_usd;
+            if let Some(conflict) = t.handoff.as_ref().and_then(|h| h.conflict.clone()) {
+                outcome.conflicts.push((t.id.clone(), conflict));
+            }
+            let problem = |reason: String| Problem {
+                task_id: t.id.clone(),
+                task_type: t.task_type.clone(),
+                label: t.label.clone(),
+                reason,
+            };
+            match &t.status {
+                TaskStatus::Completed => outcome.completed += 1,
+                TaskStatus::Skipped {
+                    blocked_by: None, ..
+                } => outcome.not_needed += 1,
+                TaskStatus::Skipped { reason, .. } => {
+                    outcome.blocked += 1;
+                    outcome.problems.push(problem(reason.clone()));
+                }
+                TaskStatus::Failed => {
+                    outcome.failed += 1;
+                    let reason = t
+                        .error
+                        .as_ref()
+                        .map(|e| e.message.clone())
+                        .unwrap_or_else(|| "failed".into());
+                    outcome.problems.push(problem(reason));
+                }
+                TaskStatus::Pending | TaskStatus::Running => {
+                    outcome.never_ran += 1;
+                    outcome.problems.push(problem(never_ran_reason.clone()));
+                }
+            }
+        }
+        let ok = outcome.completed + outcome.not_needed;
+        if self.closed {
+            outcome.verdict = Verdict::Interrupted;
+            outcome.message = format!(
+                "Interrupted after {ok}/{} steps; run `wizard resume` to continue.",
+                outcome.total
+            );
+        } else if let Some(err) = &self.seed_error {
+            outcome.verdict = Verdict::Failed;
+            outcome.message = format!("Planning failed: {err}.");
+        } else if let Some(h) = self.halt.as_ref().filter(|_| !outcome.problems.is_empty()) {
+            outcome.verdict = h.verdict;
+            outcome.message = h.message.clone();
+        } else if outcome.problems.is_empty() {
+            outcome.verdict = Verdict::Success;
+            outcome.message = format!("All {ok}/{} steps done.", outcome.total);
+        } else {
+            outcome.verdict = Verdict::Failed;
+            let bad = outcome.failed + outcome.blocked + outcome.never_ran;
+            let first = &outcome.problems[0];
+            outcome.message = format!(
+                "{bad} of {} steps did not finish: {} — {}",
+                outcome.total, first.task_id, first.reason
+            );
+        }
+        outcome
+    }
+
+    /// Handoffs that answer a query, in enqueue order.
+    pub fn read_handoffs(&self, query: &HandoffQuery) -> Result<Vec<TaskHandoff>, QueryError> {
+        let to_handoff = |t: &Task| {
+            t.handoff.as_ref().map(|h| TaskHandoff {
+                task_id: t.id.clone(),
+                task_type: t.task_type.clone(),
+                handoff: h.clone(),
+            })
+        };
+        match query {
+            HandoffQuery::Task(id) => {
+                let t = self
+                    .task(id)
+                    .ok_or_else(|| QueryError::UnknownTask(id.clone()))?;
+                Ok(to_handoff(t).into_iter().collect())
+            }
+            HandoffQuery::Type(ty) => Ok(self
+                .tasks
+                .iter()
+                .filter(|t| &t.task_type == ty)
+                .filter_map(to_handoff)
+                .collect()),
+            HandoffQuery::DependenciesOf(id) => {
+                let t = self
+                    .task(id)
+                    .ok_or_else(|| QueryError::UnknownTask(id.clone()))?;
+                Ok(t.depends_on
+                    .iter()
+                    .filter_map(|d| self.task(d))
+                    .filter_map(to_handoff)
+                    .collect())
+            }
+        }
+    }
+
+    /// Changes a task's label (the agent refines it).
+    pub fn relabel(&mut self, task_id: &str, label: &str) -> Option<EventKind> {
+        let &pos = self.index.get(task_id)?;
+        let label = label.trim();
+        if label.is_empty() {
+            return None;
+        }
+        self.tasks[pos].label = label.to_string();
+        Some(EventKind::TaskRelabeled {
+            task_id: task_id.to_string(),
+            label: label.to_string(),
+        })
+    }
+}
+
+/// Splits `install-3` into (true, 3) and `install` into (true, 1) for type `install`.
+fn split_id(id: &str, task_type: &str) -> (bool, u32) {
+    if id == task_type {
+        return (true, 1);
+    }
+    match id
+        .strip_prefix(task_type)
+        .and_then(|rest| rest.strip_prefix('-'))
+    {
+        Some(n) => n.parse().map(|n| (true, n)).unwrap_or((false, 0)),
+        None => (false, 0),
+    }
+}
+
+fn first_line(text: &str, fallback: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or(fallback);
+    let mut line: String = line.chars().take(200).collect();
+    if line.is_empty() {
+        line = fallback.to_string();
+    }
+    line
+}

@@ -1,0 +1,164 @@
+//! What every tool call gets: the install dir, the task's permissions, the run's secrets.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use thiserror::Error;
+
+use crate::providers::ToolSpec;
+
+/// A task's permissions, from its agent prompt's frontmatter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Permissions {
+    /// Tools the task may call (names as the model sees them). Empty = none.
+    pub allowed_tools: Vec<String>,
+    /// Tools the task may never call, even when allowed elsewhere.
+    pub disallowed_tools: Vec<String>,
+    /// Globs (relative to the install dir) of the only paths the task may create or change.
+    pub write: Vec<String>,
+    /// Command prefixes `Bash` may run (`npm install`, `npm run build`…).
+    pub bash: Vec<String>,
+}
+
+/// Named secrets for `set_env_values` (`posthog_project_token`, …).
+///
+/// Its `Debug` prints names only, so a secret never reaches a log by accident.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    values: BTreeMap<String, String>,
+}
+
+impl Secrets {
+    /// Adds a secret under a name.
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.values.insert(name.into(), value.into());
+    }
+
+    /// The value of a named secret.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// The names known.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+
+    /// Every secret value (for redaction checks).
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        self.values.values().map(String::as_str)
+    }
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.values.keys()).finish()
+    }
+}
+
+/// Limits for the `Bash` tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BashLimits {
+    /// Default time limit for one command.
+    pub default_timeout: Duration,
+    /// Largest time limit a call may ask for.
+    pub max_timeout: Duration,
+    /// Bytes of output kept (the tail).
+    pub output_cap: usize,
+}
+
+impl Default for BashLimits {
+    fn default() -> Self {
+        Self {
+            default_timeout: Duration::from_secs(120),
+            max_timeout: Duration::from_secs(600),
+            output_cap: 30_000,
+        }
+    }
+}
+
+/// Everything a tool call may use.
+#[derive(Debug, Clone)]
+pub struct ToolContext {
+    /// The app's directory, canonical (symlinks resolved).
+    pub install_dir: PathBuf,
+    /// The task's permissions.
+    pub permissions: Permissions,
+    /// The run's secrets.
+    pub secrets: Secrets,
+    /// Limits for `Bash`.
+    pub bash: BashLimits,
+    /// Package managers `detect_package_manager` knows, from the content.
+    pub package_managers: Vec<PackageManagerRule>,
+}
+
+/// What a tool returns to the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolOutput {
+    /// Text for the model.
+    pub content: String,
+    /// Files created or changed, relative to the install dir.
+    pub files_touched: Vec<String>,
+}
+
+impl ToolOutput {
+    /// Output with no files touched.
+    pub fn text(content: impl Into<String>) -> Self {
+        Self {
+            content: content.into(),
+            files_touched: Vec::new(),
+        }
+    }
+}
+
+/// Why a tool call was refused or failed. The text goes back to the model.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ToolError {
+    /// A permission rule refused the call; names the rule.
+    #[error("permission denied: {0}")]
+    Denied(String),
+    /// The input does not match the tool's schema.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The tool ran and failed (file missing, command failed to start…).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// One tool.
+#[async_trait]
+pub trait Tool: Send + Sync {
+    /// Name, description and input schema, as the model sees them.
+    fn spec(&self) -> ToolSpec;
+
+    /// A short human phrase for the UI ("Editing app/layout.tsx").
+    fn activity(&self, input: &Value) -> String;
+
+    /// Runs the call. Permissions are checked inside, before any effect.
+    async fn call(&self, ctx: &ToolContext, input: Value) -> Result<ToolOutput, ToolError>;
+}
+
+/// How to recognise and drive one package manager (from the content's framework rules).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PackageManagerRule {
+    /// `npm`, `pnpm`, `yarn`, `bun`…
+    pub name: String,
+    /// Lockfiles whose presence means this manager.
+    pub lockfiles: Vec<String>,
+    /// Command that installs every declared dependency (`npm install`).
+    pub install: String,
+    /// Command prefix that adds a dependency (`npm install`, `pnpm add`).
+    pub add: String,
+    /// Command prefix that runs a package script (`npm run`).
+    pub run: String,
+    /// The one used when no lockfile is found.
+    #[serde(default)]
+    pub default: bool,
+}
