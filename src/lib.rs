@@ -3,7 +3,12 @@
 //! The runner is product-ignorant: everything about PostHog lives in
 //! `content/`. See `docs/ARCHITECTURE.md` for how the parts fit.
 
+pub mod actors;
+pub mod agent;
+pub mod cli;
+pub mod clock;
 pub mod messages;
 pub mod providers;
 pub mod queue;
+pub mod runner;
 pub mod tools;

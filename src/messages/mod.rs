@@ -6,10 +6,12 @@
 
 mod events;
 mod handoff;
+mod queue_file;
 mod requests;
 mod task;
 
 pub use events::*;
 pub use handoff::*;
+pub use queue_file::*;
 pub use requests::*;
 pub use task::*;

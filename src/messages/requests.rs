@@ -150,3 +150,8 @@ pub struct RunTask {
     /// Handoffs of all transitive ancestors, roots first, each once.
     pub ancestors: Vec<TaskHandoff>,
 }
+
+/// Finish pending work (write files, restore the terminal) and reply when done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct Flush;

@@ -1,0 +1,172 @@
+//! TaskAgent: runs one attempt of one task at a time through an [`AgentBackend`].
+//!
+//! Owns nothing but its backend and the queue's address. Takes `RunTask`;
+//! the attempt runs as a future spawned on the actor's context (the mailbox
+//! stays free), under a wall-time limit and a panic guard, so a hung or
+//! crashing agent fails only its own task. Reports `AttemptFinished`.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use async_trait::async_trait;
+use futures::FutureExt;
+
+use super::queue::QueueActor;
+use crate::agent::{AgentBackend, AgentJob, AttemptReport, TaskPort};
+use crate::messages::{
+    Activity, AttemptEnd, AttemptFinished, Enqueue, Enqueuer, HandoffQuery, ReadHandoffs, Relabel,
+    RunTask, TaskHandoff, TaskId, TaskSpec, Usage,
+};
+use crate::queue::{GuardError, QueryError};
+
+/// A pooled task agent.
+pub struct TaskAgent {
+    backend: Arc<dyn AgentBackend>,
+    queue: Addr<QueueActor>,
+}
+
+impl TaskAgent {
+    /// An agent that runs tasks with `backend` and reports to `queue`.
+    pub fn new(backend: Arc<dyn AgentBackend>, queue: Addr<QueueActor>) -> Self {
+        Self { backend, queue }
+    }
+}
+
+impl Actor for TaskAgent {
+    type Context = Context<Self>;
+}
+
+impl Handler<RunTask> for TaskAgent {
+    type Result = ();
+
+    fn handle(&mut self, msg: RunTask, ctx: &mut Self::Context) {
+        let backend = self.backend.clone();
+        let queue = self.queue.clone();
+        let task_id = msg.task.id.clone();
+        let attempt = msg.task.attempts;
+        let limit = backend.time_limit(&msg.task);
+        let port: Arc<dyn TaskPort> = Arc::new(QueuePort::for_task(queue.clone(), task_id.clone()));
+        let job = AgentJob {
+            task: msg.task,
+            ancestors: msg.ancestors,
+        };
+        let span = tracing::info_span!("task", id = %task_id, attempt);
+        let attempt_fut = async move {
+            let guarded = AssertUnwindSafe(backend.run(job, port)).catch_unwind();
+            match tokio::time::timeout(limit, guarded).await {
+                Ok(Ok(report)) => report,
+                Ok(Err(panic)) => AttemptReport::free(AttemptEnd::Error {
+                    error_kind: "panic".into(),
+                    message: format!("the agent crashed: {}", panic_message(&panic)),
+                    fatal: false,
+                }),
+                Err(_) => AttemptReport::free(AttemptEnd::Error {
+                    error_kind: "timeout".into(),
+                    message: format!("the task ran past its time limit of {}s", limit.as_secs()),
+                    fatal: false,
+                }),
+            }
+        };
+        let fut = tracing::Instrument::instrument(attempt_fut, span);
+        ctx.spawn(fut.into_actor(self).map(move |report, _act, _ctx| {
+            queue.do_send(AttemptFinished {
+                task_id,
+                attempt,
+                end: report.end,
+                usage: report.usage,
+                cost_usd: report.cost_usd,
+            });
+        }));
+    }
+}
+
+/// The text of a caught panic.
+pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+/// A [`TaskPort`] over the queue actor's address.
+#[derive(Clone)]
+pub struct QueuePort {
+    queue: Addr<QueueActor>,
+    by: Enqueuer,
+    task_id: Option<TaskId>,
+}
+
+impl QueuePort {
+    /// The port of a running task.
+    pub fn for_task(queue: Addr<QueueActor>, task_id: TaskId) -> Self {
+        Self {
+            queue,
+            by: Enqueuer::Task(task_id.clone()),
+            task_id: Some(task_id),
+        }
+    }
+
+    /// The port of the seeding agent.
+    pub fn for_seed(queue: Addr<QueueActor>) -> Self {
+        Self {
+            queue,
+            by: Enqueuer::Orchestrator,
+            task_id: None,
+        }
+    }
+}
+
+#[async_trait]
+impl TaskPort for QueuePort {
+    async fn enqueue(&self, spec: TaskSpec) -> Result<TaskId, GuardError> {
+        self.queue
+            .send(Enqueue {
+                by: self.by.clone(),
+                spec,
+            })
+            .await
+            .unwrap_or(Err(GuardError::Closed))
+    }
+
+    async fn read_handoffs(&self, query: HandoffQuery) -> Result<Vec<TaskHandoff>, QueryError> {
+        let query = match (query, &self.task_id) {
+            (HandoffQuery::DependenciesOf(id), _) if !id.is_empty() => {
+                HandoffQuery::DependenciesOf(id)
+            }
+            (HandoffQuery::DependenciesOf(_), Some(me)) => HandoffQuery::DependenciesOf(me.clone()),
+            (q, _) => q,
+        };
+        self.queue
+            .send(ReadHandoffs { query })
+            .await
+            .unwrap_or_else(|_| Ok(Vec::new()))
+    }
+
+    fn activity(&self, phrase: String, usage: Option<Usage>, cost_usd: Option<f64>) {
+        if let Some(id) = &self.task_id {
+            self.queue.do_send(Activity {
+                task_id: id.clone(),
+                phrase,
+                usage,
+                cost_usd,
+            });
+        }
+    }
+
+    fn relabel(&self, label: String) {
+        if let Some(id) = &self.task_id {
+            self.queue.do_send(Relabel {
+                task_id: id.clone(),
+                label,
+            });
+        }
+    }
+
+    fn task_id(&self) -> Option<&str> {
+        self.task_id.as_deref()
+    }
+}

@@ -1,0 +1,167 @@
+//! The orchestrator runner: starts the actors of one run and waits for its verdict.
+//!
+//! Must be called inside an actix `System`. The persister gets its own
+//! arbiter (disk waits never stall the queue); everything else shares the
+//! system's thread, and slow work inside agents goes to tokio's blocking pool.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use crate::actors::orchestrator::Orchestrator;
+use crate::actors::persist::PersistActor;
+use crate::actors::queue::{Budget, QueueActor, Start};
+use crate::actors::task_agent::TaskAgent;
+use crate::actors::ui::{UiActor, UiMode};
+use crate::agent::AgentBackend;
+use crate::messages::{Flush, Interrupt, QueueEvent, QueueFile, RunInfo, RunOutcome, RunTask};
+use crate::queue::{Catalogue, QueueLimits, QueueState};
+
+/// Everything a run needs.
+pub struct RunSetup {
+    /// `<installDir>/.posthog-wizard`.
+    pub state_dir: PathBuf,
+    /// Limits (concurrency included).
+    pub limits: QueueLimits,
+    /// Task types the run may enqueue.
+    pub catalogue: Catalogue,
+    /// What runs tasks and the seed.
+    pub backend: Arc<dyn AgentBackend>,
+    /// How the run is shown.
+    pub ui: UiMode,
+    /// The run's identity.
+    pub run: RunInfo,
+    /// The saved queue, when resuming.
+    pub resume: Option<QueueFile>,
+    /// A token or cost limit.
+    pub budget: Option<Budget>,
+    /// Extra event subscribers (telemetry, tests).
+    pub subscribers: Vec<Recipient<QueueEvent>>,
+    /// How long the persister gathers events before a `queue.json` write.
+    pub coalesce: Duration,
+    /// Inject a `queue.json` write failure (storage-fault tests).
+    pub fail_queue_writes: bool,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// The verdict and totals.
+    pub outcome: RunOutcome,
+    /// Files that could not be written.
+    pub storage_errors: Vec<String>,
+}
+
+/// Runs the orchestrator to its verdict. Ctrl-C and SIGTERM interrupt it gracefully.
+pub async fn run(setup: RunSetup) -> RunResult {
+    let RunSetup {
+        state_dir,
+        limits,
+        catalogue,
+        backend,
+        ui,
+        run,
+        resume,
+        budget,
+        subscribers,
+        coalesce,
+        fail_queue_writes,
+    } = setup;
+
+    let (state, start, persist) = match resume {
+        None => (
+            QueueState::new(limits.clone(), catalogue),
+            Start::Fresh,
+            PersistActor::fresh(state_dir.clone(), &run),
+        ),
+        Some(file) => {
+            let last_seq = file.last_seq;
+            let (mut state, requeued) =
+                QueueState::restore(limits.clone(), catalogue, file.tasks.clone());
+            state.set_concurrency(limits.concurrency);
+            (
+                state,
+                Start::Resumed { requeued, last_seq },
+                PersistActor::new(state_dir.clone(), file),
+            )
+        }
+    };
+    let seed = matches!(start, Start::Fresh);
+    let mut persist = persist.with_coalesce(coalesce);
+    if fail_queue_writes {
+        persist = persist.failing_writes();
+    }
+    let persist_arbiter = Arbiter::new();
+    let persist = PersistActor::start_in_arbiter(&persist_arbiter.handle(), move |_| persist);
+    let ui = UiActor::new(ui).start();
+
+    let (done_tx, done_rx) = oneshot::channel();
+    let concurrency = limits.concurrency.max(1);
+    let queue = QueueActor::create(|qctx| {
+        let queue_addr = qctx.address();
+        let agents: Vec<Recipient<RunTask>> = (0..concurrency)
+            .map(|_| {
+                TaskAgent::new(backend.clone(), queue_addr.clone())
+                    .start()
+                    .recipient()
+            })
+            .collect();
+        let flush: Vec<Recipient<Flush>> =
+            vec![persist.clone().recipient(), ui.clone().recipient()];
+        let orchestrator =
+            Orchestrator::new(queue_addr, backend.clone(), seed, flush, done_tx).start();
+        let mut actor = QueueActor::new(state, run, start, agents)
+            .subscribe(persist.clone().recipient())
+            .subscribe(ui.clone().recipient())
+            .notify_finish(orchestrator.recipient());
+        for s in subscribers {
+            actor = actor.subscribe(s);
+        }
+        if let Some(b) = budget {
+            actor = actor.with_budget(b);
+        }
+        actor
+    });
+
+    let signals = actix::spawn(interrupt_on_signal(queue.clone()));
+    let result = match done_rx.await {
+        Ok((outcome, storage_errors)) => RunResult {
+            outcome,
+            storage_errors,
+        },
+        Err(_) => RunResult {
+            outcome: crate::queue::QueueState::new(QueueLimits::default(), Catalogue::default())
+                .outcome(),
+            storage_errors: vec!["the run stopped before it reached a verdict".into()],
+        },
+    };
+    signals.abort();
+    persist_arbiter.stop();
+    result
+}
+
+async fn interrupt_on_signal(queue: Addr<QueueActor>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::warn!("interrupted: stopping dispatch and saving the queue");
+    queue.do_send(Interrupt);
+}
