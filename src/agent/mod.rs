@@ -5,6 +5,8 @@
 //! stub backend proves the machinery without any model. Backends reach the
 //! queue only through a [`TaskPort`], so they can be tested without actors.
 
+pub mod prompt;
+pub mod run_loop;
 pub mod stub;
 
 use std::sync::Arc;

@@ -5,5 +5,6 @@
 //! model as an error result. Nothing here trusts the model's input.
 
 pub mod context;
+pub mod queue_tools;
 
 pub use context::*;

@@ -1,0 +1,273 @@
+//! The agent loop: one fresh context, streamed answers, tools, until `complete_task`.
+//!
+//! Each turn sends the whole conversation, runs every tool the model asked
+//! for (in order, several per turn), and returns the results. A tool error
+//! goes back to the model as an error result; it never ends the task. The
+//! loop ends when the agent calls `complete_task` (at once, even if more
+//! calls follow in the same turn), when the model stops without reporting,
+//! at `max_turns`, when the same call repeats too often, or on a provider
+//! error that retries could not fix. Every tool call is reported as a short
+//! activity phrase with the usage so far.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::TaskPort;
+use crate::messages::{AttemptEnd, Usage};
+use crate::providers::{
+    ContentBlock, Message, ModelClient, ModelRequest, ProviderEvent, RequestMeta, Role, StopReason, SystemBlock,
+};
+use crate::queue::canonical_json;
+use crate::tools::permissions::check_tool_allowed;
+use crate::tools::queue_tools::{complete_task_spec, parse_complete_task, COMPLETE_TASK};
+use crate::tools::{Tool, ToolContext, ToolError};
+
+/// Everything one agent needs, already resolved from content and the task.
+pub struct AgentSetup {
+    /// A concrete model id.
+    pub model: String,
+    /// The system prompt (the shared, cacheable prefix).
+    pub system: Vec<SystemBlock>,
+    /// The first user message: the task's own text.
+    pub prompt: String,
+    /// Every tool the run offers (the same list for every task, so the prefix caches);
+    /// permissions decide which calls run.
+    pub tools: Vec<Arc<dyn Tool>>,
+    /// Offer `complete_task` (task agents) or not (the seed, the linear runner).
+    pub offers_complete_task: bool,
+    /// Install dir, permissions, secrets.
+    pub ctx: ToolContext,
+    /// Turn limit.
+    pub max_turns: u32,
+    /// Output limit per request.
+    pub max_tokens: u32,
+    /// Who the requests are for.
+    pub meta: RequestMeta,
+    /// Identical tool calls in a row that stop the agent.
+    pub repeat_limit: u32,
+}
+
+/// How the loop ended, with what it used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoopResult {
+    /// How it ended.
+    pub end: AttemptEnd,
+    /// Tokens over all requests.
+    pub usage: Usage,
+    /// Cost over all requests.
+    pub cost_usd: f64,
+    /// Files tools reported touching.
+    pub files_touched: Vec<String>,
+    /// Model requests made.
+    pub turns: u32,
+    /// Retries the provider made.
+    pub retries: u32,
+}
+
+/// Prices a request's usage for a model id.
+pub type Pricer = dyn Fn(&str, &Usage) -> f64 + Send + Sync;
+
+/// Runs one agent to its end.
+pub async fn run_agent(client: &dyn ModelClient, setup: AgentSetup, port: &dyn TaskPort, price: &Pricer) -> LoopResult {
+    let mut specs: Vec<_> = setup.tools.iter().map(|t| t.spec()).collect();
+    if setup.offers_complete_task {
+        specs.push(complete_task_spec());
+    }
+    specs.sort_by(|a, b| a.name.cmp(&b.name));
+    let by_name: HashMap<String, Arc<dyn Tool>> = setup.tools.iter().map(|t| (t.spec().name, t.clone())).collect();
+    let secrets: Vec<String> = setup.ctx.secrets.values().filter(|v| v.len() >= 6).map(str::to_string).collect();
+
+    let mut messages = vec![Message {
+        role: Role::User,
+        content: vec![ContentBlock::Text { text: setup.prompt.clone() }],
+    }];
+    let mut result = LoopResult {
+        end: AttemptEnd::NoReport { detail: String::new() },
+        usage: Usage::default(),
+        cost_usd: 0.0,
+        files_touched: Vec::new(),
+        turns: 0,
+        retries: 0,
+    };
+    let mut last_call: Option<String> = None;
+    let mut repeats = 0u32;
+    let retries = std::sync::atomic::AtomicU32::new(0);
+
+    loop {
+        if result.turns >= setup.max_turns {
+            result.end = AttemptEnd::Error {
+                error_kind: "max-turns".into(),
+                message: format!("the agent used all {} turns without reporting", setup.max_turns),
+                fatal: false,
+            };
+            return result;
+        }
+        result.turns += 1;
+        let request = ModelRequest {
+            model: setup.model.clone(),
+            system: setup.system.clone(),
+            messages: messages.clone(),
+            tools: specs.clone(),
+            max_tokens: setup.max_tokens,
+            meta: setup.meta.clone(),
+        };
+        let progress = |event: ProviderEvent| {
+            if let ProviderEvent::Retrying { attempt, wait_ms, reason } = event {
+                retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                port.activity(
+                    format!("Model busy ({reason}); retry {attempt} in {:.1}s", wait_ms as f64 / 1000.0),
+                    None,
+                    None,
+                );
+            }
+        };
+        let response = client.complete(&request, &progress).await;
+        result.retries = retries.load(std::sync::atomic::Ordering::Relaxed);
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => {
+                result.end = AttemptEnd::Error {
+                    error_kind: "provider".into(),
+                    message: e.to_string(),
+                    fatal: e.is_fatal(),
+                };
+                return result;
+            }
+        };
+        result.usage.add(&response.usage);
+        result.cost_usd += price(&setup.model, &response.usage);
+
+        let calls: Vec<(String, String, Value)> = response
+            .content
+            .iter()
+            .filter_map(|b| match b {
+                ContentBlock::ToolUse { id, name, input } => Some((id.clone(), name.clone(), input.clone())),
+                _ => None,
+            })
+            .collect();
+        if let Some(text) = first_text(&response.content) {
+            port.activity(text, Some(result.usage), Some(result.cost_usd));
+        }
+        messages.push(Message {
+            role: Role::Assistant,
+            content: response.content.clone(),
+        });
+        if calls.is_empty() {
+            result.end = match response.stop_reason {
+                StopReason::MaxTokens => AttemptEnd::NoReport {
+                    detail: "the answer was cut at the output limit".into(),
+                },
+                StopReason::Refusal => AttemptEnd::NoReport {
+                    detail: "the model refused".into(),
+                },
+                _ => AttemptEnd::NoReport {
+                    detail: "the model ended its turn".into(),
+                },
+            };
+            return result;
+        }
+
+        let mut results = Vec::with_capacity(calls.len());
+        for (id, name, input) in calls {
+            let key = format!("{name}:{}", canonical_json(&input));
+            if last_call.as_deref() == Some(key.as_str()) {
+                repeats += 1;
+            } else {
+                repeats = 1;
+                last_call = Some(key);
+            }
+            if repeats >= setup.repeat_limit {
+                result.end = AttemptEnd::Error {
+                    error_kind: "repeat".into(),
+                    message: format!("the agent made the same {name} call {repeats} times in a row"),
+                    fatal: false,
+                };
+                return result;
+            }
+            if name == COMPLETE_TASK && setup.offers_complete_task {
+                match parse_complete_task(&input) {
+                    Ok((status, mut handoff)) => {
+                        for f in std::mem::take(&mut result.files_touched) {
+                            if !handoff.files_touched.contains(&f) {
+                                handoff.files_touched.push(f);
+                            }
+                        }
+                        result.end = AttemptEnd::Reported { status, handoff };
+                        return result;
+                    }
+                    Err(e) => {
+                        results.push(error_result(id, &e));
+                        continue;
+                    }
+                }
+            }
+            let outcome = match by_name.get(&name) {
+                None => Err(ToolError::InvalidInput(format!("there is no tool named {name}"))),
+                Some(tool) => match check_tool_allowed(&setup.ctx.permissions, &name) {
+                    Err(e) => Err(e),
+                    Ok(()) => {
+                        port.activity(tool.activity(&input), Some(result.usage), Some(result.cost_usd));
+                        tool.call(&setup.ctx, input).await
+                    }
+                },
+            };
+            match outcome {
+                Ok(out) => {
+                    for f in out.files_touched {
+                        if !result.files_touched.contains(&f) {
+                            result.files_touched.push(f);
+                        }
+                    }
+                    results.push(ContentBlock::ToolResult {
+                        tool_use_id: id,
+                        content: redact(out.content, &secrets),
+                        is_error: false,
+                    });
+                }
+                Err(e) => {
+                    tracing::info!(tool = %name, "tool refused or failed: {e}");
+                    results.push(error_result(id, &e));
+                }
+            }
+        }
+        messages.push(Message {
+            role: Role::User,
+            content: results,
+        });
+    }
+}
+
+fn error_result(id: String, e: &ToolError) -> ContentBlock {
+    ContentBlock::ToolResult {
+        tool_use_id: id,
+        content: e.to_string(),
+        is_error: true,
+    }
+}
+
+/// Replaces any secret value in tool output: defence in depth, tools never print them.
+fn redact(mut text: String, secrets: &[String]) -> String {
+    for s in secrets {
+        if text.contains(s.as_str()) {
+            text = text.replace(s.as_str(), "[redacted]");
+        }
+    }
+    text
+}
+
+/// The first line of the model's text, shortened, as an activity phrase.
+fn first_text(content: &[ContentBlock]) -> Option<String> {
+    content.iter().find_map(|b| match b {
+        ContentBlock::Text { text } => {
+            let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+            let mut phrase: String = line.chars().take(80).collect();
+            if line.chars().count() > 80 {
+                phrase.push('…');
+            }
+            Some(phrase)
+        }
+        _ => None,
+    })
+}
