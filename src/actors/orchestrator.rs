@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 use super::queue::QueueActor;
 use super::task_agent::{panic_message, QueuePort};
-use crate::agent::{AgentBackend, TaskPort};
+use crate::agent::{AgentBackend, SeedReport, TaskPort};
 use crate::messages::{Flush, RunFinished, RunOutcome, SeedingDone};
 
 /// The orchestrator.
@@ -50,7 +50,11 @@ impl Actor for Orchestrator {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         if !self.seed {
-            self.queue.do_send(SeedingDone { error: None });
+            self.queue.do_send(SeedingDone {
+                error: None,
+                usage: Default::default(),
+                cost_usd: 0.0,
+            });
             return;
         }
         let backend = self.backend.clone();

@@ -291,7 +291,7 @@ impl Handler<SeedingDone> for QueueActor {
     type Result = ();
 
     fn handle(&mut self, msg: SeedingDone, _ctx: &mut Self::Context) {
-        self.state.seeding_done(msg.error);
+        self.state.seeding_done(msg.error, msg.usage, msg.cost_usd);
         self.pump();
     }
 }

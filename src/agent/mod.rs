@@ -5,6 +5,7 @@
 //! stub backend proves the machinery without any model. Backends reach the
 //! queue only through a [`TaskPort`], so they can be tested without actors.
 
+pub mod backend;
 pub mod prompt;
 pub mod run_loop;
 pub mod stub;
@@ -48,6 +49,17 @@ impl AttemptReport {
     }
 }
 
+/// How seeding ended, with what it used.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SeedReport {
+    /// Why seeding failed, if it did.
+    pub error: Option<String>,
+    /// Tokens used.
+    pub usage: Usage,
+    /// Cost in US dollars.
+    pub cost_usd: f64,
+}
+
 /// What a running agent may ask of the queue.
 #[async_trait]
 pub trait TaskPort: Send + Sync {
@@ -71,8 +83,8 @@ pub trait AgentBackend: Send + Sync {
     async fn run(&self, job: AgentJob, port: Arc<dyn TaskPort>) -> AttemptReport;
 
     /// Runs the seeding agent, which enqueues the run's tasks through `port`.
-    /// Returns an error message when seeding failed.
-    async fn seed(&self, port: Arc<dyn TaskPort>) -> Result<(), String>;
+    /// Returns what it used, and an error message when seeding failed.
+    async fn seed(&self, port: Arc<dyn TaskPort>) -> SeedReport;
 
     /// The wall-time limit for one attempt of this task; the task agent cuts it there.
     fn time_limit(&self, _task: &Task) -> Duration {

@@ -56,6 +56,61 @@ tasks. Give each task a short label with no file names. Tasks start as soon as y
 first tasks first. You are not a task: do not edit the project and do not call complete_task. When the graph is \
 queued, stop.";
 
+const LINEAR_CONTRACT: &str = "You integrate a product into a software project, end to end, in one session. \
+The steps below are your plan; do them in order.
+Rules:
+- Stay inside the project directory. Use paths relative to it.
+- Read a file right before you change it. Make small, precise edits; keep the project's style.
+- Never write secrets into code or output. Env files are reached only through check_env_keys and set_env_values, \
+which resolve secrets by name without you seeing them.
+- If a step does not apply to this project, skip it and say why in your final message.
+- When every step is done, end with a short summary of what you changed and what the user must still do.";
+
+/// The system prompt of the linear runner's single agent.
+pub fn linear_system(project: &ProjectContext) -> Vec<SystemBlock> {
+    vec![
+        SystemBlock {
+            text: LINEAR_CONTRACT.to_string(),
+            cache: false,
+        },
+        SystemBlock {
+            text: project_text(project),
+            cache: true,
+        },
+    ]
+}
+
+/// One step of the linear runner's plan: an agent prompt and its skills.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinearStep<'a> {
+    /// The task type.
+    pub task_type: &'a str,
+    /// Its label.
+    pub label: &'a str,
+    /// Its fields.
+    pub agent: AgentText<'a>,
+    /// Its skills.
+    pub skills: Vec<SkillText<'a>>,
+}
+
+/// The linear runner's one prompt: every step, in default-graph order.
+pub fn linear_prompt(steps: &[LinearStep<'_>]) -> String {
+    let mut s = String::from("# Integrate, step by step\n\n");
+    for (i, step) in steps.iter().enumerate() {
+        let _ = writeln!(s, "## Step {}: {} ({})", i + 1, step.label, step.task_type);
+        let _ = writeln!(s, "Goal: {}\n", step.agent.goal.trim());
+        let _ = writeln!(s, "Done when: {}\n", step.agent.success.trim());
+        let body = step.agent.body.trim();
+        if !body.is_empty() {
+            let _ = writeln!(s, "{body}\n");
+        }
+        for skill in &step.skills {
+            let _ = writeln!(s, "### Skill: {}\n{}\n", skill.name, skill.body.trim());
+        }
+    }
+    s
+}
+
 /// The shared system prompt of every task agent: contract, project, example pointer, cache breakpoint.
 pub fn task_system(project: &ProjectContext) -> Vec<SystemBlock> {
     vec![

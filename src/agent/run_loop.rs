@@ -64,7 +64,12 @@ pub struct LoopResult {
     pub turns: u32,
     /// Retries the provider made.
     pub retries: u32,
+    /// The model's last text, if any (the linear runner's summary).
+    pub final_text: Option<String>,
 }
+
+/// The `NoReport` detail when the model simply ended its turn.
+pub const ENDED_TURN: &str = "the model ended its turn";
 
 /// Prices a request's usage for a model id.
 pub type Pricer = dyn Fn(&str, &Usage) -> f64 + Send + Sync;
@@ -90,6 +95,7 @@ pub async fn run_agent(client: &dyn ModelClient, setup: AgentSetup, port: &dyn T
         files_touched: Vec::new(),
         turns: 0,
         retries: 0,
+        final_text: None,
     };
     let mut last_call: Option<String> = None;
     let mut repeats = 0u32;
@@ -147,6 +153,9 @@ pub async fn run_agent(client: &dyn ModelClient, setup: AgentSetup, port: &dyn T
                 _ => None,
             })
             .collect();
+        if let Some(text) = all_text(&response.content) {
+            result.final_text = Some(text);
+        }
         if let Some(text) = first_text(&response.content) {
             port.activity(text, Some(result.usage), Some(result.cost_usd));
         }
@@ -163,7 +172,7 @@ pub async fn run_agent(client: &dyn ModelClient, setup: AgentSetup, port: &dyn T
                     detail: "the model refused".into(),
                 },
                 _ => AttemptEnd::NoReport {
-                    detail: "the model ended its turn".into(),
+                    detail: ENDED_TURN.into(),
                 },
             };
             return result;
@@ -255,6 +264,19 @@ fn redact(mut text: String, secrets: &[String]) -> String {
         }
     }
     text
+}
+
+/// All the text of an answer, joined.
+fn all_text(content: &[ContentBlock]) -> Option<String> {
+    let text: Vec<&str> = content
+        .iter()
+        .filter_map(|b| match b {
+            ContentBlock::Text { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let joined = text.join("\n").trim().to_string();
+    (!joined.is_empty()).then_some(joined)
 }
 
 /// The first line of the model's text, shortened, as an activity phrase.

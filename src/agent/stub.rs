@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{AgentBackend, AgentJob, AttemptReport, TaskPort};
+use super::{AgentBackend, AgentJob, AttemptReport, SeedReport, TaskPort};
 use crate::messages::{AttemptEnd, Handoff, ReportStatus, Task, TaskSpec};
 use crate::queue::Catalogue;
 

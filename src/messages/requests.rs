@@ -126,6 +126,10 @@ pub struct Snapshot;
 pub struct SeedingDone {
     /// Why seeding failed, when it did; the run then fails with this message.
     pub error: Option<String>,
+    /// Tokens the seeding agent used.
+    pub usage: Usage,
+    /// What the seeding agent cost, in US dollars.
+    pub cost_usd: f64,
 }
 
 /// Stop: dispatch nothing more, put running tasks back to pending, finish the run.

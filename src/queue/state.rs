@@ -78,6 +78,8 @@ pub struct QueueState {
     ids_per_type: HashMap<String, u32>,
     seeding_open: bool,
     seed_error: Option<String>,
+    seed_usage: Usage,
+    seed_cost_usd: f64,
     halt: Option<Halt>,
     closed: bool,
 }
@@ -100,6 +102,8 @@ impl QueueState {
             ids_per_type: HashMap::new(),
             seeding_open: true,
             seed_error: None,
+            seed_usage: Usage::default(),
+            seed_cost_usd: 0.0,
             halt: None,
             closed: false,
         }
@@ -546,8 +550,10 @@ impl QueueState {
     }
 
     /// Records that seeding is over. A failed seed (or one that enqueued nothing) fails the run.
-    pub fn seeding_done(&mut self, error: Option<String>) {
+    pub fn seeding_done(&mut self, error: Option<String>, usage: Usage, cost_usd: f64) {
         self.seeding_open = false;
+        self.seed_usage.add(&usage);
+        self.seed_cost_usd += cost_usd;
         if error.is_none() && self.tasks.is_empty() {
             self.seed_error = Some("the seeding agent enqueued no tasks".to_string());
         } else {
@@ -611,8 +617,8 @@ impl QueueState {
             never_ran: 0,
             problems: Vec::new(),
             conflicts: Vec::new(),
-            usage: Usage::default(),
-            cost_usd: 0.0,
+            usage: self.seed_usage,
+            cost_usd: self.seed_cost_usd,
         };
         let never_ran_reason = if self.closed {
             "the run was interrupted before it ran".to_string()

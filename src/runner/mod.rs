@@ -1,4 +1,5 @@
 //! Runners: what `wizard integrate` does after the CLI has parsed its flags.
 
+pub mod linear;
 pub mod lock;
 pub mod orchestrated;

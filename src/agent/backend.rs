@@ -1,0 +1,220 @@
+//! The model backend: runs each task as a fresh agent on a real (or replayed) model.
+//!
+//! For one attempt it resolves the task's agent prompt from the content,
+//! the concrete model from the model table, the task's permissions, skills
+//! and ancestors' handoffs, assembles the prompt and runs the agent loop.
+//! The seeding agent runs the same loop with read-only tools and
+//! `enqueue_task`. Product-ignorant: everything specific comes from content.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::prompt::{self, AgentText, CatalogueEntry, ProjectContext, SkillText};
+use super::run_loop::{run_agent, AgentSetup};
+use super::{AgentBackend, AgentJob, AttemptReport, SeedReport, TaskPort};
+use crate::content::ContentSet;
+use crate::messages::{AttemptEnd, Task};
+use crate::providers::pricing::ModelTable;
+use crate::providers::{ModelClient, RequestMeta};
+use crate::tools::queue_tools::{EnqueueTask, ReadHandoffsTool};
+use crate::tools::{Tool, ToolContext};
+
+/// Limits that apply when an agent prompt does not set its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgentDefaults {
+    /// Turns per agent.
+    pub max_turns: u32,
+    /// Wall time per attempt.
+    pub time_limit: Duration,
+    /// Output tokens per request.
+    pub max_tokens: u32,
+    /// Identical calls in a row that stop an agent.
+    pub repeat_limit: u32,
+}
+
+impl Default for AgentDefaults {
+    fn default() -> Self {
+        Self {
+            max_turns: 20,
+            time_limit: Duration::from_secs(600),
+            max_tokens: 8_192,
+            repeat_limit: 5,
+        }
+    }
+}
+
+/// Runs tasks on a model.
+pub struct ModelBackend {
+    client: Arc<dyn ModelClient>,
+    content: Arc<ContentSet>,
+    models: Arc<ModelTable>,
+    provider: String,
+    tools: Vec<Arc<dyn Tool>>,
+    base_ctx: ToolContext,
+    project: ProjectContext,
+    framework_id: Option<String>,
+    defaults: AgentDefaults,
+}
+
+impl ModelBackend {
+    /// A backend over `client` (named `provider` in the model table), with the run's
+    /// built-in `tools` (the queue tools are added per agent).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        client: Arc<dyn ModelClient>,
+        provider: impl Into<String>,
+        content: Arc<ContentSet>,
+        models: Arc<ModelTable>,
+        tools: Vec<Arc<dyn Tool>>,
+        base_ctx: ToolContext,
+        project: ProjectContext,
+        framework_id: Option<String>,
+    ) -> Self {
+        Self {
+            client,
+            content,
+            models,
+            provider: provider.into(),
+            tools,
+            base_ctx,
+            project,
+            framework_id,
+            defaults: AgentDefaults::default(),
+        }
+    }
+
+    /// Replaces the default limits.
+    pub fn with_defaults(mut self, defaults: AgentDefaults) -> Self {
+        self.defaults = defaults;
+        self
+    }
+
+    /// The run's whole tool list for an agent: built-ins plus queue tools bound to its port.
+    fn tools_for(&self, port: &Arc<dyn TaskPort>) -> Vec<Arc<dyn Tool>> {
+        let types: Vec<String> = self.content.catalogue().types.keys().cloned().collect();
+        let mut tools = self.tools.clone();
+        tools.push(Arc::new(EnqueueTask::new(port.clone(), types)));
+        tools.push(Arc::new(ReadHandoffsTool::new(port.clone())));
+        tools
+    }
+
+    fn price(&self) -> impl Fn(&str, &crate::messages::Usage) -> f64 + Send + Sync + '_ {
+        move |model: &str, usage: &crate::messages::Usage| self.models.cost_usd(model, usage)
+    }
+}
+
+fn effective_tools(allowed: &[String], disallowed: &[String]) -> Vec<String> {
+    allowed.iter().filter(|t| !disallowed.contains(t)).cloned().collect()
+}
+
+#[async_trait]
+impl AgentBackend for ModelBackend {
+    async fn run(&self, job: AgentJob, port: Arc<dyn TaskPort>) -> AttemptReport {
+        let task = job.task;
+        let Some(agent) = self.content.agent(&task.task_type) else {
+            return AttemptReport::free(AttemptEnd::Error {
+                error_kind: "content".into(),
+                message: format!("no agent prompt for task type {}", task.task_type),
+                fatal: false,
+            });
+        };
+        let model = self.models.resolve(&self.provider, &task.model).id;
+        let mut ctx = self.base_ctx.clone();
+        ctx.permissions = agent.permissions();
+        let skills: Vec<SkillText<'_>> = self
+            .content
+            .skills_for(agent, self.framework_id.as_deref())
+            .into_iter()
+            .map(|s| SkillText {
+                name: &s.name,
+                body: &s.body,
+            })
+            .collect();
+        let allowed = effective_tools(&agent.allowed_tools, &agent.disallowed_tools);
+        let text = prompt::task_prompt(
+            &task,
+            &AgentText {
+                goal: &agent.goal,
+                success: &agent.success,
+                body: &agent.body,
+            },
+            &skills,
+            &job.ancestors,
+            &allowed,
+        );
+        let setup = AgentSetup {
+            model,
+            system: prompt::task_system(&self.project),
+            prompt: text,
+            tools: self.tools_for(&port),
+            offers_complete_task: true,
+            ctx,
+            max_turns: agent.max_turns.unwrap_or(self.defaults.max_turns),
+            max_tokens: self.defaults.max_tokens,
+            meta: RequestMeta {
+                task_id: task.id.clone(),
+                task_type: task.task_type.clone(),
+            },
+            repeat_limit: self.defaults.repeat_limit,
+        };
+        let price = self.price();
+        let result = run_agent(self.client.as_ref(), setup, port.as_ref(), &price).await;
+        AttemptReport {
+            end: result.end,
+            usage: result.usage,
+            cost_usd: result.cost_usd,
+        }
+    }
+
+    async fn seed(&self, port: Arc<dyn TaskPort>) -> SeedReport {
+        let seed = self.content.seed();
+        let catalogue = self.content.graph_order();
+        let entries: Vec<CatalogueEntry<'_>> = catalogue
+            .iter()
+            .map(|a| CatalogueEntry {
+                task_type: &a.task_type,
+                label: &a.label,
+                model: &a.model,
+                depends_on: &a.depends_on,
+            })
+            .collect();
+        let mut ctx = self.base_ctx.clone();
+        ctx.permissions = seed.permissions();
+        let setup = AgentSetup {
+            model: self.models.resolve(&self.provider, &seed.model).id,
+            system: prompt::seed_system(&self.project),
+            prompt: prompt::seed_prompt(&seed.body, &entries),
+            tools: self.tools_for(&port),
+            offers_complete_task: false,
+            ctx,
+            max_turns: seed.max_turns.unwrap_or(self.defaults.max_turns),
+            max_tokens: self.defaults.max_tokens,
+            meta: RequestMeta {
+                task_id: "seed".into(),
+                task_type: "seed".into(),
+            },
+            repeat_limit: self.defaults.repeat_limit,
+        };
+        let price = self.price();
+        let result = run_agent(self.client.as_ref(), setup, port.as_ref(), &price).await;
+        let error = match result.end {
+            AttemptEnd::Error { message, .. } => Some(message),
+            _ => None,
+        };
+        SeedReport {
+            error,
+            usage: result.usage,
+            cost_usd: result.cost_usd,
+        }
+    }
+
+    fn time_limit(&self, task: &Task) -> Duration {
+        self.content
+            .agent(&task.task_type)
+            .and_then(|a| a.timeout_secs)
+            .map(Duration::from_secs)
+            .unwrap_or(self.defaults.time_limit)
+    }
+}

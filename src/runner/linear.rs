@@ -1,0 +1,189 @@
+//! The linear runner: the A/B baseline. One agent, one assembled prompt.
+//!
+//! Every non-seed agent prompt and every skill, in default-graph order, with
+//! the same contract style and project context as the orchestrator; the
+//! `medium` model; the union of the graph's tools and permissions; it ends
+//! when the model stops. To be a fair baseline it runs through the same
+//! queue machinery as a single task (`linear`), so it leaves the same files,
+//! events and verdict, and its tool calls are its progress.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::agent::prompt::{self, AgentText, LinearStep, ProjectContext, SkillText};
+use crate::agent::run_loop::{run_agent, AgentSetup};
+use crate::agent::{AgentBackend, AgentJob, AttemptReport, SeedReport, TaskPort};
+use crate::content::ContentSet;
+use crate::messages::{AttemptEnd, Handoff, ReportStatus, Task, TaskSpec};
+use crate::providers::pricing::ModelTable;
+use crate::providers::{ModelClient, RequestMeta};
+use crate::queue::Catalogue;
+use crate::tools::queue_tools::{COMPLETE_TASK, ENQUEUE_TASK, READ_HANDOFFS};
+use crate::tools::{Permissions, Tool, ToolContext};
+
+/// The single task type the linear runner enqueues.
+pub const LINEAR_TYPE: &str = "linear";
+
+/// The linear runner's catalogue: one type.
+pub fn linear_catalogue(label: &str) -> Catalogue {
+    Catalogue::from_triples([(LINEAR_TYPE, label, "medium")])
+}
+
+/// The union of every non-seed agent's permissions, without the queue tools.
+pub fn union_permissions(content: &ContentSet) -> Permissions {
+    let mut p = Permissions::default();
+    for a in content.graph_order() {
+        let mine = a.permissions();
+        for t in mine.allowed_tools {
+            if !mine.disallowed_tools.contains(&t) && !p.allowed_tools.contains(&t) {
+                p.allowed_tools.push(t);
+            }
+        }
+        for w in mine.write {
+            if !p.write.contains(&w) {
+                p.write.push(w);
+            }
+        }
+        for b in mine.bash {
+            if !p.bash.contains(&b) {
+                p.bash.push(b);
+            }
+        }
+    }
+    p.allowed_tools
+        .retain(|t| t != COMPLETE_TASK && t != ENQUEUE_TASK && t != READ_HANDOFFS);
+    p
+}
+
+/// Runs the whole integration as one agent.
+pub struct LinearBackend {
+    client: Arc<dyn ModelClient>,
+    content: Arc<ContentSet>,
+    models: Arc<ModelTable>,
+    provider: String,
+    tools: Vec<Arc<dyn Tool>>,
+    base_ctx: ToolContext,
+    project: ProjectContext,
+    framework_id: Option<String>,
+    max_turns: u32,
+    time_limit: Duration,
+}
+
+impl LinearBackend {
+    /// A linear backend over `client` with the run's built-in `tools`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        client: Arc<dyn ModelClient>,
+        provider: impl Into<String>,
+        content: Arc<ContentSet>,
+        models: Arc<ModelTable>,
+        tools: Vec<Arc<dyn Tool>>,
+        base_ctx: ToolContext,
+        project: ProjectContext,
+        framework_id: Option<String>,
+    ) -> Self {
+        Self {
+            client,
+            content,
+            models,
+            provider: provider.into(),
+            tools,
+            base_ctx,
+            project,
+            framework_id,
+            max_turns: 200,
+            time_limit: Duration::from_secs(3_600),
+        }
+    }
+
+    /// The one prompt the linear agent gets.
+    pub fn prompt(&self) -> String {
+        let steps: Vec<LinearStep<'_>> = self
+            .content
+            .graph_order()
+            .into_iter()
+            .map(|a| LinearStep {
+                task_type: &a.task_type,
+                label: &a.label,
+                agent: AgentText {
+                    goal: &a.goal,
+                    success: &a.success,
+                    body: &a.body,
+                },
+                skills: self
+                    .content
+                    .skills_for(a, self.framework_id.as_deref())
+                    .into_iter()
+                    .map(|s| SkillText {
+                        name: &s.name,
+                        body: &s.body,
+                    })
+                    .collect(),
+            })
+            .collect();
+        prompt::linear_prompt(&steps)
+    }
+}
+
+#[async_trait]
+impl AgentBackend for LinearBackend {
+    async fn run(&self, job: AgentJob, port: Arc<dyn TaskPort>) -> AttemptReport {
+        let mut ctx = self.base_ctx.clone();
+        ctx.permissions = union_permissions(&self.content);
+        let setup = AgentSetup {
+            model: self.models.resolve(&self.provider, "medium").id,
+            system: prompt::linear_system(&self.project),
+            prompt: self.prompt(),
+            tools: self.tools.clone(),
+            offers_complete_task: false,
+            ctx,
+            max_turns: self.max_turns,
+            max_tokens: 16_384,
+            meta: RequestMeta {
+                task_id: job.task.id.clone(),
+                task_type: LINEAR_TYPE.into(),
+            },
+            repeat_limit: 5,
+        };
+        let models = self.models.clone();
+        let price = move |m: &str, u: &crate::messages::Usage| models.cost_usd(m, u);
+        let result = run_agent(self.client.as_ref(), setup, port.as_ref(), &price).await;
+        // The linear agent has no complete_task: a normal end of turn is its report.
+        let end = match result.end {
+            AttemptEnd::NoReport { detail } if detail == crate::agent::run_loop::ENDED_TURN => AttemptEnd::Reported {
+                status: ReportStatus::Done,
+                handoff: Handoff {
+                    goals: job.task.label.clone(),
+                    did: result.final_text.clone().unwrap_or_else(|| "finished".into()),
+                    for_next_agent: "the linear run is over".into(),
+                    files_touched: result.files_touched.clone(),
+                    conflict: None,
+                },
+            },
+            other => other,
+        };
+        AttemptReport {
+            end,
+            usage: result.usage,
+            cost_usd: result.cost_usd,
+        }
+    }
+
+    async fn seed(&self, port: Arc<dyn TaskPort>) -> SeedReport {
+        let error = port
+            .enqueue(TaskSpec::new(LINEAR_TYPE))
+            .await
+            .err()
+            .map(|e| format!("could not queue the linear run: {e}"));
+        SeedReport {
+            error,
+            ..SeedReport::default()
+        }
+    }
+
+    fn time_limit(&self, _task: &Task) -> Duration {
+        self.time_limit
+    }
+}
