@@ -6,4 +6,6 @@
 pub mod messages;
 pub mod providers;
 pub mod queue;
+pub mod report;
 pub mod tools;
+pub mod ui;
