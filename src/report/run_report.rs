@@ -91,20 +91,29 @@ pub fn run_report_markdown(view: &RunView) -> String {
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default();
-            let _ = writeln!(md, "- Outcome: **{verdict}** — {}", inline(&outcome.message));
+            let _ = writeln!(
+                md,
+                "- Outcome: **{verdict}** — {}",
+                inline(&outcome.message)
+            );
         }
         None => md.push_str("- Outcome: the run had not finished when this report was written\n"),
     }
-    let _ = writeln!(md, "- Duration: {}", units::duration(view.elapsed_ms(end_ms)));
+    let _ = writeln!(
+        md,
+        "- Duration: {}",
+        units::duration(view.elapsed_ms(end_ms))
+    );
 
     md.push_str("\n## Steps\n\n");
-    md.push_str("| Step | Type | Label | Model | Attempts | Duration | Tokens | Cost | Outcome |\n");
+    // Time and tokens add up every attempt, so retries show what they cost.
+    md.push_str("| Step | Type | Label | Model | Attempts | Time | Tokens | Cost | Outcome |\n");
     md.push_str("|---|---|---|---|--:|--:|--:|--:|---|\n");
     for row in view.rows() {
         let duration = if row.attempts.is_empty() && row.task.started_at.is_none() {
             "—".to_string()
         } else {
-            row.elapsed_ms(end_ms)
+            row.busy_ms(end_ms)
                 .map(units::duration)
                 .unwrap_or_else(|| "—".to_string())
         };
@@ -178,7 +187,11 @@ pub fn run_report_markdown(view: &RunView) -> String {
         units::tokens(u.cache_write_tokens)
     );
     if let Some(share) = totals.cache_hit_share() {
-        let _ = writeln!(md, "- Cache hits: {} of input tokens", units::percent(share));
+        let _ = writeln!(
+            md,
+            "- Cache hits: {} of input tokens",
+            units::percent(share)
+        );
     }
     let _ = writeln!(md, "- Cost: {}", units::cost(totals.cost_usd));
 

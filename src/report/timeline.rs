@@ -10,7 +10,9 @@
 //! in an earlier process of a resumed run have no bar here (the report's
 //! table still lists them).
 //!
-//! Labels come from models and users, so every piece of text is escaped.
+//! Legend swatches carry the class `key` besides their style class, so a
+//! reader (or a test) can tell them from the data. Labels come from models
+//! and users, so every piece of text is escaped.
 
 use std::fmt::Write as _;
 
@@ -124,7 +126,7 @@ fn legend(svg: &mut String) {
     for (tier, colour) in TIERS {
         let _ = writeln!(
             svg,
-            r##"<rect x="{lx}" y="{ly}" width="12" height="12" fill="{colour}" stroke="#555" stroke-width="0.5"/><text class="label" x="{}" y="{}">{tier}</text>"##,
+            r##"<rect x="{lx}" y="{ly}" width="12" height="12" fill="{colour}" class="key" stroke="#555" stroke-width="0.5"/><text class="label" x="{}" y="{}">{tier}</text>"##,
             lx + 16.0,
             ly + 10.0
         );
@@ -132,21 +134,21 @@ fn legend(svg: &mut String) {
     }
     let _ = writeln!(
         svg,
-        r#"<rect x="{lx}" y="{ly}" width="12" height="12" fill="white" class="failed"/><text class="label" x="{}" y="{}">failed ✗</text>"#,
+        r#"<rect x="{lx}" y="{ly}" width="12" height="12" fill="white" class="key failed"/><text class="label" x="{}" y="{}">failed ✗</text>"#,
         lx + 16.0,
         ly + 10.0
     );
     lx += 90.0;
     let _ = writeln!(
         svg,
-        r#"<rect x="{lx}" y="{ly}" width="12" height="12" fill="white" class="retry"/><text class="label" x="{}" y="{}">earlier attempt</text>"#,
+        r#"<rect x="{lx}" y="{ly}" width="12" height="12" fill="white" class="key retry"/><text class="label" x="{}" y="{}">earlier attempt</text>"#,
         lx + 16.0,
         ly + 10.0
     );
     lx += 120.0;
     let _ = writeln!(
         svg,
-        r#"<rect x="{}" y="{ly}" width="2" height="12" class="skip"/><text class="label" x="{}" y="{}">skipped</text>"#,
+        r#"<rect x="{}" y="{ly}" width="2" height="12" class="key skip"/><text class="label" x="{}" y="{}">skipped</text>"#,
         lx + 5.0,
         lx + 16.0,
         ly + 10.0
@@ -173,12 +175,17 @@ fn task_row(svg: &mut String, row: &TaskRow, top: f64, end_ms: u64, x: &impl Fn(
                 let mx = x(at);
                 let _ = writeln!(
                     svg,
-                    r#"<rect class="skip" x="{:.1}" y="{bar_top:.1}" width="2" height="{BAR_HEIGHT}"><title>{}</title></rect><text class="note" x="{:.1}" y="{:.1}">⊘ {}</text>"#,
+                    r#"<rect class="skip" x="{:.1}" y="{bar_top:.1}" width="2" height="{BAR_HEIGHT}"><title>{}</title></rect>"#,
                     mx - 1.0,
-                    escape(&format!("skipped: {reason}")),
-                    mx + 6.0,
-                    mid + 4.0,
-                    escape(&cut(reason, 60))
+                    escape(&format!("skipped: {reason}"))
+                );
+                note_beside(
+                    svg,
+                    mx - 1.0,
+                    mx + 1.0,
+                    mid,
+                    "note",
+                    &format!("⊘ {}", cut(reason, 60)),
                 );
             }
             _ => {
@@ -235,20 +242,28 @@ fn task_row(svg: &mut String, row: &TaskRow, top: f64, end_ms: u64, x: &impl Fn(
         r#"<rect class="{class}" x="{bx:.1}" y="{bar_top:.1}" width="{bw:.1}" height="{BAR_HEIGHT}" fill="{fill}"><title>{}</title></rect>"#,
         escape(&tip)
     );
-    let after = bx + bw + 4.0;
     if failed {
-        let _ = writeln!(
-            svg,
-            r#"<text class="mark" x="{after:.1}" y="{:.1}">✗</text>"#,
-            mid + 4.0
-        );
+        note_beside(svg, bx, bx + bw, mid, "mark", "✗");
     } else if let TaskStatus::Skipped { .. } = row.task.status {
-        let _ = writeln!(
-            svg,
-            r#"<text class="note" x="{after:.1}" y="{:.1}">⊘ not needed</text>"#,
-            mid + 4.0
-        );
+        note_beside(svg, bx, bx + bw, mid, "note", "⊘ not needed");
     }
+}
+
+/// A short text right of the span `left..right`, or left of it when it would run off the picture.
+fn note_beside(svg: &mut String, left: f64, right: f64, mid: f64, class: &str, text: &str) {
+    // A rough width: 12px type averages under 7px a character.
+    let width = text.chars().count() as f64 * 7.0;
+    let (x, anchor) = if right + 5.0 + width <= WIDTH {
+        (right + 5.0, "start")
+    } else {
+        (left - 5.0, "end")
+    };
+    let _ = writeln!(
+        svg,
+        r#"<text class="{class}" x="{x:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
+        mid + 4.0,
+        escape(text)
+    );
 }
 
 /// Left edge and width of a span, at least a hairline wide so instant tasks still show.

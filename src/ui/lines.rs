@@ -36,11 +36,16 @@ pub fn plain_line(ev: &QueueEvent, view: &RunView) -> Option<String> {
         EventKind::TaskStarted { task } => {
             let mut line = format!("▶ {}  {} ({})", task.id, task.label, task.model);
             if task.attempts > 1 {
-                line.push_str(&format!(" · attempt {}/{}", task.attempts, task.max_attempts));
+                line.push_str(&format!(
+                    " · attempt {}/{}",
+                    task.attempts, task.max_attempts
+                ));
             }
             line
         }
-        EventKind::TaskActivity { task_id, phrase, .. } => format!("  · {task_id}  {phrase}"),
+        EventKind::TaskActivity {
+            task_id, phrase, ..
+        } => format!("  · {task_id}  {phrase}"),
         EventKind::TaskCompleted { task } => {
             let mut line = format!("✓ {}", task.id);
             if let Some(ms) = duration_ms(task, ev.t_ms, view) {
@@ -87,7 +92,10 @@ fn duration_ms(task: &Task, t_ms: u64, view: &RunView) -> Option<u64> {
 }
 
 fn failure(task: &Task) -> &str {
-    task.error.as_ref().map(|e| e.message.as_str()).unwrap_or("failed")
+    task.error
+        .as_ref()
+        .map(|e| e.message.as_str())
+        .unwrap_or("failed")
 }
 
 fn skip_reason(task: &Task) -> Option<&str> {

@@ -42,7 +42,10 @@ pub fn outro_text(
         Variant::Orchestrator => format!(": {done}/{} steps", outcome.total),
         Variant::Linear => String::new(),
     };
-    let resume = format!("wizard resume {}", shell_words::quote(&ctx.install_dir.to_string_lossy()));
+    let resume = format!(
+        "wizard resume {}",
+        shell_words::quote(&ctx.install_dir.to_string_lossy())
+    );
 
     match outcome.verdict {
         Verdict::Success => out.push(format!("✓ {} is set up{steps}.", ctx.product)),
@@ -57,16 +60,31 @@ pub fn outro_text(
         )),
     }
 
+    // Failed and blocked steps one by one; steps that never ran grouped by
+    // reason, since an interrupt leaves many with the same one.
+    let mut not_run: Vec<(&str, Vec<&str>)> = Vec::new();
     for problem in &outcome.problems {
-        let (glyph, what) = match view.row(&problem.task_id).map(|r| r.status()) {
-            Some(TaskStatus::Failed) => ("✗", String::new()),
-            Some(TaskStatus::Skipped { .. }) => ("⊘", String::new()),
-            _ => ("·", "not run: ".to_string()),
+        let glyph = match view.row(&problem.task_id).map(|r| r.status()) {
+            Some(TaskStatus::Failed) => "✗",
+            Some(TaskStatus::Skipped { .. }) => "⊘",
+            _ => {
+                match not_run
+                    .iter_mut()
+                    .find(|(reason, _)| *reason == problem.reason)
+                {
+                    Some((_, ids)) => ids.push(&problem.task_id),
+                    None => not_run.push((&problem.reason, vec![&problem.task_id])),
+                }
+                continue;
+            }
         };
         out.push(format!(
-            "  {glyph} {} — {what}{}",
+            "  {glyph} {} — {}",
             problem.task_id, problem.reason
         ));
+    }
+    for (reason, ids) in not_run {
+        out.push(format!("  · not run ({reason}): {}", ids.join(", ")));
     }
     if outcome.verdict == Verdict::Failed && ctx.variant == Variant::Orchestrator {
         out.push(format!("  {done}/{} steps done.", outcome.total));
@@ -113,10 +131,16 @@ fn failure_headline(outcome: &RunOutcome, view: &RunView) -> String {
         None => format!(": {}", outcome.message),
     };
     if outcome.failed > 0 {
-        format!("✗ {}{lead}", count(outcome.failed, "step failed", "steps failed"))
+        format!(
+            "✗ {}{lead}",
+            count(outcome.failed, "step failed", "steps failed")
+        )
     } else if !outcome.problems.is_empty() {
         let n = outcome.problems.len();
-        format!("✗ {}{lead}", count(n, "step did not finish", "steps did not finish"))
+        format!(
+            "✗ {}{lead}",
+            count(n, "step did not finish", "steps did not finish")
+        )
     } else {
         format!("✗ {}", outcome.message)
     }

@@ -46,7 +46,10 @@ pub fn status_table(tasks: &[Task]) -> String {
         push_line(&mut out, row, &widths);
     }
 
-    let done = tasks.iter().filter(|t| t.status.satisfies_dependents()).count();
+    let done = tasks
+        .iter()
+        .filter(|t| t.status.satisfies_dependents())
+        .count();
     let tokens: u64 = tasks.iter().map(|t| t.usage.total()).sum();
     let cost: f64 = tasks.iter().map(|t| t.cost_usd).sum();
     out.push_str(&format!(

@@ -75,8 +75,8 @@ impl TerminalUi {
         // From here on, Drop restores the terminal if anything below fails.
         execute!(io::stdout(), EnterAlternateScreen, cursor::Hide)
             .map_err(failed("enter the alternate screen"))?;
-        let terminal =
-            Terminal::new(CrosstermBackend::new(io::stdout())).map_err(failed("set up the screen"))?;
+        let terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
+            .map_err(failed("set up the screen"))?;
         ui.terminal = Some(terminal);
         Ok(ui)
     }
@@ -175,7 +175,10 @@ mod tests {
 
     #[test]
     fn a_plain_c_or_other_keys_do_nothing() {
-        assert_eq!(key_for(&press(KeyCode::Char('c'), KeyModifiers::NONE)), None);
+        assert_eq!(
+            key_for(&press(KeyCode::Char('c'), KeyModifiers::NONE)),
+            None
+        );
         assert_eq!(key_for(&press(KeyCode::Enter, KeyModifiers::NONE)), None);
     }
 

@@ -93,7 +93,9 @@ fn render_header(frame: &mut Frame, area: Rect, view: &RunView, now_ms: u64) {
                 .areas(area);
         frame.render_widget(Paragraph::new(Line::from(spans)), left);
         frame.render_widget(
-            Paragraph::new(clock).alignment(Alignment::Right).dark_gray(),
+            Paragraph::new(clock)
+                .alignment(Alignment::Right)
+                .dark_gray(),
             right,
         );
     } else {
@@ -155,21 +157,16 @@ fn render_queue(
         .max()
         .unwrap_or(0)
         .clamp(5, 16) as u16;
+    let inner_width = if bordered {
+        area.width.saturating_sub(2)
+    } else {
+        area.width
+    };
+    let columns = Columns::fitting(inner_width, model_width);
     let table_rows = rows[start..start + shown]
         .iter()
-        .map(|row| queue_row(row, now_ms, spin));
-    let mut table = Table::new(
-        table_rows,
-        [
-            Constraint::Length(1),
-            Constraint::Fill(1),
-            Constraint::Length(model_width),
-            Constraint::Length(7),
-            Constraint::Length(6),
-            Constraint::Length(6),
-        ],
-    )
-    .column_spacing(1);
+        .map(|row| queue_row(row, now_ms, spin, columns));
+    let mut table = Table::new(table_rows, columns.widths(model_width)).column_spacing(1);
     if let Some(block) = block {
         table = table.block(block);
     }
@@ -190,7 +187,51 @@ fn window(rows: &[TaskRow], height: usize) -> (usize, usize) {
     (start, height)
 }
 
-fn queue_row<'a>(row: &'a TaskRow, now_ms: u64, spin: &'a str) -> Row<'a> {
+/// Which queue columns fit: the label matters most, then elapsed time, then the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Columns {
+    /// Glyph, label, model, elapsed, tokens, cost.
+    All,
+    /// Glyph, label, elapsed.
+    Elapsed,
+    /// Glyph and label.
+    Label,
+}
+
+impl Columns {
+    /// The label keeps at least this many cells before a column is dropped.
+    const MIN_LABEL: u16 = 16;
+
+    fn fitting(width: u16, model_width: u16) -> Self {
+        // Each column after the glyph costs its width plus one cell of spacing.
+        let all = 2 + Self::MIN_LABEL + (model_width + 1) + 8 + 7 + 7;
+        let elapsed = 2 + Self::MIN_LABEL + 8;
+        if width >= all {
+            Columns::All
+        } else if width >= elapsed {
+            Columns::Elapsed
+        } else {
+            Columns::Label
+        }
+    }
+
+    fn widths(self, model_width: u16) -> Vec<Constraint> {
+        let mut widths = vec![Constraint::Length(1), Constraint::Fill(1)];
+        match self {
+            Columns::All => widths.extend([
+                Constraint::Length(model_width),
+                Constraint::Length(7),
+                Constraint::Length(6),
+                Constraint::Length(6),
+            ]),
+            Columns::Elapsed => widths.push(Constraint::Length(7)),
+            Columns::Label => {}
+        }
+        widths
+    }
+}
+
+fn queue_row<'a>(row: &'a TaskRow, now_ms: u64, spin: &'a str, columns: Columns) -> Row<'a> {
     let dim = Style::new().dark_gray();
     let (glyph, label): (Span, Line) = match row.status() {
         TaskStatus::Pending => match &row.retry_reason {
@@ -201,10 +242,7 @@ fn queue_row<'a>(row: &'a TaskRow, now_ms: u64, spin: &'a str) -> Row<'a> {
                     Span::styled(format!("  retrying: {reason}"), dim),
                 ]),
             ),
-            None => (
-                Span::styled("·", dim),
-                Line::from(row.task.label.as_str()),
-            ),
+            None => (Span::styled("·", dim), Line::from(row.task.label.as_str())),
         },
         TaskStatus::Running => (
             Span::from(spin).cyan(),
@@ -217,7 +255,10 @@ fn queue_row<'a>(row: &'a TaskRow, now_ms: u64, spin: &'a str) -> Row<'a> {
                 Span::styled("✗", red.add_modifier(Modifier::BOLD)),
                 Line::from(vec![
                     Span::styled(row.task.label.as_str(), red.add_modifier(Modifier::BOLD)),
-                    Span::styled(format!("  {}", row.failure_reason().unwrap_or("failed")), red),
+                    Span::styled(
+                        format!("  {}", row.failure_reason().unwrap_or("failed")),
+                        red,
+                    ),
                 ]),
             )
         }
@@ -231,7 +272,9 @@ fn queue_row<'a>(row: &'a TaskRow, now_ms: u64, spin: &'a str) -> Row<'a> {
     };
     let started = !row.attempts.is_empty() || row.task.started_at.is_some();
     let elapsed = if started {
-        row.elapsed_ms(now_ms).map(units::duration).unwrap_or_default()
+        row.elapsed_ms(now_ms)
+            .map(units::duration)
+            .unwrap_or_default()
     } else {
         String::new()
     };
@@ -247,14 +290,19 @@ fn queue_row<'a>(row: &'a TaskRow, now_ms: u64, spin: &'a str) -> Row<'a> {
     } else {
         String::new()
     };
-    Row::new([
-        Cell::from(glyph),
-        Cell::from(label),
-        Cell::from(Span::styled(row.task.model.as_str(), dim)),
-        Cell::from(Line::from(elapsed).alignment(Alignment::Right)),
-        Cell::from(Line::from(tokens).alignment(Alignment::Right)),
-        Cell::from(Line::from(cost).alignment(Alignment::Right)),
-    ])
+    let right = |text: String| Cell::from(Line::from(text).alignment(Alignment::Right));
+    let mut cells = vec![Cell::from(glyph), Cell::from(label)];
+    match columns {
+        Columns::All => cells.extend([
+            Cell::from(Span::styled(row.task.model.as_str(), dim)),
+            right(elapsed),
+            right(tokens),
+            right(cost),
+        ]),
+        Columns::Elapsed => cells.push(right(elapsed)),
+        Columns::Label => {}
+    }
+    Row::new(cells)
 }
 
 fn now_lines<'a>(view: &'a RunView, spin: &'a str) -> Vec<Line<'a>> {

@@ -96,6 +96,22 @@ impl TaskRow {
         }
     }
 
+    /// Time spent over every attempt seen in this process; an open attempt counts up to `now_ms`.
+    ///
+    /// Falls back to the task's wall-clock timestamps, like [`elapsed_ms`](Self::elapsed_ms).
+    pub fn busy_ms(&self, now_ms: u64) -> Option<u64> {
+        if self.attempts.is_empty() {
+            return wall_clock_ms(&self.task);
+        }
+        let open_end = self.finished_ms.unwrap_or(now_ms);
+        Some(
+            self.attempts
+                .iter()
+                .map(|a| a.end_ms.unwrap_or(open_end).saturating_sub(a.start_ms))
+                .sum(),
+        )
+    }
+
     /// Tokens over every attempt, including what the running attempt has used so far.
     pub fn usage(&self) -> Usage {
         let mut usage = self.task.usage;
