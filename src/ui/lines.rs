@@ -12,9 +12,11 @@ use super::units;
 use super::view::RunView;
 use crate::messages::{EventKind, QueueEvent, Task, TaskStatus};
 
-/// One human line for an event, or `None` for events not worth a line.
+/// One human line for an event.
 ///
-/// Works whether `view` has already applied `ev` or not.
+/// Every event has a line today; the `Option` lets a quieter mode drop
+/// some later without changing callers. Works whether `view` has already
+/// applied `ev` or not.
 pub fn plain_line(ev: &QueueEvent, view: &RunView) -> Option<String> {
     let line = match &ev.kind {
         EventKind::RunStarted { run } | EventKind::RunResumed { run, .. } => {
