@@ -10,5 +10,7 @@ pub mod clock;
 pub mod messages;
 pub mod providers;
 pub mod queue;
+pub mod report;
 pub mod runner;
 pub mod tools;
+pub mod ui;
