@@ -3,6 +3,7 @@
 //! The runner is product-ignorant: everything about PostHog lives in
 //! `content/`. See `docs/ARCHITECTURE.md` for how the parts fit.
 
+pub mod content;
 pub mod messages;
 pub mod providers;
 pub mod queue;
