@@ -163,7 +163,7 @@ fn export_refuses_a_directory_that_is_not_empty() {
 fn the_content_hash_changes_when_one_byte_changes() {
     let dir = exported();
     let before = load_blocking(&ContentSource::Dir(dir.path().to_path_buf())).unwrap().content_hash();
-    edit(dir.path(), "agents/report.md", "Keep", "keep");
+    edit(dir.path(), "agents/report.md", "Write from", "Write From");
     let after = load_blocking(&ContentSource::Dir(dir.path().to_path_buf())).unwrap().content_hash();
     assert_ne!(before, after);
 }
