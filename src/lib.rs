@@ -7,6 +7,7 @@ pub mod actors;
 pub mod agent;
 pub mod cli;
 pub mod clock;
+pub mod content;
 pub mod messages;
 pub mod providers;
 pub mod queue;
