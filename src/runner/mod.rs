@@ -3,3 +3,4 @@
 pub mod linear;
 pub mod lock;
 pub mod orchestrated;
+pub mod resume;
