@@ -30,8 +30,8 @@ use super::permissions::{
 };
 use crate::providers::ToolSpec;
 
-/// How long to keep reading output after the process group was killed.
-const DRAIN_AFTER_KILL: Duration = Duration::from_secs(2);
+/// How long to keep reading output once the command exited or was killed.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
 
 /// `Bash`: one allow-listed command, with a timeout and a capped output.
 #[derive(Debug, Clone, Copy, Default)]
@@ -268,28 +268,38 @@ async fn run_command(
     };
 
     let mut output = Output::new(ctx.bash.output_cap, allowed.filter);
-    let finished =
-        tokio::time::timeout(limit, collect(&mut stdout, &mut stderr, &mut output)).await;
-    if finished.is_err() {
-        kill_group(group);
-        // Whatever the group wrote before it died is still in the pipes.
-        let _ = tokio::time::timeout(
-            DRAIN_AFTER_KILL,
-            collect(&mut stdout, &mut stderr, &mut output),
-        )
-        .await;
-        let _ = child.wait().await;
-        return Ok(CommandRun {
-            status: None,
-            output,
-        });
-    }
-    let status = child
-        .wait()
-        .await
-        .map_err(|e| ToolError::Failed(format!("waiting for `{program}` failed: {e}")))?;
-    // Children left running in the background would outlive the task.
+    let finished = tokio::time::timeout(limit, async {
+        let mut pipes = std::pin::pin!(collect(&mut stdout, &mut stderr, &mut output));
+        tokio::select! {
+            () = &mut pipes => child.wait().await,
+            status = child.wait() => {
+                // The command is done; a background child may still hold the pipes open.
+                let _ = tokio::time::timeout(DRAIN_AFTER_EXIT, pipes).await;
+                status
+            }
+        }
+    })
+    .await;
+    // Whatever is left of the group (a timed-out command, a stray background child)
+    // would outlive the task.
     kill_group(group);
+    let status = match finished {
+        Ok(status) => status
+            .map_err(|e| ToolError::Failed(format!("waiting for `{program}` failed: {e}")))?,
+        Err(_elapsed) => {
+            // Whatever the group wrote before it died is still in the pipes.
+            let _ = tokio::time::timeout(
+                DRAIN_AFTER_EXIT,
+                collect(&mut stdout, &mut stderr, &mut output),
+            )
+            .await;
+            let _ = child.wait().await;
+            return Ok(CommandRun {
+                status: None,
+                output,
+            });
+        }
+    };
     Ok(CommandRun {
         status: Some(status),
         output,
