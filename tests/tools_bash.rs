@@ -34,7 +34,9 @@ async fn an_allowed_command_runs_in_the_install_dir() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("marker.txt"), "").unwrap();
     let c = ctx(dir.path(), &["echo", "ls"]);
-    let out = run(&c, json!({"command": "echo 'hello  world'"})).await.unwrap();
+    let out = run(&c, json!({"command": "echo 'hello  world'"}))
+        .await
+        .unwrap();
     assert_eq!(out, "$ echo 'hello  world'\nhello  world\n[exit status 0]");
     let out = run(&c, json!({"command": "ls"})).await.unwrap();
     assert_eq!(out, "$ ls\nmarker.txt\n[exit status 0]");
@@ -46,7 +48,9 @@ async fn a_non_zero_exit_is_a_result_showing_the_status_and_stderr() {
     let c = ctx(dir.path(), &["ls", "false"]);
     let out = run(&c, json!({"command": "false"})).await.unwrap();
     assert_eq!(out, "$ false\n(no output)\n[exit status 1]");
-    let out = run(&c, json!({"command": "ls no-such-file"})).await.unwrap();
+    let out = run(&c, json!({"command": "ls no-such-file"}))
+        .await
+        .unwrap();
     assert!(out.contains("no-such-file"), "stderr is captured: {out}");
     assert!(!out.ends_with("[exit status 0]"), "{out}");
 }
@@ -67,13 +71,20 @@ async fn a_command_past_its_timeout_is_killed_and_says_so() {
 #[tokio::test]
 async fn a_timed_out_command_still_returns_what_it_printed() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("build.log"), "compiling…\nstill compiling\n").unwrap();
+    fs::write(
+        dir.path().join("build.log"),
+        "compiling…\nstill compiling\n",
+    )
+    .unwrap();
     let mut c = ctx(dir.path(), &["tail -f"]);
     // The call asks for a minute; the run's maximum wins.
     c.bash.max_timeout = Duration::from_millis(400);
-    let out = run(&c, json!({"command": "tail -f build.log", "timeout_ms": 60_000}))
-        .await
-        .unwrap();
+    let out = run(
+        &c,
+        json!({"command": "tail -f build.log", "timeout_ms": 60_000}),
+    )
+    .await
+    .unwrap();
     assert!(out.contains("compiling…\nstill compiling\n"), "{out}");
     assert!(out.ends_with("[timed out after 0.4s; the command and its children were killed]"));
 }
@@ -84,7 +95,11 @@ async fn fifty_megabytes_of_output_keep_only_the_tail_within_the_cap() {
     let c = ctx(dir.path(), &["seq"]);
     let out = run(&c, json!({"command": "seq 1 7000000"})).await.unwrap();
     // 7,000,000 numbers of up to 7 digits plus newlines: about 54 MB.
-    assert!(out.contains("bytes of earlier output cut; showing the last 30000]"), "{}", &out[..200]);
+    assert!(
+        out.contains("bytes of earlier output cut; showing the last 30000]"),
+        "{}",
+        &out[..200]
+    );
     assert!(out.ends_with("6999999\n7000000\n[exit status 0]"));
     assert!(!out.contains("\n1\n2\n3\n"));
     assert!(out.len() < 30_000 + 200, "output is {} bytes", out.len());
@@ -94,7 +109,9 @@ async fn fifty_megabytes_of_output_keep_only_the_tail_within_the_cap() {
 async fn a_trailing_tail_keeps_the_last_lines() {
     let dir = tempfile::tempdir().unwrap();
     let c = ctx(dir.path(), &["seq"]);
-    let out = run(&c, json!({"command": "seq 1 100 | tail -n 3"})).await.unwrap();
+    let out = run(&c, json!({"command": "seq 1 100 | tail -n 3"}))
+        .await
+        .unwrap();
     assert_eq!(out, "$ seq 1 100 | tail -n 3\n98\n99\n100\n[exit status 0]");
 }
 
@@ -125,8 +142,12 @@ async fn a_program_that_does_not_exist_is_a_failure_naming_it() {
 async fn a_command_outside_the_allow_list_never_runs() {
     let dir = tempfile::tempdir().unwrap();
     let c = ctx(dir.path(), &["echo"]);
-    let err = run(&c, json!({"command": "touch created"})).await.unwrap_err();
-    assert!(matches!(&err, ToolError::Denied(m) if m.contains("bash rule") && m.contains("`echo`")));
+    let err = run(&c, json!({"command": "touch created"}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ToolError::Denied(m) if m.contains("bash rule") && m.contains("`echo`"))
+    );
     assert!(!dir.path().join("created").exists());
 }
 
@@ -138,14 +159,20 @@ async fn secrets_are_redacted_from_output_and_removed_from_the_child_environment
     let out = run(&c, json!({"command": "echo key=sk-test-0123456789"}))
         .await
         .unwrap();
-    assert_eq!(out, "$ echo key=[redacted]\nkey=[redacted]\n[exit status 0]");
+    assert_eq!(
+        out,
+        "$ echo key=[redacted]\nkey=[redacted]\n[exit status 0]"
+    );
 
     // This test binary is its own process under nextest, so the variable stays local to it.
     std::env::set_var("WIZARD_TEST_PROVIDER_KEY", "sk-test-0123456789");
     let out = run(&c, json!({"command": "printenv WIZARD_TEST_PROVIDER_KEY"}))
         .await
         .unwrap();
-    assert_eq!(out, "$ printenv WIZARD_TEST_PROVIDER_KEY\n(no output)\n[exit status 1]");
+    assert_eq!(
+        out,
+        "$ printenv WIZARD_TEST_PROVIDER_KEY\n(no output)\n[exit status 1]"
+    );
 }
 
 #[tokio::test]

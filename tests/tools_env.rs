@@ -59,14 +59,22 @@ async fn set_env_values_with_a_secret_writes_it_to_the_file_but_never_returns_it
     let env = fs::read_to_string(dir.path().join(".env.local")).unwrap();
     assert_eq!(
         env,
-        format!("NEXT_PUBLIC_POSTHOG_HOST=https://us.i.posthog.com\nNEXT_PUBLIC_POSTHOG_KEY={TOKEN}\n")
+        format!(
+            "NEXT_PUBLIC_POSTHOG_HOST=https://us.i.posthog.com\nNEXT_PUBLIC_POSTHOG_KEY={TOKEN}\n"
+        )
     );
-    assert_eq!(fs::read_to_string(dir.path().join(".gitignore")).unwrap(), ".env.local\n");
+    assert_eq!(
+        fs::read_to_string(dir.path().join(".gitignore")).unwrap(),
+        ".env.local\n"
+    );
 
     // A second call changes nothing in .gitignore: the line is there once.
     let again = SetEnvValues.call(&c, input).await.unwrap();
     assert_eq!(again.content, "Updated 2 key(s) in .env.local");
-    assert_eq!(fs::read_to_string(dir.path().join(".gitignore")).unwrap(), ".env.local\n");
+    assert_eq!(
+        fs::read_to_string(dir.path().join(".gitignore")).unwrap(),
+        ".env.local\n"
+    );
 }
 
 #[tokio::test]
@@ -90,7 +98,9 @@ async fn set_env_values_merges_into_an_existing_file_keeping_other_lines() {
         .unwrap();
     assert_eq!(
         fs::read_to_string(dir.path().join(".env")).unwrap(),
-        format!("# database\nDATABASE_URL=postgres://x\nNEXT_PUBLIC_POSTHOG_KEY={TOKEN}\nNEW_KEY=v\n")
+        format!(
+            "# database\nDATABASE_URL=postgres://x\nNEXT_PUBLIC_POSTHOG_KEY={TOKEN}\nNEW_KEY=v\n"
+        )
     );
     assert_eq!(
         fs::read_to_string(dir.path().join(".gitignore")).unwrap(),
@@ -112,7 +122,10 @@ async fn in_a_git_repo_that_already_ignores_the_file_gitignore_is_unchanged() {
         .unwrap();
     assert_eq!(out.content, "Updated 1 key(s) in .env.local");
     assert_eq!(out.files_touched, [".env.local"]);
-    assert_eq!(fs::read_to_string(dir.path().join(".gitignore")).unwrap(), ".env*\n");
+    assert_eq!(
+        fs::read_to_string(dir.path().join(".gitignore")).unwrap(),
+        ".env*\n"
+    );
 }
 
 #[tokio::test]
@@ -126,7 +139,10 @@ async fn in_a_git_repo_that_does_not_ignore_the_file_gitignore_gains_it() {
         )
         .await
         .unwrap();
-    assert_eq!(fs::read_to_string(dir.path().join(".gitignore")).unwrap(), ".env.local\n");
+    assert_eq!(
+        fs::read_to_string(dir.path().join(".gitignore")).unwrap(),
+        ".env.local\n"
+    );
 }
 
 #[tokio::test]
@@ -142,7 +158,10 @@ async fn unknown_secret_is_refused_listing_known_names_but_no_values() {
     let text = err.to_string();
     assert!(matches!(err, ToolError::InvalidInput(_)));
     assert!(text.contains("unknown secret \"project_tokn\""), "{text}");
-    assert!(text.contains("personal_api_key, posthog_project_token"), "{text}");
+    assert!(
+        text.contains("personal_api_key, posthog_project_token"),
+        "{text}"
+    );
     assert!(!text.contains(TOKEN) && !text.contains("phx_"), "{text}");
     assert!(!dir.path().join(".env.local").exists());
 }
@@ -192,7 +211,10 @@ async fn env_tools_refuse_files_that_are_not_env_files() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(&err, ToolError::Denied(m) if m.contains("env-file rule")), "{err}");
+    assert!(
+        matches!(&err, ToolError::Denied(m) if m.contains("env-file rule")),
+        "{err}"
+    );
     assert_eq!(
         fs::read_to_string(dir.path().join("next.config.js")).unwrap(),
         "module.exports = {}\n"
@@ -209,7 +231,10 @@ async fn invalid_key_names_are_refused() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(&err, ToolError::InvalidInput(m) if m.contains("\"NOT-OK\"")), "{err}");
+    assert!(
+        matches!(&err, ToolError::InvalidInput(m) if m.contains("\"NOT-OK\"")),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -57,7 +57,9 @@ async fn read_defaults_to_two_thousand_lines_and_says_how_many_remain() {
     assert!(out.content.starts_with("     1\t1\n"));
     assert!(out.content.contains("  2000\t2000\n"));
     assert!(!out.content.contains("\t2001\n"));
-    assert!(out.content.ends_with("… 500 more lines; call Read with offset=2001 to continue\n"));
+    assert!(out
+        .content
+        .ends_with("… 500 more lines; call Read with offset=2001 to continue\n"));
 }
 
 #[tokio::test]
@@ -68,14 +70,20 @@ async fn read_cuts_lines_longer_than_two_thousand_chars() {
         .call(&ctx(dir.path(), &[]), json!({"file_path": "min.js"}))
         .await
         .unwrap();
-    assert!(out.content.contains(&format!("\t{} … [line cut]", "x".repeat(2000))));
+    assert!(out
+        .content
+        .contains(&format!("\t{} … [line cut]", "x".repeat(2000))));
     assert!(!out.content.contains(&"x".repeat(2001)));
 }
 
 #[tokio::test]
 async fn read_refuses_a_binary_file() {
     let dir = project();
-    fs::write(dir.path().join("logo.png"), [0x89, b'P', b'N', b'G', 0, 0, 1]).unwrap();
+    fs::write(
+        dir.path().join("logo.png"),
+        [0x89, b'P', b'N', b'G', 0, 0, 1],
+    )
+    .unwrap();
     let err = ReadFile
         .call(&ctx(dir.path(), &[]), json!({"file_path": "logo.png"}))
         .await
@@ -103,7 +111,10 @@ async fn read_with_an_unknown_field_is_invalid_input_naming_it() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(&err, ToolError::InvalidInput(m) if m.contains("`path`")), "{err}");
+    assert!(
+        matches!(&err, ToolError::InvalidInput(m) if m.contains("`path`")),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -150,7 +161,10 @@ async fn write_leaves_no_temp_file_and_gives_new_files_normal_permissions() {
         .collect();
     assert_eq!(names, ["a.txt"]);
     assert_eq!(fs::read_to_string(dir.path().join("a.txt")).unwrap(), "two");
-    let mode = fs::metadata(dir.path().join("a.txt")).unwrap().permissions().mode();
+    let mode = fs::metadata(dir.path().join("a.txt"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o644);
 }
 
@@ -171,8 +185,14 @@ async fn edit_with_a_unique_old_string_replaces_it_and_returns_a_diff() {
     )
     .await
     .unwrap();
-    assert_eq!(fs::read_to_string(dir.path().join("page.tsx")).unwrap(), "a\nB\nB2\nc\n");
-    assert!(out.starts_with("Edited page.tsx (1 replacement)\n"), "{out}");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("page.tsx")).unwrap(),
+        "a\nB\nB2\nc\n"
+    );
+    assert!(
+        out.starts_with("Edited page.tsx (1 replacement)\n"),
+        "{out}"
+    );
     assert!(out.contains("--- a/page.tsx\n+++ b/page.tsx\n"), "{out}");
     assert!(out.contains("-b\n+B\n+B2\n"), "{out}");
 }
@@ -188,7 +208,10 @@ async fn edit_with_an_old_string_that_is_not_there_says_it_was_not_found() {
     .await
     .unwrap_err();
     assert!(matches!(&err, ToolError::Failed(m) if m.contains("old_string was not found in a.ts")));
-    assert_eq!(fs::read_to_string(dir.path().join("a.ts")).unwrap(), "const x = 1;\n");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("a.ts")).unwrap(),
+        "const x = 1;\n"
+    );
 }
 
 #[tokio::test]
@@ -205,7 +228,10 @@ async fn edit_with_an_ambiguous_old_string_is_refused_saying_how_many_times() {
         matches!(&err, ToolError::Failed(m) if m.contains("occurs 3 times") && m.contains("replace_all")),
         "{err}"
     );
-    assert_eq!(fs::read_to_string(dir.path().join("a.ts")).unwrap(), "x();\nx();\nx();\n");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("a.ts")).unwrap(),
+        "x();\nx();\nx();\n"
+    );
 }
 
 #[tokio::test]
@@ -219,7 +245,10 @@ async fn edit_with_replace_all_changes_every_occurrence() {
     .await
     .unwrap();
     assert!(out.starts_with("Edited a.ts (2 replacements)"));
-    assert_eq!(fs::read_to_string(dir.path().join("a.ts")).unwrap(), "y();\ny();\n");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("a.ts")).unwrap(),
+        "y();\ny();\n"
+    );
 }
 
 #[tokio::test]
@@ -245,7 +274,10 @@ async fn edit_matches_a_crlf_file_when_the_model_writes_lf() {
     )
     .await
     .unwrap();
-    assert_eq!(fs::read_to_string(dir.path().join("w.ts")).unwrap(), "a\r\nB\r\nc\r\n");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("w.ts")).unwrap(),
+        "a\r\nB\r\nc\r\n"
+    );
 }
 
 fn tree(dir: &Path, files: &[&str]) {
@@ -281,7 +313,10 @@ async fn glob_honours_gitignore_and_skips_node_modules() {
 #[tokio::test]
 async fn glob_within_a_path_returns_paths_relative_to_the_project() {
     let dir = project();
-    tree(dir.path(), &["app/page.tsx", "app/api/route.ts", "lib/x.ts"]);
+    tree(
+        dir.path(),
+        &["app/page.tsx", "app/api/route.ts", "lib/x.ts"],
+    );
     let out = FindFiles
         .call(
             &ctx(dir.path(), &[]),
@@ -304,7 +339,9 @@ async fn glob_caps_its_list_and_says_how_many_more() {
         .await
         .unwrap();
     assert_eq!(out.content.lines().count(), 501);
-    assert!(out.content.ends_with("… and 10 more files not shown; narrow the pattern or the path"));
+    assert!(out
+        .content
+        .ends_with("… and 10 more files not shown; narrow the pattern or the path"));
 }
 
 #[tokio::test]

@@ -284,8 +284,9 @@ async fn run_command(
     // would outlive the task.
     kill_group(group);
     let status = match finished {
-        Ok(status) => status
-            .map_err(|e| ToolError::Failed(format!("waiting for `{program}` failed: {e}")))?,
+        Ok(status) => {
+            status.map_err(|e| ToolError::Failed(format!("waiting for `{program}` failed: {e}")))?
+        }
         Err(_elapsed) => {
             // Whatever the group wrote before it died is still in the pipes.
             let _ = tokio::time::timeout(

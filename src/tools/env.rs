@@ -129,9 +129,9 @@ fn env_path(ctx: &ToolContext, tool_name: &str, raw: &str) -> Result<ProjectPath
 /// The file's text, or `None` when it does not exist yet.
 fn read_env_file(path: &ProjectPath) -> Result<Option<String>, ToolError> {
     match fs::read(&path.absolute) {
-        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
-            ToolError::Failed(format!("{} is not UTF-8 text", path.display()))
-        }),
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| ToolError::Failed(format!("{} is not UTF-8 text", path.display()))),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(ToolError::Failed(format!(
             "cannot read {}: {e}",
@@ -154,7 +154,10 @@ impl Tool for CheckEnvKeys {
     fn activity(&self, input: &Value) -> String {
         format!(
             "Checking keys in {}",
-            input.get("file_path").and_then(Value::as_str).unwrap_or("an env file")
+            input
+                .get("file_path")
+                .and_then(Value::as_str)
+                .unwrap_or("an env file")
         )
     }
 
@@ -210,7 +213,10 @@ impl Tool for SetEnvValues {
     fn activity(&self, input: &Value) -> String {
         format!(
             "Setting keys in {}",
-            input.get("file_path").and_then(Value::as_str).unwrap_or("an env file")
+            input
+                .get("file_path")
+                .and_then(Value::as_str)
+                .unwrap_or("an env file")
         )
     }
 
@@ -244,9 +250,8 @@ impl Tool for SetEnvValues {
                     ))
                 })?;
             }
-            write_atomic(&path.absolute, after.as_bytes()).map_err(|e| {
-                ToolError::Failed(format!("cannot write {}: {e}", path.display()))
-            })?;
+            write_atomic(&path.absolute, after.as_bytes())
+                .map_err(|e| ToolError::Failed(format!("cannot write {}: {e}", path.display())))?;
             let mut files_touched = vec![path.relative.clone()];
             let mut text = format!("Updated {} key(s) in {}", lines.len(), path.display());
             if ensure_git_ignores(&install_dir, &path)? {
@@ -408,7 +413,10 @@ mod tests {
     #[test]
     fn values_with_spaces_or_dollars_are_single_quoted() {
         assert_eq!(format_value("K", "a b$c").unwrap(), "K='a b$c'");
-        assert_eq!(format_value("K", "https://x.y/z").unwrap(), "K=https://x.y/z");
+        assert_eq!(
+            format_value("K", "https://x.y/z").unwrap(),
+            "K=https://x.y/z"
+        );
         assert_eq!(format_value("K", "it's").unwrap(), "K=\"it's\"");
     }
 

@@ -24,8 +24,8 @@ use super::context::{Tool, ToolContext, ToolError, ToolOutput};
 use super::input;
 use super::paths::{self, ProjectPath};
 use super::permissions::{
-    check_not_env_file, check_tool_allowed, check_write_allowed, glob_from_input,
-    is_env_file_name, redact_secrets,
+    check_not_env_file, check_tool_allowed, check_write_allowed, glob_from_input, is_env_file_name,
+    redact_secrets,
 };
 use super::run_blocking;
 use crate::providers::ToolSpec;
@@ -390,7 +390,10 @@ impl Tool for SearchFiles {
 /// An existing file keeps its permissions; a new one gets `0644` (not the temp file's `0600`).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "the path has no parent directory")
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the path has no parent directory",
+        )
     })?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     temp.write_all(bytes)?;
@@ -438,9 +441,15 @@ fn require_dir(path: &ProjectPath) -> Result<(), ToolError> {
     if path.absolute.is_dir() {
         Ok(())
     } else if path.absolute.exists() {
-        Err(ToolError::Failed(format!("{} is not a directory", path.display())))
+        Err(ToolError::Failed(format!(
+            "{} is not a directory",
+            path.display()
+        )))
     } else {
-        Err(ToolError::Failed(format!("{} does not exist", path.display())))
+        Err(ToolError::Failed(format!(
+            "{} does not exist",
+            path.display()
+        )))
     }
 }
 
@@ -484,9 +493,7 @@ fn open_text(path: &ProjectPath) -> Result<fs::File, ToolError> {
         )));
     }
     let mut file = fs::File::open(&path.absolute).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => {
-            ToolError::Failed(format!("{} does not exist", path.display()))
-        }
+        io::ErrorKind::NotFound => ToolError::Failed(format!("{} does not exist", path.display())),
         _ => ToolError::Failed(format!("cannot open {}: {e}", path.display())),
     })?;
     let mut head = Vec::with_capacity(SNIFF_BYTES);
@@ -512,7 +519,9 @@ fn read_numbered(
     let start = offset.unwrap_or(1).max(1);
     let limit = limit.unwrap_or(DEFAULT_READ_LIMIT);
     if limit == 0 {
-        return Err(ToolError::InvalidInput("Read: field `limit` must be at least 1".into()));
+        return Err(ToolError::InvalidInput(
+            "Read: field `limit` must be at least 1".into(),
+        ));
     }
     let mut reader = BufReader::new(open_text(path)?);
     let mut out = String::new();
@@ -565,7 +574,10 @@ fn edit(path: &ProjectPath, args: &EditInput) -> Result<ToolOutput, ToolError> {
         .read_to_end(&mut bytes)
         .map_err(|e| ToolError::Failed(format!("cannot read {}: {e}", path.display())))?;
     let before = String::from_utf8(bytes).map_err(|_| {
-        ToolError::Failed(format!("{} is not UTF-8 text, so it cannot be edited", path.display()))
+        ToolError::Failed(format!(
+            "{} is not UTF-8 text, so it cannot be edited",
+            path.display()
+        ))
     })?;
 
     // A model writes `\n`; a Windows-authored file has `\r\n`. Match the file's endings.
@@ -602,7 +614,10 @@ fn edit(path: &ProjectPath, args: &EditInput) -> Result<ToolOutput, ToolError> {
     let diff = similar::TextDiff::from_lines(&before, &after)
         .unified_diff()
         .context_radius(2)
-        .header(&format!("a/{}", path.relative), &format!("b/{}", path.relative))
+        .header(
+            &format!("a/{}", path.relative),
+            &format!("b/{}", path.relative),
+        )
         .to_string();
     let diff = if diff.chars().count() > DIFF_CHARS {
         let mut cut: String = diff.chars().take(DIFF_CHARS).collect();

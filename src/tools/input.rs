@@ -76,7 +76,10 @@ mod tests {
     #[test]
     fn wrong_type_names_the_field() {
         let err = parse::<Sample>("Read", json!({"file_path": 3})).unwrap_err();
-        assert!(matches!(&err, ToolError::InvalidInput(m) if m.contains("file_path")), "{err}");
+        assert!(
+            matches!(&err, ToolError::InvalidInput(m) if m.contains("file_path")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -92,7 +95,10 @@ mod tests {
         let schema = schema_for::<Sample>();
         assert_eq!(schema["required"], json!(["file_path"]));
         assert_eq!(schema["additionalProperties"], json!(false));
-        assert_eq!(schema["properties"]["file_path"]["description"], json!("A path."));
+        assert_eq!(
+            schema["properties"]["file_path"]["description"],
+            json!("A path.")
+        );
         assert!(schema.get("$schema").is_none());
     }
 }

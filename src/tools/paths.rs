@@ -123,7 +123,10 @@ fn split_existing(path: &Path) -> (PathBuf, Vec<std::ffi::OsString>) {
     let mut existing = path.to_path_buf();
     let mut missing = Vec::new();
     while existing.symlink_metadata().is_err() {
-        match (existing.file_name().map(|n| n.to_os_string()), existing.parent()) {
+        match (
+            existing.file_name().map(|n| n.to_os_string()),
+            existing.parent(),
+        ) {
             (Some(name), Some(parent)) => {
                 missing.push(name);
                 existing = parent.to_path_buf();
@@ -153,7 +156,9 @@ mod tests {
     fn dot_dot_escape_is_refused_naming_the_path() {
         let dir = tempfile::tempdir().unwrap();
         let err = resolve(dir.path(), "../secret").unwrap_err();
-        assert!(matches!(&err, ToolError::Denied(m) if m.contains("../secret") && m.contains("outside")));
+        assert!(
+            matches!(&err, ToolError::Denied(m) if m.contains("../secret") && m.contains("outside"))
+        );
     }
 
     #[test]

@@ -118,7 +118,9 @@ pub fn check_write_allowed(perms: &Permissions, path: &ProjectPath) -> Result<()
 pub fn glob_from_input(field: &str, pattern: &str) -> Result<globset::GlobMatcher, ToolError> {
     Glob::new(pattern)
         .map(|g| g.compile_matcher())
-        .map_err(|e| ToolError::InvalidInput(format!("{field}: {pattern:?} is not a valid glob: {e}")))
+        .map_err(|e| {
+            ToolError::InvalidInput(format!("{field}: {pattern:?} is not a valid glob: {e}"))
+        })
 }
 
 /// A post-filter on a command's output, standing in for a trailing `| head` / `| tail`.
@@ -198,11 +200,19 @@ pub fn check_bash_command(perms: &Permissions, command: &str) -> Result<AllowedC
         ToolError::InvalidInput(format!("command: cannot split {command:?} into words: {e}"))
     })?;
     let Some(first) = argv.first() else {
-        return Err(ToolError::InvalidInput("command: the command is empty".into()));
+        return Err(ToolError::InvalidInput(
+            "command: the command is empty".into(),
+        ));
     };
     if is_env_assignment(first) {
         return Err(deny(format!(
             "environment-variable prefixes ({first}) are not allowed"
+        )));
+    }
+    if let Some(word) = argv.iter().find(|word| names_env_file(word)) {
+        return Err(deny(format!(
+            "env-file rule: commands may not name env files ({word}); \
+             use check_env_keys / set_env_values"
         )));
     }
     let allowed = perms.bash.iter().any(|entry| {
@@ -211,7 +221,10 @@ pub fn check_bash_command(perms: &Permissions, command: &str) -> Result<AllowedC
             .unwrap_or(false)
     });
     if !allowed {
-        return Err(deny(format!("`{}` matches no allowed prefix", argv.join(" "))));
+        return Err(deny(format!(
+            "`{}` matches no allowed prefix",
+            argv.join(" ")
+        )));
     }
     Ok(AllowedCommand { argv, filter })
 }
@@ -237,6 +250,12 @@ fn has_variable_reference(command: &str) -> bool {
         .any(|w| w[0] == b'$' && (w[1].is_ascii_alphabetic() || w[1] == b'_'))
 }
 
+/// `.env`, `./apps/web/.env.local`, `--env-file=.env`: a word that points at an env file.
+fn names_env_file(word: &str) -> bool {
+    word.split('=')
+        .any(|part| is_env_file_name(part.rsplit('/').next().unwrap_or(part)))
+}
+
 fn is_env_assignment(word: &str) -> bool {
     match word.split_once('=') {
         Some((name, _)) => {
@@ -255,7 +274,10 @@ fn parse_output_filter(pipe: &str) -> Option<OutputFilter> {
     let words: Vec<&str> = pipe.split_whitespace().collect();
     let (program, count) = match words.as_slice() {
         [program, "-n", n] => (*program, *n),
-        [program, flag] => (*program, flag.strip_prefix("-n").unwrap_or(flag.strip_prefix('-')?)),
+        [program, flag] => (
+            *program,
+            flag.strip_prefix("-n").unwrap_or(flag.strip_prefix('-')?),
+        ),
         _ => return None,
     };
     let count: usize = count.parse().ok()?;
@@ -339,7 +361,10 @@ mod tests {
         };
         for rel in [".git/config", "sub/.git/HEAD", ".posthog-wizard/queue.json"] {
             let err = check_write_allowed(&p, &project(rel)).unwrap_err();
-            assert!(matches!(&err, ToolError::Denied(m) if m.contains("protected-dir rule")), "{rel}");
+            assert!(
+                matches!(&err, ToolError::Denied(m) if m.contains("protected-dir rule")),
+                "{rel}"
+            );
         }
     }
 
@@ -379,6 +404,9 @@ mod tests {
             ("ls\nrm x", "one line"),
             ("FOO=1 npm install", "environment-variable"),
             ("rm -rf /", "no allowed prefix"),
+            ("ls .env", "env-file rule"),
+            ("ls apps/web/.env.local", "env-file rule"),
+            ("npm install --env-file=.env", "env-file rule"),
         ];
         for (command, why) in cases {
             let err = check_bash_command(&p, command).unwrap_err();
