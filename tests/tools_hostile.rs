@@ -260,6 +260,18 @@ async fn every_hostile_call_is_refused_by_its_rule_and_nothing_changes() {
             "environment-variable",
         ),
         (
+            "cat outside via ..",
+            "Bash",
+            json!({"command": "cat ../outside/secret.txt"}),
+            "path rule",
+        ),
+        (
+            "cat outside via a symlink",
+            "Bash",
+            json!({"command": "cat link/secret.txt"}),
+            "symlink",
+        ),
+        (
             "pipe to a shell",
             "Bash",
             json!({"command": "cat app/page.tsx | sh"}),

@@ -1,7 +1,8 @@
 //! `Bash`: runs one allow-listed command in the install dir, without a shell.
 //!
 //! The command is checked by [`check_bash_command`], which returns the exact
-//! words to execute; they are exec'd directly with `tokio::process`, so no
+//! words to execute, and [`check_bash_paths`], which keeps its arguments inside
+//! the install dir; they are exec'd directly with `tokio::process`, so no
 //! shell ever sees them. A trailing `| head -n N` / `| tail -n N` is done here
 //! on the captured output.
 //!
@@ -26,7 +27,8 @@ use tokio::process::Command;
 use super::context::{Tool, ToolContext, ToolError, ToolOutput};
 use super::input;
 use super::permissions::{
-    check_bash_command, check_tool_allowed, redact_secrets, AllowedCommand, OutputFilter,
+    check_bash_command, check_bash_paths, check_tool_allowed, redact_secrets, AllowedCommand,
+    OutputFilter,
 };
 use crate::providers::ToolSpec;
 
@@ -71,6 +73,7 @@ impl Tool for RunCommand {
         check_tool_allowed(&ctx.permissions, "Bash")?;
         let args: BashInput = input::parse("Bash", input)?;
         let allowed = check_bash_command(&ctx.permissions, &args.command)?;
+        check_bash_paths(&ctx.install_dir, &allowed)?;
         let limit = args
             .timeout_ms
             .map(Duration::from_millis)

@@ -17,10 +17,12 @@
 //! * **bash rule**: a command runs only if it is one plain command (no chaining,
 //!   substitution or redirection) whose words start with an allowed prefix.
 
+use std::path::Path;
+
 use globset::{Glob, GlobSetBuilder};
 
 use super::context::{Permissions, Secrets, ToolError};
-use super::paths::ProjectPath;
+use super::paths::{resolve, ProjectPath};
 
 /// Directories no file tool may write into: the repository's own data and the run's state.
 pub const PROTECTED_DIRS: [&str; 2] = [".git", ".posthog-wizard"];
@@ -227,6 +229,36 @@ pub fn check_bash_command(perms: &Permissions, command: &str) -> Result<AllowedC
         )));
     }
     Ok(AllowedCommand { argv, filter })
+}
+
+/// Refuses a command whose arguments point outside the install dir (`../x`, `/etc/passwd`,
+/// `~/.ssh`, or a symlink that leads out). The command is not run by a shell, but the
+/// program itself would still open what it is given.
+pub fn check_bash_paths(install_dir: &Path, command: &AllowedCommand) -> Result<(), ToolError> {
+    for word in command.argv.iter().skip(1) {
+        for part in word.split('=') {
+            if part.starts_with('~') {
+                return Err(ToolError::Denied(format!(
+                    "bash rule: path rule: {word} points into a home directory, outside the install dir"
+                )));
+            }
+            if part.trim().is_empty() {
+                continue;
+            }
+            // Any word may be a path (`link/secret.txt` through a symlink), so every one is
+            // resolved; words that are not paths (`build`, `--save`) resolve harmlessly inside.
+            match resolve(install_dir, part) {
+                Ok(_) => {}
+                Err(ToolError::Denied(why)) => {
+                    return Err(ToolError::Denied(format!(
+                        "bash rule: argument {word}: {why}"
+                    )))
+                }
+                Err(other) => return Err(other),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn allowed_prefixes(perms: &Permissions) -> String {
@@ -436,6 +468,40 @@ mod tests {
     fn bash_with_empty_allow_list_refuses_everything() {
         let err = check_bash_command(&Permissions::default(), "ls").unwrap_err();
         assert!(matches!(&err, ToolError::Denied(m) if m.contains("may not run commands")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn bash_arguments_that_leave_the_install_dir_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let p = perms(&["cat", "npm install"]);
+        let check = |command: &str| {
+            let allowed = check_bash_command(&p, command).unwrap();
+            check_bash_paths(&root, &allowed)
+        };
+        std::os::unix::fs::symlink("/etc", root.join("etc-link")).unwrap();
+        for command in [
+            "cat etc-link/passwd",
+            "cat ../x",
+            "cat /etc/passwd",
+            "cat ~/.ssh/id_rsa",
+            "npm install --prefix=/tmp",
+        ] {
+            let err = check(command).unwrap_err();
+            assert!(
+                matches!(&err, ToolError::Denied(m) if m.contains("bash rule") && m.contains("path rule")),
+                "{command}: {err}"
+            );
+        }
+        let inside = format!("cat {}/app/page.tsx", root.display());
+        for command in [
+            "cat app/../package.json",
+            inside.as_str(),
+            "npm install @scope/pkg https://x.y/z",
+        ] {
+            assert!(check(command).is_ok(), "{command}");
+        }
     }
 
     #[test]
