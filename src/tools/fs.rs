@@ -12,7 +12,7 @@
 //! or the run's own `.posthog-wizard/`.
 
 use std::fs;
-use std::io::{self, BufRead, BufReader, Read as _, Write as _};
+use std::io::{self, BufRead, BufReader, Read as _, Seek as _, Write as _};
 use std::path::Path;
 
 use async_trait::async_trait;
@@ -507,8 +507,9 @@ fn open_text(path: &ProjectPath) -> Result<fs::File, ToolError> {
             path.display()
         )));
     }
-    fs::File::open(&path.absolute)
-        .map_err(|e| ToolError::Failed(format!("cannot open {}: {e}", path.display())))
+    file.seek(io::SeekFrom::Start(0))
+        .map_err(|e| ToolError::Failed(format!("cannot read {}: {e}", path.display())))?;
+    Ok(file)
 }
 
 fn read_numbered(
