@@ -71,16 +71,9 @@ pub struct PersistActor {
 impl PersistActor {
     /// A persister for the run in `state_dir`, starting from `file` (empty for a new run).
     pub fn new(state_dir: PathBuf, file: QueueFile) -> Self {
-        let index = file
-            .tasks
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.id.clone(), i))
-            .collect();
         Self {
             dir: state_dir,
-            file,
-            index,
+            mirror: Mirror::new(file),
             audit: None,
             dirty: true,
             flush_scheduled: false,

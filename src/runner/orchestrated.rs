@@ -135,16 +135,18 @@ pub async fn run(setup: RunSetup) -> RunResult {
 
     ui.do_send(SetInterrupt(queue.clone().recipient()));
     let signals = actix::spawn(interrupt_on_signal(queue.clone()));
-    let result = match done_rx.await {
-        Ok((outcome, storage_errors)) => RunResult {
-            outcome,
-            storage_errors,
-        },
-        Err(_) => RunResult {
-            outcome: crate::queue::QueueState::new(QueueLimits::default(), Catalogue::default())
-                .outcome(),
-            storage_errors: vec!["the run stopped before it reached a verdict".into()],
-        },
+    let (outcome, storage_errors) = match done_rx.await {
+        Ok(done) => done,
+        Err(_) => (
+            QueueState::new(QueueLimits::default(), Catalogue::default()).outcome(),
+            vec!["the run stopped before it reached a verdict".into()],
+        ),
+    };
+    let view = ui.send(TakeView).await.unwrap_or_default();
+    let result = RunResult {
+        outcome,
+        storage_errors,
+        view,
     };
     signals.abort();
     persist_arbiter.stop();
