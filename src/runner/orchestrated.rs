@@ -16,10 +16,10 @@ use crate::actors::persist::PersistActor;
 use crate::actors::queue::{Budget, QueueActor, Start};
 use crate::actors::task_agent::TaskAgent;
 use crate::actors::ui::{SetInterrupt, TakeView, UiActor, UiMode};
-use crate::ui::view::RunView;
 use crate::agent::AgentBackend;
 use crate::messages::{Flush, Interrupt, QueueEvent, QueueFile, RunInfo, RunOutcome, RunTask};
 use crate::queue::{Catalogue, QueueLimits, QueueState};
+use crate::ui::view::RunView;
 
 /// Everything a run needs.
 pub struct RunSetup {

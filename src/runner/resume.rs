@@ -140,7 +140,14 @@ fn repair_handoffs(state_dir: &Path, file: &QueueFile) -> Vec<String> {
     let dir = state_dir.join(files::HANDOFFS);
     let mut repaired = Vec::new();
     for t in &file.tasks {
-        let reported = matches!(t.status, TaskStatus::Completed | TaskStatus::Skipped { blocked_by: None, .. });
+        let reported = matches!(
+            t.status,
+            TaskStatus::Completed
+                | TaskStatus::Skipped {
+                    blocked_by: None,
+                    ..
+                }
+        );
         let Some(handoff) = t.handoff.as_ref().filter(|_| reported) else {
             continue;
         };
