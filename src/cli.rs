@@ -129,7 +129,7 @@ fn integrate(args: IntegrateArgs) -> Result<i32> {
         .with_context(|| format!("cannot open the app directory {}", args.dir.display()))?;
     let state_dir = install_dir.join(files::STATE_DIR);
     let _lock = RunLock::acquire(&state_dir)?;
-    let _log = init_logging(&state_dir)?;
+    init_logging(&state_dir)?;
     let limits = QueueLimits {
         max_tasks: args.max_tasks,
         max_depth: args.max_depth,

@@ -45,8 +45,9 @@ fn events(out: &Output) -> Vec<QueueEvent> {
     stdout
         .lines()
         .map(|line| {
-            serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("stdout has a line that is not a JSON event ({e}): {line}"))
+            serde_json::from_str(line).unwrap_or_else(|e| {
+                panic!("stdout has a line that is not a JSON event ({e}): {line}")
+            })
         })
         .collect()
 }
@@ -71,14 +72,16 @@ fn concurrency_three_runs_install_and_init_together_and_leaves_the_run_files() {
         app.path(),
         &["--concurrency", "3", "--stub-delay-ms", "200"],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let events = events(&out);
 
-    let started = position(&events, "task_started", "install").max(position(
-        &events,
-        "task_started",
-        "init",
-    ));
+    let started =
+        position(&events, "task_started", "install").max(position(&events, "task_started", "init"));
     let completed = position(&events, "task_completed", "install").min(position(
         &events,
         "task_completed",
@@ -92,7 +95,10 @@ fn concurrency_three_runs_install_and_init_together_and_leaves_the_run_files() {
 
     let queue = read_queue(app.path());
     assert_eq!(queue.tasks.len(), 9);
-    assert!(queue.tasks.iter().all(|t| t.status == TaskStatus::Completed));
+    assert!(queue
+        .tasks
+        .iter()
+        .all(|t| t.status == TaskStatus::Completed));
     assert_eq!(queue.outcome.unwrap().verdict, Verdict::Success);
 
     let state = app.path().join(".posthog-wizard");
@@ -209,7 +215,10 @@ fn status_prints_every_task() {
     assert_eq!(lines.len(), queue.tasks.len());
     for (line, task) in lines.iter().zip(&queue.tasks) {
         let words: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(&words[..3], [task.id.as_str(), "completed", task.model.as_str()]);
+        assert_eq!(
+            &words[..3],
+            [task.id.as_str(), "completed", task.model.as_str()]
+        );
         assert!(line.ends_with(&task.label), "{line}");
     }
 }

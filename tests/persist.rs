@@ -62,7 +62,11 @@ async fn finished_run(concurrency: usize, coalesce: Duration) -> Finished {
     let result = tokio::time::timeout(HANG_GUARD, orchestrated::run(setup))
         .await
         .expect("a run never hangs");
-    assert!(result.storage_errors.is_empty(), "{:?}", result.storage_errors);
+    assert!(
+        result.storage_errors.is_empty(),
+        "{:?}",
+        result.storage_errors
+    );
     events.until_finished().await;
     Finished {
         dir,
@@ -91,7 +95,10 @@ fn keys(value: &Value) -> Vec<&str> {
 fn has_all(value: &Value, wanted: &[&str], what: &str) {
     let present = keys(value);
     for key in wanted {
-        assert!(present.contains(key), "{what} lacks `{key}`; has {present:?}");
+        assert!(
+            present.contains(key),
+            "{what} lacks `{key}`; has {present:?}"
+        );
     }
 }
 
@@ -104,7 +111,14 @@ async fn queue_json_has_the_documented_shape_and_round_trips() {
 
     has_all(
         &value,
-        &["version", "runId", "variant", "installDir", "createdAt", "tasks"],
+        &[
+            "version",
+            "runId",
+            "variant",
+            "installDir",
+            "createdAt",
+            "tasks",
+        ],
         "queue.json",
     );
     assert_eq!(value["version"], 1);
@@ -182,8 +196,14 @@ async fn audit_jsonl_is_one_event_per_line_in_event_order() {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l}: {e}")))
         .collect();
     assert!(text.ends_with('\n'));
-    assert!(lines.windows(2).all(|w| w[0].seq < w[1].seq), "seq strictly increasing");
-    assert_eq!(lines, run.events, "the audit log is the event stream, in order");
+    assert!(
+        lines.windows(2).all(|w| w[0].seq < w[1].seq),
+        "seq strictly increasing"
+    );
+    assert_eq!(
+        lines, run.events,
+        "the audit log is the event stream, in order"
+    );
     assert_eq!(lines.last().unwrap().kind.name(), "run_finished");
 }
 
@@ -211,7 +231,10 @@ async fn every_completed_task_leaves_its_handoff_and_the_folder_ignores_itself()
     );
     for blocked in ["capture", "build", "dashboard", "report"] {
         assert!(
-            !state.join("handoffs").join(format!("{blocked}.json")).exists(),
+            !state
+                .join("handoffs")
+                .join(format!("{blocked}.json"))
+                .exists(),
             "{blocked} never ran, so it left no handoff"
         );
     }
@@ -236,7 +259,11 @@ async fn queue_json_parses_after_every_write() {
     let mut writes = 0;
     for (i, event) in recorded.iter().enumerate() {
         persist.send(event.clone()).await.unwrap();
-        persist.send(Flush).await.unwrap().expect("the write succeeds");
+        persist
+            .send(Flush)
+            .await
+            .unwrap()
+            .expect("the write succeeds");
         let stats = persist.send(GetStats).await.unwrap();
         if stats.queue_writes == writes {
             assert!(
@@ -392,7 +419,14 @@ fn sigint_mid_run_leaves_both_files_flushed() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wizard"))
         .args(["integrate"])
         .arg(app.path())
-        .args(["--ui", "json", "--concurrency", "2", "--stub-delay-ms", "400"])
+        .args([
+            "--ui",
+            "json",
+            "--concurrency",
+            "2",
+            "--stub-delay-ms",
+            "400",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -422,10 +456,7 @@ fn sigint_mid_run_leaves_both_files_flushed() {
         file.tasks.iter().all(|t| t.status != TaskStatus::Running),
         "no task is left running"
     );
-    assert_eq!(
-        file.outcome.as_ref().unwrap().verdict,
-        Verdict::Interrupted
-    );
+    assert_eq!(file.outcome.as_ref().unwrap().verdict, Verdict::Interrupted);
 
     let audit: Vec<QueueEvent> = std::fs::read_to_string(state.join("audit.jsonl"))
         .unwrap()
@@ -457,5 +488,8 @@ fn sigint_mid_run_leaves_both_files_flushed() {
         EventKind::RunFinished { outcome } => assert_eq!(outcome.verdict, Verdict::Interrupted),
         other => panic!("the audit log ends with {}", other.name()),
     }
-    assert_eq!(file.last_seq, last.seq, "queue.json reflects the last event");
+    assert_eq!(
+        file.last_seq, last.seq,
+        "queue.json reflects the last event"
+    );
 }

@@ -20,8 +20,8 @@ use wizard::agent::stub::{stub_catalogue, StubBackend, StubBehaviour};
 use wizard::agent::{AgentBackend, AgentJob, AttemptReport, TaskPort};
 use wizard::messages::{
     Activity, AttemptEnd, AttemptFinished, Enqueue, Enqueuer, EventKind, Handoff, Interrupt,
-    QueueEvent, Relabel, ReportStatus, RunOutcome, RunTask, SeedingDone, Snapshot, Task, TaskId, TaskSpec,
-    TaskStatus, Usage, Verdict,
+    QueueEvent, Relabel, ReportStatus, RunOutcome, RunTask, SeedingDone, Snapshot, Task, TaskId,
+    TaskSpec, TaskStatus, Usage, Verdict,
 };
 use wizard::queue::{Catalogue, GuardError, QueueLimits, QueueState};
 use wizard::runner::orchestrated::{self, RunSetup};
@@ -131,7 +131,10 @@ impl Held {
                 label: String::new(),
             },
         };
-        self.recorder.send(marker).await.expect("the recorder is alive");
+        self.recorder
+            .send(marker)
+            .await
+            .expect("the recorder is alive");
         self.events.drain();
         self.events.seen.retain(|e| e.seq != 0);
     }
@@ -214,7 +217,9 @@ async fn each_refused_enqueue_is_answered_with_its_typed_error() {
         .await
         .unwrap_err();
     assert!(matches!(&unknown_dep, GuardError::UnknownDependency { id, .. } if id == "ghost"));
-    assert!(unknown_dep.to_string().contains("existing ids: install, capture"));
+    assert!(unknown_dep
+        .to_string()
+        .contains("existing ids: install, capture"));
 
     let duplicate = h
         .enqueue(Enqueuer::Orchestrator, TaskSpec::new("capture"))
@@ -241,9 +246,10 @@ async fn each_refused_enqueue_is_answered_with_its_typed_error() {
     assert_eq!(ids, ["install", "capture", "init", "identify"]);
     let mut events = h.events;
     events
-        .until("identify enqueued", |e| {
-            matches!(&e.kind, EventKind::TaskEnqueued { task } if task.id == "identify")
-        })
+        .until(
+            "identify enqueued",
+            |e| matches!(&e.kind, EventKind::TaskEnqueued { task } if task.id == "identify"),
+        )
         .await;
     let enqueued: Vec<&str> = events
         .seen
@@ -290,7 +296,11 @@ async fn the_queue_checks_guards_in_order() {
         .enqueue(Enqueuer::Task("install".into()), TaskSpec::new("nope"))
         .await
         .unwrap_err();
-    assert_eq!(err.guard(), "too-many-enqueues", "before too deep and unknown type");
+    assert_eq!(
+        err.guard(),
+        "too-many-enqueues",
+        "before too deep and unknown type"
+    );
 
     let h = held(
         QueueLimits {
@@ -307,7 +317,10 @@ async fn the_queue_checks_guards_in_order() {
     assert_eq!(err.guard(), "too-deep", "before unknown type");
 
     let err = h
-        .enqueue(Enqueuer::Orchestrator, TaskSpec::new("nope").after(["ghost"]))
+        .enqueue(
+            Enqueuer::Orchestrator,
+            TaskSpec::new("nope").after(["ghost"]),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.guard(), "unknown-type", "before unknown dependency");
@@ -349,7 +362,11 @@ async fn ready_tasks_are_dispatched_in_enqueue_order() {
     let mut order = Vec::new();
     for _ in 0..4 {
         let task = h.next_run().await;
-        assert_eq!(h.running().await, [task.id.clone()], "cap 1: one at a time");
+        assert_eq!(
+            h.running().await,
+            std::slice::from_ref(&task.id),
+            "cap 1: one at a time"
+        );
         order.push(task.id.clone());
         h.finish(&task, done());
     }
@@ -404,7 +421,8 @@ async fn nothing_is_emitted_after_run_finished() {
     h.finish(&task, done());
     h.queue.do_send(Interrupt);
     assert_eq!(
-        h.enqueue(Enqueuer::Orchestrator, TaskSpec::new("init")).await,
+        h.enqueue(Enqueuer::Orchestrator, TaskSpec::new("init"))
+            .await,
         Err(GuardError::Closed)
     );
     h.settle().await;
@@ -491,7 +509,11 @@ async fn run_with(
         .expect("a run never hangs");
     let seen = events.until_finished().await;
     assert_eq!(seen, result.outcome, "the verdict event matches the result");
-    assert!(result.storage_errors.is_empty(), "{:?}", result.storage_errors);
+    assert!(
+        result.storage_errors.is_empty(),
+        "{:?}",
+        result.storage_errors
+    );
     Run {
         outcome: result.outcome,
         events: events.seen,
@@ -506,7 +528,7 @@ async fn stub_run(limits: QueueLimits, stub: impl FnOnce(StubBackend) -> StubBac
     .await
 }
 
-fn status_of<'a>(run: &'a Run, id: &str) -> TaskStatus {
+fn status_of(run: &Run, id: &str) -> TaskStatus {
     final_tasks(&run.events)
         .get(id)
         .unwrap_or_else(|| panic!("no task {id}"))
@@ -606,7 +628,8 @@ async fn a_failure_skips_its_dependents_and_the_verdict_names_them() {
         ["plan-capture", "capture", "build", "dashboard", "report"]
     );
     assert!(
-        o.message.starts_with("5 of 9 steps did not finish: plan-capture"),
+        o.message
+            .starts_with("5 of 9 steps did not finish: plan-capture"),
         "{}",
         o.message
     );
@@ -653,8 +676,18 @@ async fn a_panicking_backend_fails_only_its_task() {
     assert_eq!(identify.status, TaskStatus::Failed);
     let error = identify.error.as_ref().unwrap();
     assert_eq!(error.kind, "panic");
-    assert!(error.message.contains("panicked on purpose"), "{}", error.message);
-    for id in ["install", "init", "error-tracking", "plan-capture", "capture"] {
+    assert!(
+        error.message.contains("panicked on purpose"),
+        "{}",
+        error.message
+    );
+    for id in [
+        "install",
+        "init",
+        "error-tracking",
+        "plan-capture",
+        "capture",
+    ] {
         assert_eq!(tasks[id].status, TaskStatus::Completed, "{id}");
     }
     for id in ["build", "dashboard", "report"] {
@@ -714,7 +747,9 @@ async fn a_seed_that_is_refused_fails_the_run() {
     let run = stub_run(QueueLimits::default(), |s| s.with_graph(graph)).await;
     assert_eq!(run.outcome.verdict, Verdict::Failed);
     assert!(
-        run.outcome.message.starts_with("Planning failed: enqueue no-such-type: unknown task type"),
+        run.outcome
+            .message
+            .starts_with("Planning failed: enqueue no-such-type: unknown task type"),
         "{}",
         run.outcome.message
     );

@@ -162,7 +162,11 @@ fn pump(q: &mut QueueState, running: &mut Vec<Task>, cap: usize) -> Result<(), T
         }
         running.push(task);
     }
-    prop_assert!(running.len() <= cap, "{} running over cap {cap}", running.len());
+    prop_assert!(
+        running.len() <= cap,
+        "{} running over cap {cap}",
+        running.len()
+    );
     prop_assert_eq!(q.running(), running.len());
     Ok(())
 }
@@ -307,7 +311,8 @@ fn run_actors(plan: &ActorPlan) -> Result<(), TestCaseError> {
     for (ty, (_, b)) in types.iter().zip(&plan.tasks) {
         stub = stub.with(ty, *b);
     }
-    let catalogue = Catalogue::from_triples(types.iter().map(|t| (t.as_str(), t.as_str(), "small")));
+    let catalogue =
+        Catalogue::from_triples(types.iter().map(|t| (t.as_str(), t.as_str(), "small")));
     let cap = plan.cap;
 
     let (outcome, events) = actix::System::new().block_on(async move {

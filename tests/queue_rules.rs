@@ -202,9 +202,7 @@ fn each_guard_refuses_its_case_with_a_fixable_message() {
         let mut q = queue(case.limits.clone());
         (case.setup)(&mut q);
         let before = q.tasks().len();
-        let err = q
-            .enqueue(&case.by, case.spec.clone())
-            .expect_err(case.name);
+        let err = q.enqueue(&case.by, case.spec.clone()).expect_err(case.name);
         assert_eq!(err.guard(), case.guard, "{}: {err}", case.name);
         let text = err.to_string();
         assert!(
@@ -375,7 +373,12 @@ fn null_inputs_are_the_same_as_empty_inputs() {
 fn the_first_task_of_a_type_is_named_for_it_and_later_ones_are_numbered() {
     let mut q = queue(limits());
     let mut ids: Vec<TaskId> = (0..3)
-        .map(|n| seed(&mut q, TaskSpec::new("capture").with_inputs(json!({ "n": n }))))
+        .map(|n| {
+            seed(
+                &mut q,
+                TaskSpec::new("capture").with_inputs(json!({ "n": n })),
+            )
+        })
         .collect();
     ids.push(seed(&mut q, TaskSpec::new("install")));
     assert_eq!(ids, ["capture", "capture-2", "capture-3", "install"]);
@@ -384,8 +387,14 @@ fn the_first_task_of_a_type_is_named_for_it_and_later_ones_are_numbered() {
 #[test]
 fn restored_ids_are_not_reused() {
     let mut q = queue(limits());
-    seed(&mut q, TaskSpec::new("capture").with_inputs(json!({ "n": 1 })));
-    seed(&mut q, TaskSpec::new("capture").with_inputs(json!({ "n": 2 })));
+    seed(
+        &mut q,
+        TaskSpec::new("capture").with_inputs(json!({ "n": 1 })),
+    );
+    seed(
+        &mut q,
+        TaskSpec::new("capture").with_inputs(json!({ "n": 2 })),
+    );
     let saved = q.tasks().to_vec();
     let (mut restored, requeued) = QueueState::restore(limits(), catalogue(), saved);
     assert!(requeued.is_empty());
@@ -409,7 +418,11 @@ fn readiness_follows_dependencies() {
     seed(&mut q, TaskSpec::new("init"));
     seed(&mut q, TaskSpec::new("identify").after(["install", "init"]));
     seed(&mut q, TaskSpec::new("capture").after(["identify"]));
-    assert_eq!(q.ready_tasks(), ["install", "init"], "roots are ready at once");
+    assert_eq!(
+        q.ready_tasks(),
+        ["install", "init"],
+        "roots are ready at once"
+    );
 
     assert_eq!(start_all(&mut q), ["install", "init"]);
     assert!(q.ready_tasks().is_empty(), "running tasks are not ready");
@@ -535,7 +548,11 @@ fn a_failure_skips_every_transitive_dependent_with_its_reason() {
         })
         .collect();
     skipped.sort();
-    assert_eq!(skipped, ["build", "capture", "identify"], "each skipped once");
+    assert_eq!(
+        skipped,
+        ["build", "capture", "identify"],
+        "each skipped once"
+    );
     for id in ["identify", "capture", "build"] {
         assert_eq!(
             status(&q, id),
@@ -545,7 +562,11 @@ fn a_failure_skips_every_transitive_dependent_with_its_reason() {
             }
         );
     }
-    assert_eq!(status(&q, "init"), &TaskStatus::Pending, "unrelated task untouched");
+    assert_eq!(
+        status(&q, "init"),
+        &TaskStatus::Pending,
+        "unrelated task untouched"
+    );
 }
 
 #[test]
@@ -558,7 +579,10 @@ fn a_task_enqueued_after_its_dependency_failed_is_skipped_at_once() {
     start_all(&mut q);
     finish(&mut q, "install", reported_failure());
     let (id, events) = q
-        .enqueue(&Enqueuer::Orchestrator, TaskSpec::new("identify").after(["install"]))
+        .enqueue(
+            &Enqueuer::Orchestrator,
+            TaskSpec::new("identify").after(["install"]),
+        )
         .unwrap();
     let names: Vec<&str> = events.iter().map(|e| e.name()).collect();
     assert_eq!(names, ["task_enqueued", "task_skipped"]);
@@ -605,7 +629,11 @@ fn an_attempt_without_a_report_is_retried_until_attempts_run_out() {
     let t = task(&q, "install");
     assert_eq!((t.attempts, t.max_attempts), (1, 2));
     assert_eq!(t.error.as_ref().unwrap().kind, "no-report");
-    assert_eq!(q.ready_tasks(), ["install"], "requeued tasks are ready again");
+    assert_eq!(
+        q.ready_tasks(),
+        ["install"],
+        "requeued tasks are ready again"
+    );
 
     assert_eq!(start_all(&mut q), ["install"]);
     let events = finish(&mut q, "install", no_report());
@@ -685,7 +713,11 @@ fn a_fatal_error_stops_dispatch_and_names_the_tasks_that_never_ran() {
     let outcome = q.outcome();
     assert_eq!(outcome.verdict, Verdict::Failed);
     assert_eq!(outcome.message, "the API key was rejected");
-    let init = outcome.problems.iter().find(|p| p.task_id == "init").unwrap();
+    let init = outcome
+        .problems
+        .iter()
+        .find(|p| p.task_id == "init")
+        .unwrap();
     assert!(init.reason.contains("not started"), "{}", init.reason);
 }
 
@@ -703,7 +735,9 @@ fn the_run_stops_at_its_start_limit() {
     assert!(q.is_over());
     let outcome = q.outcome();
     assert_eq!(outcome.never_ran, 1);
-    assert!(outcome.problems[0].reason.contains("limit of 1 task starts"));
+    assert!(outcome.problems[0]
+        .reason
+        .contains("limit of 1 task starts"));
 }
 
 // ---- the end of a run ---------------------------------------------------
