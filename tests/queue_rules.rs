@@ -236,6 +236,42 @@ fn guard_errors_carry_their_limits_and_names() {
     );
 }
 
+#[test]
+fn default_limits_are_thirty_tasks_five_enqueues_depth_three_two_attempts() {
+    let mut q = queue(QueueLimits::default());
+    seed(&mut q, TaskSpec::new("install"));
+    for n in 0..5 {
+        q.enqueue(
+            &by("install"),
+            TaskSpec::new("capture").with_inputs(json!({ "n": n })),
+        )
+        .expect("five enqueues per task are allowed");
+    }
+    assert_eq!(
+        q.enqueue(
+            &by("install"),
+            TaskSpec::new("capture").with_inputs(json!({ "n": 5 }))
+        ),
+        Err(GuardError::TooManyEnqueues {
+            by: "install".into(),
+            limit: 5
+        })
+    );
+    for n in 6..30 {
+        seed(
+            &mut q,
+            TaskSpec::new("build").with_inputs(json!({ "n": n })),
+        );
+    }
+    assert_eq!(q.tasks().len(), 30);
+    assert_eq!(
+        q.enqueue(&Enqueuer::Orchestrator, TaskSpec::new("init")),
+        Err(GuardError::RunFull { limit: 30 })
+    );
+    assert!(q.tasks().iter().all(|t| t.max_attempts == 2));
+    assert_eq!(QueueLimits::default().max_depth, 3);
+}
+
 /// Each case breaks two guards at once; the one checked first must answer.
 #[test]
 fn guards_are_checked_in_order() {
