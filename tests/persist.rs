@@ -424,6 +424,8 @@ fn sigint_mid_run_leaves_both_files_flushed() {
             "json",
             "--concurrency",
             "2",
+            "--provider",
+            "stub",
             "--stub-delay-ms",
             "400",
         ])
@@ -436,8 +438,8 @@ fn sigint_mid_run_leaves_both_files_flushed() {
         let line = lines
             .recv_timeout(HANG_GUARD)
             .expect("the run starts its first task");
-        let event: QueueEvent = serde_json::from_str(&line).unwrap();
-        if event.kind.name() == "task_started" {
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if event["event"] == "task_started" {
             break;
         }
     }

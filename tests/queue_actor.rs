@@ -17,7 +17,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use wizard::actors::queue::{QueueActor, Start};
 use wizard::actors::ui::UiMode;
 use wizard::agent::stub::{stub_catalogue, StubBackend, StubBehaviour};
-use wizard::agent::{AgentBackend, AgentJob, AttemptReport, TaskPort};
+use wizard::agent::{AgentBackend, AgentJob, AttemptReport, SeedReport, TaskPort};
 use wizard::messages::{
     Activity, AttemptEnd, AttemptFinished, Enqueue, Enqueuer, EventKind, Handoff, Interrupt,
     QueueEvent, Relabel, ReportStatus, RunOutcome, RunTask, SeedingDone, Snapshot, Task, TaskId,
@@ -358,7 +358,11 @@ async fn ready_tasks_are_dispatched_in_enqueue_order() {
     h.seed(TaskSpec::new("identify").after(["install"])).await;
     h.seed(TaskSpec::new("init")).await;
     h.seed(TaskSpec::new("capture")).await;
-    h.queue.do_send(SeedingDone { error: None });
+    h.queue.do_send(SeedingDone {
+        error: None,
+        usage: Default::default(),
+        cost_usd: 0.0,
+    });
     let mut order = Vec::new();
     for _ in 0..4 {
         let task = h.next_run().await;
@@ -403,7 +407,11 @@ async fn cap_three_runs_three_and_holds_the_fourth() {
 async fn nothing_is_emitted_after_run_finished() {
     let mut h = held(QueueLimits::default(), 1);
     h.seed(TaskSpec::new("install")).await;
-    h.queue.do_send(SeedingDone { error: None });
+    h.queue.do_send(SeedingDone {
+        error: None,
+        usage: Default::default(),
+        cost_usd: 0.0,
+    });
     let task = h.next_run().await;
     h.finish(&task, done());
     h.events.until_finished().await;
@@ -556,17 +564,25 @@ impl AgentBackend for Rendezvous {
         AttemptReport::free(done())
     }
 
-    async fn seed(&self, port: Arc<dyn TaskPort>) -> Result<(), String> {
+    async fn seed(&self, port: Arc<dyn TaskPort>) -> SeedReport {
+        let mut error = None;
         for branch in ["a", "b", "c"] {
-            let root = port
-                .enqueue(TaskSpec::new(format!("{branch}1")))
-                .await
-                .map_err(|e| e.to_string())?;
-            port.enqueue(TaskSpec::new(format!("{branch}2")).after([root]))
-                .await
-                .map_err(|e| e.to_string())?;
+            let seeded = match port.enqueue(TaskSpec::new(format!("{branch}1"))).await {
+                Ok(root) => port
+                    .enqueue(TaskSpec::new(format!("{branch}2")).after([root]))
+                    .await
+                    .map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = seeded {
+                error = Some(e.to_string());
+                break;
+            }
         }
-        Ok(())
+        SeedReport {
+            error,
+            ..SeedReport::default()
+        }
     }
 }
 

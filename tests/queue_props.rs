@@ -216,7 +216,7 @@ fn simulate(plan: &Plan) -> Result<(), TestCaseError> {
             }
             next += 1;
             if next == plan.tasks.len() {
-                q.seeding_done(None);
+                q.seeding_done(None, Default::default(), 0.0);
             }
         } else if !running.is_empty() {
             let task = running.remove(pick.index(running.len()));

@@ -732,7 +732,7 @@ fn a_fatal_error_stops_dispatch_and_names_the_tasks_that_never_ran() {
     let mut q = queue(limits());
     seed(&mut q, TaskSpec::new("install"));
     seed(&mut q, TaskSpec::new("init"));
-    q.seeding_done(None);
+    q.seeding_done(None, Default::default(), 0.0);
     start_all(&mut q);
     finish(
         &mut q,
@@ -764,7 +764,7 @@ fn the_run_stops_at_its_start_limit() {
         ..limits()
     });
     seed(&mut q, TaskSpec::new("install"));
-    q.seeding_done(None);
+    q.seeding_done(None, Default::default(), 0.0);
     start_all(&mut q);
     finish(&mut q, "install", no_report());
     assert!(q.start_next().is_none());
@@ -787,7 +787,7 @@ fn the_verdict_names_the_failed_and_blocked_tasks() {
     seed(&mut q, TaskSpec::new("install"));
     seed(&mut q, TaskSpec::new("init"));
     seed(&mut q, TaskSpec::new("identify").after(["install"]));
-    q.seeding_done(None);
+    q.seeding_done(None, Default::default(), 0.0);
     start_all(&mut q);
     finish(&mut q, "install", reported_failure());
     start_all(&mut q);
@@ -822,7 +822,7 @@ fn a_run_where_everything_is_done_or_not_needed_succeeds() {
     let mut q = queue(limits());
     seed(&mut q, TaskSpec::new("install"));
     seed(&mut q, TaskSpec::new("init").after(["install"]));
-    q.seeding_done(None);
+    q.seeding_done(None, Default::default(), 0.0);
     start_all(&mut q);
     finish(&mut q, "install", done());
     start_all(&mut q);
@@ -845,7 +845,7 @@ fn a_run_where_everything_is_done_or_not_needed_succeeds() {
 fn a_seed_that_enqueues_nothing_fails_the_run() {
     let mut q = queue(limits());
     assert!(!q.is_over(), "the run waits while seeding is open");
-    q.seeding_done(None);
+    q.seeding_done(None, Default::default(), 0.0);
     assert!(q.is_over());
     let outcome = q.outcome();
     assert_eq!(outcome.verdict, Verdict::Failed);
@@ -860,7 +860,7 @@ fn a_failed_seed_fails_the_run_with_its_error() {
     let mut q = queue(limits());
     seed(&mut q, TaskSpec::new("install"));
     start_all(&mut q);
-    q.seeding_done(Some("the model timed out".into()));
+    q.seeding_done(Some("the model timed out".into()), Default::default(), 0.0);
     assert!(!q.is_over(), "the running task still finishes");
     finish(&mut q, "install", done());
     assert!(q.is_over());
@@ -912,7 +912,7 @@ fn an_interrupt_puts_running_tasks_back_with_their_attempt_counted() {
 fn a_run_is_not_over_while_a_task_runs() {
     let mut q = queue(limits());
     seed(&mut q, TaskSpec::new("install"));
-    q.seeding_done(None);
+    q.seeding_done(None, Default::default(), 0.0);
     start_all(&mut q);
     assert!(!q.is_over());
     finish(&mut q, "install", done());

@@ -324,7 +324,7 @@ fn declared_or_installed(app: &App<'_>, name: &str) -> Option<String> {
 /// `~14` → 14.0.0, `>=13.4 <16` → 13.4.0. None for `latest`, `*`, tags, URLs.
 pub fn lowest_version(range: &str) -> Option<semver::Version> {
     let first = range.split("||").next()?.trim();
-    let start = first.trim_start_matches(|c: char| matches!(c, '^' | '~' | '>' | '=' | 'v' | ' '));
+    let start = first.trim_start_matches(['^', '~', '>', '=', 'v', ' ']);
     let core: String = start
         .chars()
         .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | 'x' | 'X' | '*'))

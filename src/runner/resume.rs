@@ -66,7 +66,7 @@ pub struct Loaded {
 
 /// True when `state_dir` holds a run that can be continued.
 pub fn has_unfinished_run(state_dir: &Path) -> bool {
-    matches!(load(state_dir), Ok(_))
+    load(state_dir).is_ok()
 }
 
 /// Loads the run in `state_dir` for resuming.
