@@ -288,7 +288,11 @@ impl ReplayClient {
     /// Input usage with simulated prompt caching of the system prefix up to
     /// the last `cache: true` block (and the tools, which precede it on the wire).
     fn input_usage(&self, request: &ModelRequest) -> Usage {
-        let tools = serde_json::to_string(&request.tools).unwrap_or_default();
+        let tools = if request.tools.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string(&request.tools).unwrap_or_default()
+        };
         let system: Vec<&str> = request.system.iter().map(|b| b.text.as_str()).collect();
         let messages: usize = request
             .messages
