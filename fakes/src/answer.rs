@@ -77,7 +77,10 @@ impl Default for Answer {
     fn default() -> Self {
         Answer {
             blocks: Vec::new(),
-            usage: FakeUsage { input: 100, ..FakeUsage::default() },
+            usage: FakeUsage {
+                input: 100,
+                ..FakeUsage::default()
+            },
             model: "fake-model".into(),
             stop_reason: None,
         }
@@ -113,7 +116,12 @@ impl Answer {
     }
 
     /// Adds a tool call with a given id.
-    pub fn with_tool_id(mut self, id: impl Into<String>, name: impl Into<String>, input: Value) -> Self {
+    pub fn with_tool_id(
+        mut self,
+        id: impl Into<String>,
+        name: impl Into<String>,
+        input: Value,
+    ) -> Self {
         self.blocks.push(Block::ToolUse {
             id: id.into(),
             name: name.into(),
@@ -123,7 +131,11 @@ impl Answer {
     }
 
     /// Adds a thinking block.
-    pub fn with_thinking(mut self, thinking: impl Into<String>, signature: impl Into<String>) -> Self {
+    pub fn with_thinking(
+        mut self,
+        thinking: impl Into<String>,
+        signature: impl Into<String>,
+    ) -> Self {
         self.blocks.push(Block::Thinking {
             thinking: thinking.into(),
             signature: signature.into(),
@@ -150,7 +162,9 @@ impl Answer {
     }
 
     fn has_tool_calls(&self) -> bool {
-        self.blocks.iter().any(|b| matches!(b, Block::ToolUse { .. }))
+        self.blocks
+            .iter()
+            .any(|b| matches!(b, Block::ToolUse { .. }))
     }
 
     /// Output tokens: as set, or about a quarter of the characters said.
@@ -193,39 +207,74 @@ impl Answer {
             let delta = |delta: Value| json!({"type": "content_block_delta", "index": index, "delta": delta});
             match block {
                 Block::Text(text) => {
-                    event("content_block_start", json!({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}));
+                    event(
+                        "content_block_start",
+                        json!({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}),
+                    );
                     if index == 0 {
                         event("ping", json!({"type": "ping"}));
                     }
                     for piece in pieces(text, 24) {
-                        event("content_block_delta", delta(json!({"type": "text_delta", "text": piece})));
+                        event(
+                            "content_block_delta",
+                            delta(json!({"type": "text_delta", "text": piece})),
+                        );
                     }
                 }
                 Block::ToolUse { id, name, input } => {
-                    event("content_block_start", json!({"type": "content_block_start", "index": index, "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}}));
+                    event(
+                        "content_block_start",
+                        json!({"type": "content_block_start", "index": index, "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}}),
+                    );
                     if index == 0 {
                         event("ping", json!({"type": "ping"}));
                     }
-                    event("content_block_delta", delta(json!({"type": "input_json_delta", "partial_json": ""})));
+                    event(
+                        "content_block_delta",
+                        delta(json!({"type": "input_json_delta", "partial_json": ""})),
+                    );
                     for piece in pieces(&input.to_string(), 16) {
-                        event("content_block_delta", delta(json!({"type": "input_json_delta", "partial_json": piece})));
+                        event(
+                            "content_block_delta",
+                            delta(json!({"type": "input_json_delta", "partial_json": piece})),
+                        );
                     }
                 }
-                Block::Thinking { thinking, signature } => {
-                    event("content_block_start", json!({"type": "content_block_start", "index": index, "content_block": {"type": "thinking", "thinking": "", "signature": ""}}));
+                Block::Thinking {
+                    thinking,
+                    signature,
+                } => {
+                    event(
+                        "content_block_start",
+                        json!({"type": "content_block_start", "index": index, "content_block": {"type": "thinking", "thinking": "", "signature": ""}}),
+                    );
                     if index == 0 {
                         event("ping", json!({"type": "ping"}));
                     }
                     for piece in pieces(thinking, 24) {
-                        event("content_block_delta", delta(json!({"type": "thinking_delta", "thinking": piece})));
+                        event(
+                            "content_block_delta",
+                            delta(json!({"type": "thinking_delta", "thinking": piece})),
+                        );
                     }
-                    event("content_block_delta", delta(json!({"type": "signature_delta", "signature": signature})));
+                    event(
+                        "content_block_delta",
+                        delta(json!({"type": "signature_delta", "signature": signature})),
+                    );
                 }
             }
-            event("content_block_stop", json!({"type": "content_block_stop", "index": index}));
+            event(
+                "content_block_stop",
+                json!({"type": "content_block_stop", "index": index}),
+            );
         }
         let stop = self.stop_reason.clone().unwrap_or_else(|| {
-            if self.has_tool_calls() { "tool_use" } else { "end_turn" }.to_string()
+            if self.has_tool_calls() {
+                "tool_use"
+            } else {
+                "end_turn"
+            }
+            .to_string()
         });
         event(
             "message_delta",
@@ -260,12 +309,19 @@ impl Answer {
                 }
                 Block::ToolUse { id, name, input } => {
                     chunk(
-                        delta(json!({"tool_calls": [{"index": call_index, "id": id, "type": "function",
-                                                      "function": {"name": name, "arguments": ""}}]})),
+                        delta(
+                            json!({"tool_calls": [{"index": call_index, "id": id, "type": "function",
+                                                      "function": {"name": name, "arguments": ""}}]}),
+                        ),
                         None,
                     );
                     for piece in pieces(&input.to_string(), 16) {
-                        chunk(delta(json!({"tool_calls": [{"index": call_index, "function": {"arguments": piece}}]})), None);
+                        chunk(
+                            delta(
+                                json!({"tool_calls": [{"index": call_index, "function": {"arguments": piece}}]}),
+                            ),
+                            None,
+                        );
                     }
                     call_index += 1;
                 }
@@ -273,15 +329,25 @@ impl Answer {
             }
         }
         let finish = self.stop_reason.clone().unwrap_or_else(|| {
-            if self.has_tool_calls() { "tool_calls" } else { "stop" }.to_string()
+            if self.has_tool_calls() {
+                "tool_calls"
+            } else {
+                "stop"
+            }
+            .to_string()
         });
-        chunk(json!([{"index": 0, "delta": {}, "logprobs": null, "finish_reason": finish}]), None);
+        chunk(
+            json!([{"index": 0, "delta": {}, "logprobs": null, "finish_reason": finish}]),
+            None,
+        );
         let prompt = self.usage.input + self.usage.cache_read + self.usage.cache_write;
         let output = self.output_tokens();
         chunk(
             json!([]),
-            Some(json!({"prompt_tokens": prompt, "completion_tokens": output, "total_tokens": prompt + output,
-                        "prompt_tokens_details": {"cached_tokens": self.usage.cache_read}})),
+            Some(
+                json!({"prompt_tokens": prompt, "completion_tokens": output, "total_tokens": prompt + output,
+                        "prompt_tokens_details": {"cached_tokens": self.usage.cache_read}}),
+            ),
         );
         out.push_str("data: [DONE]\n\n");
         out
@@ -307,7 +373,10 @@ impl Answer {
 /// `text` in pieces of about `size` characters (never splitting a character).
 fn pieces(text: &str, size: usize) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
-    chars.chunks(size.max(1)).map(|c| c.iter().collect()).collect()
+    chars
+        .chunks(size.max(1))
+        .map(|c| c.iter().collect())
+        .collect()
 }
 
 #[cfg(test)]
@@ -316,15 +385,28 @@ mod tests {
 
     #[test]
     fn anthropic_stream_follows_the_documented_event_order() {
-        let answer = Answer::text("Reading").with_tool_id("toolu_1", "Read", json!({"file_path": "a.ts"}));
+        let answer =
+            Answer::text("Reading").with_tool_id("toolu_1", "Read", json!({"file_path": "a.ts"}));
         let sse = answer.to_anthropic_sse();
-        let names: Vec<&str> = sse.lines().filter_map(|l| l.strip_prefix("event: ")).collect();
+        let names: Vec<&str> = sse
+            .lines()
+            .filter_map(|l| l.strip_prefix("event: "))
+            .collect();
         assert_eq!(
             names,
             vec![
-                "message_start", "content_block_start", "ping", "content_block_delta", "content_block_stop",
-                "content_block_start", "content_block_delta", "content_block_delta", "content_block_delta",
-                "content_block_stop", "message_delta", "message_stop",
+                "message_start",
+                "content_block_start",
+                "ping",
+                "content_block_delta",
+                "content_block_stop",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop",
             ]
         );
         assert!(sse.contains(r#""partial_json":"""#));
@@ -334,14 +416,25 @@ mod tests {
 
     #[test]
     fn openai_stream_ends_with_usage_and_done() {
-        let answer = Answer::tool("Read", json!({"p": 1})).with_usage(FakeUsage { input: 10, output: 5, cache_read: 4, cache_write: 0 });
+        let answer = Answer::tool("Read", json!({"p": 1})).with_usage(FakeUsage {
+            input: 10,
+            output: 5,
+            cache_read: 4,
+            cache_write: 0,
+        });
         let sse = answer.to_openai_sse();
-        let chunks: Vec<&str> = sse.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
+        let chunks: Vec<&str> = sse
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .collect();
         assert_eq!(*chunks.last().unwrap(), "[DONE]");
         let usage: Value = serde_json::from_str(chunks[chunks.len() - 2]).unwrap();
         assert_eq!(usage["choices"], json!([]));
         assert_eq!(usage["usage"]["prompt_tokens"], json!(14));
-        assert_eq!(usage["usage"]["prompt_tokens_details"]["cached_tokens"], json!(4));
+        assert_eq!(
+            usage["usage"]["prompt_tokens_details"]["cached_tokens"],
+            json!(4)
+        );
         assert!(sse.contains(r#""finish_reason":"tool_calls""#));
     }
 }

@@ -24,12 +24,16 @@ impl FakeAnthropic {
     }
 
     /// Starts a server answering with `script(body, index)`.
-    pub async fn start(script: impl Fn(&Value, usize) -> Reply + Send + Sync + 'static) -> FakeServer {
+    pub async fn start(
+        script: impl Fn(&Value, usize) -> Reply + Send + Sync + 'static,
+    ) -> FakeServer {
         Self::builder(script).start().await
     }
 
     /// A server streaming the [`Answer`] that `answer(body)` builds for each request.
-    pub fn scripted_builder(answer: impl Fn(&Value) -> Answer + Send + Sync + 'static) -> FakeBuilder {
+    pub fn scripted_builder(
+        answer: impl Fn(&Value) -> Answer + Send + Sync + 'static,
+    ) -> FakeBuilder {
         Self::builder(move |body, _| answer(body).anthropic_reply())
     }
 

@@ -59,12 +59,19 @@ impl FaultInjector {
             } else {
                 ("retry-after", "0")
             };
-            return with_headers(flavor.error(429, "rate_limit_error", "Rate limited (injected fault)"), &[wait, ("x-should-retry", "true")]);
+            return with_headers(
+                flavor.error(429, "rate_limit_error", "Rate limited (injected fault)"),
+                &[wait, ("x-should-retry", "true")],
+            );
         }
         if hit(f.rate_529) {
             return match flavor {
-                Flavor::Anthropic => flavor.error(529, "overloaded_error", "Overloaded (injected fault)"),
-                Flavor::OpenAi => flavor.error(503, "unavailable_error", "Loading model (injected fault)"),
+                Flavor::Anthropic => {
+                    flavor.error(529, "overloaded_error", "Overloaded (injected fault)")
+                }
+                Flavor::OpenAi => {
+                    flavor.error(503, "unavailable_error", "Loading model (injected fault)")
+                }
             };
         }
         if hit(f.rate_500) {
@@ -92,7 +99,10 @@ impl FaultInjector {
                     let after_bytes = body.bytes.len() / 2;
                     Reply::Stall { body, after_bytes }
                 }
-                _ => Reply::Stall { body: SseBody::new(""), after_bytes: 0 },
+                _ => Reply::Stall {
+                    body: SseBody::new(""),
+                    after_bytes: 0,
+                },
             };
         }
         if hit(f.rate_malformed_delta) {
@@ -106,9 +116,17 @@ impl FaultInjector {
 
 fn with_headers(reply: Reply, extra: &[(&str, &str)]) -> Reply {
     match reply {
-        Reply::Http { status, mut headers, body } => {
+        Reply::Http {
+            status,
+            mut headers,
+            body,
+        } => {
             headers.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
-            Reply::Http { status, headers, body }
+            Reply::Http {
+                status,
+                headers,
+                body,
+            }
         }
         other => other,
     }
@@ -126,7 +144,10 @@ fn malformed(body: SseBody, flavor: Flavor) -> SseBody {
     corrupted.push_str(&text[..at]);
     corrupted.push_str(bad);
     corrupted.push_str(&text[at..]);
-    SseBody { bytes: corrupted.into(), ..body }
+    SseBody {
+        bytes: corrupted.into(),
+        ..body
+    }
 }
 
 #[cfg(test)]
@@ -135,19 +156,36 @@ mod tests {
 
     fn run(faults: Faults, n: usize) -> Vec<Reply> {
         let mut injector = FaultInjector::new(faults);
-        (0..n).map(|_| injector.apply(Reply::sse("event: a\ndata: {}\n\n"), Flavor::Anthropic)).collect()
+        (0..n)
+            .map(|_| injector.apply(Reply::sse("event: a\ndata: {}\n\n"), Flavor::Anthropic))
+            .collect()
     }
 
     #[test]
     fn the_same_seed_draws_the_same_faults() {
-        let faults = Faults { rate_429: 0.3, rate_reset: 0.3, seed: 7, ..Faults::default() };
+        let faults = Faults {
+            rate_429: 0.3,
+            rate_reset: 0.3,
+            seed: 7,
+            ..Faults::default()
+        };
         assert_eq!(run(faults.clone(), 50), run(faults, 50));
     }
 
     #[test]
     fn rates_select_roughly_that_share_of_requests() {
-        let replies = run(Faults { rate_429: 0.5, seed: 1, ..Faults::default() }, 400);
-        let limited = replies.iter().filter(|r| matches!(r, Reply::Http { status: 429, .. })).count();
+        let replies = run(
+            Faults {
+                rate_429: 0.5,
+                seed: 1,
+                ..Faults::default()
+            },
+            400,
+        );
+        let limited = replies
+            .iter()
+            .filter(|r| matches!(r, Reply::Http { status: 429, .. }))
+            .count();
         assert!((120..280).contains(&limited), "{limited}");
         let clean = run(Faults::default(), 50);
         assert!(clean.iter().all(|r| matches!(r, Reply::Sse(_))));
@@ -155,9 +193,19 @@ mod tests {
 
     #[test]
     fn a_malformed_delta_is_inserted_after_the_first_event() {
-        let replies = run(Faults { rate_malformed_delta: 1.0, ..Faults::default() }, 1);
-        let Reply::Sse(body) = &replies[0] else { panic!("expected a stream") };
+        let replies = run(
+            Faults {
+                rate_malformed_delta: 1.0,
+                ..Faults::default()
+            },
+            1,
+        );
+        let Reply::Sse(body) = &replies[0] else {
+            panic!("expected a stream")
+        };
         let text = std::str::from_utf8(&body.bytes).unwrap();
-        assert!(text.starts_with("event: a\ndata: {}\n\nevent: content_block_delta\ndata: {\"type\""));
+        assert!(
+            text.starts_with("event: a\ndata: {}\n\nevent: content_block_delta\ndata: {\"type\"")
+        );
     }
 }

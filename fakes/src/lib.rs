@@ -21,16 +21,16 @@
 //! # }
 //! ```
 
-mod anthropic;
 mod answer;
+mod anthropic;
 mod faults;
 mod latency;
 mod openai;
 mod reply;
 mod server;
 
-pub use anthropic::FakeAnthropic;
 pub use answer::{Answer, Block, FakeUsage};
+pub use anthropic::FakeAnthropic;
 pub use faults::Faults;
 pub use latency::Latency;
 pub use openai::FakeOpenAi;

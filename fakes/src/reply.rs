@@ -24,10 +24,16 @@ impl Chunking {
         let offsets: Vec<usize> = match self {
             Chunking::Whole => vec![],
             Chunking::Every(0) => vec![],
-            Chunking::Every(n) => (1..).map(|i| i * n).take_while(|&o| o < body.len()).collect(),
+            Chunking::Every(n) => (1..)
+                .map(|i| i * n)
+                .take_while(|&o| o < body.len())
+                .collect(),
             Chunking::At(offsets) => {
-                let mut offsets: Vec<usize> =
-                    offsets.iter().copied().filter(|&o| o > 0 && o < body.len()).collect();
+                let mut offsets: Vec<usize> = offsets
+                    .iter()
+                    .copied()
+                    .filter(|&o| o > 0 && o < body.len())
+                    .collect();
                 offsets.sort_unstable();
                 offsets.dedup();
                 offsets
@@ -117,7 +123,10 @@ impl Reply {
     pub fn http(status: u16, headers: &[(&str, &str)], body: impl Into<String>) -> Reply {
         Reply::Http {
             status,
-            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
             body: body.into(),
         }
     }
@@ -129,7 +138,11 @@ impl Reply {
             "error": {"type": kind, "message": message},
             "request_id": "req_fake_error",
         });
-        Reply::http(status, &[("content-type", "application/json")], body.to_string())
+        Reply::http(
+            status,
+            &[("content-type", "application/json")],
+            body.to_string(),
+        )
     }
 
     /// An OpenAI error object: `{"error":{"message","type","param","code"}}`.
@@ -137,7 +150,11 @@ impl Reply {
         let body = serde_json::json!({
             "error": {"message": message, "type": kind, "param": null, "code": null},
         });
-        Reply::http(status, &[("content-type", "application/json")], body.to_string())
+        Reply::http(
+            status,
+            &[("content-type", "application/json")],
+            body.to_string(),
+        )
     }
 
     /// The stream `bytes`, broken off after `after_bytes`.
@@ -186,8 +203,8 @@ mod tests {
     #[test]
     fn every_n_splits_at_fixed_offsets_and_keeps_all_bytes() {
         let body = Bytes::from_static("héllo wörld".as_bytes());
-        let chunks = Chunking::Every(3).split(&body);
-        assert!(chunks.iter().all(|c| c.len() <= 3));
+        let chunks = Chunking::Every(2).split(&body);
+        assert!(chunks.iter().all(|c| c.len() <= 2));
         assert_eq!(chunks.concat(), body.to_vec());
         // A boundary falls inside "é" (bytes 1..3).
         assert!(std::str::from_utf8(&chunks[0]).is_err());
@@ -197,12 +214,25 @@ mod tests {
     fn explicit_offsets_are_sorted_and_clamped() {
         let body = Bytes::from_static(b"abcdef");
         let chunks = Chunking::At(vec![4, 2, 2, 99]).split(&body);
-        assert_eq!(chunks, vec![Bytes::from_static(b"ab"), Bytes::from_static(b"cd"), Bytes::from_static(b"ef")]);
+        assert_eq!(
+            chunks,
+            vec![
+                Bytes::from_static(b"ab"),
+                Bytes::from_static(b"cd"),
+                Bytes::from_static(b"ef")
+            ]
+        );
     }
 
     #[test]
     fn padding_goes_inside_the_json_of_data_lines_only() {
-        let padded = pad_data_lines("event: ping\ndata: {\"type\":\"ping\"}\n\ndata: [DONE]\n", 3);
-        assert_eq!(padded, "event: ping\ndata: {\"type\":\"ping\"   }\n\ndata: [DONE]\n");
+        let padded = pad_data_lines(
+            "event: ping\ndata: {\"type\":\"ping\"}\n\ndata: [DONE]\n",
+            3,
+        );
+        assert_eq!(
+            padded,
+            "event: ping\ndata: {\"type\":\"ping\"   }\n\ndata: [DONE]\n"
+        );
     }
 }

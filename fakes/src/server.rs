@@ -75,7 +75,9 @@ impl Flavor {
                           "created_at": "2025-10-15T00:00:00Z"}],
                 "has_more": false, "first_id": "claude-haiku-4-5-20251001", "last_id": "claude-haiku-4-5-20251001"
             }),
-            Flavor::OpenAi => json!({"object": "list", "data": [{"id": "fake-model", "object": "model", "owned_by": "fake"}]}),
+            Flavor::OpenAi => {
+                json!({"object": "list", "data": [{"id": "fake-model", "object": "model", "owned_by": "fake"}]})
+            }
         }
     }
 
@@ -103,7 +105,9 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// A header's value, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
     }
 }
 
@@ -163,21 +167,31 @@ impl FakeBuilder {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("binding a loopback port for the fake server");
-        let address = listener.local_addr().expect("reading the fake server's address");
+        let address = listener
+            .local_addr()
+            .expect("reading the fake server's address");
         let state = Arc::new(self.into_state());
         let log = state.log.clone();
         let (stop, stopped) = oneshot::channel();
         tokio::spawn(serve(listener, state, stopped));
-        FakeServer { address, log, stop: Some(stop) }
+        FakeServer {
+            address,
+            log,
+            stop: Some(stop),
+        }
     }
 
     /// Like [`FakeBuilder::start`], but on a thread and runtime of its own, so
     /// the server keeps its pace whatever the caller's runtime is doing.
     pub fn start_background(self) -> FakeServer {
-        let std_listener =
-            std::net::TcpListener::bind("127.0.0.1:0").expect("binding a loopback port for the fake server");
-        std_listener.set_nonblocking(true).expect("making the fake server's socket non-blocking");
-        let address = std_listener.local_addr().expect("reading the fake server's address");
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("binding a loopback port for the fake server");
+        std_listener
+            .set_nonblocking(true)
+            .expect("making the fake server's socket non-blocking");
+        let address = std_listener
+            .local_addr()
+            .expect("reading the fake server's address");
         let state = Arc::new(self.into_state());
         let log = state.log.clone();
         let (stop, stopped) = oneshot::channel();
@@ -198,7 +212,11 @@ impl FakeBuilder {
                 runtime.shutdown_background();
             })
             .expect("spawning the fake server thread");
-        FakeServer { address, log, stop: Some(stop) }
+        FakeServer {
+            address,
+            log,
+            stop: Some(stop),
+        }
     }
 }
 
@@ -261,7 +279,11 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
-async fn serve(listener: tokio::net::TcpListener, state: Arc<ServerState>, mut stopped: oneshot::Receiver<()>) {
+async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<ServerState>,
+    mut stopped: oneshot::Receiver<()>,
+) {
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -279,11 +301,21 @@ async fn serve(listener: tokio::net::TcpListener, state: Arc<ServerState>, mut s
     }
 }
 
-async fn handle(state: Arc<ServerState>, request: Request<Incoming>) -> Result<Response<Body>, DropConnection> {
+async fn handle(
+    state: Arc<ServerState>,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, DropConnection> {
     let (parts, body) = request.into_parts();
-    let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    let path = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_string(), |p| p.to_string());
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path().to_string(), |p| p.to_string());
     if let Ok(mut log) = state.log.lock() {
         log.push(RecordedRequest {
             method: parts.method.to_string(),
@@ -292,7 +324,13 @@ async fn handle(state: Arc<ServerState>, request: Request<Incoming>) -> Result<R
             body: json.clone(),
         });
     }
-    let reply = route(&state, &parts.method, parts.uri.path(), &parts.headers, &json);
+    let reply = route(
+        &state,
+        &parts.method,
+        parts.uri.path(),
+        &parts.headers,
+        &json,
+    );
     render(&state, reply)
 }
 
@@ -311,25 +349,47 @@ fn record_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
     recorded
 }
 
-fn route(state: &ServerState, method: &Method, path: &str, headers: &HeaderMap, body: &Value) -> Reply {
+fn route(
+    state: &ServerState,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &Value,
+) -> Reply {
     let flavor = state.flavor;
     if flavor.is_models_list(method, path) {
         return match auth_failure(state, headers) {
             Some(reply) => reply,
-            None => Reply::http(200, &[("content-type", "application/json")], flavor.models_list().to_string()),
+            None => Reply::http(
+                200,
+                &[("content-type", "application/json")],
+                flavor.models_list().to_string(),
+            ),
         };
     }
     if !flavor.is_model_endpoint(method, path) {
-        return flavor.error(404, "not_found_error", &format!("no route for {method} {path}"));
+        return flavor.error(
+            404,
+            "not_found_error",
+            &format!("no route for {method} {path}"),
+        );
     }
     if flavor == Flavor::Anthropic && !headers.contains_key("anthropic-version") {
-        return flavor.error(400, "invalid_request_error", "anthropic-version: header is required");
+        return flavor.error(
+            400,
+            "invalid_request_error",
+            "anthropic-version: header is required",
+        );
     }
     if let Some(reply) = auth_failure(state, headers) {
         return reply;
     }
     if !body.is_object() {
-        return flavor.error(400, "invalid_request_error", "the request body is not a JSON object");
+        return flavor.error(
+            400,
+            "invalid_request_error",
+            "the request body is not a JSON object",
+        );
     }
     let index = state.model_requests.fetch_add(1, Ordering::SeqCst);
     let reply = (state.script)(body, index);
@@ -359,8 +419,12 @@ fn auth_failure(state: &ServerState, headers: &HeaderMap) -> Option<Reply> {
         return None;
     }
     Some(match state.flavor {
-        Flavor::Anthropic => Reply::anthropic_error(401, "authentication_error", "invalid x-api-key"),
-        Flavor::OpenAi => Reply::openai_error(401, "invalid_request_error", "Incorrect API key provided"),
+        Flavor::Anthropic => {
+            Reply::anthropic_error(401, "authentication_error", "invalid x-api-key")
+        }
+        Flavor::OpenAi => {
+            Reply::openai_error(401, "invalid_request_error", "Incorrect API key provided")
+        }
     })
 }
 
@@ -375,16 +439,30 @@ fn render(state: &ServerState, reply: Reply) -> Result<Response<Body>, DropConne
     let request_id = format!("req_fake_{}", state.model_requests.load(Ordering::SeqCst));
     let (status, headers, body) = match reply {
         Reply::Reset => return Err(DropConnection),
-        Reply::Http { status, headers, body } => (status, headers, Body::from(body)),
-        Reply::Sse(body) => (200, sse_headers(state.flavor), stream_body(state, body, usize::MAX, Ending::Finish)),
-        Reply::Cut { body, after_bytes } => {
-            (200, sse_headers(state.flavor), stream_body(state, body, after_bytes, Ending::Break))
-        }
-        Reply::Stall { body, after_bytes } => {
-            (200, sse_headers(state.flavor), stream_body(state, body, after_bytes, Ending::Hang))
-        }
+        Reply::Http {
+            status,
+            headers,
+            body,
+        } => (status, headers, Body::from(body)),
+        Reply::Sse(body) => (
+            200,
+            sse_headers(state.flavor),
+            stream_body(state, body, usize::MAX, Ending::Finish),
+        ),
+        Reply::Cut { body, after_bytes } => (
+            200,
+            sse_headers(state.flavor),
+            stream_body(state, body, after_bytes, Ending::Break),
+        ),
+        Reply::Stall { body, after_bytes } => (
+            200,
+            sse_headers(state.flavor),
+            stream_body(state, body, after_bytes, Ending::Hang),
+        ),
     };
-    let mut response = Response::builder().status(status).header("request-id", request_id);
+    let mut response = Response::builder()
+        .status(status)
+        .header("request-id", request_id);
     for (name, value) in headers {
         response = response.header(name, value);
     }
@@ -408,7 +486,10 @@ fn stream_body(state: &ServerState, sse: SseBody, limit: usize, ending: Ending) 
     let (first_delay, per_chunk) = match &state.latency {
         Some(latency) => {
             let tokens = sse.output_tokens.unwrap_or((sse.bytes.len() / 16) as u64);
-            (latency.first_chunk_delay(), latency.per_chunk_delay(tokens, chunks.len()))
+            (
+                latency.first_chunk_delay(),
+                latency.per_chunk_delay(tokens, chunks.len()),
+            )
         }
         None => (Duration::ZERO, Duration::ZERO),
     };
