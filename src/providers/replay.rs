@@ -254,21 +254,20 @@ impl ReplayClient {
                         }
                     });
                 }
-                let stop = match turn.stop.as_deref() {
-                    None => None,
-                    Some("end_turn") => Some(StopReason::EndTurn),
-                    Some("tool_use") => Some(StopReason::ToolUse),
-                    Some("max_tokens") => Some(StopReason::MaxTokens),
-                    Some("refusal") => Some(StopReason::Refusal),
-                    Some(other) => {
-                        return Err(invalid(
+                let stop =
+                    match turn.stop.as_deref() {
+                        None => None,
+                        Some("end_turn") => Some(StopReason::EndTurn),
+                        Some("tool_use") => Some(StopReason::ToolUse),
+                        Some("max_tokens") => Some(StopReason::MaxTokens),
+                        Some("refusal") => Some(StopReason::Refusal),
+                        Some(other) => return Err(invalid(
                             format!("{at}.stop"),
                             format!(
                                 "`{other}` is not one of end_turn, tool_use, max_tokens, refusal"
                             ),
-                        ))
-                    }
-                };
+                        )),
+                    };
                 parsed.push(Turn { steps, stop });
             }
             scripts.insert(task_type, parsed);
@@ -320,7 +319,11 @@ impl ReplayClient {
     /// Input usage with simulated prompt caching of the system prefix up to
     /// the last `cache: true` block (and the tools, which precede it on the wire).
     fn input_usage(&self, request: &ModelRequest) -> Usage {
-        let tools = serde_json::to_string(&request.tools).unwrap_or_default();
+        let tools = if request.tools.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string(&request.tools).unwrap_or_default()
+        };
         let system: Vec<&str> = request.system.iter().map(|b| b.text.as_str()).collect();
         let messages: usize = request
             .messages
