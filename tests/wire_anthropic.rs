@@ -666,3 +666,44 @@ async fn seeded_faults_are_survived_by_retries() {
     assert!(retried > 0);
     assert_eq!(server.request_count(), 12 + retried);
 }
+
+#[tokio::test]
+async fn the_fake_refuses_more_than_four_cache_breakpoints() {
+    let server = FakeAnthropic::scripted(|_| Answer::text("ok")).await;
+    let mut too_many = request();
+    too_many.system = (0..5)
+        .map(|n| SystemBlock {
+            text: format!("block {n}"),
+            cache: true,
+        })
+        .collect();
+    let result = client(&server).complete(&too_many, &|_| {}).await;
+    match result {
+        Err(ProviderError::Permanent {
+            status: 400,
+            message,
+        }) => {
+            assert!(
+                message.contains("maximum of 4 blocks with cache_control"),
+                "{message}"
+            )
+        }
+        other => panic!("expected a refused request, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_fake_counts_tokens() {
+    let server = FakeAnthropic::scripted(|_| Answer::text("ok")).await;
+    let counted: Value = reqwest::Client::new()
+        .post(server.url("/v1/messages/count_tokens"))
+        .header("anthropic-version", "2023-06-01")
+        .json(&json!({"model": "claude-haiku-4-5", "messages": [{"role": "user", "content": "Hello there"}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(counted["input_tokens"].as_u64().unwrap() > 0, "{counted}");
+}

@@ -301,3 +301,26 @@ async fn check_auth_lists_models_with_the_key() {
         "{result:?}"
     );
 }
+
+#[tokio::test]
+async fn an_ollama_style_stream_with_whole_calls_and_no_usage_is_understood() {
+    let body = concat!(
+        "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"llama3\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"reasoning\":\"thinking\"},\"finish_reason\":null}]}\n\n",
+        "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"llama3\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"call_x\",\"index\":0,\"type\":\"function\",\"function\":{\"name\":\"Read\",\"arguments\":\"{\\\"file_path\\\":\\\"a.ts\\\"}\"}}]},\"finish_reason\":null}]}\n\n",
+        "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"llama3\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n",
+        "data: [DONE]\n\n",
+    );
+    let server = FakeOpenAi::start(move |_, _| Reply::sse(body)).await;
+    let (result, _) = complete(&client(&server)).await;
+    let response = result.unwrap();
+    assert_eq!(
+        response.content,
+        vec![ContentBlock::ToolUse {
+            id: "call_x".into(),
+            name: "Read".into(),
+            input: json!({"file_path": "a.ts"})
+        }]
+    );
+    assert_eq!(response.usage, Usage::default());
+    assert_eq!(response.model, "llama3");
+}

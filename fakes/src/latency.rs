@@ -42,3 +42,26 @@ impl Latency {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_spread_the_output_over_the_chunks_and_scale() {
+        let latency = Latency {
+            ttft: Duration::from_millis(800),
+            tokens_per_sec: 50.0,
+            time_scale: 0.5,
+        };
+        assert_eq!(latency.first_chunk_delay(), Duration::from_millis(400));
+        // 100 tokens at 50/s = 2 s over 4 gaps = 500 ms each, halved.
+        assert_eq!(latency.per_chunk_delay(100, 5), Duration::from_millis(250));
+        assert_eq!(latency.per_chunk_delay(100, 1), Duration::ZERO);
+        let instant = Latency {
+            time_scale: 0.0,
+            ..latency
+        };
+        assert_eq!(instant.first_chunk_delay(), Duration::ZERO);
+    }
+}

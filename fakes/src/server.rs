@@ -367,6 +367,27 @@ fn route(
             ),
         };
     }
+    if flavor == Flavor::Anthropic
+        && method == Method::POST
+        && path
+            .trim_end_matches('/')
+            .ends_with("/v1/messages/count_tokens")
+    {
+        return match auth_failure(state, headers) {
+            Some(reply) => reply,
+            None => {
+                let chars = body["system"].to_string().len()
+                    + body["messages"].to_string().len()
+                    + body["tools"].to_string().len();
+                let counted = json!({"input_tokens": chars.div_ceil(4)});
+                Reply::http(
+                    200,
+                    &[("content-type", "application/json")],
+                    counted.to_string(),
+                )
+            }
+        };
+    }
     if !flavor.is_model_endpoint(method, path) {
         return flavor.error(
             404,
@@ -391,6 +412,15 @@ fn route(
             "the request body is not a JSON object",
         );
     }
+    if flavor == Flavor::Anthropic {
+        let breakpoints = cache_breakpoints(body);
+        if breakpoints > 4 {
+            let message = format!(
+                "A maximum of 4 blocks with cache_control may be provided. Found {breakpoints}."
+            );
+            return flavor.error(400, "invalid_request_error", &message);
+        }
+    }
     let index = state.model_requests.fetch_add(1, Ordering::SeqCst);
     let reply = (state.script)(body, index);
     match &state.faults {
@@ -399,6 +429,18 @@ fn route(
             Err(_) => reply,
         },
         None => reply,
+    }
+}
+
+/// How many `cache_control` markers a Messages request carries (the API allows 4).
+fn cache_breakpoints(value: &Value) -> usize {
+    match value {
+        Value::Object(map) => {
+            usize::from(map.contains_key("cache_control"))
+                + map.values().map(cache_breakpoints).sum::<usize>()
+        }
+        Value::Array(items) => items.iter().map(cache_breakpoints).sum(),
+        _ => 0,
     }
 }
 

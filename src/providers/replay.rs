@@ -254,20 +254,21 @@ impl ReplayClient {
                         }
                     });
                 }
-                let stop =
-                    match turn.stop.as_deref() {
-                        None => None,
-                        Some("end_turn") => Some(StopReason::EndTurn),
-                        Some("tool_use") => Some(StopReason::ToolUse),
-                        Some("max_tokens") => Some(StopReason::MaxTokens),
-                        Some("refusal") => Some(StopReason::Refusal),
-                        Some(other) => return Err(invalid(
+                let stop = match turn.stop.as_deref() {
+                    None => None,
+                    Some("end_turn") => Some(StopReason::EndTurn),
+                    Some("tool_use") => Some(StopReason::ToolUse),
+                    Some("max_tokens") => Some(StopReason::MaxTokens),
+                    Some("refusal") => Some(StopReason::Refusal),
+                    Some(other) => {
+                        return Err(invalid(
                             format!("{at}.stop"),
                             format!(
                                 "`{other}` is not one of end_turn, tool_use, max_tokens, refusal"
                             ),
-                        )),
-                    };
+                        ))
+                    }
+                };
                 parsed.push(Turn { steps, stop });
             }
             scripts.insert(task_type, parsed);
