@@ -57,7 +57,7 @@ async fn finished_run(concurrency: usize, coalesce: Duration) -> Finished {
         budget: None,
         subscribers: vec![rec],
         coalesce,
-        fail_queue_writes: false,
+        fail_queue_writes_after: None,
     };
     let result = tokio::time::timeout(HANG_GUARD, orchestrated::run(setup))
         .await
@@ -325,7 +325,7 @@ async fn queue_json_is_never_seen_half_written() {
         budget: None,
         subscribers: vec![rec],
         coalesce: Duration::ZERO,
-        fail_queue_writes: false,
+        fail_queue_writes_after: None,
     };
     tokio::time::timeout(HANG_GUARD, orchestrated::run(setup))
         .await

@@ -510,7 +510,7 @@ async fn run_with(
         budget: None,
         subscribers: vec![rec],
         coalesce: Duration::from_millis(5),
-        fail_queue_writes: false,
+        fail_queue_writes_after: None,
     };
     let result = tokio::time::timeout(HANG_GUARD, orchestrated::run(setup))
         .await

@@ -331,7 +331,7 @@ fn run_actors(plan: &ActorPlan) -> Result<(), TestCaseError> {
             budget: None,
             subscribers: vec![rec],
             coalesce: Duration::from_millis(1),
-            fail_queue_writes: false,
+            fail_queue_writes_after: None,
         };
         let result = tokio::time::timeout(HANG_GUARD, orchestrated::run(setup)).await;
         let outcome = events.until_finished().await;

@@ -21,7 +21,7 @@ use crate::content::{self, ContentSet, ContentSource};
 use crate::messages::{QueueFile, RunInfo, RunOutcome, Variant};
 use crate::providers::anthropic::{AnthropicClient, AnthropicConfig};
 use crate::providers::openai::{OpenAiClient, OpenAiConfig};
-use crate::providers::pricing::ModelTable;
+use crate::providers::pricing::{ModelTable, Tier};
 use crate::providers::replay::ReplayClient;
 use crate::providers::ModelClient;
 use crate::queue::QueueLimits;
@@ -116,7 +116,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
             return Ok(crate::cli::EXIT_USAGE);
         }
     };
-    let models =
+    let mut models =
         ModelTable::parse(&content.models_yaml).map_err(|e| anyhow!("content models.yaml: {e}"))?;
     let model_errors = content.validate_models(|m| models.is_known(m));
     if !model_errors.is_empty() {
@@ -133,7 +133,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     if opts.provider == Some(ProviderChoice::Stub) {
         return run_stub(&opts, &content, install_dir, state_dir).await;
     }
-    let (client, provider) = model_client(&opts, &content, &models)?;
+    let (client, provider) = model_client(&opts, &content, &mut models)?;
 
     let rules = content.frameworks.clone();
     let dir = install_dir.clone();
@@ -235,7 +235,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         budget: opts.budget,
         subscribers: Vec::new(),
         coalesce: Duration::from_millis(50),
-        fail_queue_writes: std::env::var_os("WIZARD_FAIL_QUEUE_WRITES").is_some(),
+        fail_queue_writes_after: injected_write_fault(),
     };
     let result = orchestrated::run(setup).await;
     finish(&opts, &install_dir, &state_dir, &content, variant, result)
@@ -276,7 +276,7 @@ async fn run_stub(
         budget: opts.budget,
         subscribers: Vec::new(),
         coalesce: Duration::from_millis(50),
-        fail_queue_writes: std::env::var_os("WIZARD_FAIL_QUEUE_WRITES").is_some(),
+        fail_queue_writes_after: injected_write_fault(),
     };
     let result = orchestrated::run(setup).await;
     finish(
@@ -330,7 +330,7 @@ fn exit_code(outcome: &RunOutcome) -> i32 {
 fn model_client(
     opts: &IntegrateOptions,
     content: &ContentSet,
-    models: &ModelTable,
+    models: &mut ModelTable,
 ) -> Result<(Arc<dyn ModelClient>, &'static str)> {
     let choice = match opts.provider {
         Some(p) => p,
@@ -351,6 +351,11 @@ fn model_client(
             (Arc::new(AnthropicClient::new(config)?), "anthropic")
         }
         ProviderChoice::Openai => {
+            if let Ok(model) = std::env::var("OPENAI_MODEL") {
+                for tier in [Tier::Small, Tier::Medium, Tier::Large] {
+                    models.set_tier("openai", tier, model.clone());
+                }
+            }
             let config = OpenAiConfig::from_env()
                 .ok_or_else(|| anyhow!("--provider openai needs OPENAI_BASE_URL (and OPENAI_API_KEY if the server wants one)"))?;
             (Arc::new(OpenAiClient::new(config)?), "openai")
@@ -377,6 +382,14 @@ fn model_client(
             (Arc::new(client), "replay")
         }
     })
+}
+
+/// `WIZARD_FAIL_QUEUE_WRITES_AFTER=N`: a storage-fault injection for tests (N good writes, then failures).
+fn injected_write_fault() -> Option<u64> {
+    std::env::var("WIZARD_FAIL_QUEUE_WRITES_AFTER")
+        .ok()?
+        .parse()
+        .ok()
 }
 
 /// Decides whether to continue an unfinished run in `state_dir`.
