@@ -379,8 +379,49 @@ async fn a_burst_of_events_is_coalesced_into_fewer_queue_writes() {
     let file: QueueFile = serde_json::from_value(read_json(&state.join("queue.json"))).unwrap();
     assert_eq!(file.tasks.len(), 30, "the last write holds the whole burst");
     assert_eq!(file.last_seq, 30);
-    let audit = std::fs::read_to_string(state.join("audit.jsonl")).unwrap();
-    assert_eq!(audit.lines().count(), 30, "the audit log is not coalesced");
+}
+
+#[test]
+fn the_audit_log_gets_every_event_in_order_and_is_not_coalesced() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = wizard::actors::persist::AuditLog::new(dir.path());
+    for seq in 1..=30u64 {
+        log.append(&QueueEvent {
+            seq,
+            t_ms: seq,
+            kind: EventKind::TaskRelabeled {
+                task_id: "install".into(),
+                label: format!("label {seq}"),
+            },
+        });
+    }
+    log.sync();
+    assert_eq!(log.error(), None);
+    let text = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    let seqs: Vec<u64> = text
+        .lines()
+        .map(|l| serde_json::from_str::<QueueEvent>(l).unwrap().seq)
+        .collect();
+    assert_eq!(seqs, (1..=30).collect::<Vec<_>>());
+}
+
+#[test]
+fn an_audit_log_that_cannot_be_written_reports_the_error_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the state folder should be: nothing can be created under it.
+    let blocked = dir.path().join("state");
+    std::fs::write(&blocked, "not a folder").unwrap();
+    let mut log = wizard::actors::persist::AuditLog::new(&blocked);
+    log.append(&QueueEvent {
+        seq: 1,
+        t_ms: 0,
+        kind: EventKind::TaskRelabeled {
+            task_id: "a".into(),
+            label: "b".into(),
+        },
+    });
+    let error = log.error().expect("the failure is remembered");
+    assert!(error.contains("audit.jsonl"), "{error}");
 }
 
 // ---- Ctrl-C of the real binary ------------------------------------------

@@ -754,7 +754,7 @@ async fn a_seed_that_enqueues_nothing_fails_the_run_with_a_clear_message() {
         "Planning failed: the seeding agent enqueued no tasks."
     );
     let names: Vec<&str> = run.events.iter().map(|e| e.kind.name()).collect();
-    assert_eq!(names, ["run_started", "run_finished"]);
+    assert_eq!(names, ["run_started", "seeding_finished", "run_finished"]);
 }
 
 #[actix::test]

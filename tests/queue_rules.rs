@@ -432,7 +432,7 @@ fn restored_ids_are_not_reused() {
         TaskSpec::new("capture").with_inputs(json!({ "n": 2 })),
     );
     let saved = q.tasks().to_vec();
-    let (mut restored, requeued) = QueueState::restore(limits(), catalogue(), saved);
+    let (mut restored, requeued) = QueueState::restore(limits(), catalogue(), saved, true);
     assert!(requeued.is_empty());
     let id = seed(
         &mut restored,

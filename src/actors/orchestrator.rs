@@ -93,7 +93,7 @@ impl Handler<RunFinished> for Orchestrator {
         let flush = self.flush.clone();
         let done = self.done.take();
         let finish = async move {
-            let mut errors = Vec::new();
+            let mut errors: Vec<String> = msg.storage_error.clone().into_iter().collect();
             for f in flush {
                 match f.send(Flush).await {
                     Ok(Ok(())) => {}

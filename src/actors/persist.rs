@@ -1,13 +1,16 @@
 //! PersistActor: writes what a run leaves in `<installDir>/.posthog-wizard/`.
 //!
 //! Subscribes to [`QueueEvent`]s and owns no authority: it keeps a mirror of
-//! the queue built only from events. Per event it appends one line to
-//! `audit.jsonl` (flushed at once); on a completed (or reported) task it
+//! the queue built only from events. On a completed (or reported) task it
 //! writes `handoffs/<id>.json` atomically; `queue.json` is rewritten
 //! atomically (temp file in the same folder, fsync, rename), coalesced so a
 //! burst of events costs one write, and always once more at the end. A write
 //! that fails keeps the last good file, is logged, and is reported by `Flush`.
 //! Runs on its own arbiter so disk waits never stall the queue or the UI.
+//!
+//! `audit.jsonl` is not written here: it is the write-ahead log, appended by
+//! the queue through an [`AuditLog`] before any subscriber sees the event, so
+//! whatever the user saw is on disk even if the process is killed next.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -59,7 +62,6 @@ pub struct GetStats;
 pub struct PersistActor {
     dir: PathBuf,
     mirror: Mirror,
-    audit: Option<File>,
     dirty: bool,
     flush_scheduled: bool,
     coalesce: Duration,
@@ -74,7 +76,6 @@ impl PersistActor {
         Self {
             dir: state_dir,
             mirror: Mirror::new(file),
-            audit: None,
             dirty: true,
             flush_scheduled: false,
             coalesce: Duration::from_millis(50),
@@ -99,26 +100,6 @@ impl PersistActor {
     pub fn failing_writes_after(mut self, good: u64) -> Self {
         self.fail_writes_after = Some(good);
         self
-    }
-
-    fn append_audit(&mut self, event: &QueueEvent) -> io::Result<()> {
-        if self.audit.is_none() {
-            self.audit = Some(
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(self.dir.join(files::AUDIT))?,
-            );
-        }
-        let mut line = serde_json::to_vec(event).map_err(io::Error::other)?;
-        line.push(b'\n');
-        if let Some(f) = self.audit.as_mut() {
-            // One write per line, so a kill leaves at most one torn last line.
-            f.write_all(&line)?;
-            f.flush()?;
-        }
-        self.stats.audit_bytes += line.len() as u64;
-        Ok(())
     }
 
     fn write_handoff(&mut self, event: &QueueEvent) -> io::Result<()> {
@@ -195,9 +176,6 @@ impl Handler<QueueEvent> for PersistActor {
 
     fn handle(&mut self, event: QueueEvent, ctx: &mut Self::Context) {
         self.mirror.apply(&event);
-        if let Err(e) = self.append_audit(&event) {
-            self.record_error(files::AUDIT, e);
-        }
         if let Err(e) = self.write_handoff(&event) {
             self.record_error("a handoff", e);
         }
@@ -207,9 +185,6 @@ impl Handler<QueueEvent> for PersistActor {
         self.dirty = true;
         if matches!(event.kind, EventKind::RunFinished { .. }) {
             self.write_queue();
-            if let Some(f) = self.audit.as_ref() {
-                let _ = f.sync_data();
-            }
             return;
         }
         if !self.flush_scheduled {
@@ -227,11 +202,6 @@ impl Handler<Flush> for PersistActor {
 
     fn handle(&mut self, _msg: Flush, _ctx: &mut Self::Context) -> Self::Result {
         self.write_queue();
-        if let Some(f) = self.audit.as_ref() {
-            if let Err(e) = f.sync_data() {
-                self.record_error(files::AUDIT, e);
-            }
-        }
         match &self.last_error {
             Some(e) => Err(e.clone()),
             None => Ok(()),
@@ -243,7 +213,77 @@ impl Handler<GetStats> for PersistActor {
     type Result = MessageResult<GetStats>;
 
     fn handle(&mut self, _msg: GetStats, _ctx: &mut Self::Context) -> Self::Result {
-        MessageResult(self.stats)
+        let mut stats = self.stats;
+        stats.audit_bytes = fs::metadata(self.dir.join(files::AUDIT))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        MessageResult(stats)
+    }
+}
+
+/// The write-ahead event log (`audit.jsonl`): one JSON object per line,
+/// appended with a single write and flushed, so a kill leaves at most one torn
+/// last line. The queue appends each event here before broadcasting it.
+#[derive(Debug)]
+pub struct AuditLog {
+    path: PathBuf,
+    file: Option<File>,
+    error: Option<String>,
+}
+
+impl AuditLog {
+    /// A log at `<state_dir>/audit.jsonl` (opened on the first append).
+    pub fn new(state_dir: &Path) -> Self {
+        Self {
+            path: state_dir.join(files::AUDIT),
+            file: None,
+            error: None,
+        }
+    }
+
+    /// Appends one event. A failure is logged and remembered; the run goes on.
+    pub fn append(&mut self, event: &QueueEvent) {
+        if let Err(e) = self.try_append(event) {
+            let msg = format!("could not append to {}: {e}", self.path.display());
+            tracing::error!("{msg}");
+            self.error.get_or_insert(msg);
+        }
+    }
+
+    fn try_append(&mut self, event: &QueueEvent) -> io::Result<()> {
+        if self.file.is_none() {
+            if let Some(dir) = self.path.parent() {
+                fs::create_dir_all(dir)?;
+            }
+            self.file = Some(
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.path)?,
+            );
+        }
+        let mut line = serde_json::to_vec(event).map_err(io::Error::other)?;
+        line.push(b'\n');
+        if let Some(f) = self.file.as_mut() {
+            f.write_all(&line)?;
+            f.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Forces the log to disk (end of run).
+    pub fn sync(&mut self) {
+        if let Some(f) = self.file.as_ref() {
+            if let Err(e) = f.sync_data() {
+                self.error
+                    .get_or_insert(format!("could not sync {}: {e}", self.path.display()));
+            }
+        }
+    }
+
+    /// The first write error, if any.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
     }
 }
 

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use actix::prelude::*;
 
+use super::persist::AuditLog;
 use crate::clock;
 use crate::messages::{
     Activity, AttemptFinished, Enqueue, EventKind, Interrupt, QueueEvent, ReadHandoffs, Relabel,
@@ -44,6 +45,7 @@ pub struct QueueActor {
     seq: u64,
     finished: bool,
     budget: Option<Budget>,
+    audit: Option<AuditLog>,
 }
 
 /// A run-level token or cost limit: no new task starts once reached.
@@ -78,6 +80,7 @@ impl QueueActor {
             seq,
             finished: false,
             budget: None,
+            audit: None,
         }
     }
 
@@ -90,6 +93,12 @@ impl QueueActor {
     /// Adds someone to tell when the run is over.
     pub fn notify_finish(mut self, recipient: Recipient<RunFinished>) -> Self {
         self.on_finish.push(recipient);
+        self
+    }
+
+    /// Appends every event to this write-ahead log before anyone sees it.
+    pub fn with_audit(mut self, audit: AuditLog) -> Self {
+        self.audit = Some(audit);
         self
     }
 
@@ -107,6 +116,9 @@ impl QueueActor {
                 t_ms: clock::now_ms(),
                 kind,
             };
+            if let Some(log) = self.audit.as_mut() {
+                log.append(&event);
+            }
             for s in &self.subscribers {
                 s.do_send(event.clone());
             }
@@ -136,9 +148,14 @@ impl QueueActor {
             self.emit(vec![EventKind::RunFinished {
                 outcome: outcome.clone(),
             }]);
+            let storage_error = self.audit.as_mut().and_then(|log| {
+                log.sync();
+                log.error().map(str::to_string)
+            });
             for r in &self.on_finish {
                 r.do_send(RunFinished {
                     outcome: outcome.clone(),
+                    storage_error: storage_error.clone(),
                 });
             }
         }
@@ -295,6 +312,9 @@ impl Handler<SeedingDone> for QueueActor {
     type Result = ();
 
     fn handle(&mut self, msg: SeedingDone, _ctx: &mut Self::Context) {
+        self.emit(vec![EventKind::SeedingFinished {
+            error: msg.error.clone(),
+        }]);
         self.state.seeding_done(msg.error, msg.usage, msg.cost_usd);
         self.pump();
     }

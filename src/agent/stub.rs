@@ -14,7 +14,7 @@ use async_trait::async_trait;
 
 use super::{AgentBackend, AgentJob, AttemptReport, SeedReport, TaskPort};
 use crate::messages::{AttemptEnd, Handoff, ReportStatus, Task, TaskSpec};
-use crate::queue::Catalogue;
+use crate::queue::{Catalogue, GuardError};
 
 /// How a stub task behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,7 +213,8 @@ impl AgentBackend for StubBackend {
             let depends_on: Vec<String> = deps.iter().filter_map(|d| ids.get(d).cloned()).collect();
             let spec = TaskSpec::new(task_type.clone()).after(depends_on);
             match port.enqueue(spec).await {
-                Ok(id) => {
+                // A resumed seed meets its own earlier tasks: reuse them.
+                Ok(id) | Err(GuardError::Duplicate { existing: id, .. }) => {
                     ids.insert(task_type.clone(), id);
                 }
                 Err(e) => {

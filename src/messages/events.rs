@@ -39,6 +39,13 @@ pub enum EventKind {
         /// Tasks that were running and went back to pending.
         requeued: Vec<TaskId>,
     },
+    /// The seeding agent finished (tasks may still be running). A resume of a
+    /// run without this event seeds again.
+    SeedingFinished {
+        /// Why seeding failed, if it did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// A task joined the queue.
     TaskEnqueued {
         /// The task as enqueued.
@@ -104,6 +111,7 @@ impl EventKind {
         match self {
             EventKind::RunStarted { .. } => "run_started",
             EventKind::RunResumed { .. } => "run_resumed",
+            EventKind::SeedingFinished { .. } => "seeding_finished",
             EventKind::TaskEnqueued { .. } => "task_enqueued",
             EventKind::TaskStarted { .. } => "task_started",
             EventKind::TaskActivity { .. } => "task_activity",

@@ -31,6 +31,9 @@ pub struct QueueFile {
     /// Fingerprint of the content the run started with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_hash: Option<String>,
+    /// True once the seeding agent finished; a resume seeds again otherwise.
+    #[serde(default)]
+    pub seeded: bool,
     /// The `seq` of the last event this file reflects.
     #[serde(default)]
     pub last_seq: u64,
@@ -57,6 +60,7 @@ impl QueueFile {
             framework: run.framework.clone(),
             concurrency: run.concurrency,
             content_hash: run.content_hash.clone(),
+            seeded: false,
             last_seq: 0,
             outcome: None,
             tasks: Vec::new(),

@@ -143,6 +143,8 @@ pub struct Interrupt;
 pub struct RunFinished {
     /// The verdict.
     pub outcome: RunOutcome,
+    /// The first write error of the event log, if any.
+    pub storage_error: Option<String>,
 }
 
 /// Run one attempt of a task. Sent by the queue to an idle task agent.

@@ -58,6 +58,7 @@ impl Mirror {
                 }
             }
             EventKind::RunFinished { outcome } => self.file.outcome = Some(outcome.clone()),
+            EventKind::SeedingFinished { .. } => self.file.seeded = true,
             EventKind::TaskActivity { .. } => {}
             kind => {
                 if let Some(task) = kind.task() {

@@ -110,11 +110,13 @@ impl QueueState {
     }
 
     /// Rebuilds a queue from saved tasks (a resume). Running tasks go back to
-    /// pending; their attempt stays counted. Returns the ids requeued.
+    /// pending; their attempt stays counted. When `seeded` is false the seed
+    /// runs again and the run waits for it. Returns the ids requeued.
     pub fn restore(
         limits: QueueLimits,
         catalogue: Catalogue,
         saved: Vec<Task>,
+        seeded: bool,
     ) -> (Self, Vec<TaskId>) {
         let mut state = Self::new(limits, catalogue);
         let mut requeued = Vec::new();
@@ -127,7 +129,7 @@ impl QueueState {
             state.starts += task.attempts;
             state.insert(task);
         }
-        state.seeding_open = false;
+        state.seeding_open = !seeded;
         (state, requeued)
     }
 

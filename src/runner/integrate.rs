@@ -142,7 +142,10 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         .context("framework detection stopped")?;
     tracing::info!(reason = %detection.reason, "detection");
 
-    let resume_file = decide_resume(&opts, &state_dir, &content)?;
+    let resume_file = match resume_or_fresh(&opts, &state_dir, &content)? {
+        Ok(file) => file,
+        Err(code) => return Ok(code),
+    };
     let framework_name = detection.framework.as_ref().map(|f| f.name.clone());
     let framework_id = detection.framework.as_ref().map(|f| f.id.clone());
 
@@ -249,7 +252,10 @@ async fn run_stub(
     state_dir: PathBuf,
 ) -> Result<i32> {
     use crate::agent::stub::{stub_catalogue, StubBackend};
-    let resume_file = decide_resume(opts, &state_dir, content)?;
+    let resume_file = match resume_or_fresh(opts, &state_dir, content)? {
+        Ok(file) => file,
+        Err(code) => return Ok(code),
+    };
     let run_info = match &resume_file {
         Some(file) => RunInfo {
             concurrency: opts.limits.concurrency,
@@ -382,6 +388,46 @@ fn model_client(
             (Arc::new(client), "replay")
         }
     })
+}
+
+/// The saved queue to continue (`Ok(Some)`), a fresh start (`Ok(None)`), or an exit code
+/// when there is nothing to do (`Err`: the run already finished).
+fn resume_or_fresh(
+    opts: &IntegrateOptions,
+    state_dir: &Path,
+    content: &ContentSet,
+) -> Result<Result<Option<QueueFile>, i32>> {
+    match decide_resume(opts, state_dir, content) {
+        Ok(file) => Ok(Ok(file)),
+        Err(e) => match e.downcast::<resume::ResumeError>() {
+            Ok(resume::ResumeError::Finished {
+                verdict,
+                message,
+                file,
+                ..
+            }) => Ok(Err(already_finished(state_dir, verdict, &message, &file))),
+            Ok(other) => Err(other.into()),
+            Err(other) => Err(other),
+        },
+    }
+}
+
+/// `resume` on a run that already reached its verdict: make `queue.json` say so
+/// (a kill during the final write may have left it behind the log), and report it.
+fn already_finished(
+    state_dir: &Path,
+    verdict: crate::messages::Verdict,
+    message: &str,
+    file: &QueueFile,
+) -> i32 {
+    if let Err(e) = crate::actors::persist::write_json_atomic(&state_dir.join(files::QUEUE), file) {
+        eprintln!(
+            "wizard: could not update {}: {e}",
+            state_dir.join(files::QUEUE).display()
+        );
+    }
+    eprintln!("wizard: nothing to resume: the run already finished. {message}");
+    crate::cli::exit_code(verdict)
 }
 
 /// `WIZARD_FAIL_QUEUE_WRITES_AFTER=N`: a storage-fault injection for tests (N good writes, then failures).

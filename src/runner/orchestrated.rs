@@ -12,7 +12,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use crate::actors::orchestrator::Orchestrator;
-use crate::actors::persist::PersistActor;
+use crate::actors::persist::{AuditLog, PersistActor};
 use crate::actors::queue::{Budget, QueueActor, Start};
 use crate::actors::task_agent::TaskAgent;
 use crate::actors::ui::{SetInterrupt, TakeView, UiActor, UiMode};
@@ -78,6 +78,7 @@ pub async fn run(setup: RunSetup) -> RunResult {
     if let Some(file) = &resume {
         ui_actor = ui_actor.with_tasks(&file.tasks);
     }
+    let seed_again = resume.as_ref().is_none_or(|f| !f.seeded);
     let (state, start, persist) = match resume {
         None => (
             QueueState::new(limits.clone(), catalogue),
@@ -87,7 +88,7 @@ pub async fn run(setup: RunSetup) -> RunResult {
         Some(file) => {
             let last_seq = file.last_seq;
             let (mut state, requeued) =
-                QueueState::restore(limits.clone(), catalogue, file.tasks.clone());
+                QueueState::restore(limits.clone(), catalogue, file.tasks.clone(), file.seeded);
             state.set_concurrency(limits.concurrency);
             (
                 state,
@@ -96,7 +97,7 @@ pub async fn run(setup: RunSetup) -> RunResult {
             )
         }
     };
-    let seed = matches!(start, Start::Fresh);
+    let seed = seed_again;
     let mut persist = persist.with_coalesce(coalesce);
     if let Some(good) = fail_queue_writes_after {
         persist = persist.failing_writes_after(good);
@@ -106,6 +107,7 @@ pub async fn run(setup: RunSetup) -> RunResult {
     let ui = ui_actor.start();
 
     let (done_tx, done_rx) = oneshot::channel();
+    let audit_dir = state_dir.clone();
     let concurrency = limits.concurrency.max(1);
     let queue = QueueActor::create(|qctx| {
         let queue_addr = qctx.address();
@@ -121,6 +123,7 @@ pub async fn run(setup: RunSetup) -> RunResult {
         let orchestrator =
             Orchestrator::new(queue_addr, backend.clone(), seed, flush, done_tx).start();
         let mut actor = QueueActor::new(state, run, start, agents)
+            .with_audit(AuditLog::new(&audit_dir))
             .subscribe(persist.clone().recipient())
             .subscribe(ui.clone().recipient())
             .notify_finish(orchestrator.recipient());

@@ -32,7 +32,7 @@ pub enum ResumeError {
         message: String,
     },
     /// The run already ended with this verdict.
-    #[error("the run in {dir} already finished ({verdict:?}): {message}. Start a new one with `wizard integrate --fresh`.")]
+    #[error("the run in {dir} already finished ({verdict:?}): {message} Start a new one with `wizard integrate --fresh`.")]
     Finished {
         /// The directory.
         dir: PathBuf,
@@ -40,6 +40,8 @@ pub enum ResumeError {
         verdict: Verdict,
         /// Its message.
         message: String,
+        /// The queue as recorded (replayed from the audit log).
+        file: Box<QueueFile>,
     },
     /// Reading a file failed.
     #[error("cannot read {path}: {source}")]
@@ -72,17 +74,21 @@ pub fn has_unfinished_run(state_dir: &Path) -> bool {
 /// Loads the run in `state_dir` for resuming.
 pub fn load(state_dir: &Path) -> Result<Loaded, ResumeError> {
     let queue_path = state_dir.join(files::QUEUE);
-    if !queue_path.exists() {
-        return Err(ResumeError::NoRun(state_dir.to_path_buf(), files::QUEUE));
-    }
-    let text = fs::read_to_string(&queue_path).map_err(|source| ResumeError::Io {
-        path: queue_path.clone(),
-        source,
-    })?;
-    let file: QueueFile = serde_json::from_str(&text).map_err(|e| ResumeError::Corrupt {
-        path: queue_path.clone(),
-        message: e.to_string(),
-    })?;
+    let file = if queue_path.exists() {
+        let text = fs::read_to_string(&queue_path).map_err(|source| ResumeError::Io {
+            path: queue_path.clone(),
+            source,
+        })?;
+        serde_json::from_str::<QueueFile>(&text).map_err(|e| ResumeError::Corrupt {
+            path: queue_path.clone(),
+            message: e.to_string(),
+        })?
+    } else {
+        // Killed before the first coalesced write: the audit log's first event holds the run.
+        first_run_info(&state_dir.join(files::AUDIT))
+            .map(|run| QueueFile::new(&run))
+            .ok_or_else(|| ResumeError::NoRun(state_dir.to_path_buf(), files::QUEUE))?
+    };
     let mut mirror = Mirror::new(file);
     let (replayed, torn_tail) = replay_audit(&state_dir.join(files::AUDIT), &mut mirror)?;
     let file = mirror.into_file();
@@ -92,6 +98,7 @@ pub fn load(state_dir: &Path) -> Result<Loaded, ResumeError> {
                 dir: state_dir.to_path_buf(),
                 verdict: outcome.verdict,
                 message: outcome.message.clone(),
+                file: Box::new(file.clone()),
             });
         }
     }
@@ -102,6 +109,15 @@ pub fn load(state_dir: &Path) -> Result<Loaded, ResumeError> {
         torn_tail,
         handoffs_repaired,
     })
+}
+
+fn first_run_info(path: &Path) -> Option<crate::messages::RunInfo> {
+    let f = fs::File::open(path).ok()?;
+    let line = BufReader::new(f).lines().next()?.ok()?;
+    match serde_json::from_str::<QueueEvent>(&line).ok()?.kind {
+        crate::messages::EventKind::RunStarted { run } => Some(run),
+        _ => None,
+    }
 }
 
 fn replay_audit(path: &Path, mirror: &mut Mirror) -> Result<(usize, bool), ResumeError> {

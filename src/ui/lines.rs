@@ -32,6 +32,8 @@ pub fn plain_line(ev: &QueueEvent, view: &RunView) -> Option<String> {
             line.push_str(&format!(" · {}", run.variant.name()));
             line
         }
+        EventKind::SeedingFinished { error: None } => "◆ planned".to_string(),
+        EventKind::SeedingFinished { error: Some(e) } => format!("✗ planning failed: {e}"),
         EventKind::TaskEnqueued { task } => {
             format!("+ {}  {} ({})", task.id, task.label, task.model)
         }
@@ -127,6 +129,11 @@ pub fn json_line(ev: &QueueEvent) -> String {
             obj.insert("concurrency".into(), json!(run.concurrency));
             if let EventKind::RunResumed { requeued, .. } = &ev.kind {
                 obj.insert("requeued".into(), json!(requeued));
+            }
+        }
+        EventKind::SeedingFinished { error } => {
+            if let Some(e) = error {
+                obj.insert("error".into(), json!(e));
             }
         }
         EventKind::TaskEnqueued { task }

@@ -265,6 +265,11 @@ impl RunView {
                     }
                 }
             }
+            EventKind::SeedingFinished { .. } => {
+                if self.phase == Phase::Seeding {
+                    self.phase = Phase::Running;
+                }
+            }
             EventKind::TaskEnqueued { task } => {
                 self.upsert(task);
             }
