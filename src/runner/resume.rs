@@ -92,6 +92,7 @@ pub fn load(state_dir: &Path) -> Result<Loaded, ResumeError> {
     let mut mirror = Mirror::new(file);
     let (replayed, torn_tail) = replay_audit(&state_dir.join(files::AUDIT), &mut mirror)?;
     let file = mirror.into_file();
+    let handoffs_repaired = repair_handoffs(state_dir, &file);
     if let Some(outcome) = &file.outcome {
         if matches!(outcome.verdict, Verdict::Success | Verdict::Failed) {
             return Err(ResumeError::Finished {
@@ -102,7 +103,6 @@ pub fn load(state_dir: &Path) -> Result<Loaded, ResumeError> {
             });
         }
     }
-    let handoffs_repaired = repair_handoffs(state_dir, &file);
     Ok(Loaded {
         file,
         replayed,
