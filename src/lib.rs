@@ -11,4 +11,5 @@ pub mod messages;
 pub mod providers;
 pub mod queue;
 pub mod runner;
+pub mod telemetry;
 pub mod tools;

@@ -1,5 +1,7 @@
 //! Runners: what `wizard integrate` does after the CLI has parsed its flags.
 
 pub mod linear;
+pub mod bootstrap;
+pub mod flag;
 pub mod lock;
 pub mod orchestrated;

@@ -5,6 +5,7 @@
 //! model as an error result. Nothing here trusts the model's input.
 
 pub mod context;
+pub mod mcp;
 pub mod queue_tools;
 
 pub use context::*;
