@@ -63,18 +63,22 @@ impl Actor for Orchestrator {
         let seeding = async move {
             let guarded = std::panic::AssertUnwindSafe(backend.seed(port));
             match futures::FutureExt::catch_unwind(guarded).await {
-                Ok(result) => result.err(),
-                Err(panic) => Some(format!(
-                    "the seeding agent crashed: {}",
-                    panic_message(&panic)
-                )),
+                Ok(report) => report,
+                Err(panic) => SeedReport {
+                    error: Some(format!("the seeding agent crashed: {}", panic_message(&panic))),
+                    ..SeedReport::default()
+                },
             }
         };
-        ctx.spawn(seeding.into_actor(self).map(move |error, _act, _ctx| {
-            if let Some(e) = &error {
+        ctx.spawn(seeding.into_actor(self).map(move |report, _act, _ctx| {
+            if let Some(e) = &report.error {
                 tracing::error!("seeding failed: {e}");
             }
-            queue.do_send(SeedingDone { error });
+            queue.do_send(SeedingDone {
+                error: report.error,
+                usage: report.usage,
+                cost_usd: report.cost_usd,
+            });
         }));
     }
 }

@@ -9,7 +9,6 @@
 //! that fails keeps the last good file, is logged, and is reported by `Flush`.
 //! Runs on its own arbiter so disk waits never stall the queue or the UI.
 
-use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -19,6 +18,7 @@ use actix::prelude::*;
 use serde::Serialize;
 
 use crate::messages::{EventKind, Flush, QueueEvent, QueueFile, RunInfo, TaskHandoff};
+use crate::queue::Mirror;
 
 /// Names of the files a run leaves.
 pub mod files {
@@ -58,8 +58,7 @@ pub struct GetStats;
 /// The persister.
 pub struct PersistActor {
     dir: PathBuf,
-    file: QueueFile,
-    index: HashMap<String, usize>,
+    mirror: Mirror,
     audit: Option<File>,
     dirty: bool,
     flush_scheduled: bool,
@@ -72,16 +71,9 @@ pub struct PersistActor {
 impl PersistActor {
     /// A persister for the run in `state_dir`, starting from `file` (empty for a new run).
     pub fn new(state_dir: PathBuf, file: QueueFile) -> Self {
-        let index = file
-            .tasks
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.id.clone(), i))
-            .collect();
         Self {
             dir: state_dir,
-            file,
-            index,
+            mirror: Mirror::new(file),
             audit: None,
             dirty: true,
             flush_scheduled: false,
@@ -107,36 +99,6 @@ impl PersistActor {
     pub fn failing_writes(mut self) -> Self {
         self.fail_writes = true;
         self
-    }
-
-    fn apply(&mut self, event: &QueueEvent) {
-        self.file.last_seq = event.seq;
-        match &event.kind {
-            EventKind::RunStarted { run } | EventKind::RunResumed { run, .. } => {
-                self.file.concurrency = run.concurrency;
-                self.file.framework = run.framework.clone();
-                self.file.content_hash = run.content_hash.clone();
-                self.file.outcome = None;
-            }
-            EventKind::TaskRelabeled { task_id, label } => {
-                if let Some(&i) = self.index.get(task_id) {
-                    self.file.tasks[i].label = label.clone();
-                }
-            }
-            EventKind::RunFinished { outcome } => self.file.outcome = Some(outcome.clone()),
-            EventKind::TaskActivity { .. } => {}
-            kind => {
-                if let Some(task) = kind.task() {
-                    match self.index.get(&task.id) {
-                        Some(&i) => self.file.tasks[i] = task.clone(),
-                        None => {
-                            self.index.insert(task.id.clone(), self.file.tasks.len());
-                            self.file.tasks.push(task.clone());
-                        }
-                    }
-                }
-            }
-        }
     }
 
     fn append_audit(&mut self, event: &QueueEvent) -> io::Result<()> {
@@ -188,7 +150,7 @@ impl PersistActor {
         let result = if self.fail_writes {
             Err(io::Error::other("injected storage fault"))
         } else {
-            write_json_atomic(&self.dir.join(files::QUEUE), &self.file)
+            write_json_atomic(&self.dir.join(files::QUEUE), self.mirror.file())
         };
         match result {
             Ok(bytes) => {
@@ -229,7 +191,7 @@ impl Handler<QueueEvent> for PersistActor {
     type Result = ();
 
     fn handle(&mut self, event: QueueEvent, ctx: &mut Self::Context) {
-        self.apply(&event);
+        self.mirror.apply(&event);
         if let Err(e) = self.append_audit(&event) {
             self.record_error(files::AUDIT, e);
         }

@@ -1,14 +1,23 @@
 //! UiActor: shows the run. Renders `QueueEvent`s and nothing else.
 //!
-//! Plain mode prints one line per transition; JSON mode prints one JSON
-//! object per event on stdout and nothing else there. Owns only a view
-//! folded from events.
+//! Owns only a [`RunView`] folded from events. In TUI mode it owns the
+//! terminal (raw mode, alternate screen), redraws on a 100 ms tick, and
+//! turns `q` / Ctrl-C into an `Interrupt` for the queue; nothing else
+//! writes to the terminal while it is up. Plain mode prints one line per
+//! transition; JSON mode prints one JSON object per event on stdout and
+//! nothing else there. `Flush` restores the terminal; `TakeView` hands the
+//! view to the runner for the reports and the outro.
 
 use std::io::Write;
+use std::time::Duration;
 
 use actix::prelude::*;
 
-use crate::messages::{EventKind, Flush, QueueEvent, TaskStatus};
+use crate::clock;
+use crate::messages::{EventKind, Flush, Interrupt, QueueEvent};
+use crate::ui::lines::{json_line, plain_line};
+use crate::ui::terminal::{TerminalUi, UiKey};
+use crate::ui::view::{Phase, RunView};
 
 /// How the run is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,40 +28,136 @@ pub enum UiMode {
     Plain,
     /// One JSON object per event.
     Json,
-    /// Nothing (tests).
+    /// Nothing (tests, benchmarks).
     Quiet,
 }
+
+/// Tell the UI where `q` / Ctrl-C should go.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetInterrupt(pub Recipient<Interrupt>);
+
+/// Ask for the view (after the run).
+#[derive(Message)]
+#[rtype(result = "RunView")]
+pub struct TakeView;
 
 /// The UI actor.
 pub struct UiActor {
     mode: UiMode,
+    view: RunView,
+    terminal: Option<TerminalUi>,
+    interrupt: Option<Recipient<Interrupt>>,
+    quit_sent: bool,
 }
 
 impl UiActor {
-    /// A UI in this mode.
-    pub fn new(mode: UiMode) -> Self {
-        Self { mode }
+    /// A UI in this mode for an app with this detected framework.
+    pub fn new(mode: UiMode, framework: Option<String>) -> Self {
+        let mut view = RunView::new();
+        view.set_framework(framework);
+        Self {
+            mode,
+            view,
+            terminal: None,
+            interrupt: None,
+            quit_sent: false,
+        }
+    }
+
+    /// Starts from the tasks of a resumed run.
+    pub fn with_tasks(mut self, tasks: &[crate::messages::Task]) -> Self {
+        self.view.load_tasks(tasks);
+        self
+    }
+
+    fn print(line: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+
+    fn tick(&mut self) {
+        let Some(term) = self.terminal.as_mut() else { return };
+        match term.poll_key(Duration::ZERO) {
+            Ok(Some(UiKey::Quit)) if !self.quit_sent => {
+                self.quit_sent = true;
+                if let Some(r) = &self.interrupt {
+                    r.do_send(Interrupt);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("terminal input failed: {e}"),
+        }
+        if let Err(e) = term.draw(&self.view, clock::now_ms()) {
+            tracing::warn!("terminal draw failed: {e}");
+        }
+    }
+
+    fn stop_terminal(&mut self) {
+        if let Some(mut term) = self.terminal.take() {
+            let _ = term.draw(&self.view, clock::now_ms());
+            if let Err(e) = term.stop() {
+                tracing::warn!("could not restore the terminal: {e}");
+            }
+        }
     }
 }
 
 impl Actor for UiActor {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        if self.mode != UiMode::Tui {
+            return;
+        }
+        match TerminalUi::start() {
+            Ok(term) => {
+                self.terminal = Some(term);
+                ctx.run_interval(Duration::from_millis(100), |act, _| act.tick());
+            }
+            Err(e) => {
+                tracing::warn!("no terminal UI ({e}); showing plain lines");
+                self.mode = UiMode::Plain;
+            }
+        }
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        self.stop_terminal();
+    }
 }
 
 impl Handler<QueueEvent> for UiActor {
     type Result = ();
 
     fn handle(&mut self, event: QueueEvent, _ctx: &mut Self::Context) {
-        let line = match self.mode {
-            UiMode::Quiet => None,
-            UiMode::Json => serde_json::to_string(&event).ok(),
-            UiMode::Plain | UiMode::Tui => plain_line(&event),
-        };
-        if let Some(line) = line {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{line}");
-            let _ = out.flush();
+        if matches!(event.kind, EventKind::TaskStarted { .. }) && self.view.phase() == Phase::Seeding {
+            self.view.set_phase(Phase::Running);
         }
+        self.view.apply(&event);
+        match self.mode {
+            UiMode::Json => Self::print(&json_line(&event)),
+            UiMode::Plain => {
+                if let Some(line) = plain_line(&event, &self.view) {
+                    Self::print(&line);
+                }
+            }
+            UiMode::Tui => {
+                if let (Some(term), false) = (self.terminal.as_mut(), matches!(event.kind, EventKind::TaskActivity { .. })) {
+                    let _ = term.draw(&self.view, event.t_ms);
+                }
+            }
+            UiMode::Quiet => {}
+        }
+    }
+}
+
+impl Handler<SetInterrupt> for UiActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetInterrupt, _ctx: &mut Self::Context) {
+        self.interrupt = Some(msg.0);
     }
 }
 
@@ -60,29 +165,15 @@ impl Handler<Flush> for UiActor {
     type Result = Result<(), String>;
 
     fn handle(&mut self, _msg: Flush, _ctx: &mut Self::Context) -> Self::Result {
+        self.stop_terminal();
         Ok(())
     }
 }
 
-fn plain_line(event: &QueueEvent) -> Option<String> {
-    match &event.kind {
-        EventKind::TaskStarted { task } => {
-            Some(format!("▶ {}  {} ({})", task.id, task.label, task.model))
-        }
-        EventKind::TaskCompleted { task } => Some(format!("✓ {}", task.id)),
-        EventKind::TaskFailed { task } => Some(format!(
-            "✗ {}  {}",
-            task.id,
-            task.error
-                .as_ref()
-                .map(|e| e.message.as_str())
-                .unwrap_or("failed")
-        )),
-        EventKind::TaskSkipped { task } => match &task.status {
-            TaskStatus::Skipped { reason, .. } => Some(format!("⊘ {}  {reason}", task.id)),
-            _ => None,
-        },
-        EventKind::RunFinished { outcome } => Some(outcome.message.clone()),
-        _ => None,
+impl Handler<TakeView> for UiActor {
+    type Result = MessageResult<TakeView>;
+
+    fn handle(&mut self, _msg: TakeView, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(std::mem::take(&mut self.view))
     }
 }

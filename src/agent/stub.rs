@@ -207,18 +207,24 @@ impl AgentBackend for StubBackend {
         AttemptReport::free(end)
     }
 
-    async fn seed(&self, port: Arc<dyn TaskPort>) -> Result<(), String> {
+    async fn seed(&self, port: Arc<dyn TaskPort>) -> SeedReport {
         let mut ids: HashMap<String, String> = HashMap::new();
         for (task_type, deps) in &self.graph {
             let depends_on: Vec<String> = deps.iter().filter_map(|d| ids.get(d).cloned()).collect();
             let spec = TaskSpec::new(task_type.clone()).after(depends_on);
-            let id = port
-                .enqueue(spec)
-                .await
-                .map_err(|e| format!("enqueue {task_type}: {e}"))?;
-            ids.insert(task_type.clone(), id);
+            match port.enqueue(spec).await {
+                Ok(id) => {
+                    ids.insert(task_type.clone(), id);
+                }
+                Err(e) => {
+                    return SeedReport {
+                        error: Some(format!("enqueue {task_type}: {e}")),
+                        ..SeedReport::default()
+                    }
+                }
+            }
         }
-        Ok(())
+        SeedReport::default()
     }
 
     fn time_limit(&self, _task: &Task) -> Duration {

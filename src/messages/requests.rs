@@ -121,7 +121,7 @@ pub struct ReadHandoffs {
 pub struct Snapshot;
 
 /// The seeding is over: the run may end once the queue drains.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Message)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Message)]
 #[rtype(result = "()")]
 pub struct SeedingDone {
     /// Why seeding failed, when it did; the run then fails with this message.

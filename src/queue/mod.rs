@@ -9,8 +9,10 @@
 
 mod canonical;
 mod guards;
+mod journal;
 mod state;
 
 pub use canonical::canonical_json;
+pub use journal::Mirror;
 pub use guards::{closest, GuardError, QueryError, QueueLimits};
 pub use state::{Catalogue, Halt, QueueState, TaskTypeInfo};

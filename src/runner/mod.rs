@@ -5,3 +5,4 @@ pub mod bootstrap;
 pub mod flag;
 pub mod lock;
 pub mod orchestrated;
+pub mod resume;

@@ -15,7 +15,8 @@ use crate::actors::orchestrator::Orchestrator;
 use crate::actors::persist::PersistActor;
 use crate::actors::queue::{Budget, QueueActor, Start};
 use crate::actors::task_agent::TaskAgent;
-use crate::actors::ui::{UiActor, UiMode};
+use crate::actors::ui::{SetInterrupt, TakeView, UiActor, UiMode};
+use crate::ui::view::RunView;
 use crate::agent::AgentBackend;
 use crate::messages::{Flush, Interrupt, QueueEvent, QueueFile, RunInfo, RunOutcome, RunTask};
 use crate::queue::{Catalogue, QueueLimits, QueueState};
@@ -53,6 +54,8 @@ pub struct RunResult {
     pub outcome: RunOutcome,
     /// Files that could not be written.
     pub storage_errors: Vec<String>,
+    /// The run as the user saw it (for the reports and the outro).
+    pub view: RunView,
 }
 
 /// Runs the orchestrator to its verdict. Ctrl-C and SIGTERM interrupt it gracefully.
@@ -71,6 +74,10 @@ pub async fn run(setup: RunSetup) -> RunResult {
         fail_queue_writes,
     } = setup;
 
+    let mut ui_actor = UiActor::new(ui, run.framework.clone());
+    if let Some(file) = &resume {
+        ui_actor = ui_actor.with_tasks(&file.tasks);
+    }
     let (state, start, persist) = match resume {
         None => (
             QueueState::new(limits.clone(), catalogue),
@@ -96,7 +103,7 @@ pub async fn run(setup: RunSetup) -> RunResult {
     }
     let persist_arbiter = Arbiter::new();
     let persist = PersistActor::start_in_arbiter(&persist_arbiter.handle(), move |_| persist);
-    let ui = UiActor::new(ui).start();
+    let ui = ui_actor.start();
 
     let (done_tx, done_rx) = oneshot::channel();
     let concurrency = limits.concurrency.max(1);
@@ -126,17 +133,20 @@ pub async fn run(setup: RunSetup) -> RunResult {
         actor
     });
 
+    ui.do_send(SetInterrupt(queue.clone().recipient()));
     let signals = actix::spawn(interrupt_on_signal(queue.clone()));
-    let result = match done_rx.await {
-        Ok((outcome, storage_errors)) => RunResult {
-            outcome,
-            storage_errors,
-        },
-        Err(_) => RunResult {
-            outcome: crate::queue::QueueState::new(QueueLimits::default(), Catalogue::default())
-                .outcome(),
-            storage_errors: vec!["the run stopped before it reached a verdict".into()],
-        },
+    let (outcome, storage_errors) = match done_rx.await {
+        Ok(done) => done,
+        Err(_) => (
+            QueueState::new(QueueLimits::default(), Catalogue::default()).outcome(),
+            vec!["the run stopped before it reached a verdict".into()],
+        ),
+    };
+    let view = ui.send(TakeView).await.unwrap_or_default();
+    let result = RunResult {
+        outcome,
+        storage_errors,
+        view,
     };
     signals.abort();
     persist_arbiter.stop();

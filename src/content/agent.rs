@@ -1,0 +1,92 @@
+//! An agent prompt (`agents/<type>.md`): the WHAT of one task type.
+//!
+//! The frontmatter says which model runs it, what it must achieve, which
+//! skills it loads, which tools and paths it may use, and where it sits in
+//! the default graph; the body is the intent, in markdown. One file, one
+//! task type; the file name is the type.
+
+use serde::{Deserialize, Serialize};
+
+use crate::tools::Permissions;
+
+/// The frontmatter fields an agent prompt accepts (for "did you mean" on typos).
+pub const AGENT_FIELDS: &[&str] = &[
+    "type",
+    "label",
+    "model",
+    "goal",
+    "success",
+    "skills",
+    "allowedTools",
+    "disallowedTools",
+    "write",
+    "bash",
+    "dependsOn",
+    "seed",
+    "maxTurns",
+    "timeoutSecs",
+];
+
+/// One agent prompt: every frontmatter field, typed, plus the body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgentPrompt {
+    /// The task type (the enqueue key); equals the file name without `.md`.
+    #[serde(rename = "type")]
+    pub task_type: String,
+    /// The default label the UI shows.
+    pub label: String,
+    /// A model tier (`small`, `medium`, `large`) or a concrete model id.
+    pub model: String,
+    /// What the task must achieve, in one or two sentences.
+    pub goal: String,
+    /// How the agent knows it succeeded (and what to do when it cannot).
+    pub success: String,
+    /// Skills (by name) loaded into the prompt.
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// Tools the task may call.
+    #[serde(default)]
+    pub allowed_tools: Vec<String>,
+    /// Tools the task may never call.
+    #[serde(default)]
+    pub disallowed_tools: Vec<String>,
+    /// Globs (relative to the app) of the only paths the task may create or change.
+    #[serde(default)]
+    pub write: Vec<String>,
+    /// Command prefixes `Bash` may run.
+    #[serde(default)]
+    pub bash: Vec<String>,
+    /// Types this one runs after in the default graph (shown to the seed).
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    /// True for the one seeding agent, which plans and enqueues the graph.
+    #[serde(default)]
+    pub seed: bool,
+    /// The most model turns the agent may take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_turns: Option<u32>,
+    /// The most seconds one attempt may run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+    /// The intent, in markdown (everything after the frontmatter).
+    #[serde(skip)]
+    pub body: String,
+}
+
+impl AgentPrompt {
+    /// The permissions a task of this type runs with.
+    pub fn permissions(&self) -> Permissions {
+        Permissions {
+            allowed_tools: self.allowed_tools.clone(),
+            disallowed_tools: self.disallowed_tools.clone(),
+            write: self.write.clone(),
+            bash: self.bash.clone(),
+        }
+    }
+
+    /// The path of this prompt inside the content (`agents/<type>.md`).
+    pub fn path(&self) -> String {
+        format!("agents/{}.md", self.task_type)
+    }
+}

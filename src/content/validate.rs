@@ -1,0 +1,435 @@
+//! The checks a content tree must pass before any model call.
+//!
+//! Each check is independent and adds every problem it finds, so an author
+//! sees all of them at once. Nothing here knows particular agent types or
+//! skills: the checks are about the format (names resolve, exactly one
+//! seed, the graph is acyclic, globs compile, tools exist), so a content
+//! tree with entirely different agents passes them just as well.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use globset::GlobBuilder;
+use regex::Regex;
+
+use super::agent::AgentPrompt;
+use super::error::{did_you_mean, ContentError};
+use super::frameworks::FrameworkRules;
+use super::graph;
+use super::layout::{self, FRAMEWORKS_FILE};
+use super::skill::Skill;
+use crate::queue::closest;
+
+/// The model tiers every provider maps to a concrete model.
+pub const MODEL_TIERS: &[&str] = &["small", "medium", "large"];
+
+/// The built-in tool names an agent may list (besides `mcp__<server>__<tool>`).
+pub const BUILTIN_TOOLS: &[&str] = &[
+    "Read",
+    "Write",
+    "Edit",
+    "Glob",
+    "Grep",
+    "Bash",
+    "enqueue_task",
+    "complete_task",
+    "read_handoffs",
+    "check_env_keys",
+    "set_env_values",
+    "detect_package_manager",
+];
+
+/// True for a built-in tool name, `mcp__<server>__<tool>` or `mcp__<server>__*`.
+pub fn is_known_tool(name: &str) -> bool {
+    if BUILTIN_TOOLS.contains(&name) {
+        return true;
+    }
+    let Some(rest) = name.strip_prefix("mcp__") else {
+        return false;
+    };
+    let Some((server, tool)) = rest.split_once("__") else {
+        return false;
+    };
+    let word = |s: &str| {
+        !s.is_empty()
+            && s
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    word(server) && (tool == "*" || word(tool))
+}
+
+/// The default model check until the lead wires `models.yaml`: a tier, or
+/// something shaped like a model id (`^[a-z0-9][a-z0-9.\-]*$`) that is not
+/// a near-miss of a tier (`meduim` is a typo, not a model).
+pub fn looks_like_model(name: &str) -> bool {
+    static MODEL_ID: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^[a-z0-9][a-z0-9.\-]*$").expect("static regex"));
+    MODEL_TIERS.contains(&name)
+        || (MODEL_ID.is_match(name) && closest(name, MODEL_TIERS.iter().copied()).is_none())
+}
+
+/// What validation looks at: the parsed parts, plus the names of files that
+/// failed to parse (so a broken skill is not also reported as unknown).
+pub(crate) struct Draft<'a> {
+    pub agents: &'a BTreeMap<String, AgentPrompt>,
+    pub skills: &'a BTreeMap<String, Skill>,
+    pub frameworks: Option<&'a FrameworkRules>,
+    pub files: &'a BTreeMap<String, Vec<u8>>,
+    pub broken_agents: &'a BTreeSet<String>,
+    pub broken_skills: &'a BTreeSet<String>,
+}
+
+/// Every problem in a draft, model names aside (see [`check_models`]).
+pub(crate) fn validate(d: &Draft<'_>) -> Vec<ContentError> {
+    let mut errors = Vec::new();
+    check_seed(d, &mut errors);
+    for agent in d.agents.values() {
+        check_agent_skills(d, agent, &mut errors);
+        check_agent_depends_on(d, agent, &mut errors);
+        check_agent_tools(agent, &mut errors);
+        check_agent_write(agent, &mut errors);
+        check_agent_limits(agent, &mut errors);
+    }
+    check_graph(d, &mut errors);
+    if let Some(rules) = d.frameworks {
+        check_frameworks(rules, d.files, &mut errors);
+        check_package_managers(rules, &mut errors);
+        check_skill_frameworks(d, rules, &mut errors);
+    }
+    errors
+}
+
+/// One error per agent whose `model` `is_known` rejects.
+pub(crate) fn check_models(
+    agents: &BTreeMap<String, AgentPrompt>,
+    is_known: impl Fn(&str) -> bool,
+) -> Vec<ContentError> {
+    agents
+        .values()
+        .filter(|a| !is_known(&a.model))
+        .map(|a| {
+            let hint = did_you_mean(closest(&a.model, MODEL_TIERS.iter().copied()));
+            ContentError::field(
+                a.path(),
+                "model",
+                format!(
+                    "unknown model tier or id \"{}\"{hint}; tiers are {}",
+                    a.model,
+                    MODEL_TIERS.join(", ")
+                ),
+            )
+        })
+        .collect()
+}
+
+fn check_seed(d: &Draft<'_>, errors: &mut Vec<ContentError>) {
+    let seeds: Vec<&AgentPrompt> = d.agents.values().filter(|a| a.seed).collect();
+    match seeds.as_slice() {
+        [] if d.broken_agents.is_empty() => errors.push(ContentError::file(
+            "agents/",
+            "no seed: exactly one agent needs `seed: true` (the agent that plans and enqueues the graph)",
+        )),
+        [] | [_] => {}
+        [_, others @ ..] => {
+            let names: Vec<String> = seeds.iter().map(|a| a.path()).collect();
+            for other in others {
+                errors.push(ContentError::field(
+                    other.path(),
+                    "seed",
+                    format!(
+                        "more than one seed ({}): exactly one agent may have `seed: true`",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    for seed in &seeds {
+        if !seed.depends_on.is_empty() {
+            errors.push(ContentError::field(
+                seed.path(),
+                "dependsOn",
+                "the seed runs first and takes no part in the graph; remove its dependsOn",
+            ));
+        }
+    }
+}
+
+fn check_agent_skills(d: &Draft<'_>, agent: &AgentPrompt, errors: &mut Vec<ContentError>) {
+    for name in &agent.skills {
+        if d.skills.contains_key(name) || d.broken_skills.contains(name) {
+            continue;
+        }
+        let hint = did_you_mean(closest(name, d.skills.keys().map(String::as_str)));
+        errors.push(ContentError::field(
+            agent.path(),
+            "skills",
+            format!("unknown skill \"{name}\"{hint}"),
+        ));
+    }
+}
+
+fn check_agent_depends_on(d: &Draft<'_>, agent: &AgentPrompt, errors: &mut Vec<ContentError>) {
+    for dep in &agent.depends_on {
+        match d.agents.get(dep) {
+            Some(target) if target.seed => errors.push(ContentError::field(
+                agent.path(),
+                "dependsOn",
+                format!("\"{dep}\" is the seed, not a task type"),
+            )),
+            Some(_) => {}
+            None if d.broken_agents.contains(dep) => {}
+            None => {
+                let candidates = d.agents.values().filter(|a| !a.seed).map(|a| a.task_type.as_str());
+                let hint = did_you_mean(closest(dep, candidates));
+                errors.push(ContentError::field(
+                    agent.path(),
+                    "dependsOn",
+                    format!("unknown task type \"{dep}\"{hint}"),
+                ));
+            }
+        }
+    }
+}
+
+fn check_agent_tools(agent: &AgentPrompt, errors: &mut Vec<ContentError>) {
+    for (field, names) in [
+        ("allowedTools", &agent.allowed_tools),
+        ("disallowedTools", &agent.disallowed_tools),
+    ] {
+        for name in names {
+            if !is_known_tool(name) {
+                let hint = did_you_mean(closest(name, BUILTIN_TOOLS.iter().copied()));
+                errors.push(ContentError::field(
+                    agent.path(),
+                    field,
+                    format!(
+                        "unknown tool \"{name}\"{hint}; known: {} and mcp__<server>__<tool>",
+                        BUILTIN_TOOLS.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    let bash_allowed = agent.allowed_tools.iter().any(|t| t == "Bash")
+        && !agent.disallowed_tools.iter().any(|t| t == "Bash");
+    if bash_allowed && agent.bash.is_empty() {
+        errors.push(ContentError::field(
+            agent.path(),
+            "bash",
+            "Bash is allowed but no command prefixes are listed, so it could run nothing",
+        ));
+    }
+    if !bash_allowed && !agent.bash.is_empty() {
+        errors.push(ContentError::field(
+            agent.path(),
+            "bash",
+            "command prefixes are listed but Bash is not in allowedTools",
+        ));
+    }
+    for prefix in &agent.bash {
+        if prefix.trim().is_empty() {
+            errors.push(ContentError::field(
+                agent.path(),
+                "bash",
+                "an empty command prefix would allow every command",
+            ));
+        }
+    }
+}
+
+fn check_agent_write(agent: &AgentPrompt, errors: &mut Vec<ContentError>) {
+    for glob in &agent.write {
+        if let Some(problem) = glob_problem(glob) {
+            errors.push(ContentError::field(agent.path(), "write", problem));
+        }
+    }
+}
+
+fn check_agent_limits(agent: &AgentPrompt, errors: &mut Vec<ContentError>) {
+    if agent.max_turns == Some(0) {
+        errors.push(ContentError::field(agent.path(), "maxTurns", "must be at least 1"));
+    }
+    if agent.timeout_secs == Some(0) {
+        errors.push(ContentError::field(agent.path(), "timeoutSecs", "must be at least 1"));
+    }
+    for (field, value) in [
+        ("type", &agent.task_type),
+        ("label", &agent.label),
+        ("goal", &agent.goal),
+        ("success", &agent.success),
+    ] {
+        if value.trim().is_empty() {
+            errors.push(ContentError::field(agent.path(), field, "must not be empty"));
+        }
+    }
+}
+
+/// Why a write glob is unusable: it does not compile, or it reaches outside the app.
+fn glob_problem(glob: &str) -> Option<String> {
+    if glob.starts_with('/') || glob.contains('\\') || glob.split('/').any(|s| s == "..") {
+        return Some(format!(
+            "glob \"{glob}\" must be relative to the app and stay inside it"
+        ));
+    }
+    GlobBuilder::new(glob)
+        .literal_separator(true)
+        .build()
+        .err()
+        .map(|e| format!("glob \"{glob}\" does not compile: {e}"))
+}
+
+fn check_graph(d: &Draft<'_>, errors: &mut Vec<ContentError>) {
+    let deps: BTreeMap<&str, Vec<&str>> = d
+        .agents
+        .values()
+        .filter(|a| !a.seed)
+        .map(|a| {
+            (
+                a.task_type.as_str(),
+                a.depends_on.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    if let Some(cycle) = graph::find_cycle(&deps) {
+        let first = cycle.first().copied().unwrap_or_default();
+        errors.push(ContentError::field(
+            format!("agents/{first}.md"),
+            "dependsOn",
+            format!("the default graph has a cycle: {}", cycle.join(" → ")),
+        ));
+    }
+}
+
+fn check_frameworks(
+    rules: &FrameworkRules,
+    files: &BTreeMap<String, Vec<u8>>,
+    errors: &mut Vec<ContentError>,
+) {
+    let mut ids = BTreeSet::new();
+    for (i, rule) in rules.frameworks.iter().enumerate() {
+        let at = |field: &str| format!("frameworks[{i}].{field}");
+        if !layout::is_menu_id(&rule.id) {
+            errors.push(ContentError::field(
+                FRAMEWORKS_FILE,
+                at("id"),
+                format!("\"{}\" must be letters, digits, `-`, `_` or `.`", rule.id),
+            ));
+        }
+        if !ids.insert(rule.id.as_str()) {
+            errors.push(ContentError::field(
+                FRAMEWORKS_FILE,
+                at("id"),
+                format!("\"{}\" is used by an earlier rule", rule.id),
+            ));
+        }
+        if let Some(example) = &rule.example {
+            let path = layout::example_path(example);
+            if !files.contains_key(&path) {
+                errors.push(ContentError::field(
+                    FRAMEWORKS_FILE,
+                    at("example"),
+                    format!("no {path} in the content"),
+                ));
+            }
+        }
+        for dep in &rule.dependencies {
+            if let Some(req) = &dep.version {
+                if let Err(e) = semver::VersionReq::parse(req) {
+                    errors.push(ContentError::field(
+                        FRAMEWORKS_FILE,
+                        at("dependencies"),
+                        format!("version \"{req}\" of {} is not a semver requirement: {e}", dep.name),
+                    ));
+                }
+            }
+        }
+        for (field, globs) in [("filesPresent", &rule.files_present), ("filesAbsent", &rule.files_absent)] {
+            for glob in globs {
+                if let Some(problem) = glob_problem(glob) {
+                    errors.push(ContentError::field(FRAMEWORKS_FILE, at(field), problem));
+                }
+            }
+        }
+    }
+}
+
+fn check_package_managers(rules: &FrameworkRules, errors: &mut Vec<ContentError>) {
+    if rules.package_managers.is_empty() {
+        errors.push(ContentError::field(
+            FRAMEWORKS_FILE,
+            "packageManagers",
+            "at least one package manager is needed",
+        ));
+        return;
+    }
+    let defaults = rules.package_managers.iter().filter(|p| p.default).count();
+    if defaults != 1 {
+        errors.push(ContentError::field(
+            FRAMEWORKS_FILE,
+            "packageManagers",
+            format!("exactly one needs `default: true` (found {defaults})"),
+        ));
+    }
+    let mut names = BTreeSet::new();
+    for (i, pm) in rules.package_managers.iter().enumerate() {
+        if !names.insert(pm.name.as_str()) {
+            errors.push(ContentError::field(
+                FRAMEWORKS_FILE,
+                format!("packageManagers[{i}].name"),
+                format!("\"{}\" is listed twice", pm.name),
+            ));
+        }
+    }
+}
+
+fn check_skill_frameworks(d: &Draft<'_>, rules: &FrameworkRules, errors: &mut Vec<ContentError>) {
+    for skill in d.skills.values() {
+        for id in skill.frameworks.iter().flatten() {
+            if rules.get(id).is_none() {
+                let hint = did_you_mean(closest(id, rules.frameworks.iter().map(|f| f.id.as_str())));
+                errors.push(ContentError::field(
+                    skill.path(),
+                    "frameworks",
+                    format!("unknown framework \"{id}\"{hint} (ids come from {FRAMEWORKS_FILE})"),
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_and_mcp_tool_names_are_known() {
+        assert!(is_known_tool("Read"));
+        assert!(is_known_tool("set_env_values"));
+        assert!(is_known_tool("mcp__posthog__dashboard-create"));
+        assert!(is_known_tool("mcp__posthog-wizard__*"));
+        assert!(!is_known_tool("mcp__posthog"));
+        assert!(!is_known_tool("mcp____x"));
+        assert!(!is_known_tool("read"));
+        assert!(!is_known_tool("WebFetch"));
+    }
+
+    #[test]
+    fn tiers_and_model_ids_look_like_models_but_tier_typos_do_not() {
+        assert!(looks_like_model("small"));
+        assert!(looks_like_model("claude-haiku-4-5"));
+        assert!(looks_like_model("gpt-4.1-mini"));
+        assert!(!looks_like_model("meduim"));
+        assert!(!looks_like_model("Large"));
+        assert!(!looks_like_model("huge model"));
+    }
+
+    #[test]
+    fn globs_outside_the_app_or_malformed_are_refused() {
+        assert!(glob_problem("src/**/*.{ts,tsx}").is_none());
+        assert!(glob_problem("../x").is_some());
+        assert!(glob_problem("/etc/*").is_some());
+        assert!(glob_problem("src/[a-").is_some());
+    }
+}

@@ -1,0 +1,253 @@
+//! `run-report.md`: what each step did, what it cost, and how lively the run was.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+use thiserror::Error;
+
+use super::timeline::timeline_svg;
+use crate::messages::TaskStatus;
+use crate::ui::status::glyph;
+use crate::ui::units;
+use crate::ui::view::{RunView, TaskRow};
+
+/// The markdown report's file name.
+const MARKDOWN_FILE: &str = "run-report.md";
+/// The timeline picture's file name.
+const TIMELINE_FILE: &str = "timeline.svg";
+
+/// Where the reports were written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportPaths {
+    /// `run-report.md`.
+    pub markdown: PathBuf,
+    /// `timeline.svg`.
+    pub timeline: PathBuf,
+}
+
+/// A report file that could not be written.
+#[derive(Debug, Error)]
+#[error("could not write the run report {path}: {source}")]
+pub struct ReportError {
+    /// The file (or directory) being written.
+    pub path: PathBuf,
+    /// Why.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Writes `run-report.md` and `timeline.svg` into `dir` (the run's state dir), atomically.
+pub fn write_reports(dir: &Path, view: &RunView) -> Result<ReportPaths, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let paths = ReportPaths {
+        markdown: dir.join(MARKDOWN_FILE),
+        timeline: dir.join(TIMELINE_FILE),
+    };
+    write_atomically(&paths.timeline, &timeline_svg(view))?;
+    write_atomically(&paths.markdown, &run_report_markdown(view))?;
+    Ok(paths)
+}
+
+/// Writes to a temp file beside `path`, syncs it, then renames it over `path`.
+fn write_atomically(path: &Path, contents: &str) -> Result<(), ReportError> {
+    let err = |source| ReportError {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = NamedTempFile::new_in(dir).map_err(err)?;
+    tmp.write_all(contents.as_bytes()).map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+/// The markdown report for a run.
+pub fn run_report_markdown(view: &RunView) -> String {
+    let mut md = String::new();
+    let end_ms = view.run_finished_ms().unwrap_or(view.last_event_ms());
+
+    md.push_str("# Run report\n\n");
+    let mut about = Vec::new();
+    if let Some(app) = view.app() {
+        about.push(format!("App: {}", inline(app)));
+    }
+    if let Some(framework) = view.framework() {
+        about.push(format!("framework: {}", inline(framework)));
+    }
+    about.push(format!("variant: {}", view.variant().name()));
+    let _ = writeln!(md, "- {}", about.join(" · "));
+    if let Some(run_id) = view.run_id() {
+        let _ = writeln!(md, "- Run: `{run_id}`");
+    }
+    match view.outcome() {
+        Some(outcome) => {
+            let verdict = serde_json::to_value(outcome.verdict)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let _ = writeln!(
+                md,
+                "- Outcome: **{verdict}** — {}",
+                inline(&outcome.message)
+            );
+        }
+        None => md.push_str("- Outcome: the run had not finished when this report was written\n"),
+    }
+    let _ = writeln!(
+        md,
+        "- Duration: {}",
+        units::duration(view.elapsed_ms(end_ms))
+    );
+
+    md.push_str("\n## Steps\n\n");
+    // Time and tokens add up every attempt, so retries show what they cost.
+    md.push_str("| Step | Type | Label | Model | Attempts | Time | Tokens | Cost | Outcome |\n");
+    md.push_str("|---|---|---|---|--:|--:|--:|--:|---|\n");
+    for row in view.rows() {
+        let duration = if row.attempts.is_empty() && row.task.started_at.is_none() {
+            "—".to_string()
+        } else {
+            row.busy_ms(end_ms)
+                .map(units::duration)
+                .unwrap_or_else(|| "—".to_string())
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(row.id()),
+            cell(&row.task.task_type),
+            cell(&row.task.label),
+            cell(&row.task.model),
+            row.task.attempts,
+            duration,
+            units::tokens(row.usage().total()),
+            units::cost(row.cost_usd()),
+            cell(&outcome_of(row)),
+        );
+    }
+
+    md.push_str("\n## What each step did\n");
+    for row in view.rows() {
+        let _ = writeln!(
+            md,
+            "\n### {} — {}\n",
+            inline(row.id()),
+            inline(&row.task.label)
+        );
+        let mut said = false;
+        if let Some(handoff) = &row.task.handoff {
+            if !handoff.did.trim().is_empty() {
+                let _ = writeln!(md, "- Did: {}", inline(&handoff.did));
+                said = true;
+            }
+            if let Some(conflict) = &handoff.conflict {
+                let _ = writeln!(md, "- ⚠ Conflict to review: {}", inline(conflict));
+                said = true;
+            }
+        }
+        if let Some(error) = &row.task.error {
+            let _ = writeln!(
+                md,
+                "- Error ({}): {}",
+                inline(&error.kind),
+                inline(&error.message)
+            );
+            said = true;
+        }
+        if let Some(reason) = row.skip_reason() {
+            let _ = writeln!(md, "- Skipped: {}", inline(reason));
+            said = true;
+        }
+        if !said {
+            md.push_str("- Nothing reported.\n");
+        }
+    }
+
+    let totals = view.totals();
+    md.push_str("\n## Totals\n\n");
+    let _ = writeln!(
+        md,
+        "- Steps: {}/{} done, {} failed, {} blocked",
+        totals.done, totals.total, totals.failed, totals.blocked
+    );
+    let u = totals.usage;
+    let _ = writeln!(
+        md,
+        "- Tokens: {} (input {}, output {}, cache read {}, cache write {})",
+        units::tokens(u.total()),
+        units::tokens(u.input_tokens),
+        units::tokens(u.output_tokens),
+        units::tokens(u.cache_read_tokens),
+        units::tokens(u.cache_write_tokens)
+    );
+    if let Some(share) = totals.cache_hit_share() {
+        let _ = writeln!(
+            md,
+            "- Cache hits: {} of input tokens",
+            units::percent(share)
+        );
+    }
+    let _ = writeln!(md, "- Cost: {}", units::cost(totals.cost_usd));
+
+    let r = view.responsiveness();
+    let figure = |ms: Option<u64>| ms.map(units::duration).unwrap_or_else(|| "—".to_string());
+    md.push_str("\n## Responsiveness\n\n");
+    let _ = writeln!(
+        md,
+        "- Time to first task start: {}",
+        figure(r.to_first_start_ms)
+    );
+    let _ = writeln!(
+        md,
+        "- Time to first completion: {}",
+        figure(r.to_first_completion_ms)
+    );
+    match r.longest_silence {
+        Some(s) => {
+            let start = view.run_start_ms().unwrap_or(0);
+            let _ = writeln!(
+                md,
+                "- Longest silence: {} (from {} to {} after the start)",
+                units::duration(s.ms()),
+                units::duration(s.from_ms.saturating_sub(start)),
+                units::duration(s.to_ms.saturating_sub(start))
+            );
+        }
+        None => md.push_str("- Longest silence: —\n"),
+    }
+
+    let _ = writeln!(md, "\n## Timeline\n\n![Timeline]({TIMELINE_FILE})");
+    md
+}
+
+/// The outcome column: glyph, status, and the reason when there is one.
+fn outcome_of(row: &TaskRow) -> String {
+    let status = row.status();
+    let mut text = format!("{} {}", glyph(status), status.name());
+    match status {
+        TaskStatus::Failed => {
+            let _ = write!(text, ": {}", row.failure_reason().unwrap_or("failed"));
+        }
+        TaskStatus::Skipped { reason, .. } => {
+            let _ = write!(text, ": {reason}");
+        }
+        _ => {}
+    }
+    text
+}
+
+/// Text on one line: model and tool output may contain newlines.
+fn inline(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Text safe inside a markdown table cell.
+fn cell(text: &str) -> String {
+    inline(text).replace('|', "\\|")
+}

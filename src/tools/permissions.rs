@@ -1,0 +1,516 @@
+//! The rules that fence every tool call, enforced in Rust before any effect.
+//!
+//! A task's [`Permissions`] come from its agent prompt's frontmatter. Each check
+//! here is a pure function over that data and the call's input, so the rules
+//! are tested without running a tool. Every refusal is a [`ToolError::Denied`]
+//! whose text names the rule that refused, so the model can read why and the
+//! user can audit it.
+//!
+//! Rules, in the order a call meets them:
+//! * **tool rule**: the tool's name must be in `allowed_tools` and not in
+//!   `disallowed_tools` (the deny list wins);
+//! * **path rule** ([`super::paths`]): the path resolves inside the install dir;
+//! * **env-file rule**: files whose name starts with `.env` are reached only by
+//!   `check_env_keys` / `set_env_values`, never by `Read`/`Write`/`Edit`/`Grep`;
+//! * **protected-dir rule**: nothing is written inside `.git/` or `.posthog-wizard/`;
+//! * **write rule**: `Write`/`Edit` may only change paths matching a `write` glob;
+//! * **bash rule**: a command runs only if it is one plain command (no chaining,
+//!   substitution or redirection) whose words start with an allowed prefix.
+
+use std::path::Path;
+
+use globset::{Glob, GlobSetBuilder};
+
+use super::context::{Permissions, Secrets, ToolError};
+use super::paths::{resolve, ProjectPath};
+
+/// Directories no file tool may write into: the repository's own data and the run's state.
+pub const PROTECTED_DIRS: [&str; 2] = [".git", ".posthog-wizard"];
+
+/// Refuses a tool the task may not call. The agent loop calls this before every tool call.
+pub fn check_tool_allowed(perms: &Permissions, tool_name: &str) -> Result<(), ToolError> {
+    if perms.disallowed_tools.iter().any(|t| t == tool_name) {
+        return Err(ToolError::Denied(format!(
+            "tool rule: {tool_name} is in this task's disallowedTools"
+        )));
+    }
+    if !perms.allowed_tools.iter().any(|t| t == tool_name) {
+        let allowed = if perms.allowed_tools.is_empty() {
+            "none".to_string()
+        } else {
+            perms.allowed_tools.join(", ")
+        };
+        return Err(ToolError::Denied(format!(
+            "tool rule: {tool_name} is not in this task's allowedTools (allowed: {allowed})"
+        )));
+    }
+    Ok(())
+}
+
+/// True for env files: the file name starts with `.env` (`.env`, `.env.local`, `.env.production`).
+pub fn is_env_file_name(name: &str) -> bool {
+    name.starts_with(".env")
+}
+
+/// Refuses `Read`/`Write`/`Edit`/`Grep` on an env file, pointing at the env tools.
+pub fn check_not_env_file(tool_name: &str, path: &ProjectPath) -> Result<(), ToolError> {
+    if is_env_file_name(path.file_name()) {
+        return Err(ToolError::Denied(format!(
+            "env-file rule: {tool_name} may not touch {}; env files hold secrets. \
+             Use check_env_keys to see which keys exist and set_env_values to set them",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses any write inside `.git/` or `.posthog-wizard/`, at any depth.
+pub fn check_not_protected(path: &ProjectPath) -> Result<(), ToolError> {
+    if let Some(dir) = path
+        .relative
+        .split('/')
+        .find(|part| PROTECTED_DIRS.contains(part))
+    {
+        return Err(ToolError::Denied(format!(
+            "protected-dir rule: {} is inside {dir}/, which tools never write",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a `Write`/`Edit` outside the task's `write` globs (and inside protected dirs).
+///
+/// Globs match the path relative to the install dir; `*` does not cross `/`, `**` does.
+/// An empty `write` list means the task may not write at all.
+pub fn check_write_allowed(perms: &Permissions, path: &ProjectPath) -> Result<(), ToolError> {
+    check_not_protected(path)?;
+    if perms.write.is_empty() {
+        return Err(ToolError::Denied(format!(
+            "write rule: this task may not write files (its write list is empty), so {} stays unchanged",
+            path.display()
+        )));
+    }
+    let mut builder = GlobSetBuilder::new();
+    for pattern in &perms.write {
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| {
+                ToolError::Failed(format!(
+                    "the task's write glob {pattern:?} is not a valid glob: {e}"
+                ))
+            })?;
+        builder.add(glob);
+    }
+    let set = builder
+        .build()
+        .map_err(|e| ToolError::Failed(format!("the task's write globs do not build: {e}")))?;
+    if set.is_match(&path.relative) {
+        return Ok(());
+    }
+    Err(ToolError::Denied(format!(
+        "write rule: {} does not match this task's write globs ({})",
+        path.display(),
+        perms.write.join(", ")
+    )))
+}
+
+/// Builds one glob from model input, naming the input field when it is malformed.
+pub fn glob_from_input(field: &str, pattern: &str) -> Result<globset::GlobMatcher, ToolError> {
+    Glob::new(pattern)
+        .map(|g| g.compile_matcher())
+        .map_err(|e| {
+            ToolError::InvalidInput(format!("{field}: {pattern:?} is not a valid glob: {e}"))
+        })
+}
+
+/// A post-filter on a command's output, standing in for a trailing `| head` / `| tail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFilter {
+    /// Keep the first N lines.
+    Head(usize),
+    /// Keep the last N lines.
+    Tail(usize),
+}
+
+/// A command the bash rule accepted: the exact words to exec, and the output filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedCommand {
+    /// Program and arguments, already split; executed directly, never through a shell.
+    pub argv: Vec<String>,
+    /// What a trailing `| head -n N` / `| tail -n N` asked for.
+    pub filter: Option<OutputFilter>,
+}
+
+/// Checks a `Bash` command against the task's allow-list and the no-shell rules,
+/// and returns what to execute. Nothing runs unless this returns `Ok`.
+pub fn check_bash_command(perms: &Permissions, command: &str) -> Result<AllowedCommand, ToolError> {
+    let deny = |why: String| {
+        ToolError::Denied(format!(
+            "bash rule: {why}. Commands run without a shell; allowed prefixes: {}",
+            allowed_prefixes(perms)
+        ))
+    };
+    if command.contains('\n') || command.contains('\r') {
+        return Err(deny("a command must be one line".into()));
+    }
+    for (needle, name) in [
+        ("`", "backtick substitution"),
+        ("$(", "$( ) substitution"),
+        ("${", "${ } expansion"),
+        (";", "chaining with ;"),
+        ("&&", "chaining with &&"),
+        ("||", "chaining with ||"),
+    ] {
+        if command.contains(needle) {
+            return Err(deny(format!("{name} is not allowed")));
+        }
+    }
+    if has_variable_reference(command) {
+        return Err(deny(
+            "$VARIABLE references are not allowed (there is no shell to expand them)".into(),
+        ));
+    }
+
+    // `2>&1` is the one redirection allowed: output is captured merged anyway.
+    let without_merge = command.replace("2>&1", " ");
+    if without_merge.contains('>') || without_merge.contains('<') {
+        return Err(deny("redirections (> or <) are not allowed".into()));
+    }
+    if without_merge.contains('&') {
+        return Err(deny("background jobs (&) are not allowed".into()));
+    }
+
+    let mut segments = without_merge.split('|');
+    let main = segments.next().unwrap_or_default();
+    let filter = match (segments.next(), segments.next()) {
+        (None, _) => None,
+        (Some(pipe), None) => Some(parse_output_filter(pipe).ok_or_else(|| {
+            deny(format!(
+                "the only pipe allowed is a single trailing `| head -n N` or `| tail -n N`, not `|{pipe}`"
+            ))
+        })?),
+        (Some(_), Some(_)) => {
+            return Err(deny(
+                "only one trailing `| head -n N` or `| tail -n N` pipe is allowed".into(),
+            ))
+        }
+    };
+
+    let argv = shell_words::split(main).map_err(|e| {
+        ToolError::InvalidInput(format!("command: cannot split {command:?} into words: {e}"))
+    })?;
+    let Some(first) = argv.first() else {
+        return Err(ToolError::InvalidInput(
+            "command: the command is empty".into(),
+        ));
+    };
+    if is_env_assignment(first) {
+        return Err(deny(format!(
+            "environment-variable prefixes ({first}) are not allowed"
+        )));
+    }
+    if let Some(word) = argv.iter().find(|word| names_env_file(word)) {
+        return Err(deny(format!(
+            "env-file rule: commands may not name env files ({word}); \
+             use check_env_keys / set_env_values"
+        )));
+    }
+    let allowed = perms.bash.iter().any(|entry| {
+        shell_words::split(entry)
+            .map(|words| !words.is_empty() && argv.starts_with(&words))
+            .unwrap_or(false)
+    });
+    if !allowed {
+        return Err(deny(format!(
+            "`{}` matches no allowed prefix",
+            argv.join(" ")
+        )));
+    }
+    Ok(AllowedCommand { argv, filter })
+}
+
+/// Refuses a command whose arguments point outside the install dir (`../x`, `/etc/passwd`,
+/// `~/.ssh`, or a symlink that leads out). The command is not run by a shell, but the
+/// program itself would still open what it is given.
+pub fn check_bash_paths(install_dir: &Path, command: &AllowedCommand) -> Result<(), ToolError> {
+    for word in command.argv.iter().skip(1) {
+        for part in word.split('=') {
+            if part.starts_with('~') {
+                return Err(ToolError::Denied(format!(
+                    "bash rule: path rule: {word} points into a home directory, outside the install dir"
+                )));
+            }
+            if part.trim().is_empty() {
+                continue;
+            }
+            // Any word may be a path (`link/secret.txt` through a symlink), so every one is
+            // resolved; words that are not paths (`build`, `--save`) resolve harmlessly inside.
+            match resolve(install_dir, part) {
+                Ok(_) => {}
+                Err(ToolError::Denied(why)) => {
+                    return Err(ToolError::Denied(format!(
+                        "bash rule: argument {word}: {why}"
+                    )))
+                }
+                Err(other) => return Err(other),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn allowed_prefixes(perms: &Permissions) -> String {
+    if perms.bash.is_empty() {
+        "none (this task may not run commands)".into()
+    } else {
+        perms
+            .bash
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// `$NAME`: a shell would expand it; without a shell it would silently stay literal.
+fn has_variable_reference(command: &str) -> bool {
+    command
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'$' && (w[1].is_ascii_alphabetic() || w[1] == b'_'))
+}
+
+/// `.env`, `./apps/web/.env.local`, `--env-file=.env`: a word that points at an env file.
+fn names_env_file(word: &str) -> bool {
+    word.split('=')
+        .any(|part| is_env_file_name(part.rsplit('/').next().unwrap_or(part)))
+}
+
+fn is_env_assignment(word: &str) -> bool {
+    match word.split_once('=') {
+        Some((name, _)) => {
+            let mut chars = name.chars();
+            chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }
+        None => false,
+    }
+}
+
+/// Parses ` head -n 20`, `tail -n5`, `tail -20`; anything else is `None`.
+fn parse_output_filter(pipe: &str) -> Option<OutputFilter> {
+    let words: Vec<&str> = pipe.split_whitespace().collect();
+    let (program, count) = match words.as_slice() {
+        [program, "-n", n] => (*program, *n),
+        [program, flag] => (
+            *program,
+            flag.strip_prefix("-n").unwrap_or(flag.strip_prefix('-')?),
+        ),
+        _ => return None,
+    };
+    let count: usize = count.parse().ok()?;
+    match program {
+        "head" => Some(OutputFilter::Head(count)),
+        "tail" => Some(OutputFilter::Tail(count)),
+        _ => None,
+    }
+}
+
+/// Replaces every secret value in `text` with `[redacted]`, so output a tool returns
+/// (a build log, a grep hit) never carries a secret into the model's context.
+pub fn redact_secrets(secrets: &Secrets, text: &str) -> String {
+    let mut out = text.to_string();
+    for value in secrets.values() {
+        // Very short values would redact ordinary text; real keys are long.
+        if value.len() >= 8 && out.contains(value) {
+            out = out.replace(value, "[redacted]");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn perms(bash: &[&str]) -> Permissions {
+        Permissions {
+            bash: bash.iter().map(|s| s.to_string()).collect(),
+            ..Permissions::default()
+        }
+    }
+
+    fn project(rel: &str) -> ProjectPath {
+        ProjectPath {
+            absolute: std::path::PathBuf::from("/p").join(rel),
+            relative: rel.to_string(),
+        }
+    }
+
+    #[test]
+    fn disallowed_tool_wins_over_allowed() {
+        let p = Permissions {
+            allowed_tools: vec!["Write".into()],
+            disallowed_tools: vec!["Write".into()],
+            ..Permissions::default()
+        };
+        let err = check_tool_allowed(&p, "Write").unwrap_err();
+        assert!(matches!(&err, ToolError::Denied(m) if m.contains("disallowedTools")));
+    }
+
+    #[test]
+    fn tool_not_in_allow_list_is_refused_listing_the_allowed_ones() {
+        let p = Permissions {
+            allowed_tools: vec!["Read".into(), "Glob".into()],
+            ..Permissions::default()
+        };
+        assert!(check_tool_allowed(&p, "Read").is_ok());
+        let err = check_tool_allowed(&p, "Bash").unwrap_err();
+        assert!(matches!(&err, ToolError::Denied(m) if m.contains("Read, Glob")));
+    }
+
+    #[test]
+    fn write_globs_match_relative_paths_with_double_star() {
+        let p = Permissions {
+            write: vec!["app/**".into(), "package.json".into()],
+            ..Permissions::default()
+        };
+        assert!(check_write_allowed(&p, &project("app/a/b/page.tsx")).is_ok());
+        assert!(check_write_allowed(&p, &project("package.json")).is_ok());
+        let err = check_write_allowed(&p, &project("lib/x.ts")).unwrap_err();
+        assert!(matches!(&err, ToolError::Denied(m) if m.contains("app/**, package.json")));
+    }
+
+    #[test]
+    fn protected_dirs_refuse_writes_even_when_globs_allow_everything() {
+        let p = Permissions {
+            write: vec!["**".into()],
+            ..Permissions::default()
+        };
+        for rel in [".git/config", "sub/.git/HEAD", ".posthog-wizard/queue.json"] {
+            let err = check_write_allowed(&p, &project(rel)).unwrap_err();
+            assert!(
+                matches!(&err, ToolError::Denied(m) if m.contains("protected-dir rule")),
+                "{rel}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_write_list_means_no_writes() {
+        let err = check_write_allowed(&Permissions::default(), &project("a.txt")).unwrap_err();
+        assert!(matches!(&err, ToolError::Denied(m) if m.contains("write list is empty")));
+    }
+
+    #[test]
+    fn bash_accepts_commands_that_start_with_an_allowed_prefix() {
+        let p = perms(&["npm install", "npm run build", "npx tsc --noEmit"]);
+        let ok = check_bash_command(&p, "npm install posthog-js --save").unwrap();
+        assert_eq!(ok.argv, ["npm", "install", "posthog-js", "--save"]);
+        assert!(check_bash_command(&p, "npx tsc --noEmit --pretty false").is_ok());
+        assert!(check_bash_command(&p, "npm run build 2>&1").is_ok());
+        assert!(check_bash_command(&p, "npm run lint").is_err());
+        assert!(check_bash_command(&p, "npx tsc").is_err());
+    }
+
+    #[test]
+    fn bash_refuses_each_shell_construct_naming_it() {
+        let p = perms(&["npm install", "echo", "ls"]);
+        let cases = [
+            ("npm install && touch x", "&&"),
+            ("ls; rm x", ";"),
+            ("echo $(whoami)", "$("),
+            ("echo `whoami`", "backtick"),
+            ("echo ${HOME}", "${"),
+            ("echo $HOME", "$VARIABLE"),
+            ("npm install > /tmp/x", "redirections"),
+            ("npm install < /dev/null", "redirections"),
+            ("npm install &", "background"),
+            ("npm install || true", "||"),
+            ("ls | sh", "pipe"),
+            ("ls | head -n 2 | tail -n 1", "one trailing"),
+            ("ls\nrm x", "one line"),
+            ("FOO=1 npm install", "environment-variable"),
+            ("rm -rf /", "no allowed prefix"),
+            ("ls .env", "env-file rule"),
+            ("ls apps/web/.env.local", "env-file rule"),
+            ("npm install --env-file=.env", "env-file rule"),
+        ];
+        for (command, why) in cases {
+            let err = check_bash_command(&p, command).unwrap_err();
+            assert!(
+                matches!(&err, ToolError::Denied(m) if m.contains("bash rule") && m.contains(why) && m.contains("`npm install`")),
+                "{command}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn bash_trailing_head_and_tail_become_output_filters() {
+        let p = perms(&["ls"]);
+        for (command, filter) in [
+            ("ls | tail -n 3", OutputFilter::Tail(3)),
+            ("ls | head -n 10", OutputFilter::Head(10)),
+            ("ls | tail -5", OutputFilter::Tail(5)),
+            ("ls 2>&1 | head -n4", OutputFilter::Head(4)),
+        ] {
+            let ok = check_bash_command(&p, command).unwrap();
+            assert_eq!(ok.filter, Some(filter), "{command}");
+            assert_eq!(ok.argv, ["ls"]);
+        }
+    }
+
+    #[test]
+    fn bash_with_empty_allow_list_refuses_everything() {
+        let err = check_bash_command(&Permissions::default(), "ls").unwrap_err();
+        assert!(matches!(&err, ToolError::Denied(m) if m.contains("may not run commands")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn bash_arguments_that_leave_the_install_dir_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let p = perms(&["cat", "npm install"]);
+        let check = |command: &str| {
+            let allowed = check_bash_command(&p, command).unwrap();
+            check_bash_paths(&root, &allowed)
+        };
+        std::os::unix::fs::symlink("/etc", root.join("etc-link")).unwrap();
+        for command in [
+            "cat etc-link/passwd",
+            "cat ../x",
+            "cat /etc/passwd",
+            "cat ~/.ssh/id_rsa",
+            "npm install --prefix=/tmp",
+        ] {
+            let err = check(command).unwrap_err();
+            assert!(
+                matches!(&err, ToolError::Denied(m) if m.contains("bash rule") && m.contains("path rule")),
+                "{command}: {err}"
+            );
+        }
+        let inside = format!("cat {}/app/page.tsx", root.display());
+        for command in [
+            "cat app/../package.json",
+            inside.as_str(),
+            "npm install @scope/pkg https://x.y/z",
+        ] {
+            assert!(check(command).is_ok(), "{command}");
+        }
+    }
+
+    #[test]
+    fn redaction_replaces_secret_values() {
+        let mut s = Secrets::default();
+        s.insert("token", "phc_abcdefghijkl");
+        assert_eq!(
+            redact_secrets(&s, "key=phc_abcdefghijkl!"),
+            "key=[redacted]!"
+        );
+    }
+}

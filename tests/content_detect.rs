@@ -1,0 +1,161 @@
+//! Framework detection on small fixture apps (`tests/data/apps/`).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use wizard::content::{detect, load_blocking, ContentSource, FrameworkRules};
+
+fn rules() -> FrameworkRules {
+    load_blocking(&ContentSource::Embedded).unwrap().frameworks
+}
+
+fn app(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/apps").join(name)
+}
+
+#[test]
+fn a_next_app_with_an_app_directory_is_the_app_router() {
+    let d = detect(&app("next-app-router"), &rules());
+    let fw = d.framework.expect("detected");
+    assert_eq!(fw.id, "nextjs-app-router");
+    assert_eq!(fw.name, "Next.js");
+    assert_eq!(fw.router.as_deref(), Some("app"));
+    assert_eq!(fw.version.as_deref(), Some("^15.3.2"));
+    assert_eq!(fw.example.as_deref(), Some("nextjs-app-router"));
+    assert_eq!(d.package_manager.unwrap().name, "pnpm");
+    assert!(d.reason.contains("app/"), "{}", d.reason);
+    assert!(d.reason.contains("pnpm-lock.yaml"), "{}", d.reason);
+}
+
+#[test]
+fn a_next_app_with_a_pages_directory_is_the_pages_router() {
+    let d = detect(&app("next-pages-router"), &rules());
+    let fw = d.framework.expect("detected");
+    assert_eq!(fw.id, "nextjs-pages-router");
+    assert_eq!(fw.router.as_deref(), Some("pages"));
+    assert_eq!(fw.version.as_deref(), Some("14.2.3"));
+    assert_eq!(d.package_manager.unwrap().name, "yarn");
+}
+
+#[test]
+fn react_with_vite_in_dev_dependencies_is_react_vite() {
+    let d = detect(&app("react-vite"), &rules());
+    let fw = d.framework.expect("detected");
+    assert_eq!(fw.id, "react-vite");
+    assert_eq!(fw.router, None);
+    assert_eq!(d.package_manager.unwrap().name, "bun");
+}
+
+#[test]
+fn an_express_server_is_node_express() {
+    let d = detect(&app("express-api"), &rules());
+    assert_eq!(d.framework.expect("detected").id, "node-express");
+    assert_eq!(d.package_manager.unwrap().name, "npm");
+}
+
+#[test]
+fn an_app_without_package_json_says_what_was_looked_for() {
+    let d = detect(&app("unknown-python"), &rules());
+    assert_eq!(d.framework, None);
+    assert!(
+        d.reason
+            .starts_with("no package.json with next, react+vite or express found"),
+        "{}",
+        d.reason
+    );
+    assert!(d.reason.contains("has no package.json"), "{}", d.reason);
+    assert_eq!(d.package_manager.unwrap().name, "npm", "the default");
+}
+
+#[test]
+fn a_package_json_with_none_of_the_frameworks_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("package.json"), r#"{"dependencies":{"lodash":"^4"}}"#).unwrap();
+    let d = detect(dir.path(), &rules());
+    assert_eq!(d.framework, None);
+    assert!(d.reason.contains("package.json declares none of them"), "{}", d.reason);
+}
+
+#[test]
+fn a_next_app_with_no_router_yet_falls_back_to_plain_nextjs() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("package.json"), r#"{"dependencies":{"next":"latest"}}"#).unwrap();
+    let d = detect(dir.path(), &rules());
+    let fw = d.framework.expect("detected");
+    assert_eq!(fw.id, "nextjs");
+    assert_eq!(fw.router, None);
+    assert_eq!(fw.example.as_deref(), Some("nextjs-app-router"));
+}
+
+#[test]
+fn files_under_node_modules_do_not_decide_the_router() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("package.json"), r#"{"dependencies":{"next":"^15.3.0"}}"#).unwrap();
+    fs::create_dir_all(dir.path().join("node_modules/some-lib/app")).unwrap();
+    fs::write(dir.path().join("node_modules/some-lib/app/layout.js"), "").unwrap();
+    let d = detect(dir.path(), &rules());
+    assert_eq!(d.framework.unwrap().id, "nextjs");
+}
+
+/// Rules with a version constraint, as a content author might write them.
+fn versioned_rules() -> FrameworkRules {
+    serde_yaml_ng::from_str(
+        r#"
+frameworks:
+  - id: next-modern
+    name: Next.js
+    dependencies: [{name: next, version: ">=15.3"}]
+  - id: next-legacy
+    name: Next.js
+    dependencies: [{name: next}]
+  - id: no-react
+    name: Plain Node
+    filesAbsent: ["**/*.jsx"]
+packageManagers:
+  - {name: npm, lockfiles: [package-lock.json], install: npm install, add: npm install, run: npm run, default: true}
+  - {name: pnpm, lockfiles: [pnpm-lock.yaml], install: pnpm install, add: pnpm add, run: pnpm run}
+"#,
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_version_constraint_uses_the_lowest_declared_version() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("package.json"), r#"{"dependencies":{"next":"^14.2.0"}}"#).unwrap();
+    assert_eq!(detect(dir.path(), &versioned_rules()).framework.unwrap().id, "next-legacy");
+    fs::write(dir.path().join("package.json"), r#"{"dependencies":{"next":"^15.3.1"}}"#).unwrap();
+    assert_eq!(detect(dir.path(), &versioned_rules()).framework.unwrap().id, "next-modern");
+}
+
+#[test]
+fn a_version_constraint_prefers_the_installed_version() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("package.json"), r#"{"dependencies":{"next":"^15.0.0"}}"#).unwrap();
+    fs::create_dir_all(dir.path().join("node_modules/next")).unwrap();
+    fs::write(dir.path().join("node_modules/next/package.json"), r#"{"version":"15.4.2"}"#).unwrap();
+    let fw = detect(dir.path(), &versioned_rules()).framework.unwrap();
+    assert_eq!(fw.id, "next-modern");
+    assert_eq!(fw.version.as_deref(), Some("15.4.2"));
+}
+
+#[test]
+fn a_files_absent_rule_fails_when_a_file_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("index.js"), "").unwrap();
+    assert_eq!(detect(dir.path(), &versioned_rules()).framework.unwrap().id, "no-react");
+    fs::create_dir_all(dir.path().join("src")).unwrap();
+    fs::write(dir.path().join("src/App.jsx"), "").unwrap();
+    let d = detect(dir.path(), &versioned_rules());
+    assert_eq!(d.framework, None);
+    assert!(d.reason.contains("src/App.jsx is present"), "{}", d.reason);
+}
+
+#[test]
+fn the_package_manager_field_is_used_when_there_is_no_lockfile() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("package.json"), r#"{"packageManager":"pnpm@9.12.0"}"#).unwrap();
+    let d = detect(dir.path(), &versioned_rules());
+    assert_eq!(d.package_manager.unwrap().name, "pnpm");
+    assert!(d.reason.contains("packageManager"), "{}", d.reason);
+}
