@@ -143,7 +143,7 @@ impl TelemetryActor {
             run_id: run_id.into(),
             identity: None,
             pending: VecDeque::new(),
-            metrics: RunMetrics::starting_at(crate::clock::now_ms()),
+            metrics: RunMetrics::with_fallback_start(crate::clock::now_ms()),
             redactions: Vec::new(),
             flush_every: FLUSH_EVERY,
             exit_deadline: EXIT_DEADLINE,

@@ -1,8 +1,8 @@
 //! Runners: what `wizard integrate` does after the CLI has parsed its flags.
 
-pub mod linear;
 pub mod bootstrap;
 pub mod flag;
+pub mod linear;
 pub mod lock;
 pub mod orchestrated;
 pub mod resume;

@@ -17,6 +17,7 @@ pub struct RunMetrics {
     prev_start_ms: Option<u64>,
     last_visible_ms: Option<u64>,
     max_gap_ms: u64,
+    start_is_fallback: bool,
 }
 
 /// Where a task start falls in the run.
@@ -47,12 +48,23 @@ impl RunMetrics {
         metrics
     }
 
-    /// The run started (or resumed) at `t_ms`; the first call wins.
+    /// Metrics that count from `t_ms` unless a run start arrives before any task event
+    /// (a subscriber created before the queue's `run_started`).
+    pub fn with_fallback_start(t_ms: u64) -> Self {
+        let mut metrics = Self::starting_at(t_ms);
+        metrics.start_is_fallback = true;
+        metrics
+    }
+
+    /// The run started (or resumed) at `t_ms`; the first call wins over all but a fallback start.
     pub fn run_started(&mut self, t_ms: u64) {
-        if self.start_ms.is_none() {
+        let nothing_seen = self.first_task_ms.is_none() && self.first_completion_ms.is_none();
+        if self.start_ms.is_none() || (self.start_is_fallback && nothing_seen) {
             self.start_ms = Some(t_ms);
-            self.visible(t_ms);
+            self.last_visible_ms = Some(t_ms);
+            self.max_gap_ms = 0;
         }
+        self.start_is_fallback = false;
     }
 
     /// A task started at `t_ms`.
@@ -96,11 +108,12 @@ impl RunMetrics {
         }
     }
 
-    /// The run's start, taking `t_ms` when none was seen.
+    /// The run's start, taking `t_ms` when none was seen; a task event fixes a fallback start.
     fn start(&mut self, t_ms: u64) -> u64 {
         if self.start_ms.is_none() {
             self.run_started(t_ms);
         }
+        self.start_is_fallback = false;
         self.start_ms.unwrap_or(t_ms)
     }
 
@@ -144,6 +157,23 @@ mod tests {
         let second = m.task_started(350);
         assert_eq!(second.gap_since_prev_start_ms, Some(300));
         assert_eq!(second.ms_since_run_start, 350);
+    }
+
+    #[test]
+    fn a_run_start_replaces_a_fallback_start_seen_before_any_task() {
+        let mut m = RunMetrics::with_fallback_start(0);
+        m.run_started(1_000);
+        m.task_started(1_250);
+        assert_eq!(m.summary().time_to_first_task_ms, Some(250));
+        assert_eq!(m.summary().max_gap_ms, 250);
+    }
+
+    #[test]
+    fn a_fallback_start_stands_when_no_run_start_arrives() {
+        let mut m = RunMetrics::with_fallback_start(100);
+        m.task_started(600);
+        m.run_started(700);
+        assert_eq!(m.summary().time_to_first_task_ms, Some(500));
     }
 
     #[test]
