@@ -10,7 +10,10 @@ use wizard_fakes::posthog::{FakePostHog, FlagBehaviour};
 const WIZARD_TOKEN: &str = "phc_wizard_telemetry_test";
 
 fn inputs_for(fake: &FakePostHog) -> FlagInputs {
-    let mut inputs = FlagInputs::new(TelemetrySetting::On(TelemetryTarget::new(fake.url(), WIZARD_TOKEN)));
+    let mut inputs = FlagInputs::new(TelemetrySetting::On(TelemetryTarget::new(
+        fake.url(),
+        WIZARD_TOKEN,
+    )));
     inputs.email = Some("dev@example.com".into());
     inputs
 }
@@ -40,7 +43,10 @@ async fn flag_request_follows_the_flags_v2_wire_format() {
     assert_eq!(request.query.get("v").map(String::as_str), Some("2"));
     assert_eq!(request.body["api_key"], WIZARD_TOKEN);
     assert_eq!(request.body["distinct_id"], "dev@example.com");
-    assert_eq!(request.body["person_properties"]["email"], "dev@example.com");
+    assert_eq!(
+        request.body["person_properties"]["email"],
+        "dev@example.com"
+    );
     assert_eq!(request.body["flag_keys_to_evaluate"][0], FLAG_KEY);
 }
 
@@ -78,8 +84,16 @@ async fn flag_service_that_never_answers_means_linear_after_the_timeout() {
     let decision = decide_variant(inputs, &reqwest::Client::new()).await;
 
     assert_eq!(decision.variant, Variant::Linear);
-    assert!(decision.reason.contains("did not answer"), "{}", decision.reason);
-    assert_eq!(fake.flag_requests().len(), 1, "the request did reach the service");
+    assert!(
+        decision.reason.contains("did not answer"),
+        "{}",
+        decision.reason
+    );
+    assert_eq!(
+        fake.flag_requests().len(),
+        1,
+        "the request did reach the service"
+    );
 }
 
 #[tokio::test]
@@ -98,7 +112,10 @@ async fn unreachable_flag_service_means_linear_with_the_reason() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let closed = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let mut inputs = FlagInputs::new(TelemetrySetting::On(TelemetryTarget::new(closed, WIZARD_TOKEN)));
+    let mut inputs = FlagInputs::new(TelemetrySetting::On(TelemetryTarget::new(
+        closed,
+        WIZARD_TOKEN,
+    )));
     inputs.email = Some("dev@example.com".into());
 
     let decision = decide_variant(inputs, &reqwest::Client::new()).await;
@@ -118,7 +135,11 @@ async fn cli_override_wins_without_any_request() {
     let decision = decide_variant(inputs, &reqwest::Client::new()).await;
 
     assert_eq!(decision.variant, Variant::Orchestrator);
-    assert!(decision.reason.contains("--orchestrator"), "{}", decision.reason);
+    assert!(
+        decision.reason.contains("--orchestrator"),
+        "{}",
+        decision.reason
+    );
     assert!(fake.flag_requests().is_empty());
 }
 
@@ -132,7 +153,11 @@ async fn env_override_wins_over_the_flag_without_any_request() {
     let decision = decide_variant(inputs, &reqwest::Client::new()).await;
 
     assert_eq!(decision.variant, Variant::Linear);
-    assert!(decision.reason.contains("WIZARD_ORCHESTRATOR"), "{}", decision.reason);
+    assert!(
+        decision.reason.contains("WIZARD_ORCHESTRATOR"),
+        "{}",
+        decision.reason
+    );
     assert!(fake.flag_requests().is_empty());
 }
 
@@ -189,7 +214,11 @@ async fn telemetry_off_means_no_flag_request_and_linear() {
     let decision = decide_variant(inputs, &reqwest::Client::new()).await;
 
     assert_eq!(decision.variant, Variant::Linear);
-    assert!(decision.reason.contains("DO_NOT_TRACK"), "{}", decision.reason);
+    assert!(
+        decision.reason.contains("DO_NOT_TRACK"),
+        "{}",
+        decision.reason
+    );
     assert!(fake.flag_requests().is_empty());
 }
 
@@ -199,7 +228,10 @@ async fn without_an_email_the_anonymous_id_is_created_once_and_reused() {
     fake.set_flag(FLAG_KEY, true);
     let config = tempfile::tempdir().unwrap();
     let inputs = || {
-        let mut inputs = FlagInputs::new(TelemetrySetting::On(TelemetryTarget::new(fake.url(), WIZARD_TOKEN)));
+        let mut inputs = FlagInputs::new(TelemetrySetting::On(TelemetryTarget::new(
+            fake.url(),
+            WIZARD_TOKEN,
+        )));
         inputs.config_dir = Some(config.path().to_path_buf());
         inputs
     };
@@ -207,7 +239,11 @@ async fn without_an_email_the_anonymous_id_is_created_once_and_reused() {
     let first = decide_variant(inputs(), &reqwest::Client::new()).await;
     let second = decide_variant(inputs(), &reqwest::Client::new()).await;
 
-    assert!(uuid::Uuid::parse_str(&first.distinct_id).is_ok(), "{}", first.distinct_id);
+    assert!(
+        uuid::Uuid::parse_str(&first.distinct_id).is_ok(),
+        "{}",
+        first.distinct_id
+    );
     assert_eq!(first.distinct_id, second.distinct_id);
     let stored = std::fs::read_to_string(config.path().join(ANONYMOUS_ID_FILE)).unwrap();
     assert_eq!(stored.trim(), first.distinct_id);
@@ -231,11 +267,17 @@ async fn git_user_email_identifies_the_user_when_no_email_flag_is_given() {
     };
     git(&["init", "-q"]);
     git(&["config", "user.email", "from-git@example.com"]);
-    let mut inputs = FlagInputs::new(TelemetrySetting::On(TelemetryTarget::new(fake.url(), WIZARD_TOKEN)));
+    let mut inputs = FlagInputs::new(TelemetrySetting::On(TelemetryTarget::new(
+        fake.url(),
+        WIZARD_TOKEN,
+    )));
     inputs.git_dir = Some(repo.path().to_path_buf());
 
     let decision = decide_variant(inputs, &reqwest::Client::new()).await;
 
     assert_eq!(decision.distinct_id, "from-git@example.com");
-    assert_eq!(fake.flag_requests()[0].body["person_properties"]["email"], "from-git@example.com");
+    assert_eq!(
+        fake.flag_requests()[0].body["person_properties"]["email"],
+        "from-git@example.com"
+    );
 }

@@ -37,13 +37,18 @@ fn find(tools: &[Arc<dyn Tool>], name: &str) -> Arc<dyn Tool> {
 async fn tools_are_listed_and_exposed_as_mcp_posthog_names() {
     let fake = FakeMcp::start(KEY).await;
 
-    let tools = McpCatalogue::connect_in_background(fake.url(), KEY).tools(READY).await;
+    let tools = McpCatalogue::connect_in_background(fake.url(), KEY)
+        .tools(READY)
+        .await;
 
     let mut names: Vec<String> = tools.iter().map(|t| t.spec().name).collect();
     names.sort();
     assert_eq!(
         names,
-        ["mcp__posthog__dashboard-create", "mcp__posthog__insight-create-from-query"]
+        [
+            "mcp__posthog__dashboard-create",
+            "mcp__posthog__insight-create-from-query"
+        ]
     );
     let spec = find(&tools, "mcp__posthog__insight-create-from-query").spec();
     assert_eq!(spec.input_schema["type"], "object");
@@ -54,15 +59,24 @@ async fn tools_are_listed_and_exposed_as_mcp_posthog_names() {
 #[tokio::test]
 async fn a_call_reaches_the_server_with_the_bearer_and_returns_its_text() {
     let fake = FakeMcp::start(KEY).await;
-    let tools = McpCatalogue::connect_in_background(fake.url(), KEY).tools(READY).await;
+    let tools = McpCatalogue::connect_in_background(fake.url(), KEY)
+        .tools(READY)
+        .await;
     let create = find(&tools, "mcp__posthog__dashboard-create");
 
     let output = create
-        .call(&ctx(&["mcp__posthog__*"]), json!({"name": "Analytics basics (wizard)"}))
+        .call(
+            &ctx(&["mcp__posthog__*"]),
+            json!({"name": "Analytics basics (wizard)"}),
+        )
         .await
         .expect("the call succeeds");
 
-    assert!(output.content.contains("/dashboard/1"), "{}", output.content);
+    assert!(
+        output.content.contains("/dashboard/1"),
+        "{}",
+        output.content
+    );
     let calls = fake.calls();
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].tool, "dashboard-create");
@@ -75,13 +89,19 @@ async fn a_call_reaches_the_server_with_the_bearer_and_returns_its_text() {
 #[tokio::test]
 async fn a_tool_error_result_is_a_failed_call() {
     let fake = FakeMcp::start(KEY).await;
-    let tools = McpCatalogue::connect_in_background(fake.url(), KEY).tools(READY).await;
+    let tools = McpCatalogue::connect_in_background(fake.url(), KEY)
+        .tools(READY)
+        .await;
     let insight = find(&tools, "mcp__posthog__insight-create-from-query");
 
-    let result = insight.call(&ctx(&["mcp__posthog__*"]), json!({"name": "Signups"})).await;
+    let result = insight
+        .call(&ctx(&["mcp__posthog__*"]), json!({"name": "Signups"}))
+        .await;
 
     match result {
-        Err(ToolError::Failed(text)) => assert!(text.contains("missing or invalid arguments"), "{text}"),
+        Err(ToolError::Failed(text)) => {
+            assert!(text.contains("missing or invalid arguments"), "{text}")
+        }
         other => panic!("expected a failed call, got {other:?}"),
     }
 }
@@ -89,10 +109,14 @@ async fn a_tool_error_result_is_a_failed_call() {
 #[tokio::test]
 async fn a_call_the_task_may_not_make_is_refused_before_reaching_the_server() {
     let fake = FakeMcp::start(KEY).await;
-    let tools = McpCatalogue::connect_in_background(fake.url(), KEY).tools(READY).await;
+    let tools = McpCatalogue::connect_in_background(fake.url(), KEY)
+        .tools(READY)
+        .await;
     let create = find(&tools, "mcp__posthog__dashboard-create");
 
-    let result = create.call(&ctx(&["Read", "Write"]), json!({"name": "x"})).await;
+    let result = create
+        .call(&ctx(&["Read", "Write"]), json!({"name": "x"}))
+        .await;
 
     assert!(matches!(result, Err(ToolError::Denied(_))), "{result:?}");
     assert!(fake.calls().is_empty());
@@ -136,7 +160,9 @@ async fn without_a_key_there_are_no_tools_and_the_reason_is_kept() {
     let handle = McpHandle::unavailable("no personal API key (POSTHOG_PERSONAL_API_KEY)");
 
     assert!(handle.tools(Duration::from_millis(10)).await.is_empty());
-    assert!(matches!(handle.status(), McpStatus::Unavailable(why) if why.contains("personal API key")));
+    assert!(
+        matches!(handle.status(), McpStatus::Unavailable(why) if why.contains("personal API key"))
+    );
 }
 
 #[tokio::test]

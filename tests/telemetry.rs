@@ -12,7 +12,9 @@ use wizard::messages::{
     EventKind, Flush, Handoff, QueueEvent, RunInfo, RunOutcome, Task, TaskError, TaskStatus, Usage,
     Variant, Verdict,
 };
-use wizard::telemetry::{names, RetryPolicy, TelemetryClient, TelemetryError, TelemetryEvent, TelemetryTarget};
+use wizard::telemetry::{
+    names, RetryPolicy, TelemetryClient, TelemetryError, TelemetryEvent, TelemetryTarget,
+};
 use wizard_fakes::posthog::{BatchBehaviour, FakePostHog};
 
 const WIZARD_TOKEN: &str = "phc_wizard_telemetry_test";
@@ -20,7 +22,10 @@ const CANARY: &str = "phc_CANARY_7f3a9c_do_not_leak";
 const RUN_ID: &str = "3f0c1b1e-7d7e-4b7a-9a59-0c2f1d2e3a4b";
 
 fn client_for(url: &str) -> TelemetryClient {
-    TelemetryClient::new(reqwest::Client::new(), TelemetryTarget::new(url, WIZARD_TOKEN))
+    TelemetryClient::new(
+        reqwest::Client::new(),
+        TelemetryTarget::new(url, WIZARD_TOKEN),
+    )
 }
 
 /// An actor that only sends when flushed.
@@ -110,8 +115,20 @@ fn run_events() -> Vec<QueueEvent> {
     };
     vec![
         event(1, 1_000, EventKind::RunStarted { run }),
-        event(2, 1_100, EventKind::TaskEnqueued { task: task("install", "install", TaskStatus::Pending) }),
-        event(3, 1_500, EventKind::TaskStarted { task: task("install", "install", TaskStatus::Running) }),
+        event(
+            2,
+            1_100,
+            EventKind::TaskEnqueued {
+                task: task("install", "install", TaskStatus::Pending),
+            },
+        ),
+        event(
+            3,
+            1_500,
+            EventKind::TaskStarted {
+                task: task("install", "install", TaskStatus::Running),
+            },
+        ),
         event(
             4,
             1_600,
@@ -122,8 +139,20 @@ fn run_events() -> Vec<QueueEvent> {
                 cost_usd: None,
             },
         ),
-        event(5, 4_000, EventKind::TaskCompleted { task: task("install", "install", TaskStatus::Completed) }),
-        event(6, 4_100, EventKind::TaskStarted { task: task("init", "init", TaskStatus::Running) }),
+        event(
+            5,
+            4_000,
+            EventKind::TaskCompleted {
+                task: task("install", "install", TaskStatus::Completed),
+            },
+        ),
+        event(
+            6,
+            4_100,
+            EventKind::TaskStarted {
+                task: task("init", "init", TaskStatus::Running),
+            },
+        ),
         event(7, 9_000, EventKind::TaskFailed { task: failed }),
         event(8, 9_010, EventKind::TaskSkipped { task: skipped }),
         event(9, 9_020, EventKind::RunFinished { outcome }),
@@ -134,18 +163,25 @@ async fn run_through_actor(fake: &FakePostHog, variant: Variant) -> Vec<Value> {
     let addr = actor_for(&fake.url())
         .with_redactions(vec![CANARY.to_string()])
         .start();
-    addr.send(Capture::new(names::STARTED).prop("version", "0.1.0")).await.unwrap();
+    addr.send(Capture::new(names::STARTED).prop("version", "0.1.0"))
+        .await
+        .unwrap();
     addr.send(AssignVariant {
         variant,
         distinct_id: "dev@example.com".into(),
     })
     .await
     .unwrap();
-    addr.send(Capture::new(names::VARIANT_ASSIGNED).prop("reason_kind", "flag")).await.unwrap();
+    addr.send(Capture::new(names::VARIANT_ASSIGNED).prop("reason_kind", "flag"))
+        .await
+        .unwrap();
     for e in run_events() {
         addr.send(e).await.unwrap();
     }
-    addr.send(Flush).await.unwrap().expect("flush succeeds against a healthy host");
+    addr.send(Flush)
+        .await
+        .unwrap()
+        .expect("flush succeeds against a healthy host");
     fake.events()
 }
 
@@ -175,7 +211,9 @@ async fn linear_runs_are_stamped_linear() {
 
     let events = run_through_actor(&fake, Variant::Linear).await;
 
-    assert!(events.iter().all(|e| e["properties"]["VARIANT"] == "linear"));
+    assert!(events
+        .iter()
+        .all(|e| e["properties"]["VARIANT"] == "linear"));
 }
 
 #[actix_rt::test]
@@ -249,9 +287,19 @@ async fn no_secret_label_path_or_handoff_text_reaches_the_server() {
     let batches = fake.batches();
     assert!(!batches.is_empty());
     for batch in &batches {
-        assert!(!batch.decoded.contains(CANARY), "a secret reached the server: {}", batch.decoded);
-        assert!(!batch.decoded.contains("/home/dev"), "a path reached the server");
-        assert!(!batch.decoded.contains(".env.local"), "handoff text reached the server");
+        assert!(
+            !batch.decoded.contains(CANARY),
+            "a secret reached the server: {}",
+            batch.decoded
+        );
+        assert!(
+            !batch.decoded.contains("/home/dev"),
+            "a path reached the server"
+        );
+        assert!(
+            !batch.decoded.contains(".env.local"),
+            "handoff text reached the server"
+        );
     }
     let events = fake.events();
     let bootstrap = named(&events, names::BOOTSTRAP_COMPLETED);
@@ -378,10 +426,16 @@ async fn a_hanging_host_does_not_block_the_mailbox_and_flush_returns_at_its_dead
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(fake.batches().len(), 1, "a periodic send is in flight and hanging");
+    assert_eq!(
+        fake.batches().len(),
+        1,
+        "a periodic send is in flight and hanging"
+    );
 
     // While that send hangs, the actor keeps answering.
-    addr.send(Capture::new(names::BOOTSTRAP_COMPLETED)).await.unwrap();
+    addr.send(Capture::new(names::BOOTSTRAP_COMPLETED))
+        .await
+        .unwrap();
     let stats = addr.send(GetTelemetryStats).await.unwrap();
     assert_eq!(stats.captured, 2);
 
@@ -426,9 +480,14 @@ async fn server_errors_are_retried_until_attempts_run_out() {
     fake.set_batch_behaviour(BatchBehaviour::Status(503));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
 
-    let sent = client_for(&fake.url()).send(&one_event(), quick_retries(3), deadline).await;
+    let sent = client_for(&fake.url())
+        .send(&one_event(), quick_retries(3), deadline)
+        .await;
 
-    assert!(matches!(sent, Err(TelemetryError::GaveUp { attempts: 3, .. })), "{sent:?}");
+    assert!(
+        matches!(sent, Err(TelemetryError::GaveUp { attempts: 3, .. })),
+        "{sent:?}"
+    );
     assert_eq!(fake.batches().len(), 3);
 }
 
@@ -438,7 +497,9 @@ async fn a_refused_batch_is_not_retried() {
     fake.set_batch_behaviour(BatchBehaviour::Status(400));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
 
-    let sent = client_for(&fake.url()).send(&one_event(), quick_retries(3), deadline).await;
+    let sent = client_for(&fake.url())
+        .send(&one_event(), quick_retries(3), deadline)
+        .await;
 
     assert_eq!(sent, Err(TelemetryError::Refused { status: 400 }));
     assert_eq!(fake.batches().len(), 1);
@@ -451,12 +512,28 @@ fn telemetry_is_off_with_the_flag_do_not_track_or_no_project() {
         move |name: &str| match name {
             "WIZARD_TELEMETRY_HOST" => Some("http://127.0.0.1:1".to_string()),
             "WIZARD_TELEMETRY_TOKEN" => Some(WIZARD_TOKEN.to_string()),
-            other => extra.filter(|(k, _)| *k == other).map(|(_, v)| v.to_string()),
+            other => extra
+                .filter(|(k, _)| *k == other)
+                .map(|(_, v)| v.to_string()),
         }
     };
-    assert!(TelemetrySetting::resolve(false, &configured(None)).target().is_some());
-    assert!(TelemetrySetting::resolve(true, &configured(None)).target().is_none());
-    assert!(TelemetrySetting::resolve(false, &configured(Some(("DO_NOT_TRACK", "1")))).target().is_none());
-    assert!(TelemetrySetting::resolve(false, &configured(Some(("DO_NOT_TRACK", "0")))).target().is_some());
-    assert!(TelemetrySetting::resolve(false, &|_: &str| None).target().is_none());
+    assert!(TelemetrySetting::resolve(false, &configured(None))
+        .target()
+        .is_some());
+    assert!(TelemetrySetting::resolve(true, &configured(None))
+        .target()
+        .is_none());
+    assert!(
+        TelemetrySetting::resolve(false, &configured(Some(("DO_NOT_TRACK", "1"))))
+            .target()
+            .is_none()
+    );
+    assert!(
+        TelemetrySetting::resolve(false, &configured(Some(("DO_NOT_TRACK", "0"))))
+            .target()
+            .is_some()
+    );
+    assert!(TelemetrySetting::resolve(false, &|_: &str| None)
+        .target()
+        .is_none());
 }

@@ -86,7 +86,9 @@ struct Shared {
 }
 
 fn lock(record: &Mutex<Record>) -> MutexGuard<'_, Record> {
-    record.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    record
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The running fake. Stops when dropped.
@@ -119,15 +121,16 @@ impl FakeMcp {
             record: record.clone(),
         };
         let handler_record = record.clone();
-        let service: StreamableHttpService<FakePosthogMcp, LocalSessionManager> = StreamableHttpService::new(
-            move || {
-                Ok(FakePosthogMcp {
-                    record: handler_record.clone(),
-                })
-            },
-            Default::default(),
-            StreamableHttpServerConfig::default().with_sse_keep_alive(None),
-        );
+        let service: StreamableHttpService<FakePosthogMcp, LocalSessionManager> =
+            StreamableHttpService::new(
+                move || {
+                    Ok(FakePosthogMcp {
+                        record: handler_record.clone(),
+                    })
+                },
+                Default::default(),
+                StreamableHttpServerConfig::default().with_sse_keep_alive(None),
+            );
         let app = axum::Router::new()
             .nest_service("/mcp", service)
             .layer(middleware::from_fn_with_state(shared, guard));

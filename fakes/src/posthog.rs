@@ -98,7 +98,9 @@ type Shared = Arc<Mutex<FakeState>>;
 
 fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
     // A panicking test thread must not hide what was recorded.
-    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl FakePostHog {
@@ -141,12 +143,16 @@ impl FakePostHog {
 
     /// Sets a boolean flag.
     pub fn set_flag(&self, key: &str, enabled: bool) {
-        lock(&self.state).flags.insert(key.to_string(), Value::Bool(enabled));
+        lock(&self.state)
+            .flags
+            .insert(key.to_string(), Value::Bool(enabled));
     }
 
     /// Sets a multivariate flag to a variant.
     pub fn set_flag_variant(&self, key: &str, variant: &str) {
-        lock(&self.state).flags.insert(key.to_string(), json!(variant));
+        lock(&self.state)
+            .flags
+            .insert(key.to_string(), json!(variant));
     }
 
     /// Sets how `/flags` answers.
@@ -235,7 +241,8 @@ async fn flags(
             if query.get("v").map(String::as_str) == Some("2") {
                 Json(v2_answer(&flags)).into_response()
             } else {
-                Json(json!({"errorsWhileComputingFlags": false, "featureFlags": flags})).into_response()
+                Json(json!({"errorsWhileComputingFlags": false, "featureFlags": flags}))
+                    .into_response()
             }
         }
     }
@@ -305,7 +312,10 @@ async fn batch(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
             let Some(body) = parsed else {
                 return (StatusCode::BAD_REQUEST, "failed to decode the body").into_response();
             };
-            let token = body.get("api_key").or_else(|| body.get("token")).and_then(Value::as_str);
+            let token = body
+                .get("api_key")
+                .or_else(|| body.get("token"))
+                .and_then(Value::as_str);
             if token.is_none_or(str::is_empty) {
                 return (StatusCode::UNAUTHORIZED, "no token").into_response();
             }
@@ -313,7 +323,10 @@ async fn batch(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
                 return (StatusCode::BAD_REQUEST, "empty batch").into_response();
             }
             let complete = events.iter().all(|e| {
-                let named = e.get("event").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+                let named = e
+                    .get("event")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| !n.is_empty());
                 let distinct = e
                     .get("distinct_id")
                     .or_else(|| e.get("properties").and_then(|p| p.get("distinct_id")))
@@ -322,7 +335,11 @@ async fn batch(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
                 named && distinct
             });
             if !complete {
-                return (StatusCode::BAD_REQUEST, "event without a name or distinct_id").into_response();
+                return (
+                    StatusCode::BAD_REQUEST,
+                    "event without a name or distinct_id",
+                )
+                    .into_response();
             }
             Json(json!({"status": 1})).into_response()
         }

@@ -345,7 +345,8 @@ impl Handler<Flush> for TelemetryActor {
                     Ok(Ok(Ok(()))) => {}
                     Ok(Ok(Err(e))) => problems.push(e.to_string()),
                     Ok(Err(e)) => problems.push(format!("a telemetry send stopped: {e}")),
-                    Err(_) => problems.push("a telemetry send was still running at the exit deadline".into()),
+                    Err(_) => problems
+                        .push("a telemetry send was still running at the exit deadline".into()),
                 }
             }
             if problems.is_empty() {

@@ -21,7 +21,7 @@ pub mod health;
 
 pub use conflicts::{settings_conflicts, Conflict, ConflictInputs, ConflictKind};
 pub use credentials::{
-    resolve_credentials, CredentialError, CredentialFlags, Credentials, Region,
-    DEFAULT_MCP_URL, DEMO_PROJECT_TOKEN,
+    resolve_credentials, CredentialError, CredentialFlags, Credentials, Region, DEFAULT_MCP_URL,
+    DEMO_PROJECT_TOKEN,
 };
 pub use health::{check_health, AuthCheck, AuthProblem, HealthDecision, HealthReport};

@@ -93,9 +93,15 @@ pub async fn decide_variant(inputs: FlagInputs, http: &reqwest::Client) -> Varia
     }
 }
 
-async fn choose(inputs: &FlagInputs, identity: &Identity, http: &reqwest::Client) -> (Variant, String) {
+async fn choose(
+    inputs: &FlagInputs,
+    identity: &Identity,
+    http: &reqwest::Client,
+) -> (Variant, String) {
     match inputs.cli_override {
-        Some(Variant::Orchestrator) => return (Variant::Orchestrator, "--orchestrator given".into()),
+        Some(Variant::Orchestrator) => {
+            return (Variant::Orchestrator, "--orchestrator given".into())
+        }
         Some(Variant::Linear) => return (Variant::Linear, "--linear given".into()),
         None => {}
     }
@@ -141,7 +147,9 @@ async fn evaluate(
     let seconds = timeout.as_secs_f32();
     let (status, body) = match answer {
         Err(_) => return failed(format!("it did not answer within {seconds} s")),
-        Ok(Err(e)) if e.is_timeout() => return failed(format!("it did not answer within {seconds} s")),
+        Ok(Err(e)) if e.is_timeout() => {
+            return failed(format!("it did not answer within {seconds} s"))
+        }
         Ok(Err(e)) if e.is_connect() => return failed("it could not be reached".into()),
         Ok(Err(e)) => return failed(format!("the request failed ({e})")),
         Ok(Ok(answer)) => answer,
@@ -150,7 +158,10 @@ async fn evaluate(
         return failed(format!("it answered {status}"));
     }
     match read_flag(&body) {
-        Ok(true) => (Variant::Orchestrator, format!("flag {FLAG_KEY} is on for you")),
+        Ok(true) => (
+            Variant::Orchestrator,
+            format!("flag {FLAG_KEY} is on for you"),
+        ),
         Ok(false) => (Variant::Linear, format!("flag {FLAG_KEY} is off for you")),
         Err(why) => failed(why),
     }
@@ -164,7 +175,11 @@ fn failed(why: String) -> (Variant, String) {
 }
 
 /// The `/flags/?v=2` request, as PostHog's server SDKs send it.
-fn flags_request(target: &TelemetryTarget, identity: &Identity, http: &reqwest::Client) -> reqwest::RequestBuilder {
+fn flags_request(
+    target: &TelemetryTarget,
+    identity: &Identity,
+    http: &reqwest::Client,
+) -> reqwest::RequestBuilder {
     let mut person = serde_json::Map::new();
     person.insert("$app_name".into(), json!("wizard"));
     if let Some(email) = &identity.email {
@@ -178,14 +193,18 @@ fn flags_request(target: &TelemetryTarget, identity: &Identity, http: &reqwest::
         "sent_at": chrono::Utc::now().to_rfc3339(),
     });
     http.post(format!("{}/flags/?v=2", target.host()))
-        .header(reqwest::header::USER_AGENT, concat!("wizard/", env!("CARGO_PKG_VERSION")))
+        .header(
+            reqwest::header::USER_AGENT,
+            concat!("wizard/", env!("CARGO_PKG_VERSION")),
+        )
         .json(&body)
 }
 
 /// Reads the flag from a `/flags` answer: the v2 `flags` map, or the legacy
 /// `featureFlags` map. A variant string counts as on only when it is `orchestrator`.
 fn read_flag(body: &[u8]) -> Result<bool, String> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| format!("its answer is not JSON: {e}"))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("its answer is not JSON: {e}"))?;
     let quota_limited = value
         .get("quotaLimited")
         .and_then(Value::as_array)
@@ -226,7 +245,11 @@ struct Identity {
 }
 
 /// Email from the flag, else git; else the anonymous id. Disk and git run on the blocking pool.
-async fn resolve_identity(email: Option<String>, git_dir: Option<PathBuf>, config_dir: Option<PathBuf>) -> Identity {
+async fn resolve_identity(
+    email: Option<String>,
+    git_dir: Option<PathBuf>,
+    config_dir: Option<PathBuf>,
+) -> Identity {
     let work = move || {
         let email = email
             .map(|e| e.trim().to_string())
@@ -286,7 +309,10 @@ pub fn anonymous_id(config_dir: Option<&Path>) -> String {
         .and_then(|_| {
             use std::io::Write;
             // create_new: when two runs race, the first id written is the one kept.
-            let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)?;
             file.write_all(id.as_bytes())
         });
     match written {
@@ -322,7 +348,10 @@ mod tests {
 
     #[test]
     fn legacy_feature_flags_answer_is_understood() {
-        assert_eq!(read_flag(br#"{"featureFlags":{"wizard-orchestrator":true}}"#), Ok(true));
+        assert_eq!(
+            read_flag(br#"{"featureFlags":{"wizard-orchestrator":true}}"#),
+            Ok(true)
+        );
         assert_eq!(read_flag(br#"{"featureFlags":{"other":true}}"#), Ok(false));
     }
 

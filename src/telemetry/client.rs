@@ -122,7 +122,10 @@ impl TelemetryClient {
                 .post(&url)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .header(reqwest::header::CONTENT_ENCODING, "gzip")
-                .header(reqwest::header::USER_AGENT, concat!("wizard/", env!("CARGO_PKG_VERSION")))
+                .header(
+                    reqwest::header::USER_AGENT,
+                    concat!("wizard/", env!("CARGO_PKG_VERSION")),
+                )
                 .timeout(policy.request_timeout.min(remaining))
                 .body(body.clone());
             let (last, retry_after) = match request.send().await {

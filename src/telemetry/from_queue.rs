@@ -13,7 +13,10 @@ use super::metrics::RunMetrics;
 use crate::messages::{EventKind, QueueEvent, RunOutcome, Task, TaskStatus};
 
 /// The telemetry event for `event`, if it has one; feeds `metrics` either way.
-pub fn telemetry_for(event: &QueueEvent, metrics: &mut RunMetrics) -> Option<(&'static str, Map<String, Value>)> {
+pub fn telemetry_for(
+    event: &QueueEvent,
+    metrics: &mut RunMetrics,
+) -> Option<(&'static str, Map<String, Value>)> {
     let t = event.t_ms;
     match &event.kind {
         EventKind::RunStarted { .. } | EventKind::RunResumed { .. } => {
@@ -24,8 +27,14 @@ pub fn telemetry_for(event: &QueueEvent, metrics: &mut RunMetrics) -> Option<(&'
             let timing = metrics.task_started(t);
             let mut props = task_identity(task);
             props.insert("attempt".into(), json!(task.attempts));
-            props.insert("ms_since_run_start".into(), json!(timing.ms_since_run_start));
-            props.insert("gap_since_prev_start_ms".into(), json!(timing.gap_since_prev_start_ms));
+            props.insert(
+                "ms_since_run_start".into(),
+                json!(timing.ms_since_run_start),
+            );
+            props.insert(
+                "gap_since_prev_start_ms".into(),
+                json!(timing.gap_since_prev_start_ms),
+            );
             Some((names::TASK_STARTED, props))
         }
         EventKind::TaskCompleted { task } => {
@@ -79,8 +88,14 @@ fn task_totals(task: &Task) -> Map<String, Value> {
     props.insert("duration_ms".into(), json!(duration_ms));
     props.insert("input_tokens".into(), json!(task.usage.input_tokens));
     props.insert("output_tokens".into(), json!(task.usage.output_tokens));
-    props.insert("cache_read_tokens".into(), json!(task.usage.cache_read_tokens));
-    props.insert("cache_write_tokens".into(), json!(task.usage.cache_write_tokens));
+    props.insert(
+        "cache_read_tokens".into(),
+        json!(task.usage.cache_read_tokens),
+    );
+    props.insert(
+        "cache_write_tokens".into(),
+        json!(task.usage.cache_write_tokens),
+    );
     props.insert("cost_usd".into(), json!(task.cost_usd));
     props
 }
@@ -90,8 +105,14 @@ fn run_totals(outcome: &RunOutcome, metrics: &RunMetrics, t_ms: u64) -> Map<Stri
     let mut props = Map::new();
     let verdict = serde_json::to_value(outcome.verdict).unwrap_or(Value::Null);
     props.insert("verdict".into(), verdict);
-    props.insert("time_to_first_task_ms".into(), json!(summary.time_to_first_task_ms));
-    props.insert("time_to_first_completion_ms".into(), json!(summary.time_to_first_completion_ms));
+    props.insert(
+        "time_to_first_task_ms".into(),
+        json!(summary.time_to_first_task_ms),
+    );
+    props.insert(
+        "time_to_first_completion_ms".into(),
+        json!(summary.time_to_first_completion_ms),
+    );
     props.insert("max_gap_ms".into(), json!(summary.max_gap_ms));
     let duration = summary_duration(metrics, t_ms);
     props.insert("duration_ms".into(), json!(duration));
@@ -103,8 +124,14 @@ fn run_totals(outcome: &RunOutcome, metrics: &RunMetrics, t_ms: u64) -> Map<Stri
     props.insert("tasks_never_ran".into(), json!(outcome.never_ran));
     props.insert("input_tokens".into(), json!(outcome.usage.input_tokens));
     props.insert("output_tokens".into(), json!(outcome.usage.output_tokens));
-    props.insert("cache_read_tokens".into(), json!(outcome.usage.cache_read_tokens));
-    props.insert("cache_write_tokens".into(), json!(outcome.usage.cache_write_tokens));
+    props.insert(
+        "cache_read_tokens".into(),
+        json!(outcome.usage.cache_read_tokens),
+    );
+    props.insert(
+        "cache_write_tokens".into(),
+        json!(outcome.usage.cache_write_tokens),
+    );
     props.insert("cost_usd".into(), json!(outcome.cost_usd));
     props.insert("conflicts".into(), json!(outcome.conflicts.len()));
     props

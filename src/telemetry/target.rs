@@ -70,7 +70,11 @@ impl TelemetrySetting {
         if dnt.is_some_and(|v| !v.is_empty() && v != "0" && v != "false") {
             return Self::off("telemetry is off (DO_NOT_TRACK)");
         }
-        let set = |name: &str| env(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let set = |name: &str| {
+            env(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         match (set("WIZARD_TELEMETRY_HOST"), set("WIZARD_TELEMETRY_TOKEN")) {
             (Some(host), Some(token)) => Self::On(TelemetryTarget::new(host, token)),
             _ => Self::off(NOT_CONFIGURED),

@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rmcp::model::{
-    CallToolRequestParams, ClientCapabilities, ClientConfig, ContentBlock, Implementation, ResourceContents,
+    CallToolRequestParams, ClientCapabilities, ClientConfig, ContentBlock, Implementation,
+    ResourceContents,
 };
 use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -85,21 +86,25 @@ impl McpCatalogue {
         };
         let (tx, rx) = watch::channel(McpStatus::Connecting);
         runtime.spawn(async move {
-            let status = match tokio::time::timeout(CONNECT_TIMEOUT, connect_and_list(&url, key)).await {
-                Ok(Ok(tools)) => {
-                    tracing::info!(url = %url, tools = tools.len(), "MCP tools listed");
-                    McpStatus::Ready(Arc::new(tools))
-                }
-                Ok(Err(why)) => {
-                    tracing::warn!(url = %url, "MCP unavailable: {why}");
-                    McpStatus::Failed(why)
-                }
-                Err(_) => {
-                    let why = format!("{url} did not list its tools within {} s", CONNECT_TIMEOUT.as_secs());
-                    tracing::warn!("MCP unavailable: {why}");
-                    McpStatus::Failed(why)
-                }
-            };
+            let status =
+                match tokio::time::timeout(CONNECT_TIMEOUT, connect_and_list(&url, key)).await {
+                    Ok(Ok(tools)) => {
+                        tracing::info!(url = %url, tools = tools.len(), "MCP tools listed");
+                        McpStatus::Ready(Arc::new(tools))
+                    }
+                    Ok(Err(why)) => {
+                        tracing::warn!(url = %url, "MCP unavailable: {why}");
+                        McpStatus::Failed(why)
+                    }
+                    Err(_) => {
+                        let why = format!(
+                            "{url} did not list its tools within {} s",
+                            CONNECT_TIMEOUT.as_secs()
+                        );
+                        tracing::warn!("MCP unavailable: {why}");
+                        McpStatus::Failed(why)
+                    }
+                };
             // Nobody listening any more is fine: the run may be over.
             let _ = tx.send(status);
         });
@@ -115,7 +120,9 @@ pub struct McpHandle {
 
 impl std::fmt::Debug for McpHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("McpHandle").field("status", &*self.status.borrow()).finish()
+        f.debug_struct("McpHandle")
+            .field("status", &*self.status.borrow())
+            .finish()
     }
 }
 
@@ -134,7 +141,11 @@ impl McpHandle {
     /// The tools, waiting at most `timeout` for the listing; none when it is not ready by then or failed.
     pub async fn tools(&self, timeout: Duration) -> Vec<Arc<dyn Tool>> {
         let mut status = self.status.clone();
-        let ready = tokio::time::timeout(timeout, status.wait_for(|s| !matches!(s, McpStatus::Connecting))).await;
+        let ready = tokio::time::timeout(
+            timeout,
+            status.wait_for(|s| !matches!(s, McpStatus::Connecting)),
+        )
+        .await;
         match ready {
             Ok(Ok(status)) => match &*status {
                 McpStatus::Ready(tools) => tools.as_ref().clone(),
@@ -167,7 +178,10 @@ async fn connect_and_list(url: &str, key: String) -> Result<Vec<Arc<dyn Tool>>, 
     for tool in listed {
         let spec = exposed_spec(&tool);
         if !seen.insert(spec.name.clone()) {
-            tracing::warn!("MCP tool {} clashes with another after renaming; skipped", tool.name);
+            tracing::warn!(
+                "MCP tool {} clashes with another after renaming; skipped",
+                tool.name
+            );
             continue;
         }
         tools.push(Arc::new(McpTool {
@@ -184,7 +198,13 @@ async fn connect_and_list(url: &str, key: String) -> Result<Vec<Arc<dyn Tool>>, 
 pub fn exposed_name(remote_name: &str) -> String {
     let cleaned: String = remote_name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let mut name = format!("{MCP_TOOL_PREFIX}{cleaned}");
     name.truncate(MAX_TOOL_NAME);
@@ -194,7 +214,9 @@ pub fn exposed_name(remote_name: &str) -> String {
 fn exposed_spec(tool: &rmcp::model::Tool) -> ToolSpec {
     let mut schema = tool.input_schema.as_ref().clone();
     // Models require an object schema; a server may leave `type` out for no-argument tools.
-    schema.entry("type").or_insert_with(|| Value::String("object".into()));
+    schema
+        .entry("type")
+        .or_insert_with(|| Value::String("object".into()));
     let description = tool
         .description
         .as_deref()
@@ -265,7 +287,11 @@ impl Tool for McpTool {
             .map_err(|e| ToolError::Failed(format!("{} failed: {e}", self.spec.name)))?;
         let text = result_text(&result);
         if result.is_error == Some(true) {
-            let text = if text.is_empty() { "the MCP tool reported an error".to_string() } else { text };
+            let text = if text.is_empty() {
+                "the MCP tool reported an error".to_string()
+            } else {
+                text
+            };
             return Err(ToolError::Failed(text));
         }
         Ok(ToolOutput::text(text))
@@ -299,12 +325,18 @@ mod tests {
 
     #[test]
     fn remote_names_keep_their_spelling_under_the_prefix() {
-        assert_eq!(exposed_name("dashboard-create"), "mcp__posthog__dashboard-create");
+        assert_eq!(
+            exposed_name("dashboard-create"),
+            "mcp__posthog__dashboard-create"
+        );
     }
 
     #[test]
     fn characters_models_refuse_become_underscores() {
-        assert_eq!(exposed_name("insights.get all"), "mcp__posthog__insights_get_all");
+        assert_eq!(
+            exposed_name("insights.get all"),
+            "mcp__posthog__insights_get_all"
+        );
         assert!(exposed_name(&"x".repeat(300)).len() <= MAX_TOOL_NAME);
     }
 

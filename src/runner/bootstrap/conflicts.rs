@@ -16,7 +16,8 @@ use serde::Serialize;
 
 /// Env keys that hold an existing PostHog project token in an app's env files,
 /// matched as suffixes (`NEXT_PUBLIC_POSTHOG_KEY`, `VITE_POSTHOG_PROJECT_TOKEN`…).
-pub const TOKEN_KEY_SUFFIXES: [&str; 3] = ["POSTHOG_KEY", "POSTHOG_PROJECT_TOKEN", "POSTHOG_API_KEY"];
+pub const TOKEN_KEY_SUFFIXES: [&str; 3] =
+    ["POSTHOG_KEY", "POSTHOG_PROJECT_TOKEN", "POSTHOG_API_KEY"];
 
 /// Env files that only document keys; their placeholder values are not a conflict.
 const TEMPLATE_ENV_SUFFIXES: [&str; 4] = [".example", ".sample", ".template", ".dist"];

@@ -112,7 +112,11 @@ impl fmt::Debug for Credentials {
 }
 
 /// Env variables that hold a model key (for redaction only; the provider clients read their own).
-const MODEL_KEY_VARS: [&str; 3] = ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY"];
+const MODEL_KEY_VARS: [&str; 3] = [
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "OPENAI_API_KEY",
+];
 
 /// Resolves credentials: a flag wins over its variable (`--project-token` /
 /// `POSTHOG_PROJECT_TOKEN`, `--host` / `POSTHOG_HOST`, `--mcp-url` /
@@ -122,8 +126,16 @@ pub fn resolve_credentials(
     flags: &CredentialFlags,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Credentials, CredentialError> {
-    let set = |name: &str| env(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-    let non_empty = |v: &Option<String>| v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let set = |name: &str| {
+        env(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let non_empty = |v: &Option<String>| {
+        v.as_ref()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
 
     let given_host = match non_empty(&flags.host) {
         Some(host) => Some(("--host", host)),
@@ -147,7 +159,10 @@ pub fn resolve_credentials(
         (None, None) => (Region::Us.ingestion_host().to_string(), Some(Region::Us)),
     };
 
-    let mcp_url = match non_empty(&flags.mcp_url).map(|u| ("--mcp-url", u)).or_else(|| set("MCP_URL").map(|u| ("MCP_URL", u))) {
+    let mcp_url = match non_empty(&flags.mcp_url)
+        .map(|u| ("--mcp-url", u))
+        .or_else(|| set("MCP_URL").map(|u| ("MCP_URL", u)))
+    {
         Some((source_name, url)) => Some(check_url(source_name, &url)?),
         // The hosted MCP server serves the clouds only: a self-hosted instance has no default.
         None => region.map(|_| DEFAULT_MCP_URL.to_string()),
@@ -167,14 +182,18 @@ pub fn resolve_credentials(
 /// when it is a cloud host. A missing scheme means https. The cloud app hosts
 /// (`us.posthog.com`, `app.posthog.com`, `eu.posthog.com`) map to their
 /// ingestion hosts, as PostHog's own SDKs do.
-fn normalise_host(source_name: &'static str, value: &str) -> Result<(String, Option<Region>), CredentialError> {
+fn normalise_host(
+    source_name: &'static str,
+    value: &str,
+) -> Result<(String, Option<Region>), CredentialError> {
     let with_scheme = if value.contains("://") {
         value.to_string()
     } else {
         format!("https://{value}")
     };
     let url = check_url(source_name, &with_scheme)?;
-    let parsed = reqwest::Url::parse(&url).map_err(|e| bad_url(source_name, value, e.to_string()))?;
+    let parsed =
+        reqwest::Url::parse(&url).map_err(|e| bad_url(source_name, value, e.to_string()))?;
     let region = match parsed.host_str() {
         Some("us.i.posthog.com" | "us.posthog.com" | "app.posthog.com") => Some(Region::Us),
         Some("eu.i.posthog.com" | "eu.posthog.com") => Some(Region::Eu),
@@ -188,9 +207,14 @@ fn normalise_host(source_name: &'static str, value: &str) -> Result<(String, Opt
 
 /// The url without a trailing slash, when it is an http(s) url with a host.
 fn check_url(source_name: &'static str, value: &str) -> Result<String, CredentialError> {
-    let parsed = reqwest::Url::parse(value).map_err(|e| bad_url(source_name, value, e.to_string()))?;
+    let parsed =
+        reqwest::Url::parse(value).map_err(|e| bad_url(source_name, value, e.to_string()))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(bad_url(source_name, value, format!("the scheme is {}", parsed.scheme())));
+        return Err(bad_url(
+            source_name,
+            value,
+            format!("the scheme is {}", parsed.scheme()),
+        ));
     }
     if parsed.host_str().is_none() {
         return Err(bad_url(source_name, value, "it has no host".to_string()));

@@ -112,10 +112,14 @@ impl HealthReport {
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
         if let ModelHealth::Unreachable { detail } = &self.model {
-            warnings.push(format!("the model provider did not answer properly: {detail}"));
+            warnings.push(format!(
+                "the model provider did not answer properly: {detail}"
+            ));
         }
         if let PosthogHealth::Outage { detail } = &self.posthog {
-            warnings.push(format!("the PostHog host did not answer properly: {detail}"));
+            warnings.push(format!(
+                "the PostHog host did not answer properly: {detail}"
+            ));
         }
         warnings
     }
