@@ -199,7 +199,7 @@ async fn no_telemetry_project_means_linear_with_no_flag_service_configured() {
 }
 
 #[tokio::test]
-async fn telemetry_off_means_no_flag_request_and_linear() {
+async fn telemetry_off_means_no_flag_request_no_kept_id_and_linear() {
     let fake = FakePostHog::start().await;
     fake.set_flag(FLAG_KEY, true);
     let url = fake.url();
@@ -209,7 +209,9 @@ async fn telemetry_off_means_no_flag_request_and_linear() {
         "DO_NOT_TRACK" => Some("1".to_string()),
         _ => None,
     };
-    let inputs = FlagInputs::new(TelemetrySetting::resolve(false, &env));
+    let config = tempfile::tempdir().unwrap();
+    let mut inputs = FlagInputs::new(TelemetrySetting::resolve(false, &env));
+    inputs.config_dir = Some(config.path().to_path_buf());
 
     let decision = decide_variant(inputs, &reqwest::Client::new()).await;
 
@@ -220,6 +222,7 @@ async fn telemetry_off_means_no_flag_request_and_linear() {
         decision.reason
     );
     assert!(fake.flag_requests().is_empty());
+    assert!(!config.path().join(ANONYMOUS_ID_FILE).exists());
 }
 
 #[tokio::test]

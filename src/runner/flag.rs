@@ -77,13 +77,24 @@ pub struct VariantDecision {
 }
 
 /// Decides the variant. Never fails: every problem means linear, with the reason.
+///
+/// With telemetry off (or not configured) nobody receives the distinct id, so
+/// it is a fresh one for this run: no git lookup, no file in the config dir.
 pub async fn decide_variant(inputs: FlagInputs, http: &reqwest::Client) -> VariantDecision {
-    let identity = resolve_identity(
-        inputs.email.clone(),
-        inputs.git_dir.clone(),
-        inputs.config_dir.clone(),
-    )
-    .await;
+    let identity = match inputs.service {
+        TelemetrySetting::On(_) => {
+            resolve_identity(
+                inputs.email.clone(),
+                inputs.git_dir.clone(),
+                inputs.config_dir.clone(),
+            )
+            .await
+        }
+        TelemetrySetting::Off { .. } => Identity {
+            distinct_id: uuid::Uuid::new_v4().to_string(),
+            email: None,
+        },
+    };
     let (variant, reason) = choose(&inputs, &identity, http).await;
     tracing::info!(variant = variant.name(), %reason, "variant decided");
     VariantDecision {
