@@ -4,19 +4,19 @@
 //! 130 interrupted.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::actors::persist::files;
+use crate::actors::queue::Budget;
 use crate::actors::ui::UiMode;
-use crate::agent::stub::{stub_catalogue, StubBackend};
-use crate::messages::{QueueFile, RunInfo, Variant, Verdict};
+use crate::content::{self, ContentSource};
+use crate::messages::{QueueFile, Variant, Verdict};
 use crate::queue::QueueLimits;
-use crate::runner::lock::RunLock;
-use crate::runner::orchestrated::{self, RunSetup};
+use crate::runner::demo;
+use crate::runner::integrate::{self, IntegrateOptions, ProviderChoice, ResumeChoice};
 
 /// Exit code for a successful run.
 pub const EXIT_OK: i32 = 0;
@@ -38,12 +38,43 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Integrate PostHog into the app in DIR.
-    Integrate(IntegrateArgs),
+    Integrate(RunArgs),
+    /// Continue the unfinished run in DIR.
+    Resume(RunArgs),
+    /// See it work: integrate a bundled sample Next.js app offline, with scripted models.
+    Demo(DemoArgs),
     /// Show the last run's queue in DIR.
     Status {
         /// The app's directory.
         #[arg(default_value = ".")]
         dir: PathBuf,
+    },
+    /// Work with agent prompts and skills.
+    #[command(subcommand)]
+    Content(ContentCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ContentCommand {
+    /// Validate content and list what it holds.
+    Check {
+        /// A content directory or server URL (default: the built-in content).
+        #[arg(long)]
+        content: Option<String>,
+    },
+    /// Write the built-in content to DIR, to start a custom set.
+    Export {
+        /// An empty or new directory.
+        dir: PathBuf,
+    },
+    /// Serve content on the context-mill routes.
+    Serve {
+        /// A content directory (default: the built-in content).
+        #[arg(long)]
+        content: Option<String>,
+        /// Port on 127.0.0.1.
+        #[arg(long, default_value_t = 8765)]
+        port: u16,
     },
 }
 
@@ -60,8 +91,17 @@ pub enum UiChoice {
     Json,
 }
 
-#[derive(Debug, Args)]
-struct IntegrateArgs {
+/// PostHog cloud regions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Region {
+    /// United States.
+    Us,
+    /// European Union.
+    Eu,
+}
+
+#[derive(Debug, Args, Clone)]
+struct RunArgs {
     /// The app's directory.
     #[arg(default_value = ".")]
     dir: PathBuf,
@@ -83,9 +123,76 @@ struct IntegrateArgs {
     /// Answer yes to every question.
     #[arg(long, short)]
     yes: bool,
-    /// Milliseconds each stub task takes (the stub backend only).
+    /// Non-interactive: like --yes.
+    #[arg(long)]
+    ci: bool,
+    /// The model provider (default: anthropic when its key is set, else openai when OPENAI_BASE_URL is set).
+    #[arg(long, value_enum)]
+    provider: Option<ProviderChoice>,
+    /// The cassette for --provider replay: a file path, or a cassette name in the content.
+    #[arg(long)]
+    cassette: Option<String>,
+    /// Replay latency factor: 1 is realistic, 0 is instant.
+    #[arg(long, default_value_t = 1.0)]
+    replay_speed: f64,
+    /// Content: a directory or a content server URL (default: built in).
+    #[arg(long)]
+    content: Option<String>,
+    /// Use the orchestrator (queue of small agents).
+    #[arg(long, conflicts_with = "linear")]
+    orchestrator: bool,
+    /// Use the linear runner (one agent).
+    #[arg(long)]
+    linear: bool,
+    /// The PostHog project token.
+    #[arg(long, env = "POSTHOG_PROJECT_TOKEN", hide_env_values = true)]
+    project_token: Option<String>,
+    /// PostHog cloud region.
+    #[arg(long, value_enum, conflicts_with = "host")]
+    region: Option<Region>,
+    /// PostHog host (self-hosted or a custom domain).
+    #[arg(long, env = "POSTHOG_HOST")]
+    host: Option<String>,
+    /// Stop starting tasks once this many US dollars are spent.
+    #[arg(long)]
+    budget_usd: Option<f64>,
+    /// Stop starting tasks once this many tokens are used.
+    #[arg(long)]
+    max_tokens: Option<u64>,
+    /// Resume an unfinished run without asking.
+    #[arg(long, conflicts_with = "fresh")]
+    resume: bool,
+    /// Start over even if a run is unfinished.
+    #[arg(long)]
+    fresh: bool,
+    /// Send no telemetry.
+    #[arg(long)]
+    no_telemetry: bool,
+    /// Milliseconds each stub task takes (--provider stub only).
     #[arg(long, default_value_t = 300, hide = true)]
     stub_delay_ms: u64,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Where to put the sample app (default: a new temporary directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Tasks that may run at once.
+    #[arg(long, default_value_t = 2)]
+    concurrency: usize,
+    /// How the run is shown.
+    #[arg(long, value_enum, default_value_t = UiChoice::Auto)]
+    ui: UiChoice,
+    /// Run the real `npm install` and `npm run build` (needs the npm registry).
+    #[arg(long)]
+    build: bool,
+    /// Replay latency factor: 1 is realistic, 0 is instant.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// Use the linear runner instead of the orchestrator.
+    #[arg(long)]
+    linear: bool,
 }
 
 /// Parses the command line and runs it; returns the process exit code.
@@ -99,8 +206,11 @@ pub fn main() -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Integrate(args) => integrate(args),
+        Command::Integrate(args) => integrate::integrate(options(args, ResumeChoice::Ask)),
+        Command::Resume(args) => integrate::integrate(options(args, ResumeChoice::Resume)),
+        Command::Demo(args) => demo_command(args),
         Command::Status { dir } => status(&dir),
+        Command::Content(cmd) => content_command(cmd),
     };
     match result {
         Ok(code) => code,
@@ -122,52 +232,91 @@ fn resolve_ui(choice: UiChoice) -> UiMode {
     }
 }
 
-fn integrate(args: IntegrateArgs) -> Result<i32> {
-    let install_dir = args
-        .dir
-        .canonicalize()
-        .with_context(|| format!("cannot open the app directory {}", args.dir.display()))?;
-    let state_dir = install_dir.join(files::STATE_DIR);
-    let _lock = RunLock::acquire(&state_dir)?;
-    let _log = init_logging(&state_dir)?;
-    let limits = QueueLimits {
-        max_tasks: args.max_tasks,
-        max_depth: args.max_depth,
-        max_attempts: args.max_attempts.max(1),
-        concurrency: args.concurrency.max(1),
-        ..QueueLimits::default()
-    };
-    let run = RunInfo {
-        run_id: uuid::Uuid::new_v4().to_string(),
-        variant: Variant::Orchestrator,
-        install_dir: install_dir.display().to_string(),
-        created_at: chrono::Utc::now(),
-        framework: None,
-        concurrency: limits.concurrency,
-        content_hash: None,
-    };
-    let backend = Arc::new(StubBackend::new(
-        state_dir.clone(),
-        Duration::from_millis(args.stub_delay_ms),
-    ));
-    let setup = RunSetup {
-        state_dir,
-        limits,
-        catalogue: stub_catalogue(),
-        backend,
-        ui: resolve_ui(args.ui),
-        run,
-        resume: None,
-        budget: None,
-        subscribers: Vec::new(),
-        coalesce: Duration::from_millis(50),
-        fail_queue_writes: false,
-    };
-    let result = actix::System::new().block_on(orchestrated::run(setup));
-    for e in &result.storage_errors {
-        eprintln!("wizard: {e}");
+fn host_for(region: Option<Region>, host: Option<String>) -> String {
+    match (host, region) {
+        (Some(h), _) => h.trim_end_matches('/').to_string(),
+        (None, Some(Region::Eu)) => "https://eu.i.posthog.com".into(),
+        _ => "https://us.i.posthog.com".into(),
     }
-    Ok(exit_code(result.outcome.verdict))
+}
+
+fn options(args: RunArgs, mut resume: ResumeChoice) -> IntegrateOptions {
+    if resume == ResumeChoice::Ask {
+        if args.resume {
+            resume = ResumeChoice::Resume;
+        } else if args.fresh {
+            resume = ResumeChoice::Fresh;
+        }
+    }
+    let env_variant = std::env::var("WIZARD_ORCHESTRATOR").ok();
+    let variant = if args.linear {
+        Variant::Linear
+    } else if args.orchestrator {
+        Variant::Orchestrator
+    } else if env_variant.as_deref() == Some("0") {
+        Variant::Linear
+    } else {
+        Variant::Orchestrator
+    };
+    let budget = (args.budget_usd.is_some() || args.max_tokens.is_some()).then_some(Budget {
+        max_usd: args.budget_usd,
+        max_tokens: args.max_tokens,
+    });
+    IntegrateOptions {
+        dir: args.dir,
+        limits: QueueLimits {
+            max_tasks: args.max_tasks,
+            max_depth: args.max_depth,
+            max_attempts: args.max_attempts.max(1),
+            concurrency: args.concurrency.max(1),
+            ..QueueLimits::default()
+        },
+        ui: resolve_ui(args.ui),
+        yes: args.yes || args.ci,
+        provider: args.provider,
+        cassette: args.cassette,
+        replay_speed: args.replay_speed.max(0.0),
+        content: args.content,
+        variant,
+        project_token: args.project_token,
+        host: host_for(args.region, args.host),
+        budget,
+        resume,
+        skip_commands: None,
+        stub_delay: Duration::from_millis(args.stub_delay_ms),
+    }
+}
+
+fn demo_command(args: DemoArgs) -> Result<i32> {
+    let dir = demo::prepare(args.dir.as_deref())?;
+    eprintln!("wizard demo: the sample app is in {}", dir.display());
+    let opts = IntegrateOptions {
+        dir,
+        limits: QueueLimits {
+            concurrency: args.concurrency.max(1),
+            ..QueueLimits::default()
+        },
+        ui: resolve_ui(args.ui),
+        yes: true,
+        provider: Some(ProviderChoice::Replay),
+        cassette: None,
+        replay_speed: args.speed.max(0.0),
+        content: None,
+        variant: if args.linear {
+            Variant::Linear
+        } else {
+            Variant::Orchestrator
+        },
+        project_token: None,
+        host: host_for(None, None),
+        budget: None,
+        resume: ResumeChoice::Fresh,
+        skip_commands: (!args.build).then(|| {
+            "the demo does not run commands; `wizard demo --build` runs npm for real".to_string()
+        }),
+        stub_delay: Duration::ZERO,
+    };
+    integrate::integrate(opts)
 }
 
 /// The exit code for a verdict.
@@ -185,20 +334,64 @@ fn status(dir: &Path) -> Result<i32> {
         .with_context(|| format!("no run found: cannot read {}", path.display()))?;
     let file: QueueFile = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a valid queue file", path.display()))?;
-    for t in &file.tasks {
-        println!(
-            "{:<16} {:<10} {:<8} {}",
-            t.id,
-            t.status.name(),
-            t.model,
-            t.label
-        );
+    print!("{}", crate::ui::status::status_table(&file.tasks));
+    if let Some(outcome) = &file.outcome {
+        println!("\n{}", outcome.message);
     }
     Ok(EXIT_OK)
 }
 
+fn content_command(cmd: ContentCommand) -> Result<i32> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match cmd {
+        ContentCommand::Check { content } => {
+            let source = ContentSource::parse(content.as_deref());
+            match rt.block_on(content::load(&source)) {
+                Ok(set) => {
+                    let models = crate::providers::pricing::ModelTable::parse(&set.models_yaml);
+                    let model_errors = match &models {
+                        Ok(table) => set.validate_models(|m| table.is_known(m)),
+                        Err(e) => {
+                            eprintln!("models.yaml: {e}");
+                            return Ok(EXIT_USAGE);
+                        }
+                    };
+                    print!("{}", content::check_report(&set));
+                    if !model_errors.is_empty() {
+                        for e in model_errors {
+                            eprintln!("{e}");
+                        }
+                        return Ok(EXIT_USAGE);
+                    }
+                    Ok(EXIT_OK)
+                }
+                Err(errors) => {
+                    eprintln!("the content in {source} is not valid:");
+                    for e in errors.iter() {
+                        eprintln!("  {e}");
+                    }
+                    Ok(EXIT_USAGE)
+                }
+            }
+        }
+        ContentCommand::Export { dir } => {
+            let written = content::export_embedded(&dir)?;
+            println!("wrote {} files to {}", written.len(), dir.display());
+            Ok(EXIT_OK)
+        }
+        ContentCommand::Serve { content, port } => {
+            let source = ContentSource::parse(content.as_deref());
+            let (tx, _rx) = tokio::sync::oneshot::channel();
+            rt.block_on(content::serve(&source, port, tx))?;
+            Ok(EXIT_OK)
+        }
+    }
+}
+
 /// Sends tracing output to `<state_dir>/wizard.log`, never to the terminal.
-fn init_logging(state_dir: &Path) -> Result<()> {
+pub fn init_logging(state_dir: &Path) -> Result<()> {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

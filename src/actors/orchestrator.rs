@@ -65,7 +65,10 @@ impl Actor for Orchestrator {
             match futures::FutureExt::catch_unwind(guarded).await {
                 Ok(report) => report,
                 Err(panic) => SeedReport {
-                    error: Some(format!("the seeding agent crashed: {}", panic_message(&panic))),
+                    error: Some(format!(
+                        "the seeding agent crashed: {}",
+                        panic_message(&panic)
+                    )),
                     ..SeedReport::default()
                 },
             }

@@ -65,7 +65,7 @@ pub struct PersistActor {
     coalesce: Duration,
     last_error: Option<String>,
     stats: PersistStats,
-    fail_writes: bool,
+    fail_writes_after: Option<u64>,
 }
 
 impl PersistActor {
@@ -80,7 +80,7 @@ impl PersistActor {
             coalesce: Duration::from_millis(50),
             last_error: None,
             stats: PersistStats::default(),
-            fail_writes: false,
+            fail_writes_after: None,
         }
     }
 
@@ -95,9 +95,9 @@ impl PersistActor {
         self
     }
 
-    /// Makes every `queue.json` write fail (storage-fault tests).
-    pub fn failing_writes(mut self) -> Self {
-        self.fail_writes = true;
+    /// Makes every `queue.json` write after the first `good` ones fail (storage-fault tests).
+    pub fn failing_writes_after(mut self, good: u64) -> Self {
+        self.fail_writes_after = Some(good);
         self
     }
 
@@ -147,7 +147,10 @@ impl PersistActor {
         if !self.dirty {
             return;
         }
-        let result = if self.fail_writes {
+        let result = if self
+            .fail_writes_after
+            .is_some_and(|good| self.stats.queue_writes >= good)
+        {
             Err(io::Error::other("injected storage fault"))
         } else {
             write_json_atomic(&self.dir.join(files::QUEUE), self.mirror.file())

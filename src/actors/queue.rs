@@ -265,6 +265,10 @@ impl Handler<Relabel> for QueueActor {
     type Result = ();
 
     fn handle(&mut self, msg: Relabel, _ctx: &mut Self::Context) {
+        // `run_finished` is the last event of a run; a late relabel must not follow it.
+        if self.finished {
+            return;
+        }
         if let Some(event) = self.state.relabel(&msg.task_id, &msg.label) {
             self.emit(vec![event]);
         }

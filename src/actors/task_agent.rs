@@ -63,7 +63,10 @@ impl Handler<RunTask> for TaskAgent {
                 }),
                 Err(_) => AttemptReport::free(AttemptEnd::Error {
                     error_kind: "timeout".into(),
-                    message: format!("the task ran past its time limit of {}s", limit.as_secs()),
+                    message: format!(
+                        "the task ran past its time limit of {}",
+                        describe_limit(limit)
+                    ),
                     fatal: false,
                 }),
             }
@@ -78,6 +81,16 @@ impl Handler<RunTask> for TaskAgent {
                 cost_usd: report.cost_usd,
             });
         }));
+    }
+}
+
+/// A time limit in words: whole seconds as `600s`, anything finer in milliseconds
+/// (a sub-second limit must not read as `0s`).
+fn describe_limit(limit: std::time::Duration) -> String {
+    if limit.subsec_millis() == 0 {
+        format!("{}s", limit.as_secs())
+    } else {
+        format!("{}ms", limit.as_millis())
     }
 }
 

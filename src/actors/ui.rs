@@ -78,7 +78,9 @@ impl UiActor {
     }
 
     fn tick(&mut self) {
-        let Some(term) = self.terminal.as_mut() else { return };
+        let Some(term) = self.terminal.as_mut() else {
+            return;
+        };
         match term.poll_key(Duration::ZERO) {
             Ok(Some(UiKey::Quit)) if !self.quit_sent => {
                 self.quit_sent = true;
@@ -132,7 +134,9 @@ impl Handler<QueueEvent> for UiActor {
     type Result = ();
 
     fn handle(&mut self, event: QueueEvent, _ctx: &mut Self::Context) {
-        if matches!(event.kind, EventKind::TaskStarted { .. }) && self.view.phase() == Phase::Seeding {
+        if matches!(event.kind, EventKind::TaskStarted { .. })
+            && self.view.phase() == Phase::Seeding
+        {
             self.view.set_phase(Phase::Running);
         }
         self.view.apply(&event);
@@ -144,7 +148,10 @@ impl Handler<QueueEvent> for UiActor {
                 }
             }
             UiMode::Tui => {
-                if let (Some(term), false) = (self.terminal.as_mut(), matches!(event.kind, EventKind::TaskActivity { .. })) {
+                if let (Some(term), false) = (
+                    self.terminal.as_mut(),
+                    matches!(event.kind, EventKind::TaskActivity { .. }),
+                ) {
                     let _ = term.draw(&self.view, event.t_ms);
                 }
             }

@@ -100,13 +100,18 @@ impl ModelBackend {
         tools
     }
 
-    fn price(&self) -> impl Fn(&str, &crate::messages::Usage) -> f64 + Send + Sync + '_ {
-        move |model: &str, usage: &crate::messages::Usage| self.models.cost_usd(model, usage)
+    fn price(&self) -> impl Fn(&str, &crate::messages::Usage) -> f64 + Send + Sync + 'static {
+        let models = self.models.clone();
+        move |model: &str, usage: &crate::messages::Usage| models.cost_usd(model, usage)
     }
 }
 
 fn effective_tools(allowed: &[String], disallowed: &[String]) -> Vec<String> {
-    allowed.iter().filter(|t| !disallowed.contains(t)).cloned().collect()
+    allowed
+        .iter()
+        .filter(|t| !disallowed.contains(t))
+        .cloned()
+        .collect()
 }
 
 #[async_trait]

@@ -200,9 +200,17 @@ pub fn task_prompt(
     let mut s = String::new();
     let _ = writeln!(s, "# Your task: {}", task.label);
     let _ = writeln!(s, "Task id: {} · type: {}", task.id, task.task_type);
-    let _ = writeln!(s, "Tools you may use: {}, complete_task\n", allowed_tools.join(", "));
+    let _ = writeln!(
+        s,
+        "Tools you may use: {}, complete_task\n",
+        allowed_tools.join(", ")
+    );
     let _ = writeln!(s, "## Goal\n{}\n", agent.goal.trim());
-    let _ = writeln!(s, "## How you know you succeeded\n{}\n", agent.success.trim());
+    let _ = writeln!(
+        s,
+        "## How you know you succeeded\n{}\n",
+        agent.success.trim()
+    );
     let body = agent.body.trim();
     if !body.is_empty() {
         let _ = writeln!(s, "{body}\n");
@@ -247,14 +255,21 @@ pub struct CatalogueEntry<'a> {
 pub fn seed_prompt(body: &str, catalogue: &[CatalogueEntry<'_>]) -> String {
     let mut s = String::from("# Plan and seed the queue\n\n");
     let _ = writeln!(s, "{}\n", body.trim());
-    let _ = writeln!(s, "## Task types (type · label · model · default dependsOn types)");
+    let _ = writeln!(
+        s,
+        "## Task types (type · label · model · default dependsOn types)"
+    );
     for e in catalogue {
         let deps = if e.depends_on.is_empty() {
             "—".to_string()
         } else {
             e.depends_on.join(", ")
         };
-        let _ = writeln!(s, "- {} · {} · {} · {}", e.task_type, e.label, e.model, deps);
+        let _ = writeln!(
+            s,
+            "- {} · {} · {} · {}",
+            e.task_type, e.label, e.model, deps
+        );
     }
     s
 }
@@ -336,7 +351,13 @@ mod tests {
             success: "s",
             body: "b",
         };
-        let with = task_prompt(&task("capture", json!({"focus": "checkout flow"})), &agent, &[], &[], &[]);
+        let with = task_prompt(
+            &task("capture", json!({"focus": "checkout flow"})),
+            &agent,
+            &[],
+            &[],
+            &[],
+        );
         let without = task_prompt(&task("capture-2", json!({})), &agent, &[], &[], &[]);
         assert!(with.contains("## Your task input\n- focus: checkout flow"));
         assert!(!without.contains("Your task input"));
@@ -364,7 +385,10 @@ mod tests {
         let text = task_prompt(
             &task("build", json!({})),
             &agent,
-            &[SkillText { name: "how", body: "step one" }],
+            &[SkillText {
+                name: "how",
+                body: "step one",
+            }],
             &[h("install", None), h("init", Some("two inits"))],
             &["Read".into()],
         );

@@ -17,7 +17,8 @@ use serde_json::Value;
 use super::TaskPort;
 use crate::messages::{AttemptEnd, Usage};
 use crate::providers::{
-    ContentBlock, Message, ModelClient, ModelRequest, ProviderEvent, RequestMeta, Role, StopReason, SystemBlock,
+    ContentBlock, Message, ModelClient, ModelRequest, ProviderEvent, RequestMeta, Role, StopReason,
+    SystemBlock,
 };
 use crate::queue::canonical_json;
 use crate::tools::permissions::check_tool_allowed;
@@ -75,21 +76,40 @@ pub const ENDED_TURN: &str = "the model ended its turn";
 pub type Pricer = dyn Fn(&str, &Usage) -> f64 + Send + Sync;
 
 /// Runs one agent to its end.
-pub async fn run_agent(client: &dyn ModelClient, setup: AgentSetup, port: &dyn TaskPort, price: &Pricer) -> LoopResult {
+pub async fn run_agent(
+    client: &dyn ModelClient,
+    setup: AgentSetup,
+    port: &dyn TaskPort,
+    price: &Pricer,
+) -> LoopResult {
     let mut specs: Vec<_> = setup.tools.iter().map(|t| t.spec()).collect();
     if setup.offers_complete_task {
         specs.push(complete_task_spec());
     }
     specs.sort_by(|a, b| a.name.cmp(&b.name));
-    let by_name: HashMap<String, Arc<dyn Tool>> = setup.tools.iter().map(|t| (t.spec().name, t.clone())).collect();
-    let secrets: Vec<String> = setup.ctx.secrets.values().filter(|v| v.len() >= 6).map(str::to_string).collect();
+    let by_name: HashMap<String, Arc<dyn Tool>> = setup
+        .tools
+        .iter()
+        .map(|t| (t.spec().name, t.clone()))
+        .collect();
+    let secrets: Vec<String> = setup
+        .ctx
+        .secrets
+        .values()
+        .filter(|v| v.len() >= 6)
+        .map(str::to_string)
+        .collect();
 
     let mut messages = vec![Message {
         role: Role::User,
-        content: vec![ContentBlock::Text { text: setup.prompt.clone() }],
+        content: vec![ContentBlock::Text {
+            text: setup.prompt.clone(),
+        }],
     }];
     let mut result = LoopResult {
-        end: AttemptEnd::NoReport { detail: String::new() },
+        end: AttemptEnd::NoReport {
+            detail: String::new(),
+        },
         usage: Usage::default(),
         cost_usd: 0.0,
         files_touched: Vec::new(),
@@ -105,7 +125,10 @@ pub async fn run_agent(client: &dyn ModelClient, setup: AgentSetup, port: &dyn T
         if result.turns >= setup.max_turns {
             result.end = AttemptEnd::Error {
                 error_kind: "max-turns".into(),
-                message: format!("the agent used all {} turns without reporting", setup.max_turns),
+                message: format!(
+                    "the agent used all {} turns without reporting",
+                    setup.max_turns
+                ),
                 fatal: false,
             };
             return result;
@@ -120,10 +143,18 @@ pub async fn run_agent(client: &dyn ModelClient, setup: AgentSetup, port: &dyn T
             meta: setup.meta.clone(),
         };
         let progress = |event: ProviderEvent| {
-            if let ProviderEvent::Retrying { attempt, wait_ms, reason } = event {
+            if let ProviderEvent::Retrying {
+                attempt,
+                wait_ms,
+                reason,
+            } = event
+            {
                 retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 port.activity(
-                    format!("Model busy ({reason}); retry {attempt} in {:.1}s", wait_ms as f64 / 1000.0),
+                    format!(
+                        "Model busy ({reason}); retry {attempt} in {:.1}s",
+                        wait_ms as f64 / 1000.0
+                    ),
                     None,
                     None,
                 );
@@ -149,7 +180,9 @@ pub async fn run_agent(client: &dyn ModelClient, setup: AgentSetup, port: &dyn T
             .content
             .iter()
             .filter_map(|b| match b {
-                ContentBlock::ToolUse { id, name, input } => Some((id.clone(), name.clone(), input.clone())),
+                ContentBlock::ToolUse { id, name, input } => {
+                    Some((id.clone(), name.clone(), input.clone()))
+                }
                 _ => None,
             })
             .collect();
@@ -190,7 +223,9 @@ pub async fn run_agent(client: &dyn ModelClient, setup: AgentSetup, port: &dyn T
             if repeats >= setup.repeat_limit {
                 result.end = AttemptEnd::Error {
                     error_kind: "repeat".into(),
-                    message: format!("the agent made the same {name} call {repeats} times in a row"),
+                    message: format!(
+                        "the agent made the same {name} call {repeats} times in a row"
+                    ),
                     fatal: false,
                 };
                 return result;
@@ -213,11 +248,17 @@ pub async fn run_agent(client: &dyn ModelClient, setup: AgentSetup, port: &dyn T
                 }
             }
             let outcome = match by_name.get(&name) {
-                None => Err(ToolError::InvalidInput(format!("there is no tool named {name}"))),
+                None => Err(ToolError::InvalidInput(format!(
+                    "there is no tool named {name}"
+                ))),
                 Some(tool) => match check_tool_allowed(&setup.ctx.permissions, &name) {
                     Err(e) => Err(e),
                     Ok(()) => {
-                        port.activity(tool.activity(&input), Some(result.usage), Some(result.cost_usd));
+                        port.activity(
+                            tool.activity(&input),
+                            Some(result.usage),
+                            Some(result.cost_usd),
+                        );
                         tool.call(&setup.ctx, input).await
                     }
                 },

@@ -18,6 +18,7 @@ pub mod frontmatter;
 mod graph;
 mod layout;
 mod menu;
+pub mod product;
 mod remote;
 mod report;
 mod serve;

@@ -110,7 +110,9 @@ pub struct AnthropicClient {
 impl fmt::Debug for AnthropicClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // `config` is safe to print: its credential's Debug is redacted.
-        f.debug_struct("AnthropicClient").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("AnthropicClient")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -120,7 +122,9 @@ impl AnthropicClient {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .build()
-            .map_err(|e| ProviderError::Protocol(format!("could not set up the HTTP client: {e}")))?;
+            .map_err(|e| {
+                ProviderError::Protocol(format!("could not set up the HTTP client: {e}"))
+            })?;
         Ok(AnthropicClient { http, config })
     }
 
@@ -167,7 +171,9 @@ impl AnthropicClient {
         first_token: &AtomicBool,
     ) -> Result<ModelResponse, AttemptError> {
         let idle = self.config.retry.idle_timeout;
-        let request = self.with_headers(self.http.post(self.url("/v1/messages"))).json(body);
+        let request = self
+            .with_headers(self.http.post(self.url("/v1/messages")))
+            .json(body);
         let response = send_within(request, idle).await?;
         if !response.status().is_success() {
             return Err(failure_from_response(response, idle).await);
@@ -251,8 +257,12 @@ async fn failure_from_response(response: reqwest::Response, idle: Duration) -> A
         Ok(Ok(text)) => text,
         _ => String::new(),
     };
-    let message = error_message(&body)
-        .unwrap_or_else(|| status.canonical_reason().unwrap_or("no message").to_string());
+    let message = error_message(&body).unwrap_or_else(|| {
+        status
+            .canonical_reason()
+            .unwrap_or("no message")
+            .to_string()
+    });
     classify_status(status.as_u16(), &headers, message)
 }
 
@@ -334,7 +344,8 @@ fn block_to_wire(block: &ContentBlock) -> Value {
             content,
             is_error,
         } => {
-            let mut wire = json!({"type": "tool_result", "tool_use_id": tool_use_id, "content": content});
+            let mut wire =
+                json!({"type": "tool_result", "tool_use_id": tool_use_id, "content": content});
             if *is_error {
                 wire["is_error"] = json!(true);
             }
@@ -423,7 +434,9 @@ impl StreamAssembler {
                 }) = self.blocks.get_mut(&index)
                 {
                     let parsed = parse_tool_input(json, start_input).map_err(|e| {
-                        AttemptError::transient(format!("tool `{name}` input is not valid JSON: {e}"))
+                        AttemptError::transient(format!(
+                            "tool `{name}` input is not valid JSON: {e}"
+                        ))
                     })?;
                     *input = Some(parsed);
                 }
@@ -464,7 +477,10 @@ impl StreamAssembler {
                     input,
                 } => {
                     // A block cut off by max_tokens never stopped: keep it only if its JSON is whole.
-                    match input.map(Ok).unwrap_or_else(|| parse_tool_input(&json, &start_input)) {
+                    match input
+                        .map(Ok)
+                        .unwrap_or_else(|| parse_tool_input(&json, &start_input))
+                    {
                         Ok(input) => content.push(ContentBlock::ToolUse { id, name, input }),
                         Err(_) => tracing::warn!(
                             tool = %name,
@@ -495,9 +511,9 @@ impl StreamAssembler {
 }
 
 fn index_of(data: &Value) -> Result<u64, AttemptError> {
-    data["index"]
-        .as_u64()
-        .ok_or_else(|| AttemptError::transient(format!("content block event without an index: {data}")))
+    data["index"].as_u64().ok_or_else(|| {
+        AttemptError::transient(format!("content block event without an index: {data}"))
+    })
 }
 
 fn partial_block(block: &Value) -> PartialBlock {
@@ -523,8 +539,12 @@ fn apply_delta(block: &mut PartialBlock, delta: &Value) {
     let field = |name: &str| delta[name].as_str().unwrap_or_default();
     match (block, delta["type"].as_str().unwrap_or_default()) {
         (PartialBlock::Text(text), "text_delta") => text.push_str(field("text")),
-        (PartialBlock::ToolUse { json, .. }, "input_json_delta") => json.push_str(field("partial_json")),
-        (PartialBlock::Thinking { thinking, .. }, "thinking_delta") => thinking.push_str(field("thinking")),
+        (PartialBlock::ToolUse { json, .. }, "input_json_delta") => {
+            json.push_str(field("partial_json"))
+        }
+        (PartialBlock::Thinking { thinking, .. }, "thinking_delta") => {
+            thinking.push_str(field("thinking"))
+        }
         (PartialBlock::Thinking { signature, .. }, "signature_delta") => {
             signature.push_str(field("signature"))
         }
@@ -601,7 +621,10 @@ fn stream_error(data: &Value) -> AttemptError {
 }
 
 /// A non-streamed message (`{"type":"message","content":[…],…}`) as a response.
-fn response_from_message(message: &Value, request_model: &str) -> Result<ModelResponse, AttemptError> {
+fn response_from_message(
+    message: &Value,
+    request_model: &str,
+) -> Result<ModelResponse, AttemptError> {
     let mut assembler = StreamAssembler::default();
     let event = |data: Value| Event {
         event: data["type"].as_str().unwrap_or_default().to_string(),
@@ -614,13 +637,17 @@ fn response_from_message(message: &Value, request_model: &str) -> Result<ModelRe
     let blocks = message["content"].as_array().cloned().unwrap_or_default();
     for (index, block) in blocks.into_iter().enumerate() {
         let input = block.get("input").cloned();
-        assembler.on_event(&event(json!({"type": "content_block_start", "index": index, "content_block": block})))?;
+        assembler.on_event(&event(
+            json!({"type": "content_block_start", "index": index, "content_block": block}),
+        ))?;
         if let (Some(input), Some(PartialBlock::ToolUse { json, .. })) =
             (input, assembler.blocks.get_mut(&(index as u64)))
         {
             *json = input.to_string();
         }
-        assembler.on_event(&event(json!({"type": "content_block_stop", "index": index})))?;
+        assembler.on_event(&event(
+            json!({"type": "content_block_stop", "index": index}),
+        ))?;
     }
     let stop = json!({"type": "message_delta", "delta": {"stop_reason": message["stop_reason"]}, "usage": {}});
     assembler.on_event(&event(stop))?;
@@ -685,27 +712,47 @@ data: {"type":"message_stop"}
         let response = assemble(TOOL_STREAM).unwrap();
         assert_eq!(
             response.content,
-            vec![ContentBlock::ToolUse { id: "toolu_1".into(), name: "Read".into(), input: json!({}) }]
+            vec![ContentBlock::ToolUse {
+                id: "toolu_1".into(),
+                name: "Read".into(),
+                input: json!({})
+            }]
         );
         assert_eq!(response.stop_reason, StopReason::ToolUse);
         assert_eq!(
             response.usage,
-            Usage { input_tokens: 10, output_tokens: 20, cache_read_tokens: 7, cache_write_tokens: 3 }
+            Usage {
+                input_tokens: 10,
+                output_tokens: 20,
+                cache_read_tokens: 7,
+                cache_write_tokens: 3
+            }
         );
         assert_eq!(response.model, "m-1");
     }
 
     #[test]
     fn a_stream_without_message_stop_is_a_transient_failure() {
-        let cut = TOOL_STREAM.replace("event: message_stop\ndata: {\"type\":\"message_stop\"}\n", "");
-        assert!(matches!(assemble(&cut), Err(AttemptError::Transient { .. })));
+        let cut = TOOL_STREAM.replace(
+            "event: message_stop\ndata: {\"type\":\"message_stop\"}\n",
+            "",
+        );
+        assert!(matches!(
+            assemble(&cut),
+            Err(AttemptError::Transient { .. })
+        ));
     }
 
     #[test]
     fn error_events_are_retried_only_when_transient() {
-        let overloaded = json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}});
-        assert!(matches!(stream_error(&overloaded), AttemptError::Transient { .. }));
-        let invalid = json!({"type":"error","error":{"type":"invalid_request_error","message":"bad"}});
+        let overloaded =
+            json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}});
+        assert!(matches!(
+            stream_error(&overloaded),
+            AttemptError::Transient { .. }
+        ));
+        let invalid =
+            json!({"type":"error","error":{"type":"invalid_request_error","message":"bad"}});
         assert!(matches!(
             stream_error(&invalid),
             AttemptError::Fatal(ProviderError::Permanent { status: 400, .. })
@@ -717,16 +764,32 @@ data: {"type":"message_stop"}
         let request = ModelRequest {
             model: "claude-haiku-4-5".into(),
             system: vec![
-                SystemBlock { text: "contract".into(), cache: true },
-                SystemBlock { text: "task".into(), cache: false },
+                SystemBlock {
+                    text: "contract".into(),
+                    cache: true,
+                },
+                SystemBlock {
+                    text: "task".into(),
+                    cache: false,
+                },
             ],
             messages: vec![
-                Message { role: Role::User, content: vec![ContentBlock::Text { text: "go".into() }] },
+                Message {
+                    role: Role::User,
+                    content: vec![ContentBlock::Text { text: "go".into() }],
+                },
                 Message {
                     role: Role::Assistant,
                     content: vec![
-                        ContentBlock::Thinking { thinking: "hm".into(), signature: "sig".into() },
-                        ContentBlock::ToolUse { id: "t1".into(), name: "Read".into(), input: json!({"p": 1}) },
+                        ContentBlock::Thinking {
+                            thinking: "hm".into(),
+                            signature: "sig".into(),
+                        },
+                        ContentBlock::ToolUse {
+                            id: "t1".into(),
+                            name: "Read".into(),
+                            input: json!({"p": 1}),
+                        },
                     ],
                 },
                 Message {
@@ -755,8 +818,14 @@ data: {"type":"message_stop"}
             ])
         );
         assert_eq!(body["stream"], json!(true));
-        assert_eq!(body["tools"], json!([{"name": "Read", "description": "reads", "input_schema": {"type": "object"}}]));
-        assert_eq!(body["messages"][1]["content"][0], json!({"type": "thinking", "thinking": "hm", "signature": "sig"}));
+        assert_eq!(
+            body["tools"],
+            json!([{"name": "Read", "description": "reads", "input_schema": {"type": "object"}}])
+        );
+        assert_eq!(
+            body["messages"][1]["content"][0],
+            json!({"type": "thinking", "thinking": "hm", "signature": "sig"})
+        );
         assert_eq!(
             body["messages"][2]["content"][0],
             json!({"type": "tool_result", "tool_use_id": "t1", "content": "nope", "is_error": true})
@@ -793,7 +862,10 @@ data: {"type":"message_stop"}
             _ => None,
         };
         let config = AnthropicConfig::from_env_with(env).unwrap();
-        assert!(matches!(config.credential, AnthropicCredential::AuthToken(_)));
+        assert!(matches!(
+            config.credential,
+            AnthropicCredential::AuthToken(_)
+        ));
         assert_eq!(config.base_url, DEFAULT_BASE_URL);
         assert!(AnthropicConfig::from_env_with(|_| None).is_none());
     }
@@ -801,10 +873,15 @@ data: {"type":"message_stop"}
     #[test]
     fn error_message_reads_the_envelope_or_falls_back_to_the_body() {
         assert_eq!(
-            error_message(r#"{"type":"error","error":{"type":"invalid_request_error","message":"bad field"}}"#),
+            error_message(
+                r#"{"type":"error","error":{"type":"invalid_request_error","message":"bad field"}}"#
+            ),
             Some("invalid_request_error: bad field".into())
         );
-        assert_eq!(error_message("<html>413</html>"), Some("<html>413</html>".into()));
+        assert_eq!(
+            error_message("<html>413</html>"),
+            Some("<html>413</html>".into())
+        );
         assert_eq!(error_message("  "), None);
     }
 }

@@ -74,7 +74,10 @@ impl OpenAiConfig {
         if base.is_none() && key.is_none() {
             return None;
         }
-        Some(OpenAiConfig::new(base.unwrap_or_else(|| DEFAULT_BASE_URL.to_string()), key))
+        Some(OpenAiConfig::new(
+            base.unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
+            key,
+        ))
     }
 
     /// [`OpenAiConfig::from_env_with`] over the process environment.
@@ -92,7 +95,9 @@ pub struct OpenAiClient {
 impl fmt::Debug for OpenAiClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // `config` is safe to print: `ApiSecret`'s Debug is redacted.
-        f.debug_struct("OpenAiClient").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("OpenAiClient")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -102,7 +107,9 @@ impl OpenAiClient {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .build()
-            .map_err(|e| ProviderError::Protocol(format!("could not set up the HTTP client: {e}")))?;
+            .map_err(|e| {
+                ProviderError::Protocol(format!("could not set up the HTTP client: {e}"))
+            })?;
         Ok(OpenAiClient { http, config })
     }
 
@@ -113,7 +120,8 @@ impl OpenAiClient {
         let no_progress = |_: ProviderEvent| {};
         let url = &url;
         with_retries(&self.config.retry, &no_progress, |_| async move {
-            let response = send_within(self.with_headers(self.http.get(url.as_str())), idle).await?;
+            let response =
+                send_within(self.with_headers(self.http.get(url.as_str())), idle).await?;
             if response.status().is_success() {
                 return Ok(());
             }
@@ -144,7 +152,9 @@ impl OpenAiClient {
         first_token: &AtomicBool,
     ) -> Result<ModelResponse, AttemptError> {
         let idle = self.config.retry.idle_timeout;
-        let request = self.with_headers(self.http.post(self.url("/chat/completions"))).json(body);
+        let request = self
+            .with_headers(self.http.post(self.url("/chat/completions")))
+            .json(body);
         let response = send_within(request, idle).await?;
         if !response.status().is_success() {
             return Err(failure_from_response(response, idle).await);
@@ -203,8 +213,12 @@ async fn failure_from_response(response: reqwest::Response, idle: Duration) -> A
         Ok(Ok(text)) => text,
         _ => String::new(),
     };
-    let message = error_message(&body)
-        .unwrap_or_else(|| status.canonical_reason().unwrap_or("no message").to_string());
+    let message = error_message(&body).unwrap_or_else(|| {
+        status
+            .canonical_reason()
+            .unwrap_or("no message")
+            .to_string()
+    });
     classify_status(status.as_u16(), &headers, message)
 }
 
@@ -229,7 +243,9 @@ fn error_object_message(value: &Value) -> Option<String> {
     if let Some(text) = error.as_str() {
         return Some(text.to_string());
     }
-    let message = error["message"].as_str().or_else(|| value["detail"].as_str())?;
+    let message = error["message"]
+        .as_str()
+        .or_else(|| value["detail"].as_str())?;
     Some(match error["type"].as_str() {
         Some(kind) => format!("{kind}: {message}"),
         None => message.to_string(),
@@ -245,7 +261,9 @@ fn stream_error_status(error: &Value) -> u16 {
     let names = [error["type"].as_str(), error["code"].as_str()];
     for name in names.into_iter().flatten() {
         let status = match name {
-            "invalid_request_error" | "BadRequestError" | "exceed_context_size_error"
+            "invalid_request_error"
+            | "BadRequestError"
+            | "exceed_context_size_error"
             | "context_length_exceeded" => 400,
             "authentication_error" | "AuthenticationError" | "invalid_api_key" => 401,
             "permission_error" | "PermissionDeniedError" => 403,
@@ -401,14 +419,23 @@ impl ChunkAssembler {
         if chunk["usage"].is_object() {
             self.usage = Some(usage_from_wire(&chunk["usage"]));
         }
-        let choices = chunk["choices"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let choices = chunk["choices"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         // We ask for one choice; any other index is not ours.
-        for choice in choices.iter().filter(|c| c["index"].as_u64().unwrap_or(0) == 0) {
+        for choice in choices
+            .iter()
+            .filter(|c| c["index"].as_u64().unwrap_or(0) == 0)
+        {
             let delta = &choice["delta"];
             if let Some(text) = delta["content"].as_str() {
                 self.text.push_str(text);
             }
-            let tool_calls = delta["tool_calls"].as_array().map(Vec::as_slice).unwrap_or_default();
+            let tool_calls = delta["tool_calls"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default();
             for (position, call) in tool_calls.iter().enumerate() {
                 let index = call["index"].as_u64().unwrap_or(position as u64);
                 let partial = self.calls.entry(index).or_default();
@@ -454,7 +481,11 @@ impl ChunkAssembler {
             };
             match input {
                 Ok(input) => content.push(ContentBlock::ToolUse {
-                    id: if call.id.is_empty() { format!("call_{index}") } else { call.id },
+                    id: if call.id.is_empty() {
+                        format!("call_{index}")
+                    } else {
+                        call.id
+                    },
                     name: call.name,
                     input,
                 }),
@@ -464,7 +495,9 @@ impl ChunkAssembler {
                 }
             }
         }
-        let has_calls = content.iter().any(|b| matches!(b, ContentBlock::ToolUse { .. }));
+        let has_calls = content
+            .iter()
+            .any(|b| matches!(b, ContentBlock::ToolUse { .. }));
         let stop_reason = match finish_reason.as_str() {
             _ if cut_short => StopReason::MaxTokens,
             "length" => StopReason::MaxTokens,
@@ -490,7 +523,9 @@ impl ChunkAssembler {
 /// `prompt_tokens` counts cached tokens too; ours are split into uncached and cached.
 fn usage_from_wire(wire: &Value) -> Usage {
     let prompt = wire["prompt_tokens"].as_u64().unwrap_or(0);
-    let cached = wire["prompt_tokens_details"]["cached_tokens"].as_u64().unwrap_or(0);
+    let cached = wire["prompt_tokens_details"]["cached_tokens"]
+        .as_u64()
+        .unwrap_or(0);
     Usage {
         input_tokens: prompt.saturating_sub(cached),
         output_tokens: wire["completion_tokens"].as_u64().unwrap_or(0),
@@ -523,14 +558,21 @@ mod tests {
         .unwrap();
         assert_eq!(
             response.content,
-            vec![ContentBlock::ToolUse { id: "c1".into(), name: "complete_task".into(), input: json!({"a": 1}) }]
+            vec![ContentBlock::ToolUse {
+                id: "c1".into(),
+                name: "complete_task".into(),
+                input: json!({"a": 1})
+            }]
         );
         assert_eq!(response.stop_reason, StopReason::ToolUse);
     }
 
     #[test]
     fn done_without_a_finish_reason_is_truncated() {
-        let result = feed(&[r#"{"choices":[{"index":0,"delta":{"content":"Hel"}}]}"#, "[DONE]"]);
+        let result = feed(&[
+            r#"{"choices":[{"index":0,"delta":{"content":"Hel"}}]}"#,
+            "[DONE]",
+        ]);
         assert!(matches!(result, Err(AttemptError::Transient { .. })));
     }
 
@@ -548,21 +590,40 @@ mod tests {
     #[test]
     fn in_stream_errors_keep_their_retry_class() {
         let mut assembler = ChunkAssembler::default();
-        let vllm = r#"{"error":{"message":"boom","type":"InternalServerError","param":null,"code":500}}"#;
-        assert!(matches!(assembler.on_event("message", vllm), Err(AttemptError::Transient { .. })));
+        let vllm =
+            r#"{"error":{"message":"boom","type":"InternalServerError","param":null,"code":500}}"#;
+        assert!(matches!(
+            assembler.on_event("message", vllm),
+            Err(AttemptError::Transient { .. })
+        ));
         let openai = r#"{"error":{"message":"bad","type":"invalid_request_error","param":null,"code":null}}"#;
         assert!(matches!(
             assembler.on_event("message", openai),
-            Err(AttemptError::Fatal(ProviderError::Permanent { status: 400, .. }))
+            Err(AttemptError::Fatal(ProviderError::Permanent {
+                status: 400,
+                ..
+            }))
         ));
     }
 
     #[test]
     fn error_message_reads_every_known_shape() {
-        assert_eq!(error_message(r#"{"error":{"message":"m","type":"t"}}"#), Some("t: m".into()));
-        assert_eq!(error_message(r#"{"object":"error","message":"flat","type":"BadRequestError"}"#), Some("BadRequestError: flat".into()));
-        assert_eq!(error_message(r#"{"detail":"Invalid API key"}"#), Some("Invalid API key".into()));
-        assert_eq!(error_message("Internal Server Error"), Some("Internal Server Error".into()));
+        assert_eq!(
+            error_message(r#"{"error":{"message":"m","type":"t"}}"#),
+            Some("t: m".into())
+        );
+        assert_eq!(
+            error_message(r#"{"object":"error","message":"flat","type":"BadRequestError"}"#),
+            Some("BadRequestError: flat".into())
+        );
+        assert_eq!(
+            error_message(r#"{"detail":"Invalid API key"}"#),
+            Some("Invalid API key".into())
+        );
+        assert_eq!(
+            error_message("Internal Server Error"),
+            Some("Internal Server Error".into())
+        );
     }
 
     #[test]
@@ -570,20 +631,39 @@ mod tests {
         let request = ModelRequest {
             model: "local".into(),
             system: vec![
-                SystemBlock { text: "a".into(), cache: true },
-                SystemBlock { text: "b".into(), cache: false },
+                SystemBlock {
+                    text: "a".into(),
+                    cache: true,
+                },
+                SystemBlock {
+                    text: "b".into(),
+                    cache: false,
+                },
             ],
             messages: vec![
-                Message { role: Role::User, content: vec![ContentBlock::Text { text: "go".into() }] },
+                Message {
+                    role: Role::User,
+                    content: vec![ContentBlock::Text { text: "go".into() }],
+                },
                 Message {
                     role: Role::Assistant,
-                    content: vec![ContentBlock::ToolUse { id: "c1".into(), name: "Read".into(), input: json!({"p": "x"}) }],
+                    content: vec![ContentBlock::ToolUse {
+                        id: "c1".into(),
+                        name: "Read".into(),
+                        input: json!({"p": "x"}),
+                    }],
                 },
                 Message {
                     role: Role::User,
                     content: vec![
-                        ContentBlock::ToolResult { tool_use_id: "c1".into(), content: "missing".into(), is_error: true },
-                        ContentBlock::Text { text: "next".into() },
+                        ContentBlock::ToolResult {
+                            tool_use_id: "c1".into(),
+                            content: "missing".into(),
+                            is_error: true,
+                        },
+                        ContentBlock::Text {
+                            text: "next".into(),
+                        },
                     ],
                 },
             ],

@@ -173,7 +173,10 @@ impl ModelTable {
             return Err(invalid("version".into(), "only version 1 is understood"));
         }
         if file.providers.is_empty() {
-            return Err(invalid("providers".into(), "at least one provider is needed"));
+            return Err(invalid(
+                "providers".into(),
+                "at least one provider is needed",
+            ));
         }
         let mut table = ModelTable::default();
         for (provider, entry) in file.providers {
@@ -184,7 +187,10 @@ impl ModelTable {
             ];
             for (tier, id) in &ids {
                 if id.trim().is_empty() {
-                    return Err(invalid(format!("providers.{provider}.tiers.{tier}"), "is empty"));
+                    return Err(invalid(
+                        format!("providers.{provider}.tiers.{tier}"),
+                        "is empty",
+                    ));
                 }
             }
             table.tiers.insert(provider, ids.into_iter().collect());
@@ -208,15 +214,24 @@ impl ModelTable {
             }
             for alias in &model.aliases {
                 if file.models.contains_key(alias) {
-                    return Err(invalid(format!("models.{id}.aliases"), &format!("`{alias}` is also a model")));
+                    return Err(invalid(
+                        format!("models.{id}.aliases"),
+                        &format!("`{alias}` is also a model"),
+                    ));
                 }
                 if table.aliases.insert(alias.clone(), id.clone()).is_some() {
-                    return Err(invalid(format!("models.{id}.aliases"), &format!("`{alias}` is used twice")));
+                    return Err(invalid(
+                        format!("models.{id}.aliases"),
+                        &format!("`{alias}` is used twice"),
+                    ));
                 }
             }
             let mut prices = match &model.priced_as {
                 Some(_) if !model.prices.is_empty() => {
-                    return Err(invalid(format!("models.{id}"), "has both `prices` and `pricedAs`"));
+                    return Err(invalid(
+                        format!("models.{id}"),
+                        "has both `prices` and `pricedAs`",
+                    ));
                 }
                 Some(other) => match file.models.get(other) {
                     Some(target) if target.priced_as.is_none() && !target.prices.is_empty() => {
@@ -260,14 +275,19 @@ impl ModelTable {
 
     /// Points `provider`'s `tier` at `model_id` (a configured local model).
     pub fn set_tier(&mut self, provider: &str, tier: Tier, model_id: impl Into<String>) {
-        self.tiers.entry(provider.to_string()).or_default().insert(tier, model_id.into());
+        self.tiers
+            .entry(provider.to_string())
+            .or_default()
+            .insert(tier, model_id.into());
     }
 
     /// The tier a concrete id serves in, on any provider (the smallest if several).
     pub fn tier_of(&self, model_id: &str) -> Option<Tier> {
         let id = self.canonical(model_id);
         Tier::ALL.into_iter().find(|tier| {
-            self.tiers.values().any(|tiers| tiers.get(tier).is_some_and(|t| self.canonical(t) == id))
+            self.tiers
+                .values()
+                .any(|tiers| tiers.get(tier).is_some_and(|t| self.canonical(t) == id))
         })
     }
 
@@ -276,7 +296,10 @@ impl ModelTable {
         Tier::parse(tier_or_id).is_some()
             || self.prices.contains_key(tier_or_id)
             || self.aliases.contains_key(tier_or_id)
-            || self.tiers.values().any(|tiers| tiers.values().any(|id| id == tier_or_id))
+            || self
+                .tiers
+                .values()
+                .any(|tiers| tiers.values().any(|id| id == tier_or_id))
     }
 
     /// The price of `model_id` on `date`: the latest one in effect then.
@@ -295,7 +318,8 @@ impl ModelTable {
 
     /// What `usage` on `model_id` cost on `date`; 0 for an unknown model or a date before its first price.
     pub fn cost_usd_on(&self, model_id: &str, usage: &Usage, date: NaiveDate) -> f64 {
-        self.price_on(model_id, date).map_or(0.0, |price| price.cost_usd(usage))
+        self.price_on(model_id, date)
+            .map_or(0.0, |price| price.cost_usd(usage))
     }
 
     fn canonical<'a>(&'a self, model_id: &'a str) -> &'a str {
@@ -336,18 +360,30 @@ models:
         let table = ModelTable::parse(TABLE).unwrap();
         assert_eq!(
             table.resolve("anthropic", "small"),
-            ResolvedModel { id: "claude-haiku-4-5".into(), tier: Some(Tier::Small) }
+            ResolvedModel {
+                id: "claude-haiku-4-5".into(),
+                tier: Some(Tier::Small)
+            }
         );
         assert_eq!(table.resolve("replay", "large").id, "replay-large");
         assert_eq!(
             table.resolve("anthropic", "claude-sonnet-4-6"),
-            ResolvedModel { id: "claude-sonnet-4-6".into(), tier: Some(Tier::Medium) }
+            ResolvedModel {
+                id: "claude-sonnet-4-6".into(),
+                tier: Some(Tier::Medium)
+            }
         );
         assert_eq!(
             table.resolve("anthropic", "some-new-model"),
-            ResolvedModel { id: "some-new-model".into(), tier: None }
+            ResolvedModel {
+                id: "some-new-model".into(),
+                tier: None
+            }
         );
-        assert_eq!(table.tier_of("claude-haiku-4-5-20251001"), Some(Tier::Small));
+        assert_eq!(
+            table.tier_of("claude-haiku-4-5-20251001"),
+            Some(Tier::Small)
+        );
     }
 
     #[test]
@@ -379,16 +415,31 @@ models:
     #[test]
     fn the_price_in_effect_on_the_day_is_used() {
         let table = ModelTable::parse(TABLE).unwrap();
-        let usage = Usage { input_tokens: 1_000_000, ..Usage::default() };
-        assert_eq!(table.cost_usd_on("claude-sonnet-4-6", &usage, date("2026-06-01")), 3.0);
-        assert_eq!(table.cost_usd_on("claude-sonnet-4-6", &usage, date("2030-06-01")), 30.0);
-        assert_eq!(table.cost_usd_on("claude-sonnet-4-6", &usage, date("2020-01-01")), 0.0);
+        let usage = Usage {
+            input_tokens: 1_000_000,
+            ..Usage::default()
+        };
+        assert_eq!(
+            table.cost_usd_on("claude-sonnet-4-6", &usage, date("2026-06-01")),
+            3.0
+        );
+        assert_eq!(
+            table.cost_usd_on("claude-sonnet-4-6", &usage, date("2030-06-01")),
+            30.0
+        );
+        assert_eq!(
+            table.cost_usd_on("claude-sonnet-4-6", &usage, date("2020-01-01")),
+            0.0
+        );
     }
 
     #[test]
     fn unknown_models_cost_nothing_and_are_not_known() {
         let table = ModelTable::parse(TABLE).unwrap();
-        let usage = Usage { input_tokens: 5, ..Usage::default() };
+        let usage = Usage {
+            input_tokens: 5,
+            ..Usage::default()
+        };
         assert_eq!(table.cost_usd("gpt-unknown", &usage), 0.0);
         assert!(!table.is_known("claude-haiku-4-6"));
         assert!(table.is_known("medium"));
@@ -402,7 +453,10 @@ models:
         let error = ModelTable::parse(&bad).unwrap_err().to_string();
         assert!(error.contains("cacheReed"), "{error}");
         let bad = TABLE.replace("version: 1", "version: 1\ncurrency: usd");
-        assert!(ModelTable::parse(&bad).unwrap_err().to_string().contains("currency"));
+        assert!(ModelTable::parse(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("currency"));
     }
 
     #[test]
@@ -421,19 +475,27 @@ models:
             .to_string()
             .contains("models.claude-sonnet-4-6.prices[0].input"));
         let bad = TABLE.replace(", large: replay-large", "");
-        assert!(ModelTable::parse(&bad).unwrap_err().to_string().contains("large"));
+        assert!(ModelTable::parse(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("large"));
     }
 
     #[test]
     fn the_shipped_models_yaml_parses_and_prices_the_tiers() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/content/models.yaml")).unwrap();
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/content/models.yaml"))
+                .unwrap();
         let table = ModelTable::parse(&text).unwrap();
         for provider in ["anthropic", "openai", "replay"] {
             for tier in Tier::ALL {
                 assert_eq!(table.resolve(provider, tier.as_str()).tier, Some(tier));
             }
         }
-        let usage = Usage { input_tokens: 1_000_000, ..Usage::default() };
+        let usage = Usage {
+            input_tokens: 1_000_000,
+            ..Usage::default()
+        };
         let day = date("2026-11-29");
         assert_eq!(table.cost_usd_on("claude-haiku-4-5", &usage, day), 1.0);
         assert_eq!(table.cost_usd_on("claude-sonnet-4-6", &usage, day), 3.0);

@@ -77,9 +77,18 @@ pub struct TierLatency {
 impl TierLatency {
     fn default_for(tier: Tier) -> TierLatency {
         match tier {
-            Tier::Small => TierLatency { ttft_ms: 400, tokens_per_sec: 180.0 },
-            Tier::Medium => TierLatency { ttft_ms: 900, tokens_per_sec: 80.0 },
-            Tier::Large => TierLatency { ttft_ms: 1500, tokens_per_sec: 45.0 },
+            Tier::Small => TierLatency {
+                ttft_ms: 400,
+                tokens_per_sec: 180.0,
+            },
+            Tier::Medium => TierLatency {
+                ttft_ms: 900,
+                tokens_per_sec: 80.0,
+            },
+            Tier::Large => TierLatency {
+                ttft_ms: 1500,
+                tokens_per_sec: 45.0,
+            },
         }
     }
 }
@@ -178,14 +187,20 @@ impl ReplayClient {
             message,
         };
         if !speed.is_finite() || speed < 0.0 {
-            return Err(invalid("speed".into(), format!("{speed} is not a speed factor of 0 or more")));
+            return Err(invalid(
+                "speed".into(),
+                format!("{speed} is not a speed factor of 0 or more"),
+            ));
         }
         let file: CassetteFile = serde_yaml_ng::from_str(yaml).map_err(|e| ReplayError::Parse {
             cassette: cassette.to_string(),
             message: e.to_string(),
         })?;
         if file.version != 1 {
-            return Err(invalid("version".into(), format!("version {} is not understood (expected 1)", file.version)));
+            return Err(invalid(
+                "version".into(),
+                format!("version {} is not understood (expected 1)", file.version),
+            ));
         }
         let mut latency = BTreeMap::new();
         for (tier, given) in [
@@ -208,7 +223,10 @@ impl ReplayClient {
             for (t, turn) in turns.into_iter().enumerate() {
                 let at = format!("scripts.{task_type}[{t}]");
                 if turn.turn.is_empty() {
-                    return Err(invalid(format!("{at}.turn"), "a turn needs at least one step".into()));
+                    return Err(invalid(
+                        format!("{at}.turn"),
+                        "a turn needs at least one step".into(),
+                    ));
                 }
                 let mut steps = Vec::new();
                 for (s, step) in turn.turn.into_iter().enumerate() {
@@ -219,12 +237,20 @@ impl ReplayClient {
                             name,
                             input: input.unwrap_or_else(|| Value::Object(Default::default())),
                         },
-                        (None, Some(_), _) => return Err(invalid(format!("{field}.tool"), "is empty".into())),
+                        (None, Some(_), _) => {
+                            return Err(invalid(format!("{field}.tool"), "is empty".into()))
+                        }
                         (Some(_), None, Some(_)) => {
-                            return Err(invalid(format!("{field}.input"), "only a `tool` step takes an input".into()))
+                            return Err(invalid(
+                                format!("{field}.input"),
+                                "only a `tool` step takes an input".into(),
+                            ))
                         }
                         _ => {
-                            return Err(invalid(field, "a step is either `text: …` or `tool: …` (with `input`)".into()))
+                            return Err(invalid(
+                                field,
+                                "a step is either `text: …` or `tool: …` (with `input`)".into(),
+                            ))
                         }
                     });
                 }
@@ -237,7 +263,9 @@ impl ReplayClient {
                     Some(other) => {
                         return Err(invalid(
                             format!("{at}.stop"),
-                            format!("`{other}` is not one of end_turn, tool_use, max_tokens, refusal"),
+                            format!(
+                                "`{other}` is not one of end_turn, tool_use, max_tokens, refusal"
+                            ),
                         ))
                     }
                 };
@@ -274,7 +302,11 @@ impl ReplayClient {
                 known.join(", ")
             ))
         })?;
-        let index = request.messages.iter().filter(|m| m.role == Role::Assistant).count();
+        let index = request
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::Assistant)
+            .count();
         script.get(index).ok_or_else(|| {
             ProviderError::Script(format!(
                 "cassette {}: script `{task_type}` has {} turns, but the conversation asks for turn {}",
@@ -288,7 +320,11 @@ impl ReplayClient {
     /// Input usage with simulated prompt caching of the system prefix up to
     /// the last `cache: true` block (and the tools, which precede it on the wire).
     fn input_usage(&self, request: &ModelRequest) -> Usage {
-        let tools = serde_json::to_string(&request.tools).unwrap_or_default();
+        let tools = if request.tools.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string(&request.tools).unwrap_or_default()
+        };
         let system: Vec<&str> = request.system.iter().map(|b| b.text.as_str()).collect();
         let messages: usize = request
             .messages
@@ -298,7 +334,10 @@ impl ReplayClient {
             .sum();
         let total = tokens(tools.len() + system.iter().map(|s| s.len()).sum::<usize>() + messages);
         let Some(last_cached) = request.system.iter().rposition(|b| b.cache) else {
-            return Usage { input_tokens: total, ..Usage::default() };
+            return Usage {
+                input_tokens: total,
+                ..Usage::default()
+            };
         };
         let prefix = &system[..=last_cached];
         let prefix_tokens = tokens(tools.len() + prefix.iter().map(|s| s.len()).sum::<usize>());
@@ -339,7 +378,10 @@ impl ModelClient for ReplayClient {
             .map(|step| match step {
                 Step::Text(text) => ContentBlock::Text { text: text.clone() },
                 Step::Tool { name, input } => ContentBlock::ToolUse {
-                    id: format!("toolu_replay_{}", self.next_tool_id.fetch_add(1, Ordering::Relaxed)),
+                    id: format!(
+                        "toolu_replay_{}",
+                        self.next_tool_id.fetch_add(1, Ordering::Relaxed)
+                    ),
                     name: name.clone(),
                     input: input.clone(),
                 },
@@ -347,7 +389,9 @@ impl ModelClient for ReplayClient {
             .collect();
         let mut usage = self.input_usage(request);
         usage.output_tokens = tokens(content.iter().map(block_chars).sum()).max(1);
-        let has_tools = content.iter().any(|b| matches!(b, ContentBlock::ToolUse { .. }));
+        let has_tools = content
+            .iter()
+            .any(|b| matches!(b, ContentBlock::ToolUse { .. }));
         let stop_reason = turn.stop.clone().unwrap_or(if has_tools {
             StopReason::ToolUse
         } else {
@@ -357,7 +401,8 @@ impl ModelClient for ReplayClient {
         let latency = self.latency[&self.tier_of(&request.model)];
         self.wait(latency.ttft_ms as f64).await;
         progress(ProviderEvent::FirstToken);
-        self.wait(usage.output_tokens as f64 * 1000.0 / latency.tokens_per_sec).await;
+        self.wait(usage.output_tokens as f64 * 1000.0 / latency.tokens_per_sec)
+            .await;
 
         Ok(ModelResponse {
             content,

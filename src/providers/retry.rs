@@ -188,7 +188,12 @@ fn should_retry_header(headers: &HeaderMap) -> Option<bool> {
 /// (fractions allowed) or as an HTTP date. Waits over 60 s are ignored, as the
 /// SDKs do, so a confused server cannot park an agent for an hour.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     let wait = if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
         seconds_to_duration(ms / 1000.0)?
     } else {
@@ -259,7 +264,10 @@ mod tests {
         let none = HeaderMap::new();
         for status in [408, 409, 429, 500, 502, 503, 504, 529] {
             assert!(
-                matches!(classify_status(status, &none, "x".into()), AttemptError::Transient { .. }),
+                matches!(
+                    classify_status(status, &none, "x".into()),
+                    AttemptError::Transient { .. }
+                ),
                 "{status} should be retried"
             );
         }
@@ -324,8 +332,16 @@ mod tests {
         assert_eq!(
             events,
             vec![
-                ProviderEvent::Retrying { attempt: 1, wait_ms: 3, reason: "boom 0".into() },
-                ProviderEvent::Retrying { attempt: 2, wait_ms: 3, reason: "boom 1".into() },
+                ProviderEvent::Retrying {
+                    attempt: 1,
+                    wait_ms: 3,
+                    reason: "boom 0".into()
+                },
+                ProviderEvent::Retrying {
+                    attempt: 2,
+                    wait_ms: 3,
+                    reason: "boom 1".into()
+                },
             ]
         );
     }
@@ -333,13 +349,17 @@ mod tests {
     #[tokio::test]
     async fn retries_run_out_with_the_last_reason() {
         let progress = |_: ProviderEvent| {};
-        let result: Result<(), _> = with_retries(&fast_policy(2), &progress, |attempt| async move {
-            Err(AttemptError::transient(format!("fail {attempt}")))
-        })
-        .await;
+        let result: Result<(), _> =
+            with_retries(&fast_policy(2), &progress, |attempt| async move {
+                Err(AttemptError::transient(format!("fail {attempt}")))
+            })
+            .await;
         assert_eq!(
             result,
-            Err(ProviderError::RetriesExhausted { attempts: 3, last: "fail 2".into() })
+            Err(ProviderError::RetriesExhausted {
+                attempts: 3,
+                last: "fail 2".into()
+            })
         );
     }
 
@@ -357,7 +377,10 @@ mod tests {
             }
         })
         .await;
-        assert!(matches!(result, Err(ProviderError::Auth { status: 401, .. })));
+        assert!(matches!(
+            result,
+            Err(ProviderError::Auth { status: 401, .. })
+        ));
         assert_eq!(*calls.lock().unwrap(), 1);
     }
 }

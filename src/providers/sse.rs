@@ -34,7 +34,10 @@ impl StreamFailure {
     pub(crate) fn into_attempt_error(self) -> AttemptError {
         AttemptError::transient(match self {
             StreamFailure::Stalled(idle) => {
-                format!("stream stalled: nothing received for {} ms", idle.as_millis())
+                format!(
+                    "stream stalled: nothing received for {} ms",
+                    idle.as_millis()
+                )
             }
             StreamFailure::Transport(message) => format!("stream dropped: {message}"),
             StreamFailure::Malformed(message) => format!("malformed stream: {message}"),
@@ -52,7 +55,9 @@ pub(crate) fn events(
         let mut body = state?;
         match tokio::time::timeout(idle, body.next()).await {
             Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(body))),
-            Ok(Some(Err(error))) => Some((Err(StreamFailure::Transport(error_chain(&error))), None)),
+            Ok(Some(Err(error))) => {
+                Some((Err(StreamFailure::Transport(error_chain(&error))), None))
+            }
             // A clean end: a blank line flushes an event left without its terminator.
             Ok(None) => Some((Ok(Bytes::from_static(b"\n\n")), None)),
             Err(_) => Some((Err(StreamFailure::Stalled(idle)), None)),
@@ -61,8 +66,12 @@ pub(crate) fn events(
     bytes.eventsource().map(|item| {
         item.map_err(|error| match error {
             EventStreamError::Transport(failure) => failure,
-            EventStreamError::Utf8(error) => StreamFailure::Malformed(format!("invalid UTF-8: {error}")),
-            EventStreamError::Parser(error) => StreamFailure::Malformed(format!("bad SSE line: {error}")),
+            EventStreamError::Utf8(error) => {
+                StreamFailure::Malformed(format!("invalid UTF-8: {error}"))
+            }
+            EventStreamError::Parser(error) => {
+                StreamFailure::Malformed(format!("bad SSE line: {error}"))
+            }
         })
     })
 }

@@ -19,7 +19,12 @@ pub struct Mirror {
 impl Mirror {
     /// A mirror starting from `file`.
     pub fn new(file: QueueFile) -> Self {
-        let index = file.tasks.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
+        let index = file
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.clone(), i))
+            .collect();
         Self { file, index }
     }
 

@@ -13,6 +13,6 @@ mod journal;
 mod state;
 
 pub use canonical::canonical_json;
-pub use journal::Mirror;
 pub use guards::{closest, GuardError, QueryError, QueueLimits};
+pub use journal::Mirror;
 pub use state::{Catalogue, Halt, QueueState, TaskTypeInfo};

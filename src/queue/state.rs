@@ -278,10 +278,19 @@ impl QueueState {
                 depends_on.push(dep);
             }
         }
-        let blocked_by = depends_on
-            .iter()
-            .find(|d| self.task(d).is_some_and(|t| t.status.blocks_dependents()))
-            .cloned();
+        // A dependency that was itself skipped by a failure passes on the task
+        // that failed, so the reason names what actually failed.
+        let blocked_by = depends_on.iter().find_map(|d| {
+            let dep = self.task(d)?;
+            match &dep.status {
+                TaskStatus::Failed => Some(dep.id.clone()),
+                TaskStatus::Skipped {
+                    blocked_by: Some(root),
+                    ..
+                } => Some(root.clone()),
+                _ => None,
+            }
+        });
         let status = match &blocked_by {
             Some(dep) => TaskStatus::Skipped {
                 reason: format!("dependency {dep} failed"),

@@ -152,16 +152,21 @@ impl AgentBackend for LinearBackend {
         let result = run_agent(self.client.as_ref(), setup, port.as_ref(), &price).await;
         // The linear agent has no complete_task: a normal end of turn is its report.
         let end = match result.end {
-            AttemptEnd::NoReport { detail } if detail == crate::agent::run_loop::ENDED_TURN => AttemptEnd::Reported {
-                status: ReportStatus::Done,
-                handoff: Handoff {
-                    goals: job.task.label.clone(),
-                    did: result.final_text.clone().unwrap_or_else(|| "finished".into()),
-                    for_next_agent: "the linear run is over".into(),
-                    files_touched: result.files_touched.clone(),
-                    conflict: None,
-                },
-            },
+            AttemptEnd::NoReport { detail } if detail == crate::agent::run_loop::ENDED_TURN => {
+                AttemptEnd::Reported {
+                    status: ReportStatus::Done,
+                    handoff: Handoff {
+                        goals: job.task.label.clone(),
+                        did: result
+                            .final_text
+                            .clone()
+                            .unwrap_or_else(|| "finished".into()),
+                        for_next_agent: "the linear run is over".into(),
+                        files_touched: result.files_touched.clone(),
+                        conflict: None,
+                    },
+                }
+            }
             other => other,
         };
         AttemptReport {

@@ -16,10 +16,10 @@ use crate::actors::persist::PersistActor;
 use crate::actors::queue::{Budget, QueueActor, Start};
 use crate::actors::task_agent::TaskAgent;
 use crate::actors::ui::{SetInterrupt, TakeView, UiActor, UiMode};
-use crate::ui::view::RunView;
 use crate::agent::AgentBackend;
 use crate::messages::{Flush, Interrupt, QueueEvent, QueueFile, RunInfo, RunOutcome, RunTask};
 use crate::queue::{Catalogue, QueueLimits, QueueState};
+use crate::ui::view::RunView;
 
 /// Everything a run needs.
 pub struct RunSetup {
@@ -43,8 +43,8 @@ pub struct RunSetup {
     pub subscribers: Vec<Recipient<QueueEvent>>,
     /// How long the persister gathers events before a `queue.json` write.
     pub coalesce: Duration,
-    /// Inject a `queue.json` write failure (storage-fault tests).
-    pub fail_queue_writes: bool,
+    /// Make `queue.json` writes fail after this many good ones (storage-fault tests).
+    pub fail_queue_writes_after: Option<u64>,
 }
 
 /// How a run ended.
@@ -71,7 +71,7 @@ pub async fn run(setup: RunSetup) -> RunResult {
         budget,
         subscribers,
         coalesce,
-        fail_queue_writes,
+        fail_queue_writes_after,
     } = setup;
 
     let mut ui_actor = UiActor::new(ui, run.framework.clone());
@@ -98,8 +98,8 @@ pub async fn run(setup: RunSetup) -> RunResult {
     };
     let seed = matches!(start, Start::Fresh);
     let mut persist = persist.with_coalesce(coalesce);
-    if fail_queue_writes {
-        persist = persist.failing_writes();
+    if let Some(good) = fail_queue_writes_after {
+        persist = persist.failing_writes_after(good);
     }
     let persist_arbiter = Arbiter::new();
     let persist = PersistActor::start_in_arbiter(&persist_arbiter.handle(), move |_| persist);

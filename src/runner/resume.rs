@@ -66,7 +66,7 @@ pub struct Loaded {
 
 /// True when `state_dir` holds a run that can be continued.
 pub fn has_unfinished_run(state_dir: &Path) -> bool {
-    matches!(load(state_dir), Ok(_))
+    load(state_dir).is_ok()
 }
 
 /// Loads the run in `state_dir` for resuming.
@@ -140,7 +140,14 @@ fn repair_handoffs(state_dir: &Path, file: &QueueFile) -> Vec<String> {
     let dir = state_dir.join(files::HANDOFFS);
     let mut repaired = Vec::new();
     for t in &file.tasks {
-        let reported = matches!(t.status, TaskStatus::Completed | TaskStatus::Skipped { blocked_by: None, .. });
+        let reported = matches!(
+            t.status,
+            TaskStatus::Completed
+                | TaskStatus::Skipped {
+                    blocked_by: None,
+                    ..
+                }
+        );
         let Some(handoff) = t.handoff.as_ref().filter(|_| reported) else {
             continue;
         };

@@ -74,6 +74,12 @@ impl Tool for RunCommand {
         let args: BashInput = input::parse("Bash", input)?;
         let allowed = check_bash_command(&ctx.permissions, &args.command)?;
         check_bash_paths(&ctx.install_dir, &allowed)?;
+        if let Some(reason) = &ctx.bash.skip_reason {
+            return Ok(ToolOutput::text(format!(
+                "$ {}\n(not run: {reason})",
+                args.command
+            )));
+        }
         let limit = args
             .timeout_ms
             .map(Duration::from_millis)

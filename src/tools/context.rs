@@ -71,6 +71,8 @@ pub struct BashLimits {
     pub max_timeout: Duration,
     /// Bytes of output kept (the tail).
     pub output_cap: usize,
+    /// When set, allowed commands are not run; the call says so (the offline demo).
+    pub skip_reason: Option<String>,
 }
 
 impl Default for BashLimits {
@@ -79,6 +81,7 @@ impl Default for BashLimits {
             default_timeout: Duration::from_secs(120),
             max_timeout: Duration::from_secs(600),
             output_cap: 30_000,
+            skip_reason: None,
         }
     }
 }

@@ -15,8 +15,8 @@ pub mod input;
 pub mod mcp;
 pub mod package_manager;
 pub mod paths;
-pub mod queue_tools;
 pub mod permissions;
+pub mod queue_tools;
 pub mod registry;
 
 pub use context::*;

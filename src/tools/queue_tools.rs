@@ -73,9 +73,15 @@ pub fn parse_complete_task(input: &Value) -> Result<(ReportStatus, Handoff), Too
     let parsed: CompleteInput = serde_json::from_value(input.clone())
         .map_err(|e| ToolError::InvalidInput(format!("complete_task: {e}; expected {{status: done|failed|skipped, handoff: {{goals, did, forNextAgent, filesTouched?, conflict?}}}}")))?;
     let h = &parsed.handoff;
-    for (field, text) in [("goals", &h.goals), ("did", &h.did), ("forNextAgent", &h.for_next_agent)] {
+    for (field, text) in [
+        ("goals", &h.goals),
+        ("did", &h.did),
+        ("forNextAgent", &h.for_next_agent),
+    ] {
         if text.trim().is_empty() {
-            return Err(ToolError::InvalidInput(format!("complete_task: handoff.{field} must not be empty")));
+            return Err(ToolError::InvalidInput(format!(
+                "complete_task: handoff.{field} must not be empty"
+            )));
         }
         if text.chars().count() > MAX_HANDOFF_FIELD {
             return Err(ToolError::InvalidInput(format!(
@@ -91,7 +97,9 @@ pub fn parse_complete_task(input: &Value) -> Result<(ReportStatus, Handoff), Too
     }
     if let Some(c) = &h.conflict {
         if c.chars().count() > 1_000 {
-            return Err(ToolError::InvalidInput("complete_task: handoff.conflict must be one short line".into()));
+            return Err(ToolError::InvalidInput(
+                "complete_task: handoff.conflict must be one short line".into(),
+            ));
         }
     }
     Ok((parsed.status, parsed.handoff))

@@ -60,6 +60,11 @@ impl ToolRegistry {
         registry
     }
 
+    /// Every tool, sorted by name.
+    pub fn tools(&self) -> Vec<Arc<dyn Tool>> {
+        self.names().filter_map(|n| self.get(n)).collect()
+    }
+
     /// Adds a tool under its spec's name; returns the tool it replaced, if any.
     pub fn insert(&mut self, tool: Arc<dyn Tool>) -> Option<Arc<dyn Tool>> {
         self.tools.insert(tool.spec().name, tool)
