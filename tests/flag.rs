@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use wizard::messages::Variant;
-use wizard::runner::flag::{decide_variant, FlagInputs, ANONYMOUS_ID_FILE, FLAG_KEY};
+use wizard::runner::flag::{
+    decide_variant, FlagInputs, VariantSource, ANONYMOUS_ID_FILE, FLAG_KEY,
+};
 use wizard::telemetry::{TelemetrySetting, TelemetryTarget};
 use wizard_fakes::posthog::{FakePostHog, FlagBehaviour};
 
@@ -26,6 +28,7 @@ async fn flag_on_routes_to_the_orchestrator() {
     let decision = decide_variant(inputs_for(&fake), &reqwest::Client::new()).await;
 
     assert_eq!(decision.variant, Variant::Orchestrator);
+    assert_eq!(decision.source, VariantSource::Flag);
     assert!(decision.reason.contains("is on"), "{}", decision.reason);
     assert_eq!(decision.distinct_id, "dev@example.com");
 }
@@ -58,6 +61,7 @@ async fn flag_off_routes_to_linear() {
     let decision = decide_variant(inputs_for(&fake), &reqwest::Client::new()).await;
 
     assert_eq!(decision.variant, Variant::Linear);
+    assert_eq!(decision.source, VariantSource::Flag);
     assert!(decision.reason.contains("is off"), "{}", decision.reason);
 }
 
@@ -70,6 +74,7 @@ async fn flag_service_error_status_means_linear_with_the_status_in_the_reason() 
     let decision = decide_variant(inputs_for(&fake), &reqwest::Client::new()).await;
 
     assert_eq!(decision.variant, Variant::Linear);
+    assert_eq!(decision.source, VariantSource::FlagServiceFailed);
     assert!(decision.reason.contains("500"), "{}", decision.reason);
 }
 
@@ -84,6 +89,7 @@ async fn flag_service_that_never_answers_means_linear_after_the_timeout() {
     let decision = decide_variant(inputs, &reqwest::Client::new()).await;
 
     assert_eq!(decision.variant, Variant::Linear);
+    assert_eq!(decision.source, VariantSource::FlagServiceFailed);
     assert!(
         decision.reason.contains("did not answer"),
         "{}",
@@ -104,6 +110,7 @@ async fn malformed_flag_answer_means_linear_with_the_reason() {
     let decision = decide_variant(inputs_for(&fake), &reqwest::Client::new()).await;
 
     assert_eq!(decision.variant, Variant::Linear);
+    assert_eq!(decision.source, VariantSource::FlagServiceFailed);
     assert!(decision.reason.contains("not JSON"), "{}", decision.reason);
 }
 
@@ -121,6 +128,7 @@ async fn unreachable_flag_service_means_linear_with_the_reason() {
     let decision = decide_variant(inputs, &reqwest::Client::new()).await;
 
     assert_eq!(decision.variant, Variant::Linear);
+    assert_eq!(decision.source, VariantSource::FlagServiceFailed);
     assert!(decision.reason.contains("failed"), "{}", decision.reason);
 }
 
@@ -135,6 +143,7 @@ async fn cli_override_wins_without_any_request() {
     let decision = decide_variant(inputs, &reqwest::Client::new()).await;
 
     assert_eq!(decision.variant, Variant::Orchestrator);
+    assert_eq!(decision.source, VariantSource::CliFlag);
     assert!(
         decision.reason.contains("--orchestrator"),
         "{}",
@@ -153,6 +162,7 @@ async fn env_override_wins_over_the_flag_without_any_request() {
     let decision = decide_variant(inputs, &reqwest::Client::new()).await;
 
     assert_eq!(decision.variant, Variant::Linear);
+    assert_eq!(decision.source, VariantSource::EnvOverride);
     assert!(
         decision.reason.contains("WIZARD_ORCHESTRATOR"),
         "{}",
@@ -171,6 +181,7 @@ async fn linear_flag_override_wins_over_an_on_flag() {
     let decision = decide_variant(inputs, &reqwest::Client::new()).await;
 
     assert_eq!(decision.variant, Variant::Linear);
+    assert_eq!(decision.source, VariantSource::CliFlag);
     assert!(fake.flag_requests().is_empty());
 }
 
@@ -184,6 +195,7 @@ async fn unrecognised_env_override_is_ignored_and_said() {
     let decision = decide_variant(inputs, &reqwest::Client::new()).await;
 
     assert_eq!(decision.variant, Variant::Orchestrator);
+    assert_eq!(decision.source, VariantSource::Flag);
     assert!(decision.reason.contains("ignored"), "{}", decision.reason);
 }
 
@@ -195,6 +207,7 @@ async fn no_telemetry_project_means_linear_with_no_flag_service_configured() {
     let decision = decide_variant(inputs, &reqwest::Client::new()).await;
 
     assert_eq!(decision.variant, Variant::Linear);
+    assert_eq!(decision.source, VariantSource::NoFlagService);
     assert_eq!(decision.reason, "no flag service configured");
 }
 
@@ -216,6 +229,7 @@ async fn telemetry_off_means_no_flag_request_no_kept_id_and_linear() {
     let decision = decide_variant(inputs, &reqwest::Client::new()).await;
 
     assert_eq!(decision.variant, Variant::Linear);
+    assert_eq!(decision.source, VariantSource::NoFlagService);
     assert!(
         decision.reason.contains("DO_NOT_TRACK"),
         "{}",

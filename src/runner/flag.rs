@@ -65,11 +65,42 @@ impl FlagInputs {
     }
 }
 
+/// What decided the variant, as a stable name for telemetry (the reason is for people).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VariantSource {
+    /// `--orchestrator` or `--linear`.
+    CliFlag,
+    /// `WIZARD_ORCHESTRATOR`.
+    EnvOverride,
+    /// The flag service answered.
+    Flag,
+    /// The flag service failed: timeout, status, body.
+    FlagServiceFailed,
+    /// Telemetry is off or not configured, so there is no flag service.
+    NoFlagService,
+}
+
+impl VariantSource {
+    /// The snake_case name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            VariantSource::CliFlag => "cli_flag",
+            VariantSource::EnvOverride => "env_override",
+            VariantSource::Flag => "flag",
+            VariantSource::FlagServiceFailed => "flag_service_failed",
+            VariantSource::NoFlagService => "no_flag_service",
+        }
+    }
+}
+
 /// Which runner, why, and who the user is to telemetry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariantDecision {
     /// The runner.
     pub variant: Variant,
+    /// What decided it.
+    pub source: VariantSource,
     /// One line for the user: which override, or what the flag service said.
     pub reason: String,
     /// The user's distinct id: their email, or the anonymous id.
@@ -95,10 +126,11 @@ pub async fn decide_variant(inputs: FlagInputs, http: &reqwest::Client) -> Varia
             email: None,
         },
     };
-    let (variant, reason) = choose(&inputs, &identity, http).await;
-    tracing::info!(variant = variant.name(), %reason, "variant decided");
+    let (variant, source, reason) = choose(&inputs, &identity, http).await;
+    tracing::info!(variant = variant.name(), source = source.name(), %reason, "variant decided");
     VariantDecision {
         variant,
+        source,
         reason,
         distinct_id: identity.distinct_id,
     }
@@ -108,27 +140,44 @@ async fn choose(
     inputs: &FlagInputs,
     identity: &Identity,
     http: &reqwest::Client,
-) -> (Variant, String) {
+) -> (Variant, VariantSource, String) {
+    use VariantSource::*;
     match inputs.cli_override {
-        Some(Variant::Orchestrator) => {
-            return (Variant::Orchestrator, "--orchestrator given".into())
+        Some(variant @ Variant::Orchestrator) => {
+            return (variant, CliFlag, "--orchestrator given".into())
         }
-        Some(Variant::Linear) => return (Variant::Linear, "--linear given".into()),
+        Some(variant @ Variant::Linear) => return (variant, CliFlag, "--linear given".into()),
         None => {}
     }
     let mut ignored = None;
     if let Some(raw) = &inputs.env_override {
         match parse_switch(raw) {
-            Some(true) => return (Variant::Orchestrator, "WIZARD_ORCHESTRATOR is on".into()),
-            Some(false) => return (Variant::Linear, "WIZARD_ORCHESTRATOR is off".into()),
+            Some(true) => {
+                return (
+                    Variant::Orchestrator,
+                    EnvOverride,
+                    "WIZARD_ORCHESTRATOR is on".into(),
+                )
+            }
+            Some(false) => {
+                return (
+                    Variant::Linear,
+                    EnvOverride,
+                    "WIZARD_ORCHESTRATOR is off".into(),
+                )
+            }
             None => ignored = Some("WIZARD_ORCHESTRATOR is neither 1 nor 0 and was ignored; "),
         }
     }
-    let (variant, reason) = match &inputs.service {
-        TelemetrySetting::Off { reason } => (Variant::Linear, reason.clone()),
+    let (variant, source, reason) = match &inputs.service {
+        TelemetrySetting::Off { reason } => (Variant::Linear, NoFlagService, reason.clone()),
         TelemetrySetting::On(target) => evaluate(target, identity, inputs.timeout, http).await,
     };
-    (variant, format!("{}{reason}", ignored.unwrap_or("")))
+    (
+        variant,
+        source,
+        format!("{}{reason}", ignored.unwrap_or("")),
+    )
 }
 
 /// `1/true/yes/on` → true, `0/false/no/off` → false, anything else → none.
@@ -146,7 +195,7 @@ async fn evaluate(
     identity: &Identity,
     timeout: Duration,
     http: &reqwest::Client,
-) -> (Variant, String) {
+) -> (Variant, VariantSource, String) {
     let request = flags_request(target, identity, http);
     let answer = tokio::time::timeout(timeout, async move {
         let response = request.send().await?;
@@ -171,16 +220,22 @@ async fn evaluate(
     match read_flag(&body) {
         Ok(true) => (
             Variant::Orchestrator,
+            VariantSource::Flag,
             format!("flag {FLAG_KEY} is on for you"),
         ),
-        Ok(false) => (Variant::Linear, format!("flag {FLAG_KEY} is off for you")),
+        Ok(false) => (
+            Variant::Linear,
+            VariantSource::Flag,
+            format!("flag {FLAG_KEY} is off for you"),
+        ),
         Err(why) => failed(why),
     }
 }
 
-fn failed(why: String) -> (Variant, String) {
+fn failed(why: String) -> (Variant, VariantSource, String) {
     (
         Variant::Linear,
+        VariantSource::FlagServiceFailed,
         format!("the flag service failed ({why}), so the linear runner is used"),
     )
 }
