@@ -537,3 +537,21 @@ fn telemetry_is_off_with_the_flag_do_not_track_or_no_project() {
         .target()
         .is_none());
 }
+
+#[tokio::test]
+async fn the_fake_accepts_plain_json_and_refuses_events_without_a_distinct_id() {
+    let fake = FakePostHog::start().await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/batch/", fake.url());
+
+    let plain = json!({"api_key": WIZARD_TOKEN, "batch": [{"event": "e", "distinct_id": "d", "properties": {}}]});
+    let accepted = http.post(&url).json(&plain).send().await.unwrap();
+    let anonymous = json!({"api_key": WIZARD_TOKEN, "batch": [{"event": "e", "properties": {}}]});
+    let refused = http.post(&url).json(&anonymous).send().await.unwrap();
+
+    assert_eq!(accepted.status(), 200);
+    assert_eq!(refused.status(), 400);
+    let batches = fake.batches();
+    assert!(!batches[0].gzipped);
+    assert_eq!(batches[0].events.len(), 1);
+}
