@@ -63,7 +63,8 @@ pub fn telemetry_for(
             metrics.task_ended(t);
             Some((names::RUN_FINISHED, run_totals(outcome, metrics, t)))
         }
-        EventKind::TaskEnqueued { .. }
+        EventKind::SeedingFinished { .. }
+        | EventKind::TaskEnqueued { .. }
         | EventKind::TaskActivity { .. }
         | EventKind::TaskRequeued { .. }
         | EventKind::TaskRelabeled { .. } => None,

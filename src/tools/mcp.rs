@@ -233,11 +233,7 @@ fn exposed_spec(tool: &rmcp::model::Tool) -> ToolSpec {
 /// True when `perms` allow `name`: listed exactly, or by a pattern ending in
 /// `*` (`mcp__posthog__*`), and not disallowed the same way.
 pub fn mcp_allowed(perms: &Permissions, name: &str) -> bool {
-    let matches = |pattern: &String| match pattern.strip_suffix('*') {
-        Some(prefix) => name.starts_with(prefix),
-        None => pattern == name,
-    };
-    !perms.disallowed_tools.iter().any(matches) && perms.allowed_tools.iter().any(matches)
+    super::permissions::check_tool_allowed(perms, name).is_ok()
 }
 
 /// One remote tool.
