@@ -504,6 +504,9 @@ fn exit_code(outcome: &RunOutcome) -> i32 {
     crate::cli::exit_code(outcome.verdict)
 }
 
+/// The model client, its provider name, and its health probe (none for replay).
+type ChosenClient = (Arc<dyn ModelClient>, &'static str, Option<Arc<dyn AuthCheck>>);
+
 fn model_client(
     opts: &IntegrateOptions,
     content: &ContentSet,
