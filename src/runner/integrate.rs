@@ -511,11 +511,7 @@ fn model_client(
     opts: &IntegrateOptions,
     content: &ContentSet,
     models: &mut ModelTable,
-) -> Result<(
-    Arc<dyn ModelClient>,
-    &'static str,
-    Option<Arc<dyn AuthCheck>>,
-)> {
+) -> Result<ChosenClient> {
     let choice = match opts.provider {
         Some(p) => p,
         None if std::env::var_os("ANTHROPIC_API_KEY").is_some() || std::env::var_os("ANTHROPIC_AUTH_TOKEN").is_some() => {
