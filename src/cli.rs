@@ -15,6 +15,7 @@ use crate::actors::ui::UiMode;
 use crate::content::{self, ContentSource};
 use crate::messages::{QueueFile, Variant, Verdict};
 use crate::queue::QueueLimits;
+use crate::runner::bootstrap::{CredentialFlags, Region};
 use crate::runner::demo;
 use crate::runner::integrate::{self, IntegrateOptions, ProviderChoice, ResumeChoice};
 
@@ -91,15 +92,6 @@ pub enum UiChoice {
     Json,
 }
 
-/// PostHog cloud regions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Region {
-    /// United States.
-    Us,
-    /// European Union.
-    Eu,
-}
-
 #[derive(Debug, Args, Clone)]
 struct RunArgs {
     /// The app's directory.
@@ -144,15 +136,21 @@ struct RunArgs {
     /// Use the linear runner (one agent).
     #[arg(long)]
     linear: bool,
-    /// The PostHog project token.
-    #[arg(long, env = "POSTHOG_PROJECT_TOKEN", hide_env_values = true)]
+    /// The PostHog project token (else POSTHOG_PROJECT_TOKEN).
+    #[arg(long)]
     project_token: Option<String>,
     /// PostHog cloud region.
-    #[arg(long, value_enum, conflicts_with = "host")]
+    #[arg(long, value_enum)]
     region: Option<Region>,
-    /// PostHog host (self-hosted or a custom domain).
-    #[arg(long, env = "POSTHOG_HOST")]
+    /// PostHog host, self-hosted or a custom domain (else POSTHOG_HOST).
+    #[arg(long)]
     host: Option<String>,
+    /// The PostHog MCP server (default by region).
+    #[arg(long)]
+    mcp_url: Option<String>,
+    /// Your email, for the rollout flag (else git's user.email).
+    #[arg(long)]
+    email: Option<String>,
     /// Stop starting tasks once this many US dollars are spent.
     #[arg(long)]
     budget_usd: Option<f64>,
@@ -232,14 +230,6 @@ fn resolve_ui(choice: UiChoice) -> UiMode {
     }
 }
 
-fn host_for(region: Option<Region>, host: Option<String>) -> String {
-    match (host, region) {
-        (Some(h), _) => h.trim_end_matches('/').to_string(),
-        (None, Some(Region::Eu)) => "https://eu.i.posthog.com".into(),
-        _ => "https://us.i.posthog.com".into(),
-    }
-}
-
 fn options(args: RunArgs, mut resume: ResumeChoice) -> IntegrateOptions {
     if resume == ResumeChoice::Ask {
         if args.resume {
@@ -248,15 +238,12 @@ fn options(args: RunArgs, mut resume: ResumeChoice) -> IntegrateOptions {
             resume = ResumeChoice::Fresh;
         }
     }
-    let env_variant = std::env::var("WIZARD_ORCHESTRATOR").ok();
     let variant = if args.linear {
-        Variant::Linear
+        Some(Variant::Linear)
     } else if args.orchestrator {
-        Variant::Orchestrator
-    } else if env_variant.as_deref() == Some("0") {
-        Variant::Linear
+        Some(Variant::Orchestrator)
     } else {
-        Variant::Orchestrator
+        None
     };
     let budget = (args.budget_usd.is_some() || args.max_tokens.is_some()).then_some(Budget {
         max_usd: args.budget_usd,
@@ -278,8 +265,14 @@ fn options(args: RunArgs, mut resume: ResumeChoice) -> IntegrateOptions {
         replay_speed: args.replay_speed.max(0.0),
         content: args.content,
         variant,
-        project_token: args.project_token,
-        host: host_for(args.region, args.host),
+        credentials: CredentialFlags {
+            project_token: args.project_token,
+            region: args.region,
+            host: args.host,
+            mcp_url: args.mcp_url,
+        },
+        email: args.email,
+        no_telemetry: args.no_telemetry,
         budget,
         resume,
         skip_commands: None,
@@ -302,13 +295,14 @@ fn demo_command(args: DemoArgs) -> Result<i32> {
         cassette: None,
         replay_speed: args.speed.max(0.0),
         content: None,
-        variant: if args.linear {
+        variant: Some(if args.linear {
             Variant::Linear
         } else {
             Variant::Orchestrator
-        },
-        project_token: None,
-        host: host_for(None, None),
+        }),
+        credentials: CredentialFlags::default(),
+        email: None,
+        no_telemetry: true,
         budget: None,
         resume: ResumeChoice::Fresh,
         skip_commands: (!args.build).then(|| {

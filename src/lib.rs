@@ -13,5 +13,6 @@ pub mod providers;
 pub mod queue;
 pub mod report;
 pub mod runner;
+pub mod telemetry;
 pub mod tools;
 pub mod ui;

@@ -187,3 +187,26 @@ async fn a_background_child_holding_the_output_open_does_not_turn_success_into_a
         .unwrap();
     assert_eq!(out, "$ sh bg.sh\nstarted\n[exit status 0]");
 }
+
+#[tokio::test]
+async fn with_a_skip_reason_allowed_commands_are_checked_but_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = ctx(dir.path(), &["touch"]);
+    c.bash.skip_reason = Some("the demo does not run commands".into());
+    let out = run(&c, json!({"command": "touch made-by-bash"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        "$ touch made-by-bash\n(not run: the demo does not run commands)"
+    );
+    assert!(
+        !dir.path().join("made-by-bash").exists(),
+        "the command did not run"
+    );
+    let refused = run(&c, json!({"command": "rm -rf /"})).await.unwrap_err();
+    assert!(
+        matches!(refused, ToolError::Denied(_)),
+        "the allow-list still applies: {refused}"
+    );
+}

@@ -1,4 +1,5 @@
-//! Loopback fake servers for tests and benchmarks: Anthropic Messages, OpenAI-compatible Chat Completions.
+//! Loopback fake servers for tests and benchmarks: Anthropic Messages, OpenAI-compatible Chat Completions,
+//! PostHog (flags, capture) and the PostHog MCP server.
 //!
 //! Each fake binds 127.0.0.1 on a free port, records every request (headers
 //! and JSON body), and answers model requests from a pluggable script
@@ -7,7 +8,8 @@
 //! and padded like real traffic), an HTTP error, a reset connection, a stream
 //! cut off or stalled after N bytes. [`Answer`] builds well-formed streams from
 //! blocks, so whole runs can be scripted; [`Faults`] injects seeded failures
-//! and [`Latency`] paces streams for benchmarks.
+//! and [`Latency`] paces streams for benchmarks. The PostHog and MCP fakes
+//! live in [`posthog`] and [`mcp`].
 //!
 //! The fakes follow the checklist of the wire reference (§6): event order,
 //! `event:` + `data:` lines with blank-line terminators, error envelopes,
@@ -25,7 +27,9 @@ mod answer;
 mod anthropic;
 mod faults;
 mod latency;
+pub mod mcp;
 mod openai;
+pub mod posthog;
 mod reply;
 mod server;
 

@@ -9,4 +9,5 @@ pub mod orchestrator;
 pub mod persist;
 pub mod queue;
 pub mod task_agent;
+pub mod telemetry;
 pub mod ui;

@@ -18,6 +18,7 @@ use crate::content::ContentSet;
 use crate::messages::{AttemptEnd, Task};
 use crate::providers::pricing::ModelTable;
 use crate::providers::{ModelClient, RequestMeta};
+use crate::tools::mcp::McpHandle;
 use crate::tools::queue_tools::{EnqueueTask, ReadHandoffsTool};
 use crate::tools::{Tool, ToolContext};
 
@@ -56,7 +57,11 @@ pub struct ModelBackend {
     project: ProjectContext,
     framework_id: Option<String>,
     defaults: AgentDefaults,
+    mcp: Option<McpHandle>,
 }
+
+/// How long a task that may use MCP tools waits for the MCP server's tool list.
+const MCP_WAIT: Duration = Duration::from_secs(15);
 
 impl ModelBackend {
     /// A backend over `client` (named `provider` in the model table), with the run's
@@ -82,7 +87,14 @@ impl ModelBackend {
             project,
             framework_id,
             defaults: AgentDefaults::default(),
+            mcp: None,
         }
+    }
+
+    /// Offers the tools of an MCP server (connected in the background) to tasks allowed them.
+    pub fn with_mcp(mut self, mcp: McpHandle) -> Self {
+        self.mcp = Some(mcp);
+        self
     }
 
     /// Replaces the default limits.
@@ -92,11 +104,17 @@ impl ModelBackend {
     }
 
     /// The run's whole tool list for an agent: built-ins plus queue tools bound to its port.
-    fn tools_for(&self, port: &Arc<dyn TaskPort>) -> Vec<Arc<dyn Tool>> {
+    /// The list is the same for every task (so the prompt prefix caches), except that a task
+    /// allowed MCP tools also gets the MCP server's tools, waiting a little for them.
+    async fn tools_for(&self, port: &Arc<dyn TaskPort>, allowed: &[String]) -> Vec<Arc<dyn Tool>> {
         let types: Vec<String> = self.content.catalogue().types.keys().cloned().collect();
         let mut tools = self.tools.clone();
         tools.push(Arc::new(EnqueueTask::new(port.clone(), types)));
         tools.push(Arc::new(ReadHandoffsTool::new(port.clone())));
+        let wants_mcp = allowed.iter().any(|t| t.starts_with("mcp__"));
+        if let (true, Some(mcp)) = (wants_mcp, &self.mcp) {
+            tools.extend(mcp.tools(MCP_WAIT).await);
+        }
         tools
     }
 
@@ -153,7 +171,7 @@ impl AgentBackend for ModelBackend {
             model,
             system: prompt::task_system(&self.project),
             prompt: text,
-            tools: self.tools_for(&port),
+            tools: self.tools_for(&port, &allowed).await,
             offers_complete_task: true,
             ctx,
             max_turns: agent.max_turns.unwrap_or(self.defaults.max_turns),
@@ -191,7 +209,7 @@ impl AgentBackend for ModelBackend {
             model: self.models.resolve(&self.provider, &seed.model).id,
             system: prompt::seed_system(&self.project),
             prompt: prompt::seed_prompt(&seed.body, &entries),
-            tools: self.tools_for(&port),
+            tools: self.tools_for(&port, &[]).await,
             offers_complete_task: false,
             ctx,
             max_turns: seed.max_turns.unwrap_or(self.defaults.max_turns),

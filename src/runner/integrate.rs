@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix::Actor;
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::actors::persist::{files, write_atomic};
 use crate::actors::queue::Budget;
+use crate::actors::telemetry::{AssignVariant, Capture, TelemetryActor};
 use crate::actors::ui::UiMode;
 use crate::agent::backend::ModelBackend;
 use crate::agent::prompt::ProjectContext;
@@ -25,11 +27,18 @@ use crate::providers::pricing::{ModelTable, Tier};
 use crate::providers::replay::ReplayClient;
 use crate::providers::ModelClient;
 use crate::queue::QueueLimits;
+use crate::runner::bootstrap::{
+    check_health, resolve_credentials, settings_conflicts, AuthCheck, AuthProblem, ConflictInputs,
+    CredentialFlags, Credentials, HealthDecision,
+};
+use crate::runner::flag::{decide_variant, FlagInputs, VariantDecision, VariantSource};
 use crate::runner::linear::{linear_catalogue, LinearBackend};
 use crate::runner::lock::RunLock;
 use crate::runner::orchestrated::{self, RunResult, RunSetup};
 use crate::runner::resume;
-use crate::tools::{BashLimits, Secrets, ToolContext, ToolRegistry};
+use crate::telemetry::{names, TelemetryClient, TelemetrySetting};
+use crate::tools::mcp::{McpCatalogue, McpHandle};
+use crate::tools::{BashLimits, ToolContext, ToolRegistry};
 use crate::ui::outro::{outro_text, OutroContext};
 
 /// Which model client runs the agents.
@@ -76,12 +85,14 @@ pub struct IntegrateOptions {
     pub replay_speed: f64,
     /// `--content`.
     pub content: Option<String>,
-    /// Which runner.
-    pub variant: Variant,
-    /// The project token (a secret).
-    pub project_token: Option<String>,
-    /// The ingestion host.
-    pub host: String,
+    /// `--orchestrator` / `--linear`, when given (else `WIZARD_ORCHESTRATOR`, else the flag).
+    pub variant: Option<Variant>,
+    /// `--project-token`, `--region`, `--host`, `--mcp-url` (env vars are read by bootstrap).
+    pub credentials: CredentialFlags,
+    /// `--email`, for the flag's targeting.
+    pub email: Option<String>,
+    /// `--no-telemetry`.
+    pub no_telemetry: bool,
     /// Budget limits.
     pub budget: Option<Budget>,
     /// Resume behaviour.
@@ -133,7 +144,33 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     if opts.provider == Some(ProviderChoice::Stub) {
         return run_stub(&opts, &content, install_dir, state_dir).await;
     }
-    let (client, provider) = model_client(&opts, &content, &mut models)?;
+
+    let env = |name: &str| std::env::var(name).ok();
+    let credentials = resolve_credentials(&opts.credentials, &env)?.or_demo_token();
+    let resume_file = match resume_or_fresh(&opts, &state_dir, &content)? {
+        Ok(file) => file,
+        Err(code) => return Ok(code),
+    };
+    let run_id = resume_file
+        .as_ref()
+        .map(|f| f.run_id.clone())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+
+    // Telemetry first, so the run's own start is counted; it never blocks the run.
+    let http = reqwest::Client::new();
+    let telemetry_setting = TelemetrySetting::resolve(opts.no_telemetry, &env);
+    let telemetry = match telemetry_setting.target() {
+        Some(target) => TelemetryActor::new(
+            Some(TelemetryClient::new(http.clone(), target.clone())),
+            run_id.clone(),
+        ),
+        None => TelemetryActor::disabled(run_id.clone()),
+    }
+    .with_redactions(credentials.secret_values())
+    .start();
+    telemetry.do_send(Capture::new(names::STARTED).prop("resumed", resume_file.is_some()));
+
+    let (client, provider, auth) = model_client(&opts, &content, &mut models)?;
 
     let rules = content.frameworks.clone();
     let dir = install_dir.clone();
@@ -142,22 +179,64 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         .context("framework detection stopped")?;
     tracing::info!(reason = %detection.reason, "detection");
 
-    let resume_file = match resume_or_fresh(&opts, &state_dir, &content)? {
-        Ok(file) => file,
-        Err(code) => return Ok(code),
+    if resume_file.is_none()
+        && !bootstrap_checks(&opts, &install_dir, &credentials, auth, &http).await?
+    {
+        return Ok(crate::cli::EXIT_USAGE);
+    }
+    telemetry.do_send(Capture::new(names::BOOTSTRAP_COMPLETED).prop("provider", provider));
+
+    let decision = match &resume_file {
+        Some(file) => VariantDecision {
+            variant: file.variant,
+            source: VariantSource::CliFlag,
+            reason: "resumed run keeps its runner".into(),
+            distinct_id: run_id.clone(),
+        },
+        None => {
+            let mut inputs = FlagInputs::new(telemetry_setting.clone());
+            inputs.cli_override = opts.variant;
+            inputs.env_override = std::env::var("WIZARD_ORCHESTRATOR").ok();
+            inputs.email = opts.email.clone();
+            inputs.git_dir = Some(install_dir.clone());
+            inputs.config_dir = dirs::config_dir();
+            decide_variant(inputs, &http).await
+        }
     };
+    tracing::info!(variant = decision.variant.name(), reason = %decision.reason, "variant");
+    if opts.ui != UiMode::Json
+        && opts.ui != UiMode::Quiet
+        && opts.variant.is_none()
+        && resume_file.is_none()
+    {
+        eprintln!(
+            "wizard: {} runner ({})",
+            decision.variant.name(),
+            decision.reason
+        );
+    }
+    telemetry.do_send(AssignVariant {
+        variant: decision.variant,
+        distinct_id: decision.distinct_id.clone(),
+    });
+    telemetry.do_send(
+        Capture::new(names::VARIANT_ASSIGNED)
+            .prop("source", decision.source.name())
+            .prop("reason", decision.reason.clone()),
+    );
+
+    let mcp = match credentials.mcp_endpoint() {
+        Some((url, key)) => McpCatalogue::connect_in_background(url, key),
+        None => McpHandle::unavailable(
+            credentials
+                .mcp_unavailable_reason()
+                .unwrap_or("no PostHog personal API key (POSTHOG_PERSONAL_API_KEY)"),
+        ),
+    };
+
     let framework_name = detection.framework.as_ref().map(|f| f.name.clone());
     let framework_id = detection.framework.as_ref().map(|f| f.id.clone());
-
-    let mut secrets = Secrets::default();
-    secrets.insert(
-        "posthog_project_token",
-        opts.project_token
-            .clone()
-            .unwrap_or_else(|| "phc_demo_placeholder".into()),
-    );
-    secrets.insert("posthog_host", opts.host.clone());
-
+    let secrets = credentials.secrets();
     let example_path = match detection.framework.as_ref().and_then(|f| f.example.clone()) {
         Some(example) => write_example(&state_dir, &content, &example),
         None => None,
@@ -166,7 +245,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         install_dir: install_dir.display().to_string(),
         framework: framework_name.clone(),
         package_manager: detection.package_manager.as_ref().map(|p| p.name.clone()),
-        facts: vec![("Host".into(), opts.host.clone())],
+        facts: vec![("Host".into(), credentials.host().to_string())],
         example_path,
         secret_names: secrets.names().map(str::to_string).collect(),
     };
@@ -182,18 +261,21 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     };
     let tools = ToolRegistry::builtin().tools();
     let models = Arc::new(models);
-    let (backend, catalogue): (Arc<dyn AgentBackend>, _) = match opts.variant {
+    let (backend, catalogue): (Arc<dyn AgentBackend>, _) = match decision.variant {
         Variant::Orchestrator => (
-            Arc::new(ModelBackend::new(
-                client,
-                provider,
-                content.clone(),
-                models,
-                tools,
-                base_ctx,
-                project,
-                framework_id,
-            )),
+            Arc::new(
+                ModelBackend::new(
+                    client,
+                    provider,
+                    content.clone(),
+                    models,
+                    tools,
+                    base_ctx,
+                    project,
+                    framework_id,
+                )
+                .with_mcp(mcp),
+            ),
             content.catalogue(),
         ),
         Variant::Linear => (
@@ -217,8 +299,8 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
             ..file.run_info()
         },
         None => RunInfo {
-            run_id: uuid::Uuid::new_v4().to_string(),
-            variant: opts.variant,
+            run_id,
+            variant: decision.variant,
             install_dir: install_dir.display().to_string(),
             created_at: chrono::Utc::now(),
             framework: framework_name,
@@ -236,12 +318,100 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         run: run_info,
         resume: resume_file,
         budget: opts.budget,
-        subscribers: Vec::new(),
+        subscribers: vec![telemetry.clone().recipient()],
+        flush: vec![telemetry.clone().recipient()],
         coalesce: Duration::from_millis(50),
         fail_queue_writes_after: injected_write_fault(),
     };
     let result = orchestrated::run(setup).await;
     finish(&opts, &install_dir, &state_dir, &content, variant, result)
+}
+
+/// Settings conflicts and health, before any task. Returns false when the run must not start.
+async fn bootstrap_checks(
+    opts: &IntegrateOptions,
+    install_dir: &Path,
+    credentials: &Credentials,
+    auth: Option<Arc<dyn AuthCheck>>,
+    http: &reqwest::Client,
+) -> Result<bool> {
+    let dir = install_dir.to_path_buf();
+    let provider_flag = opts.provider.map(|p| match p {
+        ProviderChoice::Anthropic => "anthropic",
+        ProviderChoice::Openai => "openai",
+        ProviderChoice::Replay => "replay",
+        ProviderChoice::Stub => "stub",
+    });
+    let run_token = credentials
+        .project_token()
+        .filter(|_| !credentials.is_demo_token())
+        .map(str::to_string);
+    let conflicts = tokio::task::spawn_blocking(move || {
+        let env = |name: &str| std::env::var(name).ok();
+        settings_conflicts(&ConflictInputs {
+            install_dir: &dir,
+            env: &env,
+            provider_flag,
+            run_token: run_token.as_deref(),
+        })
+    })
+    .await
+    .context("the settings check stopped")?;
+    for c in &conflicts {
+        eprintln!("wizard: {}", c.line);
+    }
+    if conflicts.iter().any(|c| c.blocking) && !opts.yes && !ask("Continue anyway? [y/N] ")? {
+        eprintln!("wizard: stopped before changing anything.");
+        return Ok(false);
+    }
+    let Some(auth) = auth else { return Ok(true) };
+    let report = check_health(auth.as_ref(), credentials.host(), http).await;
+    match report.decision(opts.yes) {
+        HealthDecision::Proceed { warnings } => {
+            for w in warnings {
+                eprintln!("wizard: warning: {w}");
+            }
+            Ok(true)
+        }
+        HealthDecision::Ask { warnings } => {
+            for w in &warnings {
+                eprintln!("wizard: warning: {w}");
+            }
+            ask("Continue anyway? [y/N] ")
+        }
+        HealthDecision::Stop { message } => {
+            eprintln!("wizard: {message}");
+            Ok(false)
+        }
+    }
+}
+
+/// Health probes for a real model client.
+struct ClientAuth<C>(Arc<C>);
+
+#[async_trait::async_trait]
+impl AuthCheck for ClientAuth<AnthropicClient> {
+    async fn check_auth(&self) -> Result<(), AuthProblem> {
+        self.0.check_auth().await.map_err(auth_problem)
+    }
+}
+
+#[async_trait::async_trait]
+impl AuthCheck for ClientAuth<OpenAiClient> {
+    async fn check_auth(&self) -> Result<(), AuthProblem> {
+        self.0.check_auth().await.map_err(auth_problem)
+    }
+}
+
+fn auth_problem(e: crate::providers::ProviderError) -> AuthProblem {
+    match e {
+        crate::providers::ProviderError::Auth { .. } => AuthProblem::Rejected {
+            detail: e.to_string(),
+        },
+        other => AuthProblem::Unreachable {
+            detail: other.to_string(),
+        },
+    }
 }
 
 /// The walking skeleton: the stub graph through the real machinery, no model.
@@ -281,6 +451,7 @@ async fn run_stub(
         resume: resume_file,
         budget: opts.budget,
         subscribers: Vec::new(),
+        flush: Vec::new(),
         coalesce: Duration::from_millis(50),
         fail_queue_writes_after: injected_write_fault(),
     };
@@ -333,11 +504,14 @@ fn exit_code(outcome: &RunOutcome) -> i32 {
     crate::cli::exit_code(outcome.verdict)
 }
 
+/// The model client, its provider name, and its health probe (none for replay).
+type ChosenClient = (Arc<dyn ModelClient>, &'static str, Option<Arc<dyn AuthCheck>>);
+
 fn model_client(
     opts: &IntegrateOptions,
     content: &ContentSet,
     models: &mut ModelTable,
-) -> Result<(Arc<dyn ModelClient>, &'static str)> {
+) -> Result<ChosenClient> {
     let choice = match opts.provider {
         Some(p) => p,
         None if std::env::var_os("ANTHROPIC_API_KEY").is_some() || std::env::var_os("ANTHROPIC_AUTH_TOKEN").is_some() => {
@@ -354,7 +528,12 @@ fn model_client(
             let config = AnthropicConfig::from_env().ok_or_else(|| {
                 anyhow!("--provider anthropic needs ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)")
             })?;
-            (Arc::new(AnthropicClient::new(config)?), "anthropic")
+            let client = Arc::new(AnthropicClient::new(config)?);
+            (
+                client.clone(),
+                "anthropic",
+                Some(Arc::new(ClientAuth(client))),
+            )
         }
         ProviderChoice::Openai => {
             if let Ok(model) = std::env::var("OPENAI_MODEL") {
@@ -364,7 +543,8 @@ fn model_client(
             }
             let config = OpenAiConfig::from_env()
                 .ok_or_else(|| anyhow!("--provider openai needs OPENAI_BASE_URL (and OPENAI_API_KEY if the server wants one)"))?;
-            (Arc::new(OpenAiClient::new(config)?), "openai")
+            let client = Arc::new(OpenAiClient::new(config)?);
+            (client.clone(), "openai", Some(Arc::new(ClientAuth(client))))
         }
         ProviderChoice::Stub => bail!("the stub provider has no model client"),
         ProviderChoice::Replay => {
@@ -385,7 +565,7 @@ fn model_client(
             let client = ReplayClient::from_yaml(&text, opts.replay_speed)
                 .map_err(|e| anyhow!("cassette {name}: {e}"))?
                 .with_models(models.clone());
-            (Arc::new(client), "replay")
+            (Arc::new(client), "replay", None)
         }
     })
 }

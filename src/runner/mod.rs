@@ -1,6 +1,8 @@
 //! Runners: what `wizard integrate` does after the CLI has parsed its flags.
 
+pub mod bootstrap;
 pub mod demo;
+pub mod flag;
 pub mod integrate;
 pub mod linear;
 pub mod lock;

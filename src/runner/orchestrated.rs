@@ -41,6 +41,8 @@ pub struct RunSetup {
     pub budget: Option<Budget>,
     /// Extra event subscribers (telemetry, tests).
     pub subscribers: Vec<Recipient<QueueEvent>>,
+    /// Extra actors to flush at the end (telemetry).
+    pub flush: Vec<Recipient<Flush>>,
     /// How long the persister gathers events before a `queue.json` write.
     pub coalesce: Duration,
     /// Make `queue.json` writes fail after this many good ones (storage-fault tests).
@@ -72,6 +74,7 @@ pub async fn run(setup: RunSetup) -> RunResult {
         resume,
         budget,
         subscribers,
+        flush: extra_flush,
         coalesce,
         fail_queue_writes_after,
     } = setup;
@@ -120,8 +123,9 @@ pub async fn run(setup: RunSetup) -> RunResult {
                     .recipient()
             })
             .collect();
-        let flush: Vec<Recipient<Flush>> =
+        let mut flush: Vec<Recipient<Flush>> =
             vec![persist.clone().recipient(), ui.clone().recipient()];
+        flush.extend(extra_flush);
         let orchestrator =
             Orchestrator::new(queue_addr, backend.clone(), seed, flush, done_tx).start();
         let mut actor = QueueActor::new(state, run, start, agents)

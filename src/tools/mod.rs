@@ -9,10 +9,10 @@
 
 pub mod bash;
 pub mod context;
-
 pub mod env;
 pub mod fs;
 pub mod input;
+pub mod mcp;
 pub mod package_manager;
 pub mod paths;
 pub mod permissions;

@@ -27,14 +27,31 @@ use super::paths::{resolve, ProjectPath};
 /// Directories no file tool may write into: the repository's own data and the run's state.
 pub const PROTECTED_DIRS: [&str; 2] = [".git", ".posthog-wizard"];
 
+/// True when a tool-list entry names `tool_name`: exactly, or as a pattern ending in `*`
+/// (`mcp__posthog__*` covers every tool of that MCP server).
+pub fn tool_pattern_matches(pattern: &str, tool_name: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => tool_name.starts_with(prefix),
+        None => pattern == tool_name,
+    }
+}
+
 /// Refuses a tool the task may not call. The agent loop calls this before every tool call.
 pub fn check_tool_allowed(perms: &Permissions, tool_name: &str) -> Result<(), ToolError> {
-    if perms.disallowed_tools.iter().any(|t| t == tool_name) {
+    if perms
+        .disallowed_tools
+        .iter()
+        .any(|t| tool_pattern_matches(t, tool_name))
+    {
         return Err(ToolError::Denied(format!(
             "tool rule: {tool_name} is in this task's disallowedTools"
         )));
     }
-    if !perms.allowed_tools.iter().any(|t| t == tool_name) {
+    if !perms
+        .allowed_tools
+        .iter()
+        .any(|t| tool_pattern_matches(t, tool_name))
+    {
         let allowed = if perms.allowed_tools.is_empty() {
             "none".to_string()
         } else {
@@ -511,6 +528,28 @@ mod tests {
         assert_eq!(
             redact_secrets(&s, "key=phc_abcdefghijkl!"),
             "key=[redacted]!"
+        );
+    }
+}
+
+#[cfg(test)]
+mod pattern_tests {
+    use super::*;
+
+    #[test]
+    fn a_trailing_star_allows_every_tool_of_a_server_and_nothing_else() {
+        let perms = Permissions {
+            allowed_tools: vec!["Read".into(), "mcp__posthog__*".into()],
+            disallowed_tools: vec!["mcp__posthog__delete*".into()],
+            ..Permissions::default()
+        };
+        assert!(check_tool_allowed(&perms, "mcp__posthog__dashboard-create").is_ok());
+        assert!(check_tool_allowed(&perms, "Read").is_ok());
+        assert!(check_tool_allowed(&perms, "mcp__other__x").is_err());
+        assert!(check_tool_allowed(&perms, "mcp__posthog__delete-dashboard").is_err());
+        assert!(
+            check_tool_allowed(&perms, "Readme").is_err(),
+            "no prefix match without a star"
         );
     }
 }

@@ -1,0 +1,367 @@
+//! A loopback fake PostHog: `/flags` (v2 answers), `/batch/` capture, and the host's root.
+//!
+//! Follows the wire formats of `wire/REFERENCE.md` §4: `/flags/?v=2` answers
+//! the detailed `flags` map (the legacy `featureFlags` map without `v`);
+//! `/batch/` accepts a gzip body (by `Content-Encoding: gzip` or by the magic
+//! bytes) or plain JSON, takes the token from `api_key` or `token`, answers
+//! 200 `{"status":1}`, and 400 for a batch without an event name or distinct
+//! id. Every request body is recorded (raw and decoded) so a test can search
+//! them. Behaviours are switched at run time: flags on / off / an error
+//! status / hang / a malformed body; batch errors or hang; root status.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+/// How `/flags` answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlagBehaviour {
+    /// Evaluates the configured flags.
+    Answer,
+    /// Answers this status with a plain-text body.
+    Status(u16),
+    /// Never answers.
+    Hang,
+    /// Answers 200 with a body that is not JSON.
+    Malformed,
+}
+
+/// How `/batch/` answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchBehaviour {
+    /// Records and accepts.
+    Accept,
+    /// Records and answers this status.
+    Status(u16),
+    /// Records, never answers.
+    Hang,
+}
+
+/// One `/flags` request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlagRequest {
+    /// The query string's parameters.
+    pub query: BTreeMap<String, String>,
+    /// The JSON body.
+    pub body: Value,
+}
+
+/// One `/batch/` request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedBatch {
+    /// The `Content-Encoding` header, if any.
+    pub content_encoding: Option<String>,
+    /// True when the body was gzip (by header or magic bytes).
+    pub gzipped: bool,
+    /// The body as received.
+    pub raw: Vec<u8>,
+    /// The body after gunzip, as text.
+    pub decoded: String,
+    /// The body's `batch` events (empty when it did not parse).
+    pub events: Vec<Value>,
+}
+
+#[derive(Debug)]
+struct FakeState {
+    flags: BTreeMap<String, Value>,
+    flag_behaviour: FlagBehaviour,
+    batch_behaviour: BatchBehaviour,
+    root_status: u16,
+    flag_requests: Vec<FlagRequest>,
+    batches: Vec<RecordedBatch>,
+    root_hits: usize,
+}
+
+/// The running fake. Stops when dropped.
+pub struct FakePostHog {
+    addr: SocketAddr,
+    state: Arc<Mutex<FakeState>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakePostHog {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+type Shared = Arc<Mutex<FakeState>>;
+
+fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
+    // A panicking test thread must not hide what was recorded.
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl FakePostHog {
+    /// Starts on 127.0.0.1 with a free port: flags answered (none set), batches accepted, root 200.
+    pub async fn start() -> Self {
+        let state = Arc::new(Mutex::new(FakeState {
+            flags: BTreeMap::new(),
+            flag_behaviour: FlagBehaviour::Answer,
+            batch_behaviour: BatchBehaviour::Accept,
+            root_status: 200,
+            flag_requests: Vec::new(),
+            batches: Vec::new(),
+            root_hits: 0,
+        }));
+        let app = Router::new()
+            .route("/", any(root))
+            .route("/flags", post(flags))
+            .route("/flags/", post(flags))
+            .route("/batch", post(batch))
+            .route("/batch/", post(batch))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let addr = listener.local_addr().expect("a bound address");
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            addr,
+            state,
+            server,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Sets a boolean flag.
+    pub fn set_flag(&self, key: &str, enabled: bool) {
+        lock(&self.state)
+            .flags
+            .insert(key.to_string(), Value::Bool(enabled));
+    }
+
+    /// Sets a multivariate flag to a variant.
+    pub fn set_flag_variant(&self, key: &str, variant: &str) {
+        lock(&self.state)
+            .flags
+            .insert(key.to_string(), json!(variant));
+    }
+
+    /// Sets how `/flags` answers.
+    pub fn set_flag_behaviour(&self, behaviour: FlagBehaviour) {
+        lock(&self.state).flag_behaviour = behaviour;
+    }
+
+    /// Sets how `/batch/` answers.
+    pub fn set_batch_behaviour(&self, behaviour: BatchBehaviour) {
+        lock(&self.state).batch_behaviour = behaviour;
+    }
+
+    /// Sets the status `/` answers.
+    pub fn set_root_status(&self, status: u16) {
+        lock(&self.state).root_status = status;
+    }
+
+    /// Every `/flags` request so far.
+    pub fn flag_requests(&self) -> Vec<FlagRequest> {
+        lock(&self.state).flag_requests.clone()
+    }
+
+    /// Every `/batch/` request so far.
+    pub fn batches(&self) -> Vec<RecordedBatch> {
+        lock(&self.state).batches.clone()
+    }
+
+    /// Every event of every batch so far, in arrival order.
+    pub fn events(&self) -> Vec<Value> {
+        lock(&self.state)
+            .batches
+            .iter()
+            .flat_map(|b| b.events.iter().cloned())
+            .collect()
+    }
+
+    /// Requests to `/` so far.
+    pub fn root_hits(&self) -> usize {
+        lock(&self.state).root_hits
+    }
+}
+
+async fn root(State(state): State<Shared>) -> StatusCode {
+    let mut state = lock(&state);
+    state.root_hits += 1;
+    StatusCode::from_u16(state.root_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+async fn flags(
+    State(state): State<Shared>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let decoded = gunzip_if_needed(&headers, &body);
+    let Ok(request) = serde_json::from_slice::<Value>(&decoded) else {
+        return (StatusCode::BAD_REQUEST, "body is not JSON").into_response();
+    };
+    let token = request.get("api_key").or_else(|| request.get("token"));
+    if token.and_then(Value::as_str).is_none_or(str::is_empty) {
+        return (StatusCode::UNAUTHORIZED, "no token").into_response();
+    }
+    let (behaviour, flags) = {
+        let mut state = lock(&state);
+        state.flag_requests.push(FlagRequest {
+            query: query.clone(),
+            body: request.clone(),
+        });
+        (state.flag_behaviour.clone(), state.flags.clone())
+    };
+    match behaviour {
+        FlagBehaviour::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, "flag evaluation failed").into_response()
+        }
+        FlagBehaviour::Hang => std::future::pending().await,
+        FlagBehaviour::Malformed => (StatusCode::OK, "{\"flags\": {\"oops").into_response(),
+        FlagBehaviour::Answer => {
+            let wanted: Option<Vec<String>> = request
+                .get("flag_keys_to_evaluate")
+                .and_then(|keys| serde_json::from_value(keys.clone()).ok());
+            let flags: BTreeMap<String, Value> = flags
+                .into_iter()
+                .filter(|(key, _)| wanted.as_ref().is_none_or(|w| w.contains(key)))
+                .collect();
+            if query.get("v").map(String::as_str) == Some("2") {
+                Json(v2_answer(&flags)).into_response()
+            } else {
+                Json(json!({"errorsWhileComputingFlags": false, "featureFlags": flags}))
+                    .into_response()
+            }
+        }
+    }
+}
+
+/// The detailed v2 shape: `flags.<key> = {key, enabled, variant, reason, metadata}`.
+fn v2_answer(flags: &BTreeMap<String, Value>) -> Value {
+    let detailed: serde_json::Map<String, Value> = flags
+        .iter()
+        .enumerate()
+        .map(|(i, (key, value))| {
+            let (enabled, variant) = match value {
+                Value::Bool(on) => (*on, Value::Null),
+                other => (true, other.clone()),
+            };
+            let code = if enabled { "condition_match" } else { "no_condition_match" };
+            let entry = json!({
+                "key": key,
+                "enabled": enabled,
+                "variant": variant,
+                "reason": {"code": code, "condition_index": 0, "description": "Matched condition set 1"},
+                "metadata": {"id": i + 1, "version": 1, "description": null, "payload": null},
+            });
+            (key.clone(), entry)
+        })
+        .collect();
+    json!({
+        "errorsWhileComputingFlags": false,
+        "flags": detailed,
+        "requestId": "00000000-0000-4000-8000-000000000000",
+        "evaluatedAt": 1_764_374_400_000_u64,
+    })
+}
+
+async fn batch(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let content_encoding = headers
+        .get("content-encoding")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let gzipped = is_gzip(&headers, &body);
+    let decoded = gunzip_if_needed(&headers, &body);
+    let parsed: Option<Value> = serde_json::from_slice(&decoded).ok();
+    let events: Vec<Value> = parsed
+        .as_ref()
+        .and_then(|b| b.get("batch"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let behaviour = {
+        let mut state = lock(&state);
+        state.batches.push(RecordedBatch {
+            content_encoding,
+            gzipped,
+            raw: body.to_vec(),
+            decoded: String::from_utf8_lossy(&decoded).into_owned(),
+            events: events.clone(),
+        });
+        state.batch_behaviour.clone()
+    };
+    match behaviour {
+        BatchBehaviour::Hang => std::future::pending().await,
+        BatchBehaviour::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, "capture failed").into_response()
+        }
+        BatchBehaviour::Accept => {
+            let Some(body) = parsed else {
+                return (StatusCode::BAD_REQUEST, "failed to decode the body").into_response();
+            };
+            let token = body
+                .get("api_key")
+                .or_else(|| body.get("token"))
+                .and_then(Value::as_str);
+            if token.is_none_or(str::is_empty) {
+                return (StatusCode::UNAUTHORIZED, "no token").into_response();
+            }
+            if events.is_empty() {
+                return (StatusCode::BAD_REQUEST, "empty batch").into_response();
+            }
+            let complete = events.iter().all(|e| {
+                let named = e
+                    .get("event")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| !n.is_empty());
+                let distinct = e
+                    .get("distinct_id")
+                    .or_else(|| e.get("properties").and_then(|p| p.get("distinct_id")))
+                    .and_then(Value::as_str)
+                    .is_some_and(|d| !d.is_empty());
+                named && distinct
+            });
+            if !complete {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    "event without a name or distinct_id",
+                )
+                    .into_response();
+            }
+            Json(json!({"status": 1})).into_response()
+        }
+    }
+}
+
+fn is_gzip(headers: &HeaderMap, body: &[u8]) -> bool {
+    let declared = headers
+        .get("content-encoding")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    declared || body.starts_with(&[0x1f, 0x8b])
+}
+
+fn gunzip_if_needed(headers: &HeaderMap, body: &[u8]) -> Vec<u8> {
+    if !is_gzip(headers, body) {
+        return body.to_vec();
+    }
+    let mut out = Vec::new();
+    match flate2::read::GzDecoder::new(body).read_to_end(&mut out) {
+        Ok(_) => out,
+        // Undecodable: recorded as-is, and the JSON parse that follows fails with a 400.
+        Err(_) => body.to_vec(),
+    }
+}
