@@ -22,7 +22,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use wizard::messages::Usage;
 use wizard::providers::pricing::{ModelTable, Tier};
@@ -31,7 +31,7 @@ use wizard_fakes::{FakeUsage, Latency, Reply};
 use crate::scripts::{ScriptKey, Scripts};
 
 /// How fast one tier answers, in real (unscaled) time.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TierPace {
     /// Fixed part of the time to first token, in milliseconds.
@@ -43,7 +43,7 @@ pub struct TierPace {
 }
 
 /// The latency model: a pace per tier and a time scale.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Pacing {
     /// The small tier.
@@ -292,7 +292,7 @@ impl PromptSize {
 }
 
 /// Roughly four characters per token, rounded up (the replay provider's estimate).
-fn tokens(chars: usize) -> u64 {
+pub fn tokens(chars: usize) -> u64 {
     chars.div_ceil(4) as u64
 }
 
@@ -313,113 +313,5 @@ fn block_chars(block: &Value) -> usize {
         Some("tool_result") => content_chars(&block["content"]),
         Some("thinking") => block["thinking"].as_str().map_or(0, str::len),
         _ => 0,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    const MODELS: &str = include_str!("../content/models.yaml");
-
-    fn scripts() -> Scripts {
-        Scripts::parse(
-            "t",
-            r#"
-version: 1
-scripts:
-  install:
-    - turn:
-        - text: "Reading the manifest now"
-        - tool: Read
-          input: {file_path: package.json}
-"#,
-        )
-        .unwrap()
-    }
-
-    fn request(system_tail: &str) -> Value {
-        json!({
-            "model": "claude-haiku-4-5",
-            "tools": [{"name": "Read", "description": "reads", "input_schema": {}}],
-            "system": [
-                {"type": "text", "text": "You are one task in a queue of small agents"},
-                {"type": "text", "text": format!("# Project {system_tail}"), "cache_control": {"type": "ephemeral"}}
-            ],
-            "messages": [{"role": "user", "content": [{"type": "text", "text": "# Your task\nTask id: install · type: install\nmore words here"}]}]
-        })
-    }
-
-    fn model() -> FakeModel {
-        FakeModel::new(
-            scripts(),
-            ModelTable::parse(MODELS).unwrap(),
-            Pacing::standard(0.0),
-        )
-    }
-
-    #[test]
-    fn the_cached_prefix_is_written_once_then_read() {
-        let fake = model();
-        fake.reply(&request("a"));
-        fake.reply(&request("a"));
-        let log = fake.requests();
-        let size = PromptSize::of(&request("a"));
-        let (prefix, _) = size.cached_prefix.unwrap();
-        assert_eq!(log[0].usage.cache_write_tokens, prefix);
-        assert_eq!(log[0].usage.cache_read_tokens, 0);
-        assert_eq!(log[1].usage.cache_write_tokens, 0);
-        assert_eq!(log[1].usage.cache_read_tokens, prefix);
-        assert_eq!(log[1].usage.input_tokens, size.total_tokens - prefix);
-        assert!(log[0].usage.output_tokens > 0);
-    }
-
-    #[test]
-    fn a_different_prefix_is_a_new_cache_write() {
-        let fake = model();
-        fake.reply(&request("a"));
-        fake.reply(&request("b"));
-        let log = fake.requests();
-        assert!(log[1].usage.cache_write_tokens > 0);
-        assert_eq!(log[1].usage.cache_read_tokens, 0);
-    }
-
-    #[test]
-    fn fixed_tokens_cover_tools_and_system_but_not_the_task_text() {
-        let body = request("a");
-        let size = PromptSize::of(&body);
-        let tools = body["tools"].to_string().len();
-        let system = "You are one task in a queue of small agents".len() + "# Project a".len();
-        assert_eq!(size.fixed_tokens, tokens(tools + system));
-        assert!(size.total_tokens > size.fixed_tokens);
-    }
-
-    #[test]
-    fn uncached_input_lengthens_the_time_to_first_token() {
-        let fake = model();
-        fake.reply(&request("a"));
-        let mut long = request("a");
-        long["messages"][0]["content"][0]["text"] = json!(format!(
-            "Task id: install · type: install\n{}",
-            "x".repeat(40_000)
-        ));
-        fake.reply(&long);
-        let log = fake.requests();
-        // Haiku: 400 ms fixed; 10k input tokens at 10k tokens/s add a second.
-        assert!(log[1].ttft_ms > log[0].ttft_ms + 900.0);
-    }
-
-    #[test]
-    fn a_request_past_its_script_gets_an_error_reply() {
-        let fake = model();
-        let mut body = request("a");
-        body["messages"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"role": "assistant", "content": [{"type": "text", "text": "hi"}]}));
-        let reply = fake.reply(&body);
-        assert!(matches!(reply, Reply::Http { status: 400, .. }));
-        assert!(fake.requests()[0].error.is_some());
     }
 }

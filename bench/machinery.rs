@@ -9,7 +9,7 @@
 //! once with a tiny handoff. It prints one JSON line; the parent collects them
 //! and works out how each figure grows with the task count.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -47,6 +47,76 @@ impl Shape {
     }
 }
 
+/// Where the run's state folder lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Storage {
+    /// The system's temp dir (`$TMPDIR`, else `/tmp`): a real disk, as a user's app would be.
+    Disk,
+    /// `/dev/shm`: memory, to show the machinery's own cost without the file system's.
+    Tmpfs,
+}
+
+impl Storage {
+    /// The name used in results.
+    pub fn name(self) -> &'static str {
+        match self {
+            Storage::Disk => "disk",
+            Storage::Tmpfs => "tmpfs",
+        }
+    }
+
+    fn base(self) -> PathBuf {
+        match self {
+            Storage::Disk => std::env::temp_dir(),
+            Storage::Tmpfs => PathBuf::from("/dev/shm"),
+        }
+    }
+
+    /// True when this storage exists here.
+    pub fn available(self) -> bool {
+        self.base().is_dir()
+    }
+}
+
+/// One configuration to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// The graph.
+    pub shape: Shape,
+    /// Tasks.
+    pub tasks: usize,
+    /// Concurrency cap.
+    pub cap: usize,
+    /// Where the state folder lives.
+    pub storage: Storage,
+}
+
+/// The default plan: the fan-out/fan-in graph at caps 1, 8 and 64 on disk;
+/// chains at cap 8 on disk; and the fan-out/fan-in graph at cap 8 in memory
+/// (when `/dev/shm` exists), each at every size.
+pub fn default_plan(sizes: &[usize]) -> Vec<Config> {
+    let mut plan = Vec::new();
+    let mut add = |shape, cap, storage| {
+        for &tasks in sizes {
+            plan.push(Config {
+                shape,
+                tasks,
+                cap,
+                storage,
+            });
+        }
+    };
+    for cap in [1, 8, 64] {
+        add(Shape::FanOutFanIn, cap, Storage::Disk);
+    }
+    add(Shape::Chains, 8, Storage::Disk);
+    if Storage::Tmpfs.available() {
+        add(Shape::FanOutFanIn, 8, Storage::Tmpfs);
+    }
+    plan
+}
+
 /// Tasks per chain in the `chains` shape.
 const CHAIN_LENGTH: usize = 10;
 
@@ -60,6 +130,8 @@ pub struct MachineryRun {
     pub tasks: usize,
     /// The concurrency cap.
     pub cap: usize,
+    /// Where the state folder lived.
+    pub storage: Storage,
     /// Tasks that completed (must equal `tasks`).
     pub completed: usize,
     /// From the first enqueue to `run` returning, final `queue.json` write included.
@@ -78,8 +150,10 @@ pub struct MachineryRun {
     pub audit_bytes: u64,
     /// Events in the run (the final file's `lastSeq`).
     pub events: u64,
-    /// Peak resident memory of the child process (`VmHWM`), in MiB.
-    pub peak_rss_mib: f64,
+    /// Peak resident memory of the child process (`VmHWM`), in MB (10^6 bytes).
+    pub peak_rss_mb: f64,
+    /// Peak live heap (bytes allocated and not yet freed), in MB.
+    pub peak_heap_mb: f64,
 }
 
 /// A backend that completes every task at once with a tiny handoff; its seed enqueues `shape`.
@@ -158,7 +232,13 @@ impl AgentBackend for ZeroLatency {
 }
 
 /// Runs one configuration in this process and returns its figures (the child's side).
-pub fn run_one(shape: Shape, tasks: usize, cap: usize) -> Result<MachineryRun> {
+pub fn run_one(config: Config) -> Result<MachineryRun> {
+    let Config {
+        shape,
+        tasks,
+        cap,
+        storage,
+    } = config;
     if tasks < 3 {
         bail!("a run needs at least 3 tasks, got {tasks}");
     }
@@ -166,7 +246,8 @@ pub fn run_one(shape: Shape, tasks: usize, cap: usize) -> Result<MachineryRun> {
         Shape::FanOutFanIn => tasks,
         Shape::Chains => tasks - tasks % CHAIN_LENGTH,
     };
-    let app = tempfile::tempdir().context("creating the run's folder")?;
+    let app = tempfile::tempdir_in(storage.base())
+        .with_context(|| format!("creating the run's folder in {}", storage.base().display()))?;
     let state_dir = app.path().join(".posthog-wizard");
     let backend = Arc::new(ZeroLatency {
         shape,
@@ -203,6 +284,7 @@ pub fn run_one(shape: Shape, tasks: usize, cap: usize) -> Result<MachineryRun> {
         resume: None,
         budget: None,
         subscribers: Vec::new(),
+        flush: Vec::new(),
         coalesce: Duration::from_millis(50),
         fail_queue_writes_after: None,
     };
@@ -215,7 +297,8 @@ pub fn run_one(shape: Shape, tasks: usize, cap: usize) -> Result<MachineryRun> {
         .and_then(|f| *f)
         .context("the seed never enqueued")?;
     // Read the peak before parsing queue.json, which would raise it.
-    let peak_rss_mib = peak_rss_mib()?;
+    let peak_rss_mb = peak_rss_mb()?;
+    let peak_heap_mb = crate::heap::peak_bytes() as f64 / 1e6;
     if !result.storage_errors.is_empty() {
         bail!("storage errors: {}", result.storage_errors.join("; "));
     }
@@ -235,6 +318,7 @@ pub fn run_one(shape: Shape, tasks: usize, cap: usize) -> Result<MachineryRun> {
         shape,
         tasks,
         cap,
+        storage,
         completed,
         wall_ms: wall * 1000.0,
         tasks_per_sec: tasks as f64 / wall,
@@ -244,12 +328,13 @@ pub fn run_one(shape: Shape, tasks: usize, cap: usize) -> Result<MachineryRun> {
         queue_file_bytes: text.len() as u64,
         audit_bytes: stats.audit_bytes,
         events: file.last_seq,
-        peak_rss_mib,
+        peak_rss_mb,
+        peak_heap_mb,
     })
 }
 
-/// `VmHWM` of this process, in MiB.
-fn peak_rss_mib() -> Result<f64> {
+/// `VmHWM` of this process, in MB (10^6 bytes).
+fn peak_rss_mb() -> Result<f64> {
     let status = std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
     let line = status
         .lines()
@@ -262,7 +347,7 @@ fn peak_rss_mib() -> Result<f64> {
         .trim()
         .parse()
         .with_context(|| format!("unreadable VmHWM line: {line}"))?;
-    Ok(kib / 1024.0)
+    Ok(kib * 1024.0 / 1e6)
 }
 
 /// How one figure grows from one task count to the next (same shape and cap).
@@ -273,6 +358,8 @@ pub struct Growth {
     pub shape: Shape,
     /// The cap.
     pub cap: usize,
+    /// Where the state folder lived.
+    pub storage: Storage,
     /// The smaller task count.
     pub from_tasks: usize,
     /// The larger task count.
@@ -306,16 +393,19 @@ pub fn growth(runs: &[MachineryRun]) -> Vec<Growth> {
     for a in runs {
         let next = runs
             .iter()
-            .filter(|b| b.shape == a.shape && b.cap == a.cap && b.tasks > a.tasks)
+            .filter(|b| {
+                b.shape == a.shape && b.cap == a.cap && b.storage == a.storage && b.tasks > a.tasks
+            })
             .min_by_key(|b| b.tasks);
         let Some(b) = next else { continue };
         let ratio = b.tasks as f64 / a.tasks as f64;
         let wall = exponent(a.wall_ms, b.wall_ms, ratio);
         let bytes = exponent(a.queue_bytes as f64, b.queue_bytes as f64, ratio);
-        let rss = exponent(a.peak_rss_mib, b.peak_rss_mib, ratio);
+        let rss = exponent(a.peak_rss_mb, b.peak_rss_mb, ratio);
         out.push(Growth {
             shape: a.shape,
             cap: a.cap,
+            storage: a.storage,
             from_tasks: a.tasks,
             to_tasks: b.tasks,
             wall_exponent: wall,
@@ -331,46 +421,43 @@ pub fn growth(runs: &[MachineryRun]) -> Vec<Growth> {
 }
 
 /// Runs every configuration, each in a child process of `exe`, and returns their figures.
-pub fn run_all(
-    exe: &Path,
-    shapes: &[Shape],
-    sizes: &[usize],
-    caps: &[usize],
-) -> Result<Vec<MachineryRun>> {
+pub fn run_all(exe: &Path, plan: &[Config]) -> Result<Vec<MachineryRun>> {
     let mut runs = Vec::new();
-    for &shape in shapes {
-        for &tasks in sizes {
-            for &cap in caps {
-                eprintln!(
-                    "machinery: {} tasks={tasks} cap={cap} …",
-                    shape.name()
-                );
-                let out = Command::new(exe)
-                    .args(["machinery-one", "--shape", shape.name()])
-                    .args(["--tasks", &tasks.to_string(), "--cap", &cap.to_string()])
-                    .output()
-                    .with_context(|| format!("starting {}", exe.display()))?;
-                if !out.status.success() {
-                    bail!(
-                        "machinery run {} tasks={tasks} cap={cap} failed: {}",
-                        shape.name(),
-                        String::from_utf8_lossy(&out.stderr)
-                    );
-                }
-                let line = String::from_utf8_lossy(&out.stdout);
-                let run: MachineryRun = serde_json::from_str(line.trim()).with_context(|| {
-                    format!("parsing the child's figures: {}", line.trim())
-                })?;
-                eprintln!(
-                    "  {:.0} tasks/s, {} queue.json writes ({:.1} MB), peak RSS {:.0} MiB",
-                    run.tasks_per_sec,
-                    run.queue_writes,
-                    run.queue_bytes as f64 / 1e6,
-                    run.peak_rss_mib
-                );
-                runs.push(run);
-            }
+    for c in plan {
+        eprintln!(
+            "machinery: {} tasks={} cap={} on {} …",
+            c.shape.name(),
+            c.tasks,
+            c.cap,
+            c.storage.name()
+        );
+        let out = Command::new(exe)
+            .args(["machinery-one", "--shape", c.shape.name()])
+            .args(["--tasks", &c.tasks.to_string(), "--cap", &c.cap.to_string()])
+            .args(["--storage", c.storage.name()])
+            .output()
+            .with_context(|| format!("starting {}", exe.display()))?;
+        if !out.status.success() {
+            bail!(
+                "machinery run {c:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
+        let line = String::from_utf8_lossy(&out.stdout);
+        let run: MachineryRun = serde_json::from_str(line.trim())
+            .with_context(|| format!("parsing the child's figures: {}", line.trim()))?;
+        if run.completed != run.tasks {
+            bail!("machinery run {c:?}: only {} of {} tasks completed", run.completed, run.tasks);
+        }
+        eprintln!(
+            "  {:.0} tasks/s, {} queue.json writes ({:.1} MB), peak RSS {:.0} MB (heap {:.0} MB)",
+            run.tasks_per_sec,
+            run.queue_writes,
+            run.queue_bytes as f64 / 1e6,
+            run.peak_rss_mb,
+            run.peak_heap_mb
+        );
+        runs.push(run);
     }
     Ok(runs)
 }

@@ -15,6 +15,9 @@
 //!   end, check the invariants ([`crash`]).
 
 mod crash;
+mod fake_model;
+mod figures;
+mod heap;
 mod machinery;
 mod responsiveness;
 mod results;
@@ -25,7 +28,10 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
-use machinery::Shape;
+use machinery::{Shape, Storage};
+
+#[global_allocator]
+static ALLOCATOR: heap::CountingSystem = heap::CountingSystem;
 
 #[derive(Debug, Parser)]
 #[command(name = "wizard_bench", about = "wizard's benchmarks")]
@@ -50,17 +56,20 @@ enum Part {
     },
     /// The responsiveness A/B (linear vs orchestrator) against a fake Anthropic server.
     Responsiveness(responsiveness::Options),
-    /// The queue machinery at scale.
+    /// The queue machinery at scale (no options: the default plan; with any, every combination of them).
     Machinery {
         /// Task counts.
-        #[arg(long, value_delimiter = ',', default_values_t = [1_000, 10_000, 50_000])]
-        sizes: Vec<usize>,
+        #[arg(long, value_delimiter = ',')]
+        sizes: Option<Vec<usize>>,
         /// Concurrency caps.
-        #[arg(long, value_delimiter = ',', default_values_t = [1, 8, 64])]
-        caps: Vec<usize>,
+        #[arg(long, value_delimiter = ',')]
+        caps: Option<Vec<usize>>,
         /// Graph shapes.
-        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Shape::FanOutFanIn, Shape::Chains])]
-        shapes: Vec<Shape>,
+        #[arg(long, value_enum, value_delimiter = ',')]
+        shapes: Option<Vec<Shape>>,
+        /// Where the state folder lives.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        storage: Option<Vec<Storage>>,
     },
     /// One machinery configuration in this process; prints its figures as JSON (used by `machinery`).
     #[command(hide = true)]
@@ -74,6 +83,9 @@ enum Part {
         /// Concurrency cap.
         #[arg(long)]
         cap: usize,
+        /// Where the state folder lives.
+        #[arg(long, value_enum, default_value_t = Storage::Disk)]
+        storage: Storage,
     },
     /// Random-kill crash harness over the real binary.
     Crash(crash::Options),
@@ -91,8 +103,18 @@ fn run(cli: Cli) -> Result<()> {
     let out = cli.out.unwrap_or_else(results::default_dir);
     let exe = std::env::current_exe().context("finding this benchmark's own binary")?;
     match cli.command {
-        Part::MachineryOne { shape, tasks, cap } => {
-            let run = machinery::run_one(shape, tasks, cap)?;
+        Part::MachineryOne {
+            shape,
+            tasks,
+            cap,
+            storage,
+        } => {
+            let run = machinery::run_one(machinery::Config {
+                shape,
+                tasks,
+                cap,
+                storage,
+            })?;
             println!("{}", serde_json::to_string(&run)?);
             Ok(())
         }
@@ -100,8 +122,10 @@ fn run(cli: Cli) -> Result<()> {
             sizes,
             caps,
             shapes,
+            storage,
         } => {
-            let runs = machinery::run_all(&exe, &shapes, &sizes, &caps)?;
+            let plan = machinery_plan(sizes, caps, shapes, storage);
+            let runs = machinery::run_all(&exe, &plan)?;
             results::update(&out, |r| r.set_machinery(runs))
         }
         Part::Responsiveness(opts) => {
@@ -121,12 +145,7 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 &[1_000, 10_000, 50_000]
             };
-            let runs = machinery::run_all(
-                &exe,
-                &[Shape::FanOutFanIn, Shape::Chains],
-                sizes,
-                &[1, 8, 64],
-            )?;
+            let runs = machinery::run_all(&exe, &machinery::default_plan(sizes))?;
             results::update(&out, |r| r.set_machinery(runs))?;
             let crash_opts = crash::Options {
                 rounds: if quick { 20 } else { 200 },
@@ -136,4 +155,34 @@ fn run(cli: Cli) -> Result<()> {
             results::update(&out, |r| r.crash = Some(section))
         }
     }
+}
+
+/// The default plan when no option is given, else every combination of the options
+/// (missing ones take their default: 1k/10k/50k tasks, caps 1/8/64, fan-out/fan-in, disk).
+fn machinery_plan(
+    sizes: Option<Vec<usize>>,
+    caps: Option<Vec<usize>>,
+    shapes: Option<Vec<Shape>>,
+    storage: Option<Vec<Storage>>,
+) -> Vec<machinery::Config> {
+    let default_sizes = [1_000, 10_000, 50_000];
+    if caps.is_none() && shapes.is_none() && storage.is_none() {
+        return machinery::default_plan(sizes.as_deref().unwrap_or(&default_sizes));
+    }
+    let mut plan = Vec::new();
+    for storage in storage.unwrap_or_else(|| vec![Storage::Disk]) {
+        for &shape in shapes.as_deref().unwrap_or(&[Shape::FanOutFanIn]) {
+            for &cap in caps.as_deref().unwrap_or(&[1, 8, 64]) {
+                for &tasks in sizes.as_deref().unwrap_or(&default_sizes) {
+                    plan.push(machinery::Config {
+                        shape,
+                        tasks,
+                        cap,
+                        storage,
+                    });
+                }
+            }
+        }
+    }
+    plan
 }
