@@ -67,8 +67,11 @@ pub struct CrashSection {
     pub kills_after_a_line: usize,
     /// Kills made after a delay.
     pub kills_after_a_delay: usize,
-    /// Rounds where a kill came after the run had already finished.
+    /// Kills that came after the run had already finished.
     pub kills_after_the_end: usize,
+    /// Rounds whose kills all came before the run was on record (nothing to
+    /// resume: `integrate` started it again, as a user would).
+    pub restarted: usize,
     /// The first failures, with their round and seed.
     pub failures: Vec<String>,
     /// How long the harness took, in seconds.
@@ -133,9 +136,7 @@ fn run_and_kill(dir: &Path, command: &str, flags: &[String], point: KillPoint) -
         }
         KillPoint::AfterDelay(delay) => {
             // Drain stdout so the child never blocks on a full pipe.
-            let drain = std::thread::spawn(move || {
-                for _ in BufReader::new(stdout).lines() {}
-            });
+            let drain = std::thread::spawn(move || for _ in BufReader::new(stdout).lines() {});
             std::thread::sleep(delay);
             let ended = child.try_wait()?.is_some();
             let _ = child.kill();
@@ -187,6 +188,7 @@ pub fn run(opts: &Options) -> Result<CrashSection> {
         kills_after_a_line: 0,
         kills_after_a_delay: 0,
         kills_after_the_end: 0,
+        restarted: 0,
         failures: Vec::new(),
         elapsed_s: 0.0,
     };
@@ -208,7 +210,13 @@ pub fn run(opts: &Options) -> Result<CrashSection> {
                 let max = wall.as_millis().max(2) as u64;
                 KillPoint::AfterDelay(Duration::from_millis(rng.random_range(0..max)))
             };
-            let command = if k == 0 { "integrate" } else { "resume" };
+            // Before the run is on record (a kill in its first milliseconds) there is
+            // nothing to resume: the user starts it again.
+            let command = if k > 0 && run_on_record(dir.path()) {
+                "resume"
+            } else {
+                "integrate"
+            };
             section.kills += 1;
             match run_and_kill(dir.path(), command, &flags, point) {
                 Ok(true) => section.kills_after_the_end += 1,
@@ -219,7 +227,10 @@ pub fn run(opts: &Options) -> Result<CrashSection> {
                 }
             }
         }
-        let result = result.and_then(|()| resume_and_check(dir.path(), &flags, kills));
+        if !run_on_record(dir.path()) {
+            section.restarted += 1;
+        }
+        let result = result.and_then(|()| finish_and_check(dir.path(), &flags, kills));
         match result {
             Ok(()) => section.passed += 1,
             Err(e) => {
@@ -247,9 +258,26 @@ pub fn run(opts: &Options) -> Result<CrashSection> {
     Ok(section)
 }
 
-fn resume_and_check(dir: &Path, flags: &[String], kills: usize) -> Result<()> {
+/// True once the run's first event (`run_started`) is in the audit log, so `resume` can continue it.
+fn run_on_record(dir: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(dir.join(".posthog-wizard/audit.jsonl")) else {
+        return false;
+    };
+    text.lines()
+        .next()
+        .and_then(|line| serde_json::from_str::<QueueEvent>(line).ok())
+        .is_some_and(|e| matches!(e.kind, EventKind::RunStarted { .. }))
+}
+
+/// Resumes the run to its end (or starts it again when the kills came before it was on record), then checks it.
+fn finish_and_check(dir: &Path, flags: &[String], kills: usize) -> Result<()> {
+    let command = if run_on_record(dir) {
+        "resume"
+    } else {
+        "integrate"
+    };
     let out = wizard()
-        .arg("resume")
+        .arg(command)
         .arg(dir)
         .args(flags)
         .stdin(Stdio::null())
@@ -257,7 +285,7 @@ fn resume_and_check(dir: &Path, flags: &[String], kills: usize) -> Result<()> {
         .context("starting the wizard binary")?;
     if out.status.code() != Some(0) {
         bail!(
-            "the final resume exited with {:?}: {}",
+            "the final {command} exited with {:?}: {}",
             out.status.code(),
             String::from_utf8_lossy(&out.stderr)
         );
@@ -274,7 +302,11 @@ fn check_finished(dir: &Path, kills: usize) -> Result<()> {
     if outcome.verdict != Verdict::Success {
         bail!("the verdict is {:?}: {}", outcome.verdict, outcome.message);
     }
-    if let Some(t) = file.tasks.iter().find(|t| t.status != TaskStatus::Completed) {
+    if let Some(t) = file
+        .tasks
+        .iter()
+        .find(|t| t.status != TaskStatus::Completed)
+    {
         bail!("task {} ended {:?}", t.id, t.status);
     }
 
@@ -309,8 +341,8 @@ fn check_finished(dir: &Path, kills: usize) -> Result<()> {
             bail!("the audit log never saw {} complete", t.id);
         }
         let path = state.join("handoffs").join(format!("{}.json", t.id));
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("no handoff for {}", t.id))?;
+        let text =
+            std::fs::read_to_string(&path).with_context(|| format!("no handoff for {}", t.id))?;
         let handoff: TaskHandoff = serde_json::from_str(&text)
             .with_context(|| format!("the handoff of {} does not parse", t.id))?;
         if handoff.task_id != t.id {

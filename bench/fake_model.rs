@@ -105,6 +105,8 @@ pub struct RequestRecord {
     pub usage: Usage,
     /// Tokens before the task's own text: tools and every system block.
     pub fixed_tokens: u64,
+    /// Tokens of the cacheable prefix (tools and system up to the last `cache_control`).
+    pub cached_prefix_tokens: u64,
     /// Time to first token before scaling, in milliseconds.
     pub ttft_ms: f64,
     /// Why the request got an error instead of an answer.
@@ -147,6 +149,7 @@ impl FakeModel {
             model: model.clone(),
             usage: Usage::default(),
             fixed_tokens: 0,
+            cached_prefix_tokens: 0,
             ttft_ms: 0.0,
             error: None,
         };
@@ -188,6 +191,8 @@ impl FakeModel {
                             pace.ttft_ms + prefill * 1000.0 / pace.prefill_tokens_per_sec;
                         record.usage = usage;
                         record.fixed_tokens = prompt.fixed_tokens;
+                        record.cached_prefix_tokens =
+                            prompt.cached_prefix.map_or(0, |(tokens, _)| tokens);
                         let mut reply = answer.anthropic_reply();
                         if let Reply::Sse(sse) = &mut reply {
                             sse.latency = Some(Latency {
@@ -266,12 +271,7 @@ impl PromptSize {
         let system_chars: usize = system.iter().map(|(t, _)| t.len()).sum();
         let message_chars: usize = body["messages"]
             .as_array()
-            .map(|messages| {
-                messages
-                    .iter()
-                    .map(|m| content_chars(&m["content"]))
-                    .sum()
-            })
+            .map(|messages| messages.iter().map(|m| content_chars(&m["content"])).sum())
             .unwrap_or(0);
         let cached_prefix = system.iter().rposition(|(_, cached)| *cached).map(|last| {
             let prefix = &system[..=last];
@@ -314,4 +314,70 @@ fn block_chars(block: &Value) -> usize {
         Some("thinking") => block["thinking"].as_str().map_or(0, str::len),
         _ => 0,
     }
+}
+
+/// The smallest prefix the real API caches, per model (below it nothing is
+/// cached and the whole prompt is billed as input). Platform documentation,
+/// prompt caching, as of 2026-11: Haiku 4.5 and Opus 4.5/4.6 4,096 tokens,
+/// Sonnet 4.5/4.6 1,024. The simulation itself follows the issue and ignores
+/// them; the figures report what they would change.
+pub fn min_cacheable_tokens(model: &str) -> u64 {
+    if model.starts_with("claude-haiku-4")
+        || model.starts_with("claude-opus-4-5")
+        || model.starts_with("claude-opus-4-6")
+    {
+        4_096
+    } else if model.starts_with("claude-") {
+        1_024
+    } else {
+        0
+    }
+}
+
+/// A request's usage as the real API would bill it with its minimum cacheable
+/// prefix: a prefix below the model's floor is neither written nor read.
+pub fn usage_with_floor(record: &RequestRecord) -> Usage {
+    let mut usage = record.usage;
+    if record.cached_prefix_tokens < min_cacheable_tokens(&record.model) {
+        usage.input_tokens += usage.cache_read_tokens + usage.cache_write_tokens;
+        usage.cache_read_tokens = 0;
+        usage.cache_write_tokens = 0;
+    }
+    usage
+}
+
+/// What-if: the requests billed as if every request also carried a moving
+/// `cache_control` breakpoint on its last message (incremental caching of the
+/// conversation, as agent loops commonly do). Turn 0 of an agent reads or
+/// writes the shared prefix as recorded and writes the rest; each later turn
+/// reads the whole previous request and writes only what was appended.
+/// Minimum cacheable lengths are ignored here, as in the simulation.
+pub fn usage_with_moving_breakpoint(requests: &[RequestRecord]) -> Vec<(String, Usage)> {
+    let total = |r: &RequestRecord| {
+        r.usage.input_tokens + r.usage.cache_read_tokens + r.usage.cache_write_tokens
+    };
+    let mut previous: std::collections::HashMap<(String, Option<String>), u64> =
+        std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(requests.len());
+    for r in requests.iter().filter(|r| r.error.is_none()) {
+        let agent = (r.key.clone(), r.task_id.clone());
+        let now = total(r);
+        let usage = match previous.get(&agent) {
+            Some(&before) if r.turn > 0 && before <= now => Usage {
+                input_tokens: 0,
+                output_tokens: r.usage.output_tokens,
+                cache_read_tokens: before,
+                cache_write_tokens: now - before,
+            },
+            _ => Usage {
+                input_tokens: 0,
+                output_tokens: r.usage.output_tokens,
+                cache_read_tokens: r.usage.cache_read_tokens,
+                cache_write_tokens: now - r.usage.cache_read_tokens,
+            },
+        };
+        previous.insert(agent, now);
+        out.push((r.model.clone(), usage));
+    }
+    out
 }

@@ -56,7 +56,9 @@ pub fn timeline(lines: &[String]) -> Timeline {
     let mut last_beat = start;
     let mut longest = 0;
     for e in &events {
-        let Some(t) = e["t_ms"].as_u64() else { continue };
+        let Some(t) = e["t_ms"].as_u64() else {
+            continue;
+        };
         let name = e["event"].as_str().unwrap_or_default();
         let visible = matches!(
             name,

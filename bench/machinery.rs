@@ -92,28 +92,35 @@ pub struct Config {
     pub storage: Storage,
 }
 
-/// The default plan: the fan-out/fan-in graph at caps 1, 8 and 64 on disk;
-/// chains at cap 8 on disk; and the fan-out/fan-in graph at cap 8 in memory
-/// (when `/dev/shm` exists), each at every size.
+/// The default plan, each at every size: the fan-out/fan-in graph at caps 1,
+/// 8 and 64 and chains at cap 8 with the state folder in memory (the
+/// machinery's own cost), and the fan-out/fan-in graph at cap 8 on disk (what
+/// the file system adds). Without `/dev/shm`, everything runs on disk.
 pub fn default_plan(sizes: &[usize]) -> Vec<Config> {
+    let memory = if Storage::Tmpfs.available() {
+        Storage::Tmpfs
+    } else {
+        Storage::Disk
+    };
     let mut plan = Vec::new();
     let mut add = |shape, cap, storage| {
         for &tasks in sizes {
-            plan.push(Config {
+            let config = Config {
                 shape,
                 tasks,
                 cap,
                 storage,
-            });
+            };
+            if !plan.contains(&config) {
+                plan.push(config);
+            }
         }
     };
     for cap in [1, 8, 64] {
-        add(Shape::FanOutFanIn, cap, Storage::Disk);
+        add(Shape::FanOutFanIn, cap, memory);
     }
-    add(Shape::Chains, 8, Storage::Disk);
-    if Storage::Tmpfs.available() {
-        add(Shape::FanOutFanIn, 8, Storage::Tmpfs);
-    }
+    add(Shape::Chains, 8, memory);
+    add(Shape::FanOutFanIn, 8, Storage::Disk);
     plan
 }
 
@@ -305,8 +312,8 @@ pub fn run_one(config: Config) -> Result<MachineryRun> {
     let queue_path = state_dir.join("queue.json");
     let text = std::fs::read_to_string(&queue_path)
         .with_context(|| format!("reading {}", queue_path.display()))?;
-    let file: QueueFile = serde_json::from_str(&text)
-        .with_context(|| format!("parsing {}", queue_path.display()))?;
+    let file: QueueFile =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", queue_path.display()))?;
     let completed = file
         .tasks
         .iter()
@@ -335,7 +342,8 @@ pub fn run_one(config: Config) -> Result<MachineryRun> {
 
 /// `VmHWM` of this process, in MB (10^6 bytes).
 fn peak_rss_mb() -> Result<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    let status =
+        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
     let line = status
         .lines()
         .find(|l| l.starts_with("VmHWM:"))
@@ -447,7 +455,11 @@ pub fn run_all(exe: &Path, plan: &[Config]) -> Result<Vec<MachineryRun>> {
         let run: MachineryRun = serde_json::from_str(line.trim())
             .with_context(|| format!("parsing the child's figures: {}", line.trim()))?;
         if run.completed != run.tasks {
-            bail!("machinery run {c:?}: only {} of {} tasks completed", run.completed, run.tasks);
+            bail!(
+                "machinery run {c:?}: only {} of {} tasks completed",
+                run.completed,
+                run.tasks
+            );
         }
         eprintln!(
             "  {:.0} tasks/s, {} queue.json writes ({:.1} MB), peak RSS {:.0} MB (heap {:.0} MB)",

@@ -129,7 +129,7 @@ fn run(cli: Cli) -> Result<()> {
             results::update(&out, |r| r.set_machinery(runs))
         }
         Part::Responsiveness(opts) => {
-            let section = responsiveness::run(&opts)?;
+            let section = responsiveness::run(&opts, &out)?;
             results::update(&out, |r| r.responsiveness = Some(section))
         }
         Part::Crash(opts) => {
@@ -138,7 +138,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Part::All { quick } => {
             let resp = responsiveness::Options::default();
-            let section = responsiveness::run(&resp)?;
+            let section = responsiveness::run(&resp, &out)?;
             results::update(&out, |r| r.responsiveness = Some(section))?;
             let sizes: &[usize] = if quick {
                 &[1_000, 10_000]

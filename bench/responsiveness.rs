@@ -26,7 +26,9 @@ use wizard::messages::{QueueFile, TaskStatus, Usage};
 use wizard::providers::pricing::ModelTable;
 use wizard_fakes::FakeAnthropic;
 
-use crate::fake_model::{FakeModel, Pacing, RequestRecord};
+use crate::fake_model::{
+    usage_with_floor, usage_with_moving_breakpoint, FakeModel, Pacing, RequestRecord,
+};
 use crate::figures::{self, FixedPrompt, Spend, Timeline};
 use crate::scripts::Scripts;
 
@@ -81,6 +83,8 @@ pub struct VariantFigures {
     pub tasks: usize,
     /// Tasks completed.
     pub completed: usize,
+    /// Tasks that reported themselves not needed (skipped).
+    pub not_needed: usize,
     /// Model requests the fake answered.
     pub requests: usize,
     /// Times, from the JSON lines (scaled time, milliseconds).
@@ -93,6 +97,12 @@ pub struct VariantFigures {
     pub spend: Spend,
     /// The same, summed by the fake server from each request it billed (a cross-check).
     pub server_spend: Spend,
+    /// What the real API would bill with its minimum cacheable prefix per model
+    /// (the simulation caches any prefix; see [`crate::fake_model::min_cacheable_tokens`]).
+    pub spend_with_cache_floors: Spend,
+    /// What-if: billed with a moving cache breakpoint on the last message as well
+    /// (see [`crate::fake_model::usage_with_moving_breakpoint`]).
+    pub spend_with_moving_breakpoint: Spend,
     /// Each figure over linear's (absent for linear itself).
     pub vs_linear: Option<VsLinear>,
 }
@@ -138,7 +148,7 @@ fn repo_path(relative: &str) -> PathBuf {
 }
 
 /// Runs every variant and returns the figures.
-pub fn run(opts: &Options) -> Result<ResponsivenessSection> {
+pub fn run(opts: &Options, out: &Path) -> Result<ResponsivenessSection> {
     let cassette = opts
         .cassette
         .clone()
@@ -150,8 +160,8 @@ pub fn run(opts: &Options) -> Result<ResponsivenessSection> {
     let yaml = std::fs::read_to_string(&cassette)
         .with_context(|| format!("reading the cassette {}", cassette.display()))?;
     let mut scripts = Scripts::parse(&cassette.display().to_string(), &yaml)?;
-    let rewritten =
-        scripts.replace_bash("build", "package.json") + scripts.replace_bash("linear", "package.json");
+    let rewritten = scripts.replace_bash("build", "package.json")
+        + scripts.replace_bash("linear", "package.json");
     let models_path = repo_path("content/models.yaml");
     let models_yaml = std::fs::read_to_string(&models_path)
         .with_context(|| format!("reading {}", models_path.display()))?;
@@ -167,7 +177,9 @@ pub fn run(opts: &Options) -> Result<ResponsivenessSection> {
         let mut runs = Vec::new();
         for i in 0..opts.repeat.max(1) {
             eprintln!("responsiveness: {name} (run {}) …", i + 1);
-            let run = run_variant(&app, &scripts, &models, pacing, &name, linear, cap)?;
+            let (run, lines, requests) =
+                run_variant(&app, &scripts, &models, pacing, &name, linear, cap)?;
+            save_raw(out, &format!("{name}-{}", i + 1), &lines, &requests)?;
             eprintln!(
                 "  verdict {:?}, first progress {:?} ms, longest silence {:?} ms, wall {:?} ms, ${:.4}",
                 run.timeline.verdict,
@@ -203,9 +215,8 @@ pub fn run(opts: &Options) -> Result<ResponsivenessSection> {
 
 fn vs_linear(v: &VariantFigures, linear: &VariantFigures) -> VsLinear {
     let ms = |x: Option<u64>| x.map(|x| x as f64);
-    let all_input = |s: &Spend| {
-        Some((s.input_tokens + s.cache_read_tokens + s.cache_write_tokens) as f64)
-    };
+    let all_input =
+        |s: &Spend| Some((s.input_tokens + s.cache_read_tokens + s.cache_write_tokens) as f64);
     VsLinear {
         first_progress: figures::ratio(
             ms(v.timeline.first_progress_ms),
@@ -237,7 +248,7 @@ fn run_variant(
     name: &str,
     linear: bool,
     cap: usize,
-) -> Result<VariantFigures> {
+) -> Result<(VariantFigures, Vec<String>, Vec<RequestRecord>)> {
     let dir = tempfile::tempdir().context("creating a folder for the app copy")?;
     let install = dir.path().join("app");
     copy_app(app, &install)?;
@@ -314,7 +325,7 @@ fn run_variant(
                 .collect::<Vec<_>>()
         );
     }
-    Ok(VariantFigures {
+    let figures = VariantFigures {
         name: name.to_string(),
         runner: if linear { "linear" } else { "orchestrator" }.into(),
         cap,
@@ -325,25 +336,56 @@ fn run_variant(
             .iter()
             .filter(|t| t.status == TaskStatus::Completed)
             .count(),
+        not_needed: file.outcome.as_ref().map_or(0, |o| o.not_needed),
         requests: requests.len(),
         timeline,
         process_wall_ms,
         fixed_prompt: figures::fixed_prompt(&requests),
         spend: Spend::of_queue(&file).unwrap_or_default(),
-        server_spend: server_spend(&requests, models),
+        server_spend: server_spend(&requests, models, |r| r.usage),
+        spend_with_cache_floors: server_spend(&requests, models, usage_with_floor),
+        spend_with_moving_breakpoint: moving_breakpoint_spend(&requests, models),
         vs_linear: None,
-    })
+    };
+    Ok((figures, lines, requests))
 }
 
-/// What the fake billed, priced with the same table.
-fn server_spend(requests: &[RequestRecord], models: &ModelTable) -> Spend {
+/// What the fake billed (as `bill` counts each request), priced with the same table.
+fn server_spend(
+    requests: &[RequestRecord],
+    models: &ModelTable,
+    bill: impl Fn(&RequestRecord) -> Usage,
+) -> Spend {
     let mut usage = Usage::default();
     let mut cost = 0.0;
     for r in requests {
-        usage.add(&r.usage);
-        cost += models.cost_usd(&r.model, &r.usage);
+        let billed = bill(r);
+        usage.add(&billed);
+        cost += models.cost_usd(&r.model, &billed);
     }
     Spend::of(&usage, cost)
+}
+
+fn moving_breakpoint_spend(requests: &[RequestRecord], models: &ModelTable) -> Spend {
+    let mut usage = Usage::default();
+    let mut cost = 0.0;
+    for (model, billed) in usage_with_moving_breakpoint(requests) {
+        usage.add(&billed);
+        cost += models.cost_usd(&model, &billed);
+    }
+    Spend::of(&usage, cost)
+}
+
+/// Keeps a variant's raw material next to the results: its JSON lines and the fake's request log.
+fn save_raw(dir: &Path, name: &str, lines: &[String], requests: &[RequestRecord]) -> Result<()> {
+    let runs = dir.join("runs");
+    std::fs::create_dir_all(&runs).with_context(|| format!("creating {}", runs.display()))?;
+    std::fs::write(runs.join(format!("{name}.jsonl")), lines.join("\n") + "\n")?;
+    std::fs::write(
+        runs.join(format!("{name}.requests.json")),
+        serde_json::to_string_pretty(requests)?,
+    )?;
+    Ok(())
 }
 
 /// Copies the sample app, leaving out what a previous run or install left in it.

@@ -130,7 +130,8 @@ fn judge(r: &Results) -> Vec<Target> {
                 out.push(Target {
                     what: format!("orchestrator cap 4 vs linear: {what}"),
                     target: format!("≤ {} of linear", pct(limit)),
-                    actual: value.map_or("not measured".into(), |x| format!("{} of linear", pct(x))),
+                    actual: value
+                        .map_or("not measured".into(), |x| format!("{} of linear", pct(x))),
                     met: value.is_some_and(|x| x <= limit),
                 });
             };
@@ -284,8 +285,8 @@ pub fn markdown(r: &Results) -> String {
         let _ = writeln!(s, "### Crash harness (random kill points)\n");
         let _ = writeln!(
             s,
-            "{}/{} rounds resumed to success with every invariant holding (seed {}; {} kills: {} right after a JSON line, {} after a random delay, {} after the run had already ended; {:.0} s).\n",
-            c.passed, c.rounds, c.seed, c.kills, c.kills_after_a_line, c.kills_after_a_delay, c.kills_after_the_end, c.elapsed_s
+            "{}/{} rounds resumed to success with every invariant holding (seed {}; {} kills: {} right after a JSON line, {} after a random delay, {} after the run had already ended; {} rounds killed before the run was on record and started again; {:.0} s).\n",
+            c.passed, c.rounds, c.seed, c.kills, c.kills_after_a_line, c.kills_after_a_delay, c.kills_after_the_end, c.restarted, c.elapsed_s
         );
         for f in &c.failures {
             let _ = writeln!(s, "- failed: {f}");
@@ -322,11 +323,11 @@ fn responsiveness_md(s: &mut String, resp: &ResponsivenessSection) {
     );
     let _ = writeln!(
         s,
-        "| variant | verdict | tasks | requests | first progress | first completion | longest silence | wall | fixed prompt / task | input | cache read | cache write | output | cost | cache hit |"
+        "| variant | verdict | done / tasks | requests | first progress | first completion | longest silence | wall | fixed prompt / task | input | cache read | cache write | output | cost | cache hit | cost, cache floors | cache hit, floors | cost, moving breakpoint | cache hit, moving breakpoint |"
     );
     let _ = writeln!(
         s,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for v in &resp.variants {
         variant_row(s, v);
@@ -358,10 +359,10 @@ fn responsiveness_md(s: &mut String, resp: &ResponsivenessSection) {
 fn variant_row(s: &mut String, v: &VariantFigures) {
     let _ = writeln!(
         s,
-        "| {} | {} | {}/{} | {} | {} | {} | {} | {} | {:.0} (max {}) | {} | {} | {} | {} | ${:.4} | {} |",
+        "| {} | {} | {}/{} | {} | {} | {} | {} | {} | {:.0} (max {}) | {} | {} | {} | {} | ${:.4} | {} | ${:.4} | {} | ${:.4} | {} |",
         v.name,
         v.timeline.verdict.as_deref().unwrap_or("—"),
-        v.completed,
+        v.completed + v.not_needed,
         v.tasks,
         v.requests,
         opt_ms(v.timeline.first_progress_ms),
@@ -375,7 +376,11 @@ fn variant_row(s: &mut String, v: &VariantFigures) {
         thousands(v.spend.cache_write_tokens),
         thousands(v.spend.output_tokens),
         v.spend.cost_usd,
-        pct(v.spend.cache_hit_share)
+        pct(v.spend.cache_hit_share),
+        v.spend_with_cache_floors.cost_usd,
+        pct(v.spend_with_cache_floors.cache_hit_share),
+        v.spend_with_moving_breakpoint.cost_usd,
+        pct(v.spend_with_moving_breakpoint.cache_hit_share)
     );
 }
 

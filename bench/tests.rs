@@ -39,19 +39,20 @@ mod scripts_tests {
 
     #[test]
     fn bash_calls_become_reads_with_the_same_turn_count() {
-        let yaml = r#"
-    version: 1
-    scripts:
-      build:
-    - turn:
-        - text: "Installing"
-        - tool: Bash
-          input: {command: npm install}
-    - turn:
-        - tool: complete_task
-          input: {status: done}
-    "#;
-        let mut scripts = Scripts::parse("t", yaml).unwrap();
+        let yaml = [
+            "version: 1",
+            "scripts:",
+            "  build:",
+            "    - turn:",
+            "        - text: Installing",
+            "        - tool: Bash",
+            "          input: {command: npm install}",
+            "    - turn:",
+            "        - tool: complete_task",
+            "          input: {status: done}",
+        ]
+        .join("\n");
+        let mut scripts = Scripts::parse("t", &yaml).unwrap();
         assert_eq!(scripts.replace_bash("build", "package.json"), 1);
         assert_eq!(scripts.len_of("build"), 2);
         let first = scripts.turn("build", 0).unwrap();
@@ -68,27 +69,25 @@ mod scripts_tests {
 mod fake_model_tests {
     use crate::fake_model::*;
     use crate::scripts::Scripts;
+    use serde_json::json;
     use serde_json::Value;
     use wizard::providers::pricing::ModelTable;
     use wizard_fakes::Reply;
-    use serde_json::json;
 
     const MODELS: &str = include_str!("../content/models.yaml");
 
     fn scripts() -> Scripts {
-        Scripts::parse(
-            "t",
-            r#"
-    version: 1
-    scripts:
-      install:
-    - turn:
-        - text: "Reading the manifest now"
-        - tool: Read
-          input: {file_path: package.json}
-    "#,
-        )
-        .unwrap()
+        let yaml = [
+            "version: 1",
+            "scripts:",
+            "  install:",
+            "    - turn:",
+            "        - text: Reading the manifest now",
+            "        - tool: Read",
+            "          input: {file_path: package.json}",
+        ]
+        .join("\n");
+        Scripts::parse("t", &yaml).unwrap()
     }
 
     fn request(system_tail: &str) -> Value {
@@ -160,6 +159,76 @@ mod fake_model_tests {
         let log = fake.requests();
         // Haiku: 400 ms fixed; 10k input tokens at 10k tokens/s add a second.
         assert!(log[1].ttft_ms > log[0].ttft_ms + 900.0);
+    }
+
+    #[test]
+    fn a_prefix_below_the_model_floor_is_billed_as_plain_input() {
+        let record = |model: &str, prefix: u64| RequestRecord {
+            key: "install".into(),
+            task_id: None,
+            turn: 1,
+            model: model.into(),
+            usage: wizard::messages::Usage {
+                input_tokens: 500,
+                output_tokens: 10,
+                cache_read_tokens: prefix,
+                cache_write_tokens: 0,
+            },
+            fixed_tokens: prefix,
+            cached_prefix_tokens: prefix,
+            ttft_ms: 0.0,
+            error: None,
+        };
+        // 2,500 tokens: below Haiku 4.5's 4,096, above Sonnet 4.6's 1,024.
+        let haiku = usage_with_floor(&record("claude-haiku-4-5", 2_500));
+        assert_eq!((haiku.input_tokens, haiku.cache_read_tokens), (3_000, 0));
+        let sonnet = usage_with_floor(&record("claude-sonnet-4-6", 2_500));
+        assert_eq!(
+            (sonnet.input_tokens, sonnet.cache_read_tokens),
+            (500, 2_500)
+        );
+    }
+
+    #[test]
+    fn a_moving_breakpoint_reads_the_previous_turn_and_writes_only_the_new_part() {
+        let record = |turn: usize, input: u64, read: u64, write: u64| RequestRecord {
+            key: "install".into(),
+            task_id: Some("install".into()),
+            turn,
+            model: "claude-haiku-4-5".into(),
+            usage: wizard::messages::Usage {
+                input_tokens: input,
+                output_tokens: 7,
+                cache_read_tokens: read,
+                cache_write_tokens: write,
+            },
+            fixed_tokens: 2_000,
+            cached_prefix_tokens: 2_000,
+            ttft_ms: 0.0,
+            error: None,
+        };
+        // Turn 0: 2,000 shared tokens read, 1,000 of task text; turn 1 adds 300.
+        let billed =
+            usage_with_moving_breakpoint(&[record(0, 1_000, 2_000, 0), record(1, 1_300, 2_000, 0)]);
+        let turn0 = billed[0].1;
+        let turn1 = billed[1].1;
+        assert_eq!(
+            (
+                turn0.input_tokens,
+                turn0.cache_read_tokens,
+                turn0.cache_write_tokens
+            ),
+            (0, 2_000, 1_000)
+        );
+        assert_eq!(
+            (
+                turn1.input_tokens,
+                turn1.cache_read_tokens,
+                turn1.cache_write_tokens
+            ),
+            (0, 3_000, 300)
+        );
+        assert_eq!(turn1.output_tokens, 7);
     }
 
     #[test]
@@ -240,6 +309,7 @@ mod figures_tests {
             model: "m".into(),
             usage: Usage::default(),
             fixed_tokens: fixed,
+            cached_prefix_tokens: fixed,
             ttft_ms: 0.0,
             error: None,
         };

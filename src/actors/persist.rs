@@ -70,8 +70,9 @@ pub struct PersistStats {
 pub struct GetStats;
 
 /// The wait before the next `queue.json` write is at least this many times
-/// what the last write took: writes take at most about 1/(1+factor) of the time.
-pub const WRITE_COST_FACTOR: u32 = 4;
+/// what the last write took: rewriting the queue takes at most about a tenth
+/// of the persister's time, however large the queue grows.
+pub const WRITE_COST_FACTOR: u32 = 9;
 
 /// The persister.
 pub struct PersistActor {
@@ -149,8 +150,7 @@ impl PersistActor {
     /// The wait before the next `queue.json` write: the configured one, or
     /// longer when the last write was slow.
     fn interval(&self) -> Duration {
-        self.coalesce
-            .max(self.last_write_cost * WRITE_COST_FACTOR)
+        self.coalesce.max(self.last_write_cost * WRITE_COST_FACTOR)
     }
 
     /// Makes sure a write is pending, due one interval from now.
