@@ -1,0 +1,91 @@
+//! The secret canary: a known project token given with `--project-token` must
+//! reach the env file written by `set_env_values`, and nothing else.
+//!
+//! The run goes through the real binary and the real Anthropic client against
+//! FakeAnthropic, which records every request (headers and body). The agent
+//! (`tests/data/runtime/cassettes/canary.yaml`) sets the token by name, then
+//! tries to see it again: Read, `cat` and Grep on the env file, and a secret
+//! name that does not exist. Logging is turned up to `trace`, so a secret in
+//! any log line would show. Afterwards the token may appear in `.env.local`
+//! only: not in a model request, `queue.json`, `audit.jsonl`, a handoff,
+//! `wizard.log`, the reports, any other file of the app, stdout or stderr.
+
+mod runtime_support;
+
+use serde_json::Value;
+use wizard_fakes::FakeAnthropic;
+
+use runtime_support::{
+    anthropic_exchanges, assert_exit, cassette_text, content_dir, files_under, fixture_app,
+    run_to_end, wizard, Played,
+};
+
+#[test]
+fn the_project_token_reaches_the_env_file_and_nowhere_else() {
+    let canary = format!("phc_CANARY_{}", uuid::Uuid::new_v4().simple());
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    let content = content_dir();
+    let played = Played::new(&cassette_text("canary.yaml", None));
+    let fake = FakeAnthropic::scripted_builder(move |body| played.answer(body)).start_background();
+
+    let mut command = wizard();
+    command
+        .arg("integrate")
+        .arg(&app)
+        .args(["--orchestrator", "--provider", "anthropic", "--content"])
+        .arg(content.path())
+        .args(["--ui", "json", "--project-token", &canary])
+        .env("ANTHROPIC_BASE_URL", fake.base_url())
+        .env("ANTHROPIC_API_KEY", "test-key")
+        .env("WIZARD_LOG", "trace");
+    let out = run_to_end(command);
+    assert_exit(&out, 0);
+
+    // It is where it belongs.
+    let env = std::fs::read_to_string(app.join(".env.local")).unwrap();
+    assert_eq!(env, format!("NEXT_PUBLIC_SDK_TOKEN={canary}\n"));
+
+    // The agent's attempts to see it again were refused or came back without it.
+    let bodies: Vec<Value> = fake.requests().into_iter().map(|r| r.body).collect();
+    let all = anthropic_exchanges(&bodies, "init");
+    let refused: Vec<&str> = all
+        .iter()
+        .filter(|e| e.is_error)
+        .map(|e| e.name.as_str())
+        .collect();
+    assert_eq!(refused, ["Read", "Bash", "set_env_values"], "{all:#?}");
+    let checked = all
+        .iter()
+        .filter(|e| e.name == "check_env_keys")
+        .last()
+        .unwrap();
+    assert!(
+        checked.result.as_deref().unwrap().contains("NEXT_PUBLIC_SDK_TOKEN"),
+        "{checked:?}"
+    );
+
+    // Nowhere else: no request (headers included), no stdout or stderr line...
+    for request in fake.requests() {
+        assert!(!format!("{request:?}").contains(&canary), "a request carried it");
+    }
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&canary), "stdout");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(&canary), "stderr");
+    // ...and no file but the env file: queue.json, audit.jsonl, handoffs, wizard.log, reports.
+    let state = app.join(".posthog-wizard");
+    let files = files_under(&app);
+    for name in ["queue.json", "audit.jsonl", "wizard.log", "handoffs/init.json"] {
+        assert!(
+            files.iter().any(|(p, _)| p == &state.join(name)),
+            "{name} was written"
+        );
+    }
+    let log = std::fs::read_to_string(state.join("wizard.log")).unwrap();
+    assert!(log.contains("TRACE") || log.contains("DEBUG"), "the log is verbose");
+    for (path, text) in &files {
+        if path == &app.join(".env.local") {
+            continue;
+        }
+        assert!(!text.contains(&canary), "{} holds the token", path.display());
+    }
+}
