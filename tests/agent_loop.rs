@@ -182,6 +182,7 @@ impl Agent {
         tools.push(Arc::new(ReadHandoffsTool::new(port.clone())));
         let mut secrets = Secrets::default();
         secrets.insert("project_token", "phc_LoopSecret_0123456789");
+        secrets.insert_public("host", "https://ingest.example.test");
         let setup = AgentSetup {
             model: "replay-small".into(),
             system: prompt::task_system(&ProjectContext::default()),
@@ -592,7 +593,7 @@ scripts:
 }
 
 #[tokio::test]
-async fn a_secret_in_tool_output_is_redacted_before_the_model_sees_it() {
+async fn a_secret_in_tool_output_is_redacted_before_the_model_sees_it_and_a_public_value_is_not() {
     let agent = Agent::new(&format!(
         r#"
 version: 1
@@ -606,13 +607,14 @@ scripts:
     std::fs::create_dir_all(agent.app.join("src")).unwrap();
     std::fs::write(
         agent.app.join("src/leak.ts"),
-        "const key = 'phc_LoopSecret_0123456789';\n",
+        "const key = 'phc_LoopSecret_0123456789';\nconst host = 'https://ingest.example.test';\n",
     )
     .unwrap();
     agent.run().await;
     let read = &agent.results_in(1)[0].1;
-    assert!(read.contains("[redacted]"), "{read}");
+    assert!(read.contains("const key = '[redacted]'"), "{read}");
     assert!(!read.contains("phc_LoopSecret_0123456789"));
+    assert!(read.contains("const host = 'https://ingest.example.test'"), "{read}");
 }
 
 // ---- ModelBackend ----------------------------------------------------------

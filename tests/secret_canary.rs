@@ -9,6 +9,7 @@
 //! any log line would show. Afterwards the token may appear in `.env.local`
 //! only: not in a model request, `queue.json`, `audit.jsonl`, a handoff,
 //! `wizard.log`, the reports, any other file of the app, stdout or stderr.
+//! The host, set the same way, is public and must not be redacted.
 
 mod runtime_support;
 
@@ -19,6 +20,9 @@ use runtime_support::{
     anthropic_exchanges, assert_exit, cassette_text, content_dir, files_under, fixture_app,
     run_to_end, wizard, Played,
 };
+
+/// The default ingestion host: public, though `set_env_values` resolves it by name too.
+const HOST: &str = "https://us.i.posthog.com";
 
 #[test]
 fn the_project_token_reaches_the_env_file_and_nowhere_else() {
@@ -44,7 +48,10 @@ fn the_project_token_reaches_the_env_file_and_nowhere_else() {
 
     // It is where it belongs.
     let env = std::fs::read_to_string(app.join(".env.local")).unwrap();
-    assert_eq!(env, format!("NEXT_PUBLIC_SDK_TOKEN={canary}\n"));
+    assert_eq!(
+        env,
+        format!("NEXT_PUBLIC_SDK_HOST={HOST}\nNEXT_PUBLIC_SDK_TOKEN={canary}\n")
+    );
 
     // The agent's attempts to see it again were refused or came back without it.
     let bodies: Vec<Value> = fake.requests().into_iter().map(|r| r.body).collect();
@@ -64,6 +71,14 @@ fn the_project_token_reaches_the_env_file_and_nowhere_else() {
         checked.result.as_deref().unwrap().contains("NEXT_PUBLIC_SDK_TOKEN"),
         "{checked:?}"
     );
+    // The host is public: what the agent reads shows it as it is, not redacted.
+    let example = all
+        .iter()
+        .find(|e| e.input["file_path"] == ".posthog-wizard/reference/nextjs-app-router/EXAMPLE.md")
+        .and_then(|e| e.result.as_deref())
+        .unwrap();
+    assert!(example.contains(HOST), "{example}");
+    assert!(!example.contains("[redacted]"), "{example}");
 
     // Nowhere else: no request (headers included), no stdout or stderr line...
     for request in fake.requests() {

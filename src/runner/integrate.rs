@@ -153,7 +153,9 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
             .clone()
             .unwrap_or_else(|| "phc_demo_placeholder".into()),
     );
-    secrets.insert("posthog_host", opts.host.clone());
+    // The host is public (it is in every prompt's project facts); it is named only
+    // so set_env_values can write it, and must never be redacted from what agents read.
+    secrets.insert_public("posthog_host", opts.host.clone());
 
     let example_path = match detection.framework.as_ref().and_then(|f| f.example.clone()) {
         Some(example) => write_example(&state_dir, &content, &example),
