@@ -992,3 +992,66 @@ scripts:{SEED_ONE_NOOP}
     assert!(noop.usage.total() > 0, "both attempts' usage is kept");
     assert_eq!(outcome.verdict, Verdict::Failed);
 }
+
+/// Processes whose command line holds `marker` as one argument (Linux `/proc`).
+#[cfg(target_os = "linux")]
+fn processes_with_arg(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            if cmdline.split(|b| *b == 0).any(|arg| arg == marker.as_bytes()) {
+                found.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    found
+}
+
+#[cfg(target_os = "linux")]
+#[actix::test]
+async fn a_task_cut_at_its_time_limit_leaves_no_command_running() {
+    // `timeout` forks `sleep`: the grandchild must die with the task, not run on for a minute.
+    let marker = format!("61.{}", std::process::id());
+    let yaml = format!(
+        r#"
+version: 1
+scripts:
+  seed:
+    - turn:
+        - tool: enqueue_task
+          input: {{type: slow, reason: a long command}}
+    - turn:
+        - text: Queued.
+  slow:
+    - turn:
+        - tool: Bash
+          input: {{command: "timeout 61 sleep {marker}", timeout_ms: 120000}}
+"#
+    );
+    let (_, events) = queue_run(
+        &yaml,
+        0.0,
+        QueueLimits {
+            max_attempts: 1,
+            ..QueueLimits::default()
+        },
+        AgentDefaults {
+            time_limit: Duration::from_millis(500),
+            ..AgentDefaults::default()
+        },
+    )
+    .await;
+    let slow = &final_tasks(&events)["slow"];
+    assert_eq!(slow.error.as_ref().unwrap().kind, "timeout");
+
+    // Killing is asynchronous in the kernel; give the dead a moment to leave /proc.
+    let mut left = processes_with_arg(&marker);
+    for _ in 0..50 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = processes_with_arg(&marker);
+    }
+    assert!(left.is_empty(), "still running: pids {left:?}");
+}
