@@ -37,7 +37,7 @@ use wizard::providers::{
 use wizard::queue::{GuardError, QueryError, QueueLimits};
 use wizard::runner::orchestrated::{self, RunSetup};
 use wizard::tools::queue_tools::{EnqueueTask, ReadHandoffsTool};
-use wizard::tools::{BashLimits, Permissions, Secrets, Tool, ToolContext, ToolRegistry};
+use wizard::tools::{BashLimits, Permissions, Secrets, ToolContext, ToolRegistry};
 
 use recorder::{final_tasks, recorder, run_info, HANG_GUARD};
 use runtime_support::{content_dir, fixture_app};
@@ -300,7 +300,10 @@ scripts:
     assert_eq!(enqueued.len(), 1);
     assert_eq!(enqueued[0].task_type, "init");
     assert_eq!(enqueued[0].inputs, json!({"router": "app"}));
-    assert_eq!(enqueued[0].reason.as_deref(), Some("the SDK needs initialising"));
+    assert_eq!(
+        enqueued[0].reason.as_deref(),
+        Some("the SDK needs initialising")
+    );
     assert_eq!(result.turns, 4);
     assert_eq!(agent.client.requests().len(), 4);
     assert!(result.usage.total() > 0 && result.cost_usd > 0.0);
@@ -364,8 +367,15 @@ scripts:
     let (_, handoff) = reported(&result);
     assert_eq!(handoff.files_touched, ["src/before.ts"]);
     assert!(agent.file("src/before.ts").is_some(), "calls before it ran");
-    assert!(agent.file("src/after.ts").is_none(), "the call after it did not");
-    assert_eq!(agent.client.requests().len(), 1, "no request after the report");
+    assert!(
+        agent.file("src/after.ts").is_none(),
+        "the call after it did not"
+    );
+    assert_eq!(
+        agent.client.requests().len(),
+        1,
+        "no request after the report"
+    );
 }
 
 #[tokio::test]
@@ -391,14 +401,21 @@ scripts:
 
     let results = agent.results_in(1);
     assert_eq!(results.len(), 3);
-    assert!(results.iter().all(|r| r.2), "every result is an error: {results:?}");
+    assert!(
+        results.iter().all(|r| r.2),
+        "every result is an error: {results:?}"
+    );
     assert!(results[0].1.contains("missing.ts"), "{}", results[0].1);
     assert!(
         results[1].1.starts_with("permission denied: write rule"),
         "{}",
         results[1].1
     );
-    assert!(results[2].1.starts_with("invalid input"), "{}", results[2].1);
+    assert!(
+        results[2].1.starts_with("invalid input"),
+        "{}",
+        results[2].1
+    );
     assert_eq!(agent.client.requests().len(), 2, "the model got to answer");
 }
 
@@ -563,7 +580,10 @@ scripts:
             detail: ENDED_TURN.into()
         }
     );
-    assert_eq!(result.final_text.as_deref(), Some("I think everything is fine."));
+    assert_eq!(
+        result.final_text.as_deref(),
+        Some("I think everything is fine.")
+    );
 }
 
 #[tokio::test]
@@ -585,7 +605,10 @@ scripts:
             ..
         } => {
             assert_eq!(error_kind, "provider");
-            assert!(message.contains("script `install` has 1 turns"), "{message}");
+            assert!(
+                message.contains("script `install` has 1 turns"),
+                "{message}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -614,7 +637,10 @@ scripts:
     let read = &agent.results_in(1)[0].1;
     assert!(read.contains("const key = '[redacted]'"), "{read}");
     assert!(!read.contains("phc_LoopSecret_0123456789"));
-    assert!(read.contains("const host = 'https://ingest.example.test'"), "{read}");
+    assert!(
+        read.contains("const host = 'https://ingest.example.test'"),
+        "{read}"
+    );
 }
 
 // ---- ModelBackend ----------------------------------------------------------
@@ -762,7 +788,10 @@ scripts:
 
     let requests = client.requests();
     let first = &requests[0];
-    assert_eq!(first.model, "replay-small", "the tier resolves through models.yaml");
+    assert_eq!(
+        first.model, "replay-small",
+        "the tier resolves through models.yaml"
+    );
     assert_eq!(first.system, prompt::task_system(&project(&b.app)));
     let text = match &first.messages[0].content[0] {
         ContentBlock::Text { text } => text.clone(),
@@ -773,7 +802,10 @@ scripts:
     assert_eq!(lines[1], "Task id: init · type: init");
     assert!(text.contains("## Skill: client-file\n"));
     assert!(text.contains("CLIENT-SKILL-BODY"));
-    assert!(!text.contains("VITE-SKILL-BODY"), "a skill for another framework");
+    assert!(
+        !text.contains("VITE-SKILL-BODY"),
+        "a skill for another framework"
+    );
     assert!(text.contains("## Your task input\n- focus: checkout"));
     let context = text.find("## Context from previous steps").unwrap();
     let root = text.find("ROOT-DID declared the SDK").unwrap();
@@ -796,9 +828,16 @@ scripts:
     };
     assert!(!results[0].1, "ls is on init's bash list: {}", results[0].0);
     assert!(results[0].0.contains("page.tsx"));
-    assert!(results[1].1 && results[1].0.contains("write rule"), "{:?}", results[1]);
     assert!(
-        results[2].1 && results[2].0.contains("enqueue_task is in this task's disallowedTools"),
+        results[1].1 && results[1].0.contains("write rule"),
+        "{:?}",
+        results[1]
+    );
+    assert!(
+        results[2].1
+            && results[2]
+                .0
+                .contains("enqueue_task is in this task's disallowedTools"),
         "{:?}",
         results[2]
     );
@@ -869,9 +908,13 @@ async fn queue_run(
     speed: f64,
     limits: QueueLimits,
     defaults: AgentDefaults,
-) -> (wizard::messages::RunOutcome, Vec<wizard::messages::QueueEvent>) {
-    let models = std::fs::read_to_string(Path::new(runtime_support::REAL_CONTENT).join("models.yaml"))
-        .unwrap();
+) -> (
+    wizard::messages::RunOutcome,
+    Vec<wizard::messages::QueueEvent>,
+) {
+    let models =
+        std::fs::read_to_string(Path::new(runtime_support::REAL_CONTENT).join("models.yaml"))
+            .unwrap();
     // With the model table the replay knows each model's tier, so latency follows the tier.
     let client = Arc::new(
         ReplayClient::from_yaml(yaml, speed)
@@ -999,7 +1042,10 @@ fn processes_with_arg(marker: &str) -> Vec<String> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
-            if cmdline.split(|b| *b == 0).any(|arg| arg == marker.as_bytes()) {
+            if cmdline
+                .split(|b| *b == 0)
+                .any(|arg| arg == marker.as_bytes())
+            {
                 found.push(entry.file_name().to_string_lossy().into_owned());
             }
         }

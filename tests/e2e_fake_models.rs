@@ -101,9 +101,7 @@ fn model_bodies(fake: &FakeServer) -> Vec<Value> {
 fn task_bodies<'a>(bodies: &'a [Value], task_type: &str) -> Vec<&'a Value> {
     bodies
         .iter()
-        .filter(|b| {
-            matches!(caller(b), Some(Caller::Task { task_type: t, .. }) if t == task_type)
-        })
+        .filter(|b| matches!(caller(b), Some(Caller::Task { task_type: t, .. }) if t == task_type))
         .collect()
 }
 
@@ -225,7 +223,10 @@ fn a_run_against_fake_anthropic_is_driven_by_its_tool_calls() {
         .all(|b| b.get("cache_control").is_none()));
     for body in &tasks {
         assert_eq!(&body["system"], system, "the system prefix never changes");
-        assert_eq!(body["tools"], tasks[0]["tools"], "the tool list never changes");
+        assert_eq!(
+            body["tools"], tasks[0]["tools"],
+            "the tool list never changes"
+        );
     }
     let names: Vec<&str> = tasks[0]["tools"]
         .as_array()
@@ -243,9 +244,10 @@ fn a_run_against_fake_anthropic_is_driven_by_its_tool_calls() {
     assert!(system_text(seed).starts_with(runtime_support::SEED_SYSTEM_MARK));
 
     // queue.json holds each task's usage (the fake's, once per request) and its price.
-    let table =
-        ModelTable::parse(&std::fs::read_to_string(Path::new(REAL_CONTENT).join("models.yaml")).unwrap())
-            .unwrap();
+    let table = ModelTable::parse(
+        &std::fs::read_to_string(Path::new(REAL_CONTENT).join("models.yaml")).unwrap(),
+    )
+    .unwrap();
     let per = Usage {
         input_tokens: PER_ANSWER.input,
         output_tokens: PER_ANSWER.output,
@@ -292,8 +294,14 @@ fn the_same_run_against_fake_openai_is_driven_by_its_tool_calls() {
     let system = &tasks[0]["messages"][0];
     assert_eq!(system["role"], "system");
     for body in &tasks {
-        assert_eq!(&body["messages"][0], system, "the system prompt never changes");
-        assert_eq!(body["tools"], tasks[0]["tools"], "the tool list never changes");
+        assert_eq!(
+            &body["messages"][0], system,
+            "the system prompt never changes"
+        );
+        assert_eq!(
+            body["tools"], tasks[0]["tools"],
+            "the tool list never changes"
+        );
     }
 
     // OpenAI reports cached tokens inside prompt_tokens; the client splits them out.
@@ -303,9 +311,10 @@ fn the_same_run_against_fake_openai_is_driven_by_its_tool_calls() {
         cache_read_tokens: PER_ANSWER.cache_read,
         cache_write_tokens: 0,
     };
-    let table =
-        ModelTable::parse(&std::fs::read_to_string(Path::new(REAL_CONTENT).join("models.yaml")).unwrap())
-            .unwrap();
+    let table = ModelTable::parse(
+        &std::fs::read_to_string(Path::new(REAL_CONTENT).join("models.yaml")).unwrap(),
+    )
+    .unwrap();
     for task in &queue_file(&run.app).tasks {
         let requests = task_bodies(&bodies, &task.task_type).len() as u64;
         assert_eq!(task.usage, usage_times(requests, per), "{}", task.id);
@@ -317,8 +326,8 @@ fn the_same_run_against_fake_openai_is_driven_by_its_tool_calls() {
 
 #[test]
 fn invalid_content_exits_2_before_any_model_request() {
-    let fake = FakeAnthropic::scripted_builder(|_| wizard_fakes::Answer::text("never"))
-        .start_background();
+    let fake =
+        FakeAnthropic::scripted_builder(|_| wizard_fakes::Answer::text("never")).start_background();
     let root = tempfile::tempdir().unwrap();
     let app = fixture_app(root.path());
     let content = content_dir();

@@ -202,7 +202,11 @@ fn every_escape_is_refused_the_run_finishes_and_nothing_outside_changes() {
     );
 
     // A command past its timeout is killed, and says so.
-    let sleep = exchange(&all, "Bash", json!({"command": "sleep 5", "timeout_ms": 300}));
+    let sleep = exchange(
+        &all,
+        "Bash",
+        json!({"command": "sleep 5", "timeout_ms": 300}),
+    );
     assert!(
         sleep
             .result
@@ -216,7 +220,11 @@ fn every_escape_is_refused_the_run_finishes_and_nothing_outside_changes() {
     let flood = exchange(&all, "Bash", json!({"command": "seq 1 6500000"}));
     let text = flood.result.as_deref().unwrap();
     assert!(text.len() < 31_000, "{} bytes came back", text.len());
-    assert!(text.contains("bytes of earlier output cut"), "{}", &text[..200]);
+    assert!(
+        text.contains("bytes of earlier output cut"),
+        "{}",
+        &text[..200]
+    );
     assert!(text.contains("6500000\n[exit status 0]"));
 
     // Tools the task may not call, and one that does not exist.
@@ -270,12 +278,14 @@ fn every_escape_is_refused_the_run_finishes_and_nothing_outside_changes() {
         .contains("task hostile already enqueued 5 tasks"));
 
     // The one allowed write went through.
-    assert!(!exchange(
-        &all,
-        "Write",
-        json!({"file_path": "src/ok.ts", "content": "export const ok = true;\n"})
-    )
-    .is_error);
+    assert!(
+        !exchange(
+            &all,
+            "Write",
+            json!({"file_path": "src/ok.ts", "content": "export const ok = true;\n"})
+        )
+        .is_error
+    );
 
     // No request ever carried the env value or the outside secret.
     for body in &bodies {

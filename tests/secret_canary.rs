@@ -64,11 +64,14 @@ fn the_project_token_reaches_the_env_file_and_nowhere_else() {
     assert_eq!(refused, ["Read", "Bash", "set_env_values"], "{all:#?}");
     let checked = all
         .iter()
-        .filter(|e| e.name == "check_env_keys")
-        .last()
+        .rfind(|e| e.name == "check_env_keys")
         .unwrap();
     assert!(
-        checked.result.as_deref().unwrap().contains("NEXT_PUBLIC_SDK_TOKEN"),
+        checked
+            .result
+            .as_deref()
+            .unwrap()
+            .contains("NEXT_PUBLIC_SDK_TOKEN"),
         "{checked:?}"
     );
     // The host is public: what the agent reads shows it as it is, not redacted.
@@ -82,25 +85,46 @@ fn the_project_token_reaches_the_env_file_and_nowhere_else() {
 
     // Nowhere else: no request (headers included), no stdout or stderr line...
     for request in fake.requests() {
-        assert!(!format!("{request:?}").contains(&canary), "a request carried it");
+        assert!(
+            !format!("{request:?}").contains(&canary),
+            "a request carried it"
+        );
     }
-    assert!(!String::from_utf8_lossy(&out.stdout).contains(&canary), "stdout");
-    assert!(!String::from_utf8_lossy(&out.stderr).contains(&canary), "stderr");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(&canary),
+        "stdout"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains(&canary),
+        "stderr"
+    );
     // ...and no file but the env file: queue.json, audit.jsonl, handoffs, wizard.log, reports.
     let state = app.join(".posthog-wizard");
     let files = files_under(&app);
-    for name in ["queue.json", "audit.jsonl", "wizard.log", "handoffs/init.json"] {
+    for name in [
+        "queue.json",
+        "audit.jsonl",
+        "wizard.log",
+        "handoffs/init.json",
+    ] {
         assert!(
             files.iter().any(|(p, _)| p == &state.join(name)),
             "{name} was written"
         );
     }
     let log = std::fs::read_to_string(state.join("wizard.log")).unwrap();
-    assert!(log.contains("TRACE") || log.contains("DEBUG"), "the log is verbose");
+    assert!(
+        log.contains("TRACE") || log.contains("DEBUG"),
+        "the log is verbose"
+    );
     for (path, text) in &files {
         if path == &app.join(".env.local") {
             continue;
         }
-        assert!(!text.contains(&canary), "{} holds the token", path.display());
+        assert!(
+            !text.contains(&canary),
+            "{} holds the token",
+            path.display()
+        );
     }
 }

@@ -461,7 +461,10 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, String>) {
         let rel = path.strip_prefix(root).unwrap().to_path_buf();
         let kind = entry.file_type().unwrap();
         if kind.is_symlink() {
-            out.insert(rel, format!("link:{}", fs::read_link(&path).unwrap().display()));
+            out.insert(
+                rel,
+                format!("link:{}", fs::read_link(&path).unwrap().display()),
+            );
         } else if kind.is_dir() {
             out.insert(rel, "dir".into());
             walk(root, &path, out);
@@ -473,7 +476,10 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, String>) {
 }
 
 /// Paths added, removed or changed between two fingerprints.
-pub fn changed(before: &BTreeMap<PathBuf, String>, after: &BTreeMap<PathBuf, String>) -> BTreeSet<PathBuf> {
+pub fn changed(
+    before: &BTreeMap<PathBuf, String>,
+    after: &BTreeMap<PathBuf, String>,
+) -> BTreeSet<PathBuf> {
     before
         .keys()
         .chain(after.keys())
