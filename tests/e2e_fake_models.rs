@@ -356,3 +356,32 @@ fn invalid_content_exits_2_before_any_model_request() {
     assert_eq!(fake.request_count(), 0, "no model was contacted");
     assert!(!app.join(".posthog-wizard/queue.json").exists());
 }
+
+#[test]
+fn a_rejected_key_fails_the_run_at_once_with_the_reason() {
+    let fake = anthropic_fake();
+    let run = integrate(
+        "anthropic",
+        &[
+            ("ANTHROPIC_BASE_URL", fake.base_url()),
+            ("ANTHROPIC_API_KEY", "wrong-key".into()),
+        ],
+    );
+    assert_exit(&run.out, 1);
+    let lines = json_lines(&run.out);
+    let finished = lines.last().unwrap();
+    assert_eq!(finished["verdict"], "failed");
+    let message = finished["message"].as_str().unwrap();
+    assert!(message.contains("invalid x-api-key"), "{message}");
+    assert_eq!(fake.request_count(), 1, "a rejected key is not retried");
+    // The key itself is a secret: not in the output, not in any file the run left.
+    assert!(!String::from_utf8_lossy(&run.out.stderr).contains("wrong-key"));
+    assert!(!String::from_utf8_lossy(&run.out.stdout).contains("wrong-key"));
+    for (path, text) in runtime_support::files_under(&run.app) {
+        assert!(
+            !text.contains("wrong-key"),
+            "{} holds the key",
+            path.display()
+        );
+    }
+}

@@ -9,7 +9,9 @@
 //! any log line would show. Afterwards the token may appear in `.env.local`
 //! only: not in a model request, `queue.json`, `audit.jsonl`, a handoff,
 //! `wizard.log`, the reports, any other file of the app, stdout or stderr.
-//! The host, set the same way, is public and must not be redacted.
+//! The host, set the same way, is public and must not be redacted. The
+//! provider's API key is a secret too: it travels in its request header and
+//! nowhere else, not even in the environment of a command the agent runs.
 
 mod runtime_support;
 
@@ -27,11 +29,14 @@ const HOST: &str = "https://us.i.posthog.com";
 #[test]
 fn the_project_token_reaches_the_env_file_and_nowhere_else() {
     let canary = format!("phc_CANARY_{}", uuid::Uuid::new_v4().simple());
+    let api_key = format!("sk-ant-CANARY-{}", uuid::Uuid::new_v4().simple());
     let root = tempfile::tempdir().unwrap();
     let app = fixture_app(root.path());
     let content = content_dir();
     let played = Played::new(&cassette_text("canary.yaml", None));
-    let fake = FakeAnthropic::scripted_builder(move |body| played.answer(body)).start_background();
+    let fake = FakeAnthropic::scripted_builder(move |body| played.answer(body))
+        .expect_key(api_key.clone())
+        .start_background();
 
     let mut command = wizard();
     command
@@ -41,7 +46,8 @@ fn the_project_token_reaches_the_env_file_and_nowhere_else() {
         .arg(content.path())
         .args(["--ui", "json", "--project-token", &canary])
         .env("ANTHROPIC_BASE_URL", fake.base_url())
-        .env("ANTHROPIC_API_KEY", "test-key")
+        .env("ANTHROPIC_API_KEY", &api_key)
+        .env("CANARY_PLAIN_SETTING", "visible")
         .env("WIZARD_LOG", "trace");
     let out = run_to_end(command);
     assert_exit(&out, 0);
@@ -62,10 +68,7 @@ fn the_project_token_reaches_the_env_file_and_nowhere_else() {
         .map(|e| e.name.as_str())
         .collect();
     assert_eq!(refused, ["Read", "Bash", "set_env_values"], "{all:#?}");
-    let checked = all
-        .iter()
-        .rfind(|e| e.name == "check_env_keys")
-        .unwrap();
+    let checked = all.iter().rfind(|e| e.name == "check_env_keys").unwrap();
     assert!(
         checked
             .result
@@ -83,21 +86,38 @@ fn the_project_token_reaches_the_env_file_and_nowhere_else() {
     assert!(example.contains(HOST), "{example}");
     assert!(!example.contains("[redacted]"), "{example}");
 
+    // Commands see the wizard's environment, but not the provider key in it.
+    let env_dump = all
+        .iter()
+        .find(|e| e.input["command"] == "printenv")
+        .and_then(|e| e.result.as_deref())
+        .unwrap();
+    assert!(
+        env_dump.contains("CANARY_PLAIN_SETTING=visible"),
+        "{env_dump}"
+    );
+    assert!(
+        !env_dump.contains("ANTHROPIC_API_KEY="),
+        "the key's variable is removed"
+    );
+
     // Nowhere else: no request (headers included), no stdout or stderr line...
     for request in fake.requests() {
         assert!(
             !format!("{request:?}").contains(&canary),
             "a request carried it"
         );
+        // The provider key travels in its header, and only there.
+        assert_eq!(request.header("x-api-key"), Some(api_key.as_str()));
+        assert!(
+            !request.body.to_string().contains(&api_key),
+            "a body carried the key"
+        );
     }
-    assert!(
-        !String::from_utf8_lossy(&out.stdout).contains(&canary),
-        "stdout"
-    );
-    assert!(
-        !String::from_utf8_lossy(&out.stderr).contains(&canary),
-        "stderr"
-    );
+    for secret in [&canary, &api_key] {
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(secret.as_str()));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains(secret.as_str()));
+    }
     // ...and no file but the env file: queue.json, audit.jsonl, handoffs, wizard.log, reports.
     let state = app.join(".posthog-wizard");
     let files = files_under(&app);
@@ -124,6 +144,11 @@ fn the_project_token_reaches_the_env_file_and_nowhere_else() {
         assert!(
             !text.contains(&canary),
             "{} holds the token",
+            path.display()
+        );
+        assert!(
+            !text.contains(&api_key),
+            "{} holds the API key",
             path.display()
         );
     }

@@ -32,6 +32,13 @@ use crate::runner::resume;
 use crate::tools::{BashLimits, Secrets, ToolContext, ToolRegistry};
 use crate::ui::outro::{outro_text, OutroContext};
 
+/// Environment variables that may hold a model provider's credential.
+const PROVIDER_KEY_VARS: [&str; 3] = [
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "OPENAI_API_KEY",
+];
+
 /// Which model client runs the agents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ProviderChoice {
@@ -156,6 +163,13 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     // The host is public (it is in every prompt's project facts); it is named only
     // so set_env_values can write it, and must never be redacted from what agents read.
     secrets.insert_public("posthog_host", opts.host.clone());
+    // Provider keys in the environment are secrets too: a command an agent runs
+    // (`printenv`, a build script) must neither see them nor echo them to a model.
+    for var in PROVIDER_KEY_VARS {
+        if let Some(key) = std::env::var(var).ok().filter(|k| !k.trim().is_empty()) {
+            secrets.insert_hidden(key);
+        }
+    }
 
     let example_path = match detection.framework.as_ref().and_then(|f| f.example.clone()) {
         Some(example) => write_example(&state_dir, &content, &example),

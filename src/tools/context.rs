@@ -32,10 +32,13 @@ pub struct Permissions {
 /// A value may also be named without being secret (a host): `set_env_values`
 /// resolves it the same way, but it is left out of [`Secrets::values`], so
 /// redaction never hides a public value from the model that has to write it.
+/// And a secret may be hidden without a name (a provider API key): no tool
+/// can hand it out, but it is redacted and kept from commands like any other.
 #[derive(Clone, Default)]
 pub struct Secrets {
     values: BTreeMap<String, String>,
     public: BTreeSet<String>,
+    hidden: Vec<String>,
 }
 
 impl Secrets {
@@ -53,6 +56,15 @@ impl Secrets {
         self.values.insert(name, value.into());
     }
 
+    /// Adds a secret with no name (a provider API key): redacted from every
+    /// output and kept from commands, but never resolvable by `set_env_values`.
+    pub fn insert_hidden(&mut self, value: impl Into<String>) {
+        let value = value.into();
+        if !value.is_empty() && !self.hidden.contains(&value) {
+            self.hidden.push(value);
+        }
+    }
+
     /// The value of a named secret.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
@@ -63,12 +75,13 @@ impl Secrets {
         self.values.keys().map(String::as_str)
     }
 
-    /// Every secret value (for redaction checks); public values are left out.
+    /// Every secret value, hidden ones included (for redaction checks); public values are left out.
     pub fn values(&self) -> impl Iterator<Item = &str> {
         self.values
             .iter()
             .filter(|(name, _)| !self.public.contains(*name))
             .map(|(_, value)| value.as_str())
+            .chain(self.hidden.iter().map(String::as_str))
     }
 }
 
