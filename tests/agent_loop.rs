@@ -800,6 +800,11 @@ scripts:
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "# Your task: Run init");
     assert_eq!(lines[1], "Task id: init · type: init");
+    assert_eq!(
+        lines[2],
+        "Tools you may use: Read, Write, Grep, Bash, check_env_keys, set_env_values, complete_task",
+        "each tool once; complete_task always"
+    );
     assert!(text.contains("## Skill: client-file\n"));
     assert!(text.contains("CLIENT-SKILL-BODY"));
     assert!(
