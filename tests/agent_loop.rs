@@ -1060,7 +1060,7 @@ fn processes_with_arg(marker: &str) -> Vec<String> {
 
 #[cfg(target_os = "linux")]
 #[actix::test]
-async fn a_task_cut_at_its_time_limit_leaves_no_command_running() {
+async fn a_task_cut_at_its_time_limit_keeps_its_usage_and_leaves_no_command_running() {
     // `timeout` forks `sleep`: the grandchild must die with the task, not run on for a minute.
     let marker = format!("61.{}", std::process::id());
     let yaml = format!(
@@ -1094,6 +1094,9 @@ scripts:
     .await;
     let slow = &final_tasks(&events)["slow"];
     assert_eq!(slow.error.as_ref().unwrap().kind, "timeout");
+    // The answer that asked for the command was paid for; the cut must not forget it.
+    assert!(slow.usage.output_tokens > 0, "{:?}", slow.usage);
+    assert!(slow.cost_usd > 0.0);
 
     // Killing is asynchronous in the kernel; give the dead a moment to leave /proc.
     let mut left = processes_with_arg(&marker);
