@@ -201,6 +201,20 @@ fn every_escape_is_refused_the_run_finishes_and_nothing_outside_changes() {
         "write rule: package.json does not match this task's write globs",
     );
 
+    // The run's own files and the repository's are never written, even through `..`.
+    assert_refused(
+        &all,
+        "Write",
+        json!({"file_path": ".posthog-wizard/handoffs/noop.json", "content": "{}"}),
+        "protected-dir rule",
+    );
+    assert_refused(
+        &all,
+        "Write",
+        json!({"file_path": "src/../.git/hooks/pre-commit", "content": "rm -rf ~"}),
+        "protected-dir rule",
+    );
+
     // A command past its timeout is killed, and says so.
     let sleep = exchange(
         &all,
@@ -306,6 +320,11 @@ fn every_escape_is_refused_the_run_finishes_and_nothing_outside_changes() {
         BTreeSet::from(["hostile", "noop", "noop-2", "noop-3", "noop-4", "noop-5"])
     );
     assert_eq!(lines.last().unwrap()["verdict"], "success");
+
+    // The forged handoff was not written: noop's handoff is the one its agent reported.
+    let noop =
+        std::fs::read_to_string(ground.app.join(".posthog-wizard/handoffs/noop.json")).unwrap();
+    assert_ne!(noop.trim(), "{}");
 
     // Nothing changed but the one allowed file.
     assert_eq!(
