@@ -505,7 +505,11 @@ fn exit_code(outcome: &RunOutcome) -> i32 {
 }
 
 /// The model client, its provider name, and its health probe (none for replay).
-type ChosenClient = (Arc<dyn ModelClient>, &'static str, Option<Arc<dyn AuthCheck>>);
+type ChosenClient = (
+    Arc<dyn ModelClient>,
+    &'static str,
+    Option<Arc<dyn AuthCheck>>,
+);
 
 fn model_client(
     opts: &IntegrateOptions,
@@ -673,7 +677,7 @@ fn decide_resume(
 fn ask(question: &str) -> Result<bool> {
     use std::io::{BufRead, IsTerminal, Write};
     if !std::io::stdin().is_terminal() {
-        bail!("{question}\n(no terminal to answer on: pass --resume, --fresh or --yes)");
+        bail!("{question}\n(no terminal to answer on: pass --yes to go on without asking)");
     }
     eprint!("{question}");
     let _ = std::io::stderr().flush();
