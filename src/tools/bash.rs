@@ -76,6 +76,7 @@ impl Tool for RunCommand {
         let allowed = check_bash_command(&ctx.permissions, &args.command)?;
         check_bash_paths(&ctx.install_dir, &allowed)?;
         if let Some(reason) = &ctx.bash.skip_reason {
+            tracing::info!(command = %args.command, "bash not run: {reason}");
             return Ok(ToolOutput::text(format!(
                 "$ {}\n(not run: {reason})",
                 args.command
@@ -87,6 +88,12 @@ impl Tool for RunCommand {
             .unwrap_or(ctx.bash.default_timeout)
             .min(ctx.bash.max_timeout);
         let run = run_command(ctx, &allowed, limit).await?;
+        // The log keeps every command's outcome: the user (and the end-to-end test) can see
+        // whether the install and the build really passed.
+        match run.status {
+            Some(status) => tracing::info!(command = %args.command, exit = status.code().unwrap_or(-1), "bash finished"),
+            None => tracing::warn!(command = %args.command, "bash timed out"),
+        }
         Ok(ToolOutput::text(redact_secrets(
             &ctx.secrets,
             &run.report(&args.command, limit),
