@@ -729,6 +729,7 @@ fn task(id: &str, task_type: &str, model: &str) -> Task {
         error: None,
         usage: Usage::default(),
         cost_usd: 0.0,
+        provider_retries: 0,
     }
 }
 

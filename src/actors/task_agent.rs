@@ -64,6 +64,7 @@ impl Handler<RunTask> for TaskAgent {
                     end,
                     usage,
                     cost_usd,
+                    provider_retries: 0,
                 }
             };
             match tokio::time::timeout(limit, guarded).await {
@@ -91,6 +92,7 @@ impl Handler<RunTask> for TaskAgent {
                 end: report.end,
                 usage: report.usage,
                 cost_usd: report.cost_usd,
+                provider_retries: report.provider_retries,
             });
         }));
     }

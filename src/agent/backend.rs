@@ -188,6 +188,7 @@ impl AgentBackend for ModelBackend {
             end: result.end,
             usage: result.usage,
             cost_usd: result.cost_usd,
+            provider_retries: result.retries,
         }
     }
 

@@ -323,6 +323,7 @@ mod tests {
             error: None,
             usage: Usage::default(),
             cost_usd: 0.0,
+            provider_retries: 0,
         }
     }
 

@@ -323,6 +323,7 @@ impl QueueState {
             error: None,
             usage: Usage::default(),
             cost_usd: 0.0,
+            provider_retries: 0,
         };
         let pos = self.insert(task);
         let mut events = vec![EventKind::TaskEnqueued {
@@ -739,6 +740,13 @@ impl QueueState {
                     .filter_map(to_handoff)
                     .collect())
             }
+        }
+    }
+
+    /// Counts provider retries an attempt of a running task made (before its end is applied).
+    pub fn record_retries(&mut self, task_id: &str, retries: u32) {
+        if let Some(&pos) = self.index.get(task_id) {
+            self.tasks[pos].provider_retries += retries;
         }
     }
 

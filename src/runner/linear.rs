@@ -173,6 +173,7 @@ impl AgentBackend for LinearBackend {
             end,
             usage: result.usage,
             cost_usd: result.cost_usd,
+            provider_retries: result.retries,
         }
     }
 
