@@ -134,20 +134,25 @@ impl PtyRun {
     }
 
     /// Waits until `check` holds for the screen; returns the time since launch
-    /// when it first did. Panics with the screen when the hang guard runs out.
-    fn wait_for(&mut self, what: &str, check: impl Fn(&[String]) -> bool) -> Duration {
+    /// when it first did, and that screen. Panics with the screen when the hang
+    /// guard runs out.
+    fn wait_for(
+        &mut self,
+        what: &str,
+        check: impl Fn(&[String]) -> bool,
+    ) -> (Duration, Vec<String>) {
         let deadline = Instant::now() + HANG_GUARD;
         loop {
             let rows = self.rows();
             if check(&rows) {
-                return self.launched.elapsed();
+                return (self.launched.elapsed(), rows);
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 // One last look: the final bytes may have arrived after the check.
                 self.finish_reading();
                 let rows = self.rows();
                 if check(&rows) {
-                    return self.launched.elapsed();
+                    return (self.launched.elapsed(), rows);
                 }
                 panic!(
                     "wizard demo exited ({status:?}) before the screen showed {what}:\n{}",
@@ -320,26 +325,41 @@ fn first_task_runs_within_two_seconds_and_the_screen_survives_a_resize() {
     let mut run = PtyRun::launch(&[]);
     let first = [label_of("install"), label_of("init")];
 
-    let elapsed = run.wait_for("install or init running", |rows| {
+    let (elapsed, screen) = run.wait_for("install or init running", |rows| {
         shows_running(rows, &first)
     });
     assert!(
         elapsed <= FIRST_TASK_BOUND,
         "the first task showed as running {elapsed:?} after launch (the bound is {FIRST_TASK_BOUND:?}):\n{}",
-        run.rows().join("\n")
+        screen.join("\n")
+    );
+    // The seed queues install and init first and plans the rest while they
+    // run: the screen says so instead of claiming nothing is left to start.
+    let text = screen.join("\n");
+    assert!(
+        screen.iter().any(|r| r.starts_with("0/2 done")),
+        "the seed had queued only install and init:\n{text}"
+    );
+    assert!(
+        screen[1].starts_with("┌ Steps · planning"),
+        "the panel does not say the plan is still coming:\n{text}"
+    );
+    assert!(
+        !screen.iter().any(|r| r.starts_with("Next  nothing left to start")),
+        "Next says nothing is left while the seed still plans:\n{text}"
     );
 
     // While it runs: header, panel, Now/Next and totals, all in place.
-    run.wait_for("the whole running layout", |rows| {
+    let (_, screen) = run.wait_for("the whole running layout", |rows| {
         full_layout(rows, COLS as usize).is_ok()
     });
-    let rows = run.rows();
-    assert!(rows[0].contains("Next.js"), "framework: {:?}", rows[0]);
+    assert!(screen[0].contains("Next.js"), "framework: {:?}", screen[0]);
     assert!(
-        rows.iter().any(|r| r.starts_with("Now ")
-            && first.iter().any(|l| r.contains(l.as_str()))),
+        screen
+            .iter()
+            .any(|r| r.starts_with("Now ") && first.iter().any(|l| r.contains(l.as_str()))),
         "Now does not name the running task:\n{}",
-        rows.join("\n")
+        screen.join("\n")
     );
 
     // A smaller window: the next frames are drawn for it, whole.
