@@ -255,7 +255,10 @@ async fn with_a_key_the_dashboard_task_creates_the_dashboard_through_mcp() {
             leaks.push(name.into());
         }
     }
-    assert!(leaks.is_empty(), "the personal API key leaked into {leaks:?}");
+    assert!(
+        leaks.is_empty(),
+        "the personal API key leaked into {leaks:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

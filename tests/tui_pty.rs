@@ -308,7 +308,10 @@ fn full_layout(rows: &[String], cols: usize) -> Result<(), String> {
         return Err("a queue panel row is not boxed across the width".into());
     }
     if !rows[bottom + 1].starts_with("Now ") {
-        return Err(format!("no Now line under the panel: {:?}", rows[bottom + 1]));
+        return Err(format!(
+            "no Now line under the panel: {:?}",
+            rows[bottom + 1]
+        ));
     }
     if !rows.iter().skip(bottom + 1).any(|r| r.starts_with("Next ")) {
         return Err("no Next line".into());
@@ -345,7 +348,9 @@ fn first_task_runs_within_two_seconds_and_the_screen_survives_a_resize() {
         "the panel does not say the plan is still coming:\n{text}"
     );
     assert!(
-        !screen.iter().any(|r| r.starts_with("Next  nothing left to start")),
+        !screen
+            .iter()
+            .any(|r| r.starts_with("Next  nothing left to start")),
         "Next says nothing is left while the seed still plans:\n{text}"
     );
 
@@ -379,7 +384,24 @@ fn first_task_runs_within_two_seconds_and_the_screen_survives_a_resize() {
 #[test]
 fn a_finished_demo_restores_the_terminal_and_prints_the_outro() {
     let mut run = PtyRun::launch(&["--speed", "0.3"]);
-    run.wait_for("the first finished step", shows_a_finished_task);
+    // Mid-run, the skipped identify step's long reason is cut with an
+    // ellipsis: cut silently, it ran into the model column as one phrase.
+    let identify = format!("⊘ {}  ", label_of("identify"));
+    let (_, screen) = run.wait_for("identify skipped", |rows| {
+        rows.iter()
+            .filter_map(|r| panel_cell(r))
+            .any(|cell| cell.starts_with(&identify))
+    });
+    let row = screen
+        .iter()
+        .filter_map(|r| panel_cell(r))
+        .find(|cell| cell.starts_with(&identify))
+        .unwrap();
+    assert!(
+        row.contains("… "),
+        "the cut reason has no ellipsis: {row:?}"
+    );
+
     let code = run.wait_for_exit();
     let rows = run.rows();
     let screen = rows.join("\n");
