@@ -203,9 +203,7 @@ async fn with_a_key_the_dashboard_task_creates_the_dashboard_through_mcp() {
         ]
     );
     assert_eq!(calls[0].arguments["name"], "Analytics basics (wizard)");
-    assert!(calls[1..]
-        .iter()
-        .all(|c| c.arguments["dashboard_id"] == Value::from(1)));
+    assert!(calls[1..].iter().all(|c| c.arguments["dashboard_id"] == 1));
     assert_eq!(fake.unauthorised(), 0, "a request had no or a wrong bearer");
     let bearers = fake.bearers();
     assert!(!bearers.is_empty());
