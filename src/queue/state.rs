@@ -676,7 +676,13 @@ impl QueueState {
                 }
                 TaskStatus::Pending | TaskStatus::Running => {
                     outcome.never_ran += 1;
-                    outcome.problems.push(problem(never_ran_reason.clone()));
+                    // A task stopped mid-attempt did start: say so, not "never ran".
+                    let reason = if self.closed && t.attempts > 0 {
+                        "stopped while it was running; a resume runs it again".to_string()
+                    } else {
+                        never_ran_reason.clone()
+                    };
+                    outcome.problems.push(problem(reason));
                 }
             }
         }
