@@ -91,7 +91,9 @@ impl Tool for RunCommand {
         // The log keeps every command's outcome: the user (and the end-to-end test) can see
         // whether the install and the build really passed.
         match run.status {
-            Some(status) => tracing::info!(command = %args.command, exit = status.code().unwrap_or(-1), "bash finished"),
+            Some(status) => {
+                tracing::info!(command = %args.command, exit = status.code().unwrap_or(-1), "bash finished")
+            }
             None => tracing::warn!(command = %args.command, "bash timed out"),
         }
         Ok(ToolOutput::text(redact_secrets(
