@@ -10,7 +10,9 @@ fn rules() -> FrameworkRules {
 }
 
 fn app(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/apps").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/apps")
+        .join(name)
 }
 
 #[test]
@@ -70,16 +72,28 @@ fn an_app_without_package_json_says_what_was_looked_for() {
 #[test]
 fn a_package_json_with_none_of_the_frameworks_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("package.json"), r#"{"dependencies":{"lodash":"^4"}}"#).unwrap();
+    fs::write(
+        dir.path().join("package.json"),
+        r#"{"dependencies":{"lodash":"^4"}}"#,
+    )
+    .unwrap();
     let d = detect(dir.path(), &rules());
     assert_eq!(d.framework, None);
-    assert!(d.reason.contains("package.json declares none of them"), "{}", d.reason);
+    assert!(
+        d.reason.contains("package.json declares none of them"),
+        "{}",
+        d.reason
+    );
 }
 
 #[test]
 fn a_next_app_with_no_router_yet_falls_back_to_plain_nextjs() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("package.json"), r#"{"dependencies":{"next":"latest"}}"#).unwrap();
+    fs::write(
+        dir.path().join("package.json"),
+        r#"{"dependencies":{"next":"latest"}}"#,
+    )
+    .unwrap();
     let d = detect(dir.path(), &rules());
     let fw = d.framework.expect("detected");
     assert_eq!(fw.id, "nextjs");
@@ -90,7 +104,11 @@ fn a_next_app_with_no_router_yet_falls_back_to_plain_nextjs() {
 #[test]
 fn files_under_node_modules_do_not_decide_the_router() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("package.json"), r#"{"dependencies":{"next":"^15.3.0"}}"#).unwrap();
+    fs::write(
+        dir.path().join("package.json"),
+        r#"{"dependencies":{"next":"^15.3.0"}}"#,
+    )
+    .unwrap();
     fs::create_dir_all(dir.path().join("node_modules/some-lib/app")).unwrap();
     fs::write(dir.path().join("node_modules/some-lib/app/layout.js"), "").unwrap();
     let d = detect(dir.path(), &rules());
@@ -122,18 +140,40 @@ packageManagers:
 #[test]
 fn a_version_constraint_uses_the_lowest_declared_version() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("package.json"), r#"{"dependencies":{"next":"^14.2.0"}}"#).unwrap();
-    assert_eq!(detect(dir.path(), &versioned_rules()).framework.unwrap().id, "next-legacy");
-    fs::write(dir.path().join("package.json"), r#"{"dependencies":{"next":"^15.3.1"}}"#).unwrap();
-    assert_eq!(detect(dir.path(), &versioned_rules()).framework.unwrap().id, "next-modern");
+    fs::write(
+        dir.path().join("package.json"),
+        r#"{"dependencies":{"next":"^14.2.0"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        detect(dir.path(), &versioned_rules()).framework.unwrap().id,
+        "next-legacy"
+    );
+    fs::write(
+        dir.path().join("package.json"),
+        r#"{"dependencies":{"next":"^15.3.1"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        detect(dir.path(), &versioned_rules()).framework.unwrap().id,
+        "next-modern"
+    );
 }
 
 #[test]
 fn a_version_constraint_prefers_the_installed_version() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("package.json"), r#"{"dependencies":{"next":"^15.0.0"}}"#).unwrap();
+    fs::write(
+        dir.path().join("package.json"),
+        r#"{"dependencies":{"next":"^15.0.0"}}"#,
+    )
+    .unwrap();
     fs::create_dir_all(dir.path().join("node_modules/next")).unwrap();
-    fs::write(dir.path().join("node_modules/next/package.json"), r#"{"version":"15.4.2"}"#).unwrap();
+    fs::write(
+        dir.path().join("node_modules/next/package.json"),
+        r#"{"version":"15.4.2"}"#,
+    )
+    .unwrap();
     let fw = detect(dir.path(), &versioned_rules()).framework.unwrap();
     assert_eq!(fw.id, "next-modern");
     assert_eq!(fw.version.as_deref(), Some("15.4.2"));
@@ -143,7 +183,10 @@ fn a_version_constraint_prefers_the_installed_version() {
 fn a_files_absent_rule_fails_when_a_file_matches() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("index.js"), "").unwrap();
-    assert_eq!(detect(dir.path(), &versioned_rules()).framework.unwrap().id, "no-react");
+    assert_eq!(
+        detect(dir.path(), &versioned_rules()).framework.unwrap().id,
+        "no-react"
+    );
     fs::create_dir_all(dir.path().join("src")).unwrap();
     fs::write(dir.path().join("src/App.jsx"), "").unwrap();
     let d = detect(dir.path(), &versioned_rules());
@@ -154,7 +197,11 @@ fn a_files_absent_rule_fails_when_a_file_matches() {
 #[test]
 fn the_package_manager_field_is_used_when_there_is_no_lockfile() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("package.json"), r#"{"packageManager":"pnpm@9.12.0"}"#).unwrap();
+    fs::write(
+        dir.path().join("package.json"),
+        r#"{"packageManager":"pnpm@9.12.0"}"#,
+    )
+    .unwrap();
     let d = detect(dir.path(), &versioned_rules());
     assert_eq!(d.package_manager.unwrap().name, "pnpm");
     assert!(d.reason.contains("packageManager"), "{}", d.reason);

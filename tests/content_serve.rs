@@ -65,7 +65,11 @@ async fn the_menus_follow_the_documented_shape() {
         .json()
         .await
         .unwrap();
-    assert!(skills["skills"].as_array().unwrap().iter().any(|e| e["id"] == "env-values"));
+    assert!(skills["skills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["id"] == "env-values"));
 
     let rules = client
         .get(format!("http://{addr}/data/frameworks.yaml"))
@@ -84,7 +88,11 @@ async fn paths_outside_the_content_are_not_served() {
     std::fs::write(dir.path().join(".secret"), "nope").unwrap();
     let (addr, server) = start(ContentSource::Dir(dir.path().to_path_buf())).await;
     let client = reqwest::Client::new();
-    for path in ["/data/.secret", "/data/%2e%2e/Cargo.toml", "/agents/..%2Fframeworks.yaml"] {
+    for path in [
+        "/data/.secret",
+        "/data/%2e%2e/Cargo.toml",
+        "/agents/..%2Fframeworks.yaml",
+    ] {
         let status = client
             .get(format!("http://{addr}{path}"))
             .send()
@@ -107,5 +115,8 @@ async fn a_server_that_is_down_is_a_clear_error() {
     let url = format!("http://127.0.0.1:{port}");
     let errors = load(&ContentSource::Url(url.clone())).await.unwrap_err();
     let text = errors.to_string();
-    assert!(text.contains(&format!("{url}/agent-menu.json: request failed")), "{text}");
+    assert!(
+        text.contains(&format!("{url}/agent-menu.json: request failed")),
+        "{text}"
+    );
 }

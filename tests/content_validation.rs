@@ -45,7 +45,11 @@ fn the_built_in_content_passes_validation() {
     let set = embedded();
     assert_eq!(set.seed().task_type, "plan");
     assert!(set.seed().seed);
-    let order: Vec<&str> = set.graph_order().iter().map(|a| a.task_type.as_str()).collect();
+    let order: Vec<&str> = set
+        .graph_order()
+        .iter()
+        .map(|a| a.task_type.as_str())
+        .collect();
     assert_eq!(
         order,
         vec![
@@ -80,7 +84,10 @@ fn only_the_build_task_may_run_commands_and_models_follow_the_brief() {
         };
         assert_eq!(agent.model, expected, "{}", agent.task_type);
     }
-    assert_eq!(set.agents["plan-capture"].write, vec![".posthog-events.json"]);
+    assert_eq!(
+        set.agents["plan-capture"].write,
+        vec![".posthog-events.json"]
+    );
     assert_eq!(set.agents["install"].write, vec!["package.json"]);
     assert!(set.agents["dashboard"].write.is_empty());
 }
@@ -90,10 +97,16 @@ fn check_report_lists_agents_and_skills() {
     let set = embedded();
     let report = check_report(&set);
     for agent in set.agents.keys() {
-        assert!(report.contains(agent.as_str()), "report lacks agent {agent}:\n{report}");
+        assert!(
+            report.contains(agent.as_str()),
+            "report lacks agent {agent}:\n{report}"
+        );
     }
     for skill in set.skills.keys() {
-        assert!(report.contains(skill.as_str()), "report lacks skill {skill}:\n{report}");
+        assert!(
+            report.contains(skill.as_str()),
+            "report lacks skill {skill}:\n{report}"
+        );
     }
     assert!(report.contains(&set.content_hash()));
     assert!(report.contains("npm (default)"));
@@ -106,7 +119,10 @@ fn catalogue_has_every_task_type_but_the_seed() {
     assert!(!catalogue.types.contains_key("plan"));
     assert_eq!(catalogue.types.len(), set.agents.len() - 1);
     assert_eq!(catalogue.types["install"].model, "small");
-    assert_eq!(catalogue.types["install"].label, set.agents["install"].label);
+    assert_eq!(
+        catalogue.types["install"].label,
+        set.agents["install"].label
+    );
 }
 
 #[test]
@@ -114,7 +130,10 @@ fn skills_for_keeps_only_the_skills_of_the_detected_framework() {
     let set = embedded();
     let install = &set.agents["install"];
     let names = |fw: Option<&str>| -> Vec<String> {
-        set.skills_for(install, fw).iter().map(|s| s.name.clone()).collect()
+        set.skills_for(install, fw)
+            .iter()
+            .map(|s| s.name.clone())
+            .collect()
     };
     assert_eq!(names(Some("nextjs-app-router")), vec!["install-nextjs"]);
     assert_eq!(names(Some("node-express")), vec!["install-node"]);
@@ -125,7 +144,11 @@ fn skills_for_keeps_only_the_skills_of_the_detected_framework() {
         .iter()
         .map(|s| s.name.as_str())
         .collect();
-    assert_eq!(init_skills, vec!["env-values"], "framework-free skills always apply");
+    assert_eq!(
+        init_skills,
+        vec!["env-values"],
+        "framework-free skills always apply"
+    );
 }
 
 #[test]
@@ -133,7 +156,11 @@ fn examples_are_found_by_framework_id() {
     let set = embedded();
     let app = set.example("nextjs-app-router").unwrap();
     assert!(app.contains("instrumentation-client.ts"));
-    assert_eq!(set.example("nextjs"), Some(app), "the fallback rule names the app-router example");
+    assert_eq!(
+        set.example("nextjs"),
+        Some(app),
+        "the fallback rule names the app-router example"
+    );
     assert!(set.example("react-vite").is_some());
     assert!(set.example("node-express").is_some());
     assert!(set.example("nextjs-pages-router").is_some());
@@ -156,15 +183,22 @@ fn export_refuses_a_directory_that_is_not_empty() {
     fs::write(dir.path().join("keep.txt"), "mine").unwrap();
     let err = export_embedded(dir.path()).unwrap_err();
     assert!(err.message.contains("not empty"), "{err}");
-    assert_eq!(fs::read_to_string(dir.path().join("keep.txt")).unwrap(), "mine");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("keep.txt")).unwrap(),
+        "mine"
+    );
 }
 
 #[test]
 fn the_content_hash_changes_when_one_byte_changes() {
     let dir = exported();
-    let before = load_blocking(&ContentSource::Dir(dir.path().to_path_buf())).unwrap().content_hash();
+    let before = load_blocking(&ContentSource::Dir(dir.path().to_path_buf()))
+        .unwrap()
+        .content_hash();
     edit(dir.path(), "agents/report.md", "Write from", "Write From");
-    let after = load_blocking(&ContentSource::Dir(dir.path().to_path_buf())).unwrap().content_hash();
+    let after = load_blocking(&ContentSource::Dir(dir.path().to_path_buf()))
+        .unwrap()
+        .content_hash();
     assert_ne!(before, after);
 }
 
@@ -285,7 +319,9 @@ fn each_kind_of_broken_content_fails_with_its_own_message() {
         let errors = errors_of(dir.path());
         let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert!(
-            lines.iter().any(|l| l.starts_with(case.expect) || l.contains(case.expect)),
+            lines
+                .iter()
+                .any(|l| l.starts_with(case.expect) || l.contains(case.expect)),
             "{}: expected an error like\n  {}\ngot:\n  {}",
             case.name,
             case.expect,
@@ -297,9 +333,24 @@ fn each_kind_of_broken_content_fails_with_its_own_message() {
 #[test]
 fn every_problem_is_reported_not_just_the_first() {
     let dir = exported();
-    edit(dir.path(), "agents/capture.md", "skills: [capture-browser,", "skills: [nope,");
-    edit(dir.path(), "agents/report.md", "allowedTools: [Read,", "allowedTools: [Reed,");
-    edit(dir.path(), "agents/identify.md", "model: medium", "model: meduim");
+    edit(
+        dir.path(),
+        "agents/capture.md",
+        "skills: [capture-browser,",
+        "skills: [nope,",
+    );
+    edit(
+        dir.path(),
+        "agents/report.md",
+        "allowedTools: [Read,",
+        "allowedTools: [Reed,",
+    );
+    edit(
+        dir.path(),
+        "agents/identify.md",
+        "model: medium",
+        "model: meduim",
+    );
     let errors = errors_of(dir.path());
     let text = errors.to_string();
     assert!(text.starts_with("the content has 3 problems:"), "{text}");
@@ -311,7 +362,12 @@ fn every_problem_is_reported_not_just_the_first() {
 #[test]
 fn a_broken_skill_is_reported_once_not_again_as_unknown() {
     let dir = exported();
-    edit(dir.path(), "skills/install-node.md", "description:", "descripton:");
+    edit(
+        dir.path(),
+        "skills/install-node.md",
+        "description:",
+        "descripton:",
+    );
     let errors = errors_of(dir.path());
     let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert_eq!(lines.len(), 1, "{lines:#?}");
@@ -344,7 +400,11 @@ fn content_whose_agents_are_replaced_by_unrelated_agents_still_loads() {
     .unwrap();
     let set = load_blocking(&ContentSource::Dir(dir.path().to_path_buf())).unwrap();
     assert_eq!(set.seed().task_type, "triage");
-    let order: Vec<&str> = set.graph_order().iter().map(|a| a.task_type.as_str()).collect();
+    let order: Vec<&str> = set
+        .graph_order()
+        .iter()
+        .map(|a| a.task_type.as_str())
+        .collect();
     assert_eq!(order, vec!["summarise"]);
     assert_eq!(set.agents["summarise"].body, "Summarise.");
 }
@@ -367,5 +427,8 @@ fn embedded_store_lists_what_the_content_directory_holds() {
     let dir = FileStore::Dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("content"))
         .read_all()
         .unwrap();
-    assert_eq!(embedded.keys().collect::<Vec<_>>(), dir.keys().collect::<Vec<_>>());
+    assert_eq!(
+        embedded.keys().collect::<Vec<_>>(),
+        dir.keys().collect::<Vec<_>>()
+    );
 }

@@ -150,9 +150,15 @@ impl<'a> App<'a> {
 
     /// The installed version of a package, from node_modules.
     fn installed_version(&self, name: &str) -> Option<String> {
-        let path = self.dir.join("node_modules").join(name).join("package.json");
+        let path = self
+            .dir
+            .join("node_modules")
+            .join(name)
+            .join("package.json");
         let json: Value = serde_json::from_slice(&fs::read(path).ok()?).ok()?;
-        json.get("version").and_then(Value::as_str).map(str::to_string)
+        json.get("version")
+            .and_then(Value::as_str)
+            .map(str::to_string)
     }
 }
 
@@ -171,7 +177,8 @@ fn walk(dir: &Path) -> Vec<String> {
         .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
         .filter_map(|e| {
             let rel = e.path().strip_prefix(dir).ok()?;
-            let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+            let parts: Option<Vec<&str>> =
+                rel.components().map(|c| c.as_os_str().to_str()).collect();
             parts.map(|p| p.join("/"))
         })
         .take(MAX_WALK_FILES)
@@ -184,7 +191,10 @@ fn match_framework(app: &App<'_>, rules: &FrameworkRules) -> (Option<FrameworkMa
     for rule in &rules.frameworks {
         match rule_matches(app, rule) {
             Ok(why) => {
-                let version = rule.dependencies.first().and_then(|d| declared_or_installed(app, &d.name));
+                let version = rule
+                    .dependencies
+                    .first()
+                    .and_then(|d| declared_or_installed(app, &d.name));
                 let router = rule
                     .router
                     .as_deref()
@@ -200,7 +210,9 @@ fn match_framework(app: &App<'_>, rules: &FrameworkRules) -> (Option<FrameworkMa
                 return (Some(found), format!("{}{router}: {why}", rule.name));
             }
             Err(Miss::Dependencies) => {}
-            Err(Miss::Other(why)) => near_misses.push(format!("{} ({}): {why}", rule.name, rule.id)),
+            Err(Miss::Other(why)) => {
+                near_misses.push(format!("{} ({}): {why}", rule.name, rule.id))
+            }
         }
     }
     let base = match &app.manifest {
@@ -312,29 +324,33 @@ fn declared_or_installed(app: &App<'_>, name: &str) -> Option<String> {
 /// `~14` → 14.0.0, `>=13.4 <16` → 13.4.0. None for `latest`, `*`, tags, URLs.
 pub fn lowest_version(range: &str) -> Option<semver::Version> {
     let first = range.split("||").next()?.trim();
-    let start = first.trim_start_matches(|c: char| matches!(c, '^' | '~' | '>' | '=' | 'v' | ' '));
+    let start = first.trim_start_matches(['^', '~', '>', '=', 'v', ' ']);
     let core: String = start
         .chars()
         .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | 'x' | 'X' | '*'))
         .collect();
     let mut parts = core.split('.');
-    let mut next = || -> Option<u64> {
+    let major: u64 = parts.next()?.parse().ok()?;
+    // A missing or wildcard minor/patch is its lowest value.
+    let mut rest = || -> Option<u64> {
         match parts.next() {
             None | Some("x" | "X" | "*" | "") => Some(0),
             Some(n) => n.parse().ok(),
         }
     };
-    let major: u64 = core.split('.').next()?.parse().ok()?;
-    let _ = next();
-    let minor = next()?;
-    let patch = next()?;
+    let minor = rest()?;
+    let patch = rest()?;
     Some(semver::Version::new(major, minor, patch))
 }
 
 fn package_manager(app: &App<'_>, rules: &FrameworkRules) -> (Option<PackageManagerRule>, String) {
     let mut found: Vec<(&PackageManagerRule, &str)> = Vec::new();
     for pm in &rules.package_managers {
-        if let Some(lock) = pm.lockfiles.iter().find(|l| app.dir.join(l.as_str()).is_file()) {
+        if let Some(lock) = pm
+            .lockfiles
+            .iter()
+            .find(|l| app.dir.join(l.as_str()).is_file())
+        {
             found.push((pm, lock.as_str()));
         }
     }
@@ -345,7 +361,10 @@ fn package_manager(app: &App<'_>, rules: &FrameworkRules) -> (Option<PackageMana
             let others: Vec<&str> = rest.iter().map(|(_, l)| *l).collect();
             format!("; also found {}", others.join(", "))
         };
-        return (Some((*pm).clone()), format!("{} ({lock} found{also})", pm.name));
+        return (
+            Some((*pm).clone()),
+            format!("{} ({lock} found{also})", pm.name),
+        );
     }
     if let Manifest::Found {
         package_manager: Some(field),
@@ -361,7 +380,10 @@ fn package_manager(app: &App<'_>, rules: &FrameworkRules) -> (Option<PackageMana
         }
     }
     match rules.default_package_manager() {
-        Some(pm) => (Some(pm.clone()), format!("{} (no lockfile; the default)", pm.name)),
+        Some(pm) => (
+            Some(pm.clone()),
+            format!("{} (no lockfile; the default)", pm.name),
+        ),
         None => (None, "none (the rules list no package manager)".to_string()),
     }
 }

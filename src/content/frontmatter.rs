@@ -25,7 +25,10 @@ pub enum SplitError {
 impl std::fmt::Display for SplitError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SplitError::NoOpening => write!(f, "the file must start with a `---` line (YAML frontmatter)"),
+            SplitError::NoOpening => write!(
+                f,
+                "the file must start with a `---` line (YAML frontmatter)"
+            ),
             SplitError::NoClosing => write!(f, "the frontmatter has no closing `---` line"),
         }
     }

@@ -13,7 +13,11 @@ pub fn topological_order<'a>(deps: &BTreeMap<&'a str, Vec<&'a str>>) -> Vec<&'a 
     let mut unmet: BTreeMap<&str, usize> = BTreeMap::new();
     let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (&node, ds) in deps {
-        let known: BTreeSet<&str> = ds.iter().copied().filter(|d| deps.contains_key(d)).collect();
+        let known: BTreeSet<&str> = ds
+            .iter()
+            .copied()
+            .filter(|d| deps.contains_key(d))
+            .collect();
         unmet.insert(node, known.len());
         for d in known {
             dependents.entry(d).or_default().push(node);

@@ -86,7 +86,10 @@ mod tests {
     #[test]
     fn agent_and_skill_files_are_recognised_by_folder() {
         assert_eq!(kind_of("agents/install.md"), FileKind::Agent("install"));
-        assert_eq!(kind_of("skills/env-values.md"), FileKind::Skill("env-values"));
+        assert_eq!(
+            kind_of("skills/env-values.md"),
+            FileKind::Skill("env-values")
+        );
         assert_eq!(kind_of("agents/README.md"), FileKind::Data);
         assert_eq!(kind_of("agents/old/install.md"), FileKind::Data);
         assert_eq!(kind_of("frameworks.yaml"), FileKind::Data);

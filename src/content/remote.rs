@@ -28,7 +28,9 @@ pub async fn fetch_files(base: &str) -> Result<BTreeMap<String, Vec<u8>>, Conten
     let client = Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .build()
-        .map_err(|e| ContentError::file(base.as_str(), format!("cannot build an HTTP client: {e}")))?;
+        .map_err(|e| {
+            ContentError::file(base.as_str(), format!("cannot build an HTTP client: {e}"))
+        })?;
 
     let agent_url = join(&base, "agent-menu.json")?;
     let skill_url = join(&base, "skill-menu.json")?;
@@ -61,9 +63,17 @@ pub async fn fetch_files(base: &str) -> Result<BTreeMap<String, Vec<u8>>, Conten
         Ok(menu) => {
             for e in menu.agents {
                 if layout::is_menu_id(&e.id) {
-                    add(format!("agents/{}.md", e.id), &agent_url, &e.download_url, &mut errors);
+                    add(
+                        format!("agents/{}.md", e.id),
+                        &agent_url,
+                        &e.download_url,
+                        &mut errors,
+                    );
                 } else {
-                    errors.push(ContentError::file(agent_url.as_str(), format!("bad agent id \"{}\"", e.id)));
+                    errors.push(ContentError::file(
+                        agent_url.as_str(),
+                        format!("bad agent id \"{}\"", e.id),
+                    ));
                 }
             }
         }
@@ -73,9 +83,17 @@ pub async fn fetch_files(base: &str) -> Result<BTreeMap<String, Vec<u8>>, Conten
         Ok(menu) => {
             for e in menu.skills {
                 if layout::is_menu_id(&e.id) {
-                    add(format!("skills/{}.md", e.id), &skill_url, &e.download_url, &mut errors);
+                    add(
+                        format!("skills/{}.md", e.id),
+                        &skill_url,
+                        &e.download_url,
+                        &mut errors,
+                    );
                 } else {
-                    errors.push(ContentError::file(skill_url.as_str(), format!("bad skill id \"{}\"", e.id)));
+                    errors.push(ContentError::file(
+                        skill_url.as_str(),
+                        format!("bad skill id \"{}\"", e.id),
+                    ));
                 }
             }
         }
@@ -103,7 +121,10 @@ pub async fn fetch_files(base: &str) -> Result<BTreeMap<String, Vec<u8>>, Conten
         match result {
             Ok(bytes) => {
                 if files.insert(path.clone(), bytes).is_some() {
-                    errors.push(ContentError::file(path, "listed twice by the server's menus"));
+                    errors.push(ContentError::file(
+                        path,
+                        "listed twice by the server's menus",
+                    ));
                 }
             }
             Err(e) => errors.push(e),
@@ -127,8 +148,9 @@ fn base_url(base: &str) -> Result<Url, ContentError> {
 }
 
 fn join(base: &Url, name: &str) -> Result<Url, ContentError> {
-    base.join(name)
-        .map_err(|e| ContentError::file(base.as_str(), format!("cannot form the URL of {name}: {e}")))
+    base.join(name).map_err(|e| {
+        ContentError::file(base.as_str(), format!("cannot form the URL of {name}: {e}"))
+    })
 }
 
 async fn get_bytes(client: &Client, url: &Url) -> Result<Vec<u8>, ContentError> {
@@ -139,7 +161,10 @@ async fn get_bytes(client: &Client, url: &Url) -> Result<Vec<u8>, ContentError> 
         .map_err(|e| ContentError::file(url.as_str(), format!("request failed: {e}")))?;
     let status = response.status();
     if !status.is_success() {
-        return Err(ContentError::file(url.as_str(), format!("server answered HTTP {status}")));
+        return Err(ContentError::file(
+            url.as_str(),
+            format!("server answered HTTP {status}"),
+        ));
     }
     response
         .bytes()

@@ -22,7 +22,11 @@ pub fn check_report(set: &ContentSet) -> String {
 
     let seed = set.seed();
     let _ = writeln!(out, "\nSeed:");
-    let _ = writeln!(out, "  {:<16} {:<8} {}", seed.task_type, seed.model, seed.label);
+    let _ = writeln!(
+        out,
+        "  {:<16} {:<8} {}",
+        seed.task_type, seed.model, seed.label
+    );
 
     let _ = writeln!(out, "\nAgents (default graph order):");
     for a in set.graph_order() {
@@ -57,8 +61,16 @@ pub fn check_report(set: &ContentSet) -> String {
             Some(e) => format!("{e} (missing)"),
             None => "-".to_string(),
         };
-        let router = f.router.as_deref().map(|r| format!(" ({r} router)")).unwrap_or_default();
-        let _ = writeln!(out, "  {:<20} {}{}  example: {}", f.id, f.name, router, example);
+        let router = f
+            .router
+            .as_deref()
+            .map(|r| format!(" ({r} router)"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {:<20} {}{}  example: {}",
+            f.id, f.name, router, example
+        );
     }
 
     let pms: Vec<String> = set

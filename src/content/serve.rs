@@ -38,10 +38,15 @@ pub async fn serve(
     })?;
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
         .await
-        .map_err(|e| ContentError::file(format!("127.0.0.1:{port}"), format!("cannot listen: {e}")))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| ContentError::file(format!("127.0.0.1:{port}"), format!("no local address: {e}")))?;
+        .map_err(|e| {
+            ContentError::file(format!("127.0.0.1:{port}"), format!("cannot listen: {e}"))
+        })?;
+    let addr = listener.local_addr().map_err(|e| {
+        ContentError::file(
+            format!("127.0.0.1:{port}"),
+            format!("no local address: {e}"),
+        )
+    })?;
     println!("Serving {source} at http://{addr}");
     // The caller may not care to wait for the address; a dropped receiver is fine.
     let _ = ready.send(addr);
@@ -159,9 +164,7 @@ async fn file_response(store: Arc<FileStore>, path: String) -> Response {
     })
     .await;
     match read {
-        Ok(Ok(Some(bytes))) => {
-            no_cache(([(header::CONTENT_TYPE, content_type(&path))], bytes))
-        }
+        Ok(Ok(Some(bytes))) => no_cache(([(header::CONTENT_TYPE, content_type(&path))], bytes)),
         Ok(Ok(None)) => (StatusCode::NOT_FOUND, format!("no {path}\n")).into_response(),
         Ok(Err(e)) => internal(e.to_string()),
         Err(e) => internal(e.to_string()),

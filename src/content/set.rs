@@ -243,7 +243,8 @@ fn utf8<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, ContentError> {
 
 fn parse_agent(path: &str, id: &str, bytes: &[u8]) -> Result<AgentPrompt, Vec<ContentError>> {
     let text = utf8(path, bytes).map_err(|e| vec![e])?;
-    let split = frontmatter::split(text).map_err(|e| vec![ContentError::file(path, e.to_string())])?;
+    let split =
+        frontmatter::split(text).map_err(|e| vec![ContentError::file(path, e.to_string())])?;
     let mut agent: AgentPrompt = yaml::parse(path, split.frontmatter, AGENT_FIELDS, 1)?;
     if agent.task_type != id {
         return Err(vec![ContentError::field(
@@ -261,7 +262,8 @@ fn parse_agent(path: &str, id: &str, bytes: &[u8]) -> Result<AgentPrompt, Vec<Co
 
 fn parse_skill(path: &str, id: &str, bytes: &[u8]) -> Result<Skill, Vec<ContentError>> {
     let text = utf8(path, bytes).map_err(|e| vec![e])?;
-    let split = frontmatter::split(text).map_err(|e| vec![ContentError::file(path, e.to_string())])?;
+    let split =
+        frontmatter::split(text).map_err(|e| vec![ContentError::file(path, e.to_string())])?;
     let mut skill: Skill = yaml::parse(path, split.frontmatter, SKILL_FIELDS, 1)?;
     if skill.name != id {
         return Err(vec![ContentError::field(

@@ -57,7 +57,9 @@ pub async fn load(source: &ContentSource) -> Result<ContentSet, ContentErrors> {
         (ContentSource::Url(url), _) => remote::fetch_files(url).await?,
         (_, Some(store)) => tokio::task::spawn_blocking(move || store.read_all())
             .await
-            .map_err(|e| ContentError::file(source.to_string(), format!("reading stopped: {e}")))??,
+            .map_err(|e| {
+                ContentError::file(source.to_string(), format!("reading stopped: {e}"))
+            })??,
         (_, None) => {
             return Err(ContentErrors::one(ContentError::file(
                 source.to_string(),

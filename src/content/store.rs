@@ -83,7 +83,10 @@ impl FileStore {
 /// Relative paths of the non-hidden files under `dir` (symlinks followed).
 fn list_dir(dir: &Path) -> Result<Vec<String>, ContentError> {
     let meta = fs::metadata(dir).map_err(|e| {
-        ContentError::file(dir.display().to_string(), format!("cannot open the content directory: {e}"))
+        ContentError::file(
+            dir.display().to_string(),
+            format!("cannot open the content directory: {e}"),
+        )
     })?;
     if !meta.is_dir() {
         return Err(ContentError::file(

@@ -52,8 +52,7 @@ pub fn is_known_tool(name: &str) -> bool {
     };
     let word = |s: &str| {
         !s.is_empty()
-            && s
-                .chars()
+            && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     };
     word(server) && (tool == "*" || word(tool))
@@ -181,7 +180,11 @@ fn check_agent_depends_on(d: &Draft<'_>, agent: &AgentPrompt, errors: &mut Vec<C
             Some(_) => {}
             None if d.broken_agents.contains(dep) => {}
             None => {
-                let candidates = d.agents.values().filter(|a| !a.seed).map(|a| a.task_type.as_str());
+                let candidates = d
+                    .agents
+                    .values()
+                    .filter(|a| !a.seed)
+                    .map(|a| a.task_type.as_str());
                 let hint = did_you_mean(closest(dep, candidates));
                 errors.push(ContentError::field(
                     agent.path(),
@@ -249,10 +252,18 @@ fn check_agent_write(agent: &AgentPrompt, errors: &mut Vec<ContentError>) {
 
 fn check_agent_limits(agent: &AgentPrompt, errors: &mut Vec<ContentError>) {
     if agent.max_turns == Some(0) {
-        errors.push(ContentError::field(agent.path(), "maxTurns", "must be at least 1"));
+        errors.push(ContentError::field(
+            agent.path(),
+            "maxTurns",
+            "must be at least 1",
+        ));
     }
     if agent.timeout_secs == Some(0) {
-        errors.push(ContentError::field(agent.path(), "timeoutSecs", "must be at least 1"));
+        errors.push(ContentError::field(
+            agent.path(),
+            "timeoutSecs",
+            "must be at least 1",
+        ));
     }
     for (field, value) in [
         ("type", &agent.task_type),
@@ -261,7 +272,11 @@ fn check_agent_limits(agent: &AgentPrompt, errors: &mut Vec<ContentError>) {
         ("success", &agent.success),
     ] {
         if value.trim().is_empty() {
-            errors.push(ContentError::field(agent.path(), field, "must not be empty"));
+            errors.push(ContentError::field(
+                agent.path(),
+                field,
+                "must not be empty",
+            ));
         }
     }
 }
@@ -340,12 +355,18 @@ fn check_frameworks(
                     errors.push(ContentError::field(
                         FRAMEWORKS_FILE,
                         at("dependencies"),
-                        format!("version \"{req}\" of {} is not a semver requirement: {e}", dep.name),
+                        format!(
+                            "version \"{req}\" of {} is not a semver requirement: {e}",
+                            dep.name
+                        ),
                     ));
                 }
             }
         }
-        for (field, globs) in [("filesPresent", &rule.files_present), ("filesAbsent", &rule.files_absent)] {
+        for (field, globs) in [
+            ("filesPresent", &rule.files_present),
+            ("filesAbsent", &rule.files_absent),
+        ] {
             for glob in globs {
                 if let Some(problem) = glob_problem(glob) {
                     errors.push(ContentError::field(FRAMEWORKS_FILE, at(field), problem));
@@ -388,7 +409,8 @@ fn check_skill_frameworks(d: &Draft<'_>, rules: &FrameworkRules, errors: &mut Ve
     for skill in d.skills.values() {
         for id in skill.frameworks.iter().flatten() {
             if rules.get(id).is_none() {
-                let hint = did_you_mean(closest(id, rules.frameworks.iter().map(|f| f.id.as_str())));
+                let hint =
+                    did_you_mean(closest(id, rules.frameworks.iter().map(|f| f.id.as_str())));
                 errors.push(ContentError::field(
                     skill.path(),
                     "frameworks",

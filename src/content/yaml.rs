@@ -24,8 +24,8 @@ pub fn parse<T: DeserializeOwned>(
     fields: &[&str],
     line_offset: usize,
 ) -> Result<T, Vec<ContentError>> {
-    let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(text)
-        .map_err(|e| vec![reshape(file, &e, line_offset)])?;
+    let value: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(text).map_err(|e| vec![reshape(file, &e, line_offset)])?;
     let mapping = match &value {
         serde_yaml_ng::Value::Mapping(m) => m,
         serde_yaml_ng::Value::Null => {
@@ -68,7 +68,8 @@ pub fn parse<T: DeserializeOwned>(
 /// Turns a serde_yaml_ng error into a [`ContentError`]: the field out of the
 /// message's path or "missing field", line numbers shifted to the file's.
 fn reshape(file: &str, error: &serde_yaml_ng::Error, line_offset: usize) -> ContentError {
-    static LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"line (\d+)").expect("static regex"));
+    static LINE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"line (\d+)").expect("static regex"));
     static MISSING: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"^missing field `([^`]+)`").expect("static regex"));
     static PATH: LazyLock<Regex> = LazyLock::new(|| {
@@ -115,11 +116,20 @@ mod tests {
 
     #[test]
     fn every_unknown_key_is_reported_with_a_suggestion() {
-        let errors = parse::<Sample>("x.md", "name: a\nitmes: []\nzzz: 1\n", FIELDS, 1).unwrap_err();
+        let errors =
+            parse::<Sample>("x.md", "name: a\nitmes: []\nzzz: 1\n", FIELDS, 1).unwrap_err();
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(text.len(), 2);
-        assert!(text[0].starts_with("x.md: itmes: unknown field (did you mean \"items\"?)"), "{}", text[0]);
-        assert!(text[1].starts_with("x.md: zzz: unknown field;"), "{}", text[1]);
+        assert!(
+            text[0].starts_with("x.md: itmes: unknown field (did you mean \"items\"?)"),
+            "{}",
+            text[0]
+        );
+        assert!(
+            text[1].starts_with("x.md: zzz: unknown field;"),
+            "{}",
+            text[1]
+        );
     }
 
     #[test]
@@ -138,7 +148,15 @@ mod tests {
     #[test]
     fn syntax_errors_count_lines_from_the_file_start() {
         let errors = parse::<Sample>("x.md", "name: a\nitems: [1\n", FIELDS, 1).unwrap_err();
-        assert!(errors[0].message.starts_with("invalid YAML"), "{}", errors[0]);
-        assert!(errors[0].message.contains("line 4") || errors[0].message.contains("line 3"), "{}", errors[0]);
+        assert!(
+            errors[0].message.starts_with("invalid YAML"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[0].message.contains("line 4") || errors[0].message.contains("line 3"),
+            "{}",
+            errors[0]
+        );
     }
 }
