@@ -23,19 +23,9 @@ use serde_json::Value;
 use super::frameworks::{FrameworkRule, FrameworkRules};
 use crate::tools::PackageManagerRule;
 
-/// Directories never walked when matching file globs.
-const SKIPPED_DIRS: &[&str] = &[
-    "node_modules",
-    ".git",
-    ".next",
-    "dist",
-    "build",
-    "out",
-    ".turbo",
-    ".vercel",
-    "coverage",
-    ".posthog-wizard",
-];
+/// Directories never walked when matching file globs (hidden ones, such as
+/// `.git`, are skipped as well).
+const SKIPPED_DIRS: &[&str] = &["node_modules", "dist", "build", "out", "coverage"];
 /// How deep file globs look.
 const MAX_WALK_DEPTH: usize = 8;
 /// The most files looked at when matching file globs.
