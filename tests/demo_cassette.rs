@@ -348,21 +348,34 @@ fn demo_declares_both_sdks_and_captures_in_the_browser_and_the_route() {
     }
 
     let button = run.read("app/components/SubscribeButton.tsx");
-    assert!(button.starts_with("\"use client\";"), "the button is a client file");
-    assert!(button.contains("posthog.capture("), "no capture in the button");
+    assert!(
+        button.starts_with("\"use client\";"),
+        "the button is a client file"
+    );
+    assert!(
+        button.contains("posthog.capture("),
+        "no capture in the button"
+    );
     let route = run.read("app/api/subscribe/route.ts");
-    assert!(route.contains("posthog.capture("), "no capture in the route");
+    assert!(
+        route.contains("posthog.capture("),
+        "no capture in the route"
+    );
 
     let plan: Vec<Value> = serde_json::from_str(&run.read(".posthog-events.json")).unwrap();
     let report = run.read("posthog-setup-report.md");
     assert!(!plan.is_empty(), "the event plan is empty");
     for event in &plan {
-        let name = event["event"].as_str().expect("each planned event has a name");
+        let name = event["event"]
+            .as_str()
+            .expect("each planned event has a name");
         assert!(
             report.contains(&format!("| `{name}` |")),
             "the setup report's events table does not list {name}"
         );
-        let file = event["file"].as_str().expect("each planned event has a file");
+        let file = event["file"]
+            .as_str()
+            .expect("each planned event has a file");
         assert!(
             run.read(file).contains(&format!("\"{name}\"")),
             "{name} is not captured in its planned file {file}"
@@ -447,5 +460,23 @@ fn demo_with_concurrency_two_runs_install_and_init_at_once() {
     assert!(
         both_started < first_done,
         "install and init did not overlap: {events:?}"
+    );
+}
+
+#[test]
+#[ignore = "runs the real npm install and next build: needs the npm registry and a few minutes"]
+fn demo_with_build_installs_and_builds_the_integrated_app() {
+    let run = demo(&["--speed", "0", "--build"]);
+    run.assert_succeeded();
+    run.assert_every_tool_call_succeeded();
+    for sdk in ["posthog-js", "posthog-node"] {
+        assert!(
+            run.app.join("node_modules").join(sdk).is_dir(),
+            "npm install did not install {sdk}"
+        );
+    }
+    assert!(
+        run.app.join(".next/BUILD_ID").is_file(),
+        "next build left no .next/BUILD_ID"
     );
 }
