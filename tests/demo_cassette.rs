@@ -463,20 +463,4 @@ fn demo_with_concurrency_two_runs_install_and_init_at_once() {
     );
 }
 
-#[test]
-#[ignore = "runs the real npm install and next build: needs the npm registry and a few minutes"]
-fn demo_with_build_installs_and_builds_the_integrated_app() {
-    let run = demo(&["--speed", "0", "--build"]);
-    run.assert_succeeded();
-    run.assert_every_tool_call_succeeded();
-    for sdk in ["posthog-js", "posthog-node"] {
-        assert!(
-            run.app.join("node_modules").join(sdk).is_dir(),
-            "npm install did not install {sdk}"
-        );
-    }
-    assert!(
-        run.app.join(".next/BUILD_ID").is_file(),
-        "next build left no .next/BUILD_ID"
-    );
-}
+// The same integration with the real npm install and next build is `tests/e2e_next_app.rs`.
