@@ -19,7 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::json;
 use wizard::actors::ui::UiMode;
-use wizard::agent::backend::{AgentDefaults, ModelBackend};
+use wizard::agent::backend::{AgentDefaults, AgentEnv, ModelBackend};
 use wizard::agent::prompt::{self, ProjectContext};
 use wizard::agent::run_loop::{run_agent, AgentSetup, LoopResult, ENDED_TURN};
 use wizard::agent::{AgentBackend, AgentJob, TaskPort};
@@ -689,16 +689,16 @@ async fn backend(client: Arc<dyn ModelClient>, defaults: AgentDefaults) -> Backe
         bash: BashLimits::default(),
         package_managers: content.package_managers.clone(),
     };
-    let backend = ModelBackend::new(
+    let backend = ModelBackend::new(AgentEnv {
         client,
-        "replay",
-        content.clone(),
+        provider: "replay".into(),
+        content: content.clone(),
         models,
-        ToolRegistry::builtin().tools(),
-        ctx,
-        project(&app),
-        Some("nextjs-app-router".into()),
-    )
+        tools: ToolRegistry::builtin().tools(),
+        base_ctx: ctx,
+        project: project(&app),
+        framework_id: Some("nextjs-app-router".into()),
+    })
     .with_defaults(defaults);
     Backend {
         _root: root,

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
+use wizard::agent::backend::AgentEnv;
 use wizard::agent::prompt::ProjectContext;
 use wizard::agent::{AgentBackend, AgentJob, TaskPort};
 use wizard::content::{self, ContentSource};
@@ -166,16 +167,16 @@ async fn the_linear_runners_requests_on_the_demo_cassette_match_the_golden_file(
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("EXAMPLE.md"), set.example(example).unwrap()).unwrap();
     }
-    let backend = LinearBackend::new(
-        client.clone(),
-        "replay",
-        set.clone(),
-        Arc::new(models),
-        ToolRegistry::builtin().tools(),
-        ctx,
+    let backend = LinearBackend::new(AgentEnv {
+        client: client.clone(),
+        provider: "replay".into(),
+        content: set.clone(),
+        models: Arc::new(models),
+        tools: ToolRegistry::builtin().tools(),
+        base_ctx: ctx,
         project,
-        Some(framework.id.clone()),
-    );
+        framework_id: Some(framework.id.clone()),
+    });
     let report = backend
         .run(
             AgentJob {
