@@ -6,6 +6,8 @@
 
 use bytes::Bytes;
 
+use crate::latency::Latency;
+
 /// How a streamed body is split into the chunks the server writes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Chunking {
@@ -60,6 +62,9 @@ pub struct SseBody {
     pub chunking: Chunking,
     /// Output tokens the answer stands for, used by the latency model (estimated when absent).
     pub output_tokens: Option<u64>,
+    /// Pacing for this reply alone, instead of the server's latency model (benchmarks
+    /// vary the time to first token with each request's uncached input).
+    pub latency: Option<Latency>,
 }
 
 impl SseBody {
@@ -69,6 +74,7 @@ impl SseBody {
             bytes: bytes.into(),
             chunking: Chunking::Whole,
             output_tokens: None,
+            latency: None,
         }
     }
 }

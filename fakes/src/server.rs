@@ -521,11 +521,12 @@ fn sse_headers(flavor: Flavor) -> Vec<(String, String)> {
 /// The first `limit` bytes of `sse`, chunked and paced, then the ending.
 fn stream_body(state: &ServerState, sse: SseBody, limit: usize, ending: Ending) -> Body {
     let bytes = sse.bytes.slice(..limit.min(sse.bytes.len()));
-    let chunks = match (&sse.chunking, &state.latency) {
+    let latency = sse.latency.or(state.latency);
+    let chunks = match (&sse.chunking, &latency) {
         (Chunking::Whole, Some(_)) => split_events(&bytes),
         (chunking, _) => chunking.split(&bytes),
     };
-    let (first_delay, per_chunk) = match &state.latency {
+    let (first_delay, per_chunk) = match &latency {
         Some(latency) => {
             let tokens = sse.output_tokens.unwrap_or((sse.bytes.len() / 16) as u64);
             (

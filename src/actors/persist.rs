@@ -3,10 +3,21 @@
 //! Subscribes to [`QueueEvent`]s and owns no authority: it keeps a mirror of
 //! the queue built only from events. On a completed (or reported) task it
 //! writes `handoffs/<id>.json` atomically; `queue.json` is rewritten
-//! atomically (temp file in the same folder, fsync, rename), coalesced so a
-//! burst of events costs one write, and always once more at the end. A write
-//! that fails keeps the last good file, is logged, and is reported by `Flush`.
-//! Runs on its own arbiter so disk waits never stall the queue or the UI.
+//! atomically (temp file in the same folder, fsync, rename) as compact JSON,
+//! coalesced so a burst of events costs one write, and always once more at the
+//! end. A write that fails keeps the last good file, is logged, and is
+//! reported by `Flush`. Runs on its own arbiter so disk waits never stall the
+//! queue or the UI.
+//!
+//! Coalescing adapts to the queue's size: the wait before the next write is
+//! the configured one or [`WRITE_COST_FACTOR`] times what the last write took,
+//! whichever is longer, so rewriting a huge queue never takes more than a
+//! small share of the persister's time (a 50k-task run would otherwise write
+//! tens of MB every 50 ms, quadratic in the run's length). The deadline is
+//! also checked on every event, not only by a timer, because a persister
+//! whose mailbox never empties would never get to run its timer. A late
+//! `queue.json` loses nothing: the audit log is the write-ahead log, and
+//! resume replays what the file had not caught yet.
 //!
 //! `audit.jsonl` is not written here: it is the write-ahead log, appended by
 //! the queue through an [`AuditLog`] before any subscriber sees the event, so
@@ -15,7 +26,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use serde::Serialize;
@@ -58,13 +69,23 @@ pub struct PersistStats {
 #[rtype(result = "PersistStats")]
 pub struct GetStats;
 
+/// The wait before the next `queue.json` write is at least this many times
+/// what the last write took: rewriting the queue takes at most about a tenth
+/// of the persister's time, however large the queue grows.
+pub const WRITE_COST_FACTOR: u32 = 9;
+
 /// The persister.
 pub struct PersistActor {
     dir: PathBuf,
     mirror: Mirror,
     dirty: bool,
-    flush_scheduled: bool,
+    /// When the pending `queue.json` write is due, if one is pending.
+    due: Option<Instant>,
+    /// The timer of the pending write.
+    timer: Option<SpawnHandle>,
     coalesce: Duration,
+    /// How long the last `queue.json` write took (serialising included).
+    last_write_cost: Duration,
     last_error: Option<String>,
     stats: PersistStats,
     fail_writes_after: Option<u64>,
@@ -77,8 +98,10 @@ impl PersistActor {
             dir: state_dir,
             mirror: Mirror::new(file),
             dirty: true,
-            flush_scheduled: false,
+            due: None,
+            timer: None,
             coalesce: Duration::from_millis(50),
+            last_write_cost: Duration::ZERO,
             last_error: None,
             stats: PersistStats::default(),
             fail_writes_after: None,
@@ -124,18 +147,68 @@ impl PersistActor {
         Ok(())
     }
 
+    /// The wait before the next `queue.json` write: the configured one, or
+    /// longer when the last write was slow.
+    fn interval(&self) -> Duration {
+        self.coalesce.max(self.last_write_cost * WRITE_COST_FACTOR)
+    }
+
+    /// Makes sure a write is pending, due one interval from now.
+    fn schedule(&mut self, ctx: &mut Context<Self>) {
+        if self.due.is_some() {
+            return;
+        }
+        let wait = self.interval();
+        self.due = Some(Instant::now() + wait);
+        self.timer = Some(ctx.run_later(wait, Self::on_timer));
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<Self>) {
+        self.timer = None;
+        match self.due {
+            Some(due) if Instant::now() < due => {
+                let left = due.saturating_duration_since(Instant::now());
+                self.timer = Some(ctx.run_later(left, Self::on_timer));
+            }
+            Some(_) => {
+                self.due = None;
+                self.write_queue();
+            }
+            None => {}
+        }
+    }
+
+    /// Writes now if the pending write is due (from the event handler, which
+    /// keeps running while a busy mailbox keeps the timer from firing).
+    fn write_if_due(&mut self, ctx: &mut Context<Self>) {
+        if self.due.is_some_and(|due| Instant::now() >= due) {
+            self.write_now(ctx);
+        }
+    }
+
+    /// Writes now and forgets the pending write.
+    fn write_now(&mut self, ctx: &mut Context<Self>) {
+        self.due = None;
+        if let Some(timer) = self.timer.take() {
+            ctx.cancel_future(timer);
+        }
+        self.write_queue();
+    }
+
     fn write_queue(&mut self) {
         if !self.dirty {
             return;
         }
+        let started = Instant::now();
         let result = if self
             .fail_writes_after
             .is_some_and(|good| self.stats.queue_writes >= good)
         {
             Err(io::Error::other("injected storage fault"))
         } else {
-            write_json_atomic(&self.dir.join(files::QUEUE), self.mirror.file())
+            write_json_atomic_compact(&self.dir.join(files::QUEUE), self.mirror.file())
         };
+        self.last_write_cost = started.elapsed();
         match result {
             Ok(bytes) => {
                 self.dirty = false;
@@ -184,15 +257,13 @@ impl Handler<QueueEvent> for PersistActor {
         }
         self.dirty = true;
         if matches!(event.kind, EventKind::RunFinished { .. }) {
-            self.write_queue();
+            self.write_now(ctx);
             return;
         }
-        if !self.flush_scheduled {
-            self.flush_scheduled = true;
-            ctx.run_later(self.coalesce, |act, _ctx| {
-                act.flush_scheduled = false;
-                act.write_queue();
-            });
+        // A busy mailbox starves timers: check the deadline here too.
+        self.write_if_due(ctx);
+        if self.dirty {
+            self.schedule(ctx);
         }
     }
 }
@@ -200,8 +271,8 @@ impl Handler<QueueEvent> for PersistActor {
 impl Handler<Flush> for PersistActor {
     type Result = Result<(), String>;
 
-    fn handle(&mut self, _msg: Flush, _ctx: &mut Self::Context) -> Self::Result {
-        self.write_queue();
+    fn handle(&mut self, _msg: Flush, ctx: &mut Self::Context) -> Self::Result {
+        self.write_now(ctx);
         match &self.last_error {
             Some(e) => Err(e.clone()),
             None => Ok(()),
@@ -304,6 +375,44 @@ pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> io::Result<u64
     let bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
     write_atomic(path, &bytes)?;
     Ok(bytes.len() as u64)
+}
+
+/// Like [`write_json_atomic`], as compact JSON streamed straight into the
+/// temp file: for files rewritten often and read by programs (`queue.json`),
+/// where indentation would be a third of the bytes and a whole copy of the
+/// file in memory would be tens of MB for a large queue.
+pub fn write_json_atomic_compact<T: Serialize>(path: &Path, value: &T) -> io::Result<u64> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    let mut out = CountingWriter {
+        inner: io::BufWriter::with_capacity(64 * 1024, tmp.as_file_mut()),
+        bytes: 0,
+    };
+    serde_json::to_writer(&mut out, value).map_err(io::Error::other)?;
+    out.flush()?;
+    let bytes = out.bytes;
+    drop(out);
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(bytes)
+}
+
+/// Counts the bytes written through it.
+struct CountingWriter<W: Write> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Writes bytes to `path` atomically (temp file in the same folder, fsync, rename).

@@ -1,6 +1,6 @@
 //! [`QueueState`]: every task of a run and the rules that move them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -274,12 +274,20 @@ impl QueueState {
         }
 
         let id = self.next_id(&spec.task_type);
-        let mut depends_on: Vec<TaskId> = Vec::with_capacity(spec.depends_on.len());
-        for dep in spec.depends_on {
-            if !depends_on.contains(&dep) {
-                depends_on.push(dep);
-            }
-        }
+        // Drop repeated ids, keeping the first of each: a set, since a fan-in
+        // task may name thousands of dependencies.
+        let mut seen: HashSet<&str> = HashSet::with_capacity(spec.depends_on.len());
+        let keep: Vec<bool> = spec
+            .depends_on
+            .iter()
+            .map(|dep| seen.insert(dep.as_str()))
+            .collect();
+        let depends_on: Vec<TaskId> = spec
+            .depends_on
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(dep, first)| first.then_some(dep))
+            .collect();
         // A dependency that was itself skipped by a failure passes on the task
         // that failed, so the reason names what actually failed.
         let blocked_by = depends_on.iter().find_map(|d| {

@@ -12,7 +12,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use crate::actors::orchestrator::Orchestrator;
-use crate::actors::persist::{AuditLog, PersistActor};
+use crate::actors::persist::{AuditLog, GetStats, PersistActor, PersistStats};
 use crate::actors::queue::{Budget, QueueActor, Start};
 use crate::actors::task_agent::TaskAgent;
 use crate::actors::ui::{SetInterrupt, TakeView, UiActor, UiMode};
@@ -58,6 +58,8 @@ pub struct RunResult {
     pub storage_errors: Vec<String>,
     /// The run as the user saw it (for the reports and the outro).
     pub view: RunView,
+    /// What the persister wrote (`queue.json` writes and bytes, audit bytes): the benchmarks read it.
+    pub persist: PersistStats,
 }
 
 /// Runs the orchestrator to its verdict. Ctrl-C and SIGTERM interrupt it gracefully.
@@ -150,10 +152,12 @@ pub async fn run(setup: RunSetup) -> RunResult {
         ),
     };
     let view = ui.send(TakeView).await.unwrap_or_default();
+    let persist = persist.send(GetStats).await.unwrap_or_default();
     let result = RunResult {
         outcome,
         storage_errors,
         view,
+        persist,
     };
     signals.abort();
     persist_arbiter.stop();
