@@ -259,7 +259,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -359,7 +359,7 @@ fn responsiveness_md(s: &mut String, resp: &ResponsivenessSection) {
 fn variant_row(s: &mut String, v: &VariantFigures) {
     let _ = writeln!(
         s,
-        "| {} | {} | {}/{} | {} | {} | {} | {} | {} | {:.0} (max {}) | {} | {} | {} | {} | ${:.4} | {} | ${:.4} | {} | ${:.4} | {} |",
+        "| {} | {} | {}/{} | {} | {} | {} | {} | {} | {} (max {}) | {} | {} | {} | {} | ${:.4} | {} | ${:.4} | {} | ${:.4} | {} |",
         v.name,
         v.timeline.verdict.as_deref().unwrap_or("—"),
         v.completed + v.not_needed,
@@ -369,7 +369,7 @@ fn variant_row(s: &mut String, v: &VariantFigures) {
         opt_ms(v.timeline.first_completion_ms),
         opt_ms(v.timeline.longest_silence_ms),
         opt_ms(v.timeline.wall_ms),
-        v.fixed_prompt.mean_tokens,
+        thousands(v.fixed_prompt.mean_tokens.round() as u64),
         thousands(v.fixed_prompt.max_tokens),
         thousands(v.spend.input_tokens),
         thousands(v.spend.cache_read_tokens),

@@ -536,16 +536,22 @@ fn stream_body(state: &ServerState, sse: SseBody, limit: usize, ending: Ending) 
         }
         None => (Duration::ZERO, Duration::ZERO),
     };
+    // Each chunk is due at a fixed point of one schedule, anchored when the stream
+    // starts: sleeping `per_chunk` after each chunk would add the timer's rounding
+    // (up to a millisecond) once per chunk, which swamps a fast, scaled-down stream.
     let stream = futures::stream::unfold(
-        (chunks.into_iter(), true, Some(ending)),
-        move |(mut chunks, first, ending)| async move {
+        (chunks.into_iter(), None::<tokio::time::Instant>, Some(ending)),
+        move |(mut chunks, due, ending)| async move {
             match chunks.next() {
                 Some(chunk) => {
-                    let delay = if first { first_delay } else { per_chunk };
-                    if !delay.is_zero() {
-                        tokio::time::sleep(delay).await;
+                    let due = match due {
+                        None => tokio::time::Instant::now() + first_delay,
+                        Some(previous) => previous + per_chunk,
+                    };
+                    if due > tokio::time::Instant::now() {
+                        tokio::time::sleep_until(due).await;
                     }
-                    Some((Ok(chunk), (chunks, false, ending)))
+                    Some((Ok(chunk), (chunks, Some(due), ending)))
                 }
                 None => match ending? {
                     Ending::Finish => None,
@@ -553,7 +559,7 @@ fn stream_body(state: &ServerState, sse: SseBody, limit: usize, ending: Ending) 
                         // Let the bytes already written reach the client before the break.
                         tokio::time::sleep(Duration::from_millis(20)).await;
                         let cut = io::Error::new(io::ErrorKind::ConnectionReset, "fake stream cut");
-                        Some((Err(cut), (chunks, false, None)))
+                        Some((Err(cut), (chunks, None, None)))
                     }
                     Ending::Hang => {
                         futures::future::pending::<()>().await;
