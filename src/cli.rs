@@ -166,6 +166,9 @@ struct RunArgs {
     /// Send no telemetry.
     #[arg(long)]
     no_telemetry: bool,
+    /// Check the agents' commands (install, build) against their permissions but do not run them.
+    #[arg(long)]
+    skip_commands: bool,
     /// Milliseconds each stub task takes (--provider stub only).
     #[arg(long, default_value_t = 300, hide = true)]
     stub_delay_ms: u64,
@@ -275,7 +278,9 @@ fn options(args: RunArgs, mut resume: ResumeChoice) -> IntegrateOptions {
         no_telemetry: args.no_telemetry,
         budget,
         resume,
-        skip_commands: None,
+        skip_commands: args
+            .skip_commands
+            .then(|| "commands are switched off for this run (--skip-commands)".to_string()),
         stub_delay: Duration::from_millis(args.stub_delay_ms),
     }
 }

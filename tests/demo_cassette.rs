@@ -348,21 +348,34 @@ fn demo_declares_both_sdks_and_captures_in_the_browser_and_the_route() {
     }
 
     let button = run.read("app/components/SubscribeButton.tsx");
-    assert!(button.starts_with("\"use client\";"), "the button is a client file");
-    assert!(button.contains("posthog.capture("), "no capture in the button");
+    assert!(
+        button.starts_with("\"use client\";"),
+        "the button is a client file"
+    );
+    assert!(
+        button.contains("posthog.capture("),
+        "no capture in the button"
+    );
     let route = run.read("app/api/subscribe/route.ts");
-    assert!(route.contains("posthog.capture("), "no capture in the route");
+    assert!(
+        route.contains("posthog.capture("),
+        "no capture in the route"
+    );
 
     let plan: Vec<Value> = serde_json::from_str(&run.read(".posthog-events.json")).unwrap();
     let report = run.read("posthog-setup-report.md");
     assert!(!plan.is_empty(), "the event plan is empty");
     for event in &plan {
-        let name = event["event"].as_str().expect("each planned event has a name");
+        let name = event["event"]
+            .as_str()
+            .expect("each planned event has a name");
         assert!(
             report.contains(&format!("| `{name}` |")),
             "the setup report's events table does not list {name}"
         );
-        let file = event["file"].as_str().expect("each planned event has a file");
+        let file = event["file"]
+            .as_str()
+            .expect("each planned event has a file");
         assert!(
             run.read(file).contains(&format!("\"{name}\"")),
             "{name} is not captured in its planned file {file}"
@@ -449,3 +462,5 @@ fn demo_with_concurrency_two_runs_install_and_init_at_once() {
         "install and init did not overlap: {events:?}"
     );
 }
+
+// The same integration with the real npm install and next build is `tests/e2e_next_app.rs`.

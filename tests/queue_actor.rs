@@ -111,6 +111,7 @@ impl Held {
             end,
             usage: Usage::default(),
             cost_usd: 0.0,
+            provider_retries: 0,
         });
     }
 

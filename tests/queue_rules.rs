@@ -918,3 +918,35 @@ fn a_run_is_not_over_while_a_task_runs() {
     finish(&mut q, "install", done());
     assert!(q.is_over());
 }
+
+#[test]
+fn an_interrupt_names_a_task_stopped_mid_attempt_as_stopped_not_as_never_run() {
+    let mut q = QueueState::new(limits(), catalogue());
+    let (install, _) = q
+        .enqueue(&Enqueuer::Orchestrator, TaskSpec::new("install"))
+        .unwrap();
+    q.enqueue(
+        &Enqueuer::Orchestrator,
+        TaskSpec::new("init").after([install]),
+    )
+    .unwrap();
+    q.seeding_done(None, Default::default(), 0.0);
+    q.start_next().unwrap();
+    q.interrupt();
+    let outcome = q.outcome();
+    let reasons: Vec<(&str, &str)> = outcome
+        .problems
+        .iter()
+        .map(|p| (p.task_id.as_str(), p.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (
+                "install",
+                "stopped while it was running; a resume runs it again"
+            ),
+            ("init", "the run was interrupted before it ran"),
+        ]
+    );
+}

@@ -64,6 +64,7 @@ fn task(id: &str, task_type: &str, status: TaskStatus) -> Task {
             cache_write_tokens: 800,
         },
         cost_usd: 0.0123,
+        provider_retries: 0,
     }
 }
 

@@ -253,6 +253,15 @@ impl Handler<AttemptFinished> for QueueActor {
         if let Some(agent) = self.busy.remove(&msg.task_id) {
             self.idle.push(agent);
         }
+        if msg.provider_retries > 0
+            && self
+                .state
+                .task(&msg.task_id)
+                .is_some_and(|t| t.attempts == msg.attempt)
+        {
+            self.state
+                .record_retries(&msg.task_id, msg.provider_retries);
+        }
         let events =
             self.state
                 .finish_attempt(&msg.task_id, msg.attempt, msg.end, msg.usage, msg.cost_usd);

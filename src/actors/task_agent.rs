@@ -3,10 +3,11 @@
 //! Owns nothing but its backend and the queue's address. Takes `RunTask`;
 //! the attempt runs as a future spawned on the actor's context (the mailbox
 //! stays free), under a wall-time limit and a panic guard, so a hung or
-//! crashing agent fails only its own task. Reports `AttemptFinished`.
+//! crashing agent fails only its own task. Reports `AttemptFinished`, with
+//! the usage the agent had reported so far when the attempt was cut short.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use actix::prelude::*;
 use async_trait::async_trait;
@@ -46,7 +47,8 @@ impl Handler<RunTask> for TaskAgent {
         let task_id = msg.task.id.clone();
         let attempt = msg.task.attempts;
         let limit = backend.time_limit(&msg.task);
-        let port: Arc<dyn TaskPort> = Arc::new(QueuePort::for_task(queue.clone(), task_id.clone()));
+        let queue_port = Arc::new(QueuePort::for_task(queue.clone(), task_id.clone()));
+        let port: Arc<dyn TaskPort> = queue_port.clone();
         let job = AgentJob {
             task: msg.task,
             ancestors: msg.ancestors,
@@ -54,14 +56,25 @@ impl Handler<RunTask> for TaskAgent {
         let span = tracing::info_span!("task", id = %task_id, attempt);
         let attempt_fut = async move {
             let guarded = AssertUnwindSafe(backend.run(job, port)).catch_unwind();
+            // An attempt cut short (a crash, the time limit) still used what it
+            // reported so far; the budget and the report must count it.
+            let cut = |end: AttemptEnd| {
+                let (usage, cost_usd) = queue_port.usage_so_far();
+                AttemptReport {
+                    end,
+                    usage,
+                    cost_usd,
+                    provider_retries: 0,
+                }
+            };
             match tokio::time::timeout(limit, guarded).await {
                 Ok(Ok(report)) => report,
-                Ok(Err(panic)) => AttemptReport::free(AttemptEnd::Error {
+                Ok(Err(panic)) => cut(AttemptEnd::Error {
                     error_kind: "panic".into(),
                     message: format!("the agent crashed: {}", panic_message(&panic)),
                     fatal: false,
                 }),
-                Err(_) => AttemptReport::free(AttemptEnd::Error {
+                Err(_) => cut(AttemptEnd::Error {
                     error_kind: "timeout".into(),
                     message: format!(
                         "the task ran past its time limit of {}",
@@ -79,6 +92,7 @@ impl Handler<RunTask> for TaskAgent {
                 end: report.end,
                 usage: report.usage,
                 cost_usd: report.cost_usd,
+                provider_retries: report.provider_retries,
             });
         }));
     }
@@ -111,6 +125,8 @@ pub struct QueuePort {
     queue: Addr<QueueActor>,
     by: Enqueuer,
     task_id: Option<TaskId>,
+    /// The latest usage and cost the agent reported with an activity (cumulative).
+    so_far: Arc<Mutex<(Usage, f64)>>,
 }
 
 impl QueuePort {
@@ -120,6 +136,7 @@ impl QueuePort {
             queue,
             by: Enqueuer::Task(task_id.clone()),
             task_id: Some(task_id),
+            so_far: Arc::default(),
         }
     }
 
@@ -129,6 +146,15 @@ impl QueuePort {
             queue,
             by: Enqueuer::Orchestrator,
             task_id: None,
+            so_far: Arc::default(),
+        }
+    }
+
+    /// The usage and cost the agent last reported (what an attempt cut short had used).
+    pub fn usage_so_far(&self) -> (Usage, f64) {
+        match self.so_far.lock() {
+            Ok(so_far) => *so_far,
+            Err(poisoned) => *poisoned.into_inner(),
         }
     }
 }
@@ -160,6 +186,10 @@ impl TaskPort for QueuePort {
     }
 
     fn activity(&self, phrase: String, usage: Option<Usage>, cost_usd: Option<f64>) {
+        if let (Some(usage), Some(cost)) = (usage, cost_usd) {
+            let mut so_far = self.so_far.lock().unwrap_or_else(|p| p.into_inner());
+            *so_far = (usage, cost);
+        }
         if let Some(id) = &self.task_id {
             self.queue.do_send(Activity {
                 task_id: id.clone(),

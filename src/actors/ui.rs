@@ -17,7 +17,7 @@ use crate::clock;
 use crate::messages::{EventKind, Flush, Interrupt, QueueEvent};
 use crate::ui::lines::{json_line, plain_line};
 use crate::ui::terminal::{TerminalUi, UiKey};
-use crate::ui::view::{Phase, RunView};
+use crate::ui::view::RunView;
 
 /// How the run is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,11 +134,8 @@ impl Handler<QueueEvent> for UiActor {
     type Result = ();
 
     fn handle(&mut self, event: QueueEvent, _ctx: &mut Self::Context) {
-        if matches!(event.kind, EventKind::TaskStarted { .. })
-            && self.view.phase() == Phase::Seeding
-        {
-            self.view.set_phase(Phase::Running);
-        }
+        // The phase is the view's to fold: seeding ends with `SeedingFinished`, not with
+        // the first task, since tasks start while the seed still plans the rest.
         self.view.apply(&event);
         match self.mode {
             UiMode::Json => Self::print(&json_line(&event)),

@@ -48,44 +48,48 @@ impl Default for AgentDefaults {
 
 /// Runs tasks on a model.
 pub struct ModelBackend {
-    client: Arc<dyn ModelClient>,
-    content: Arc<ContentSet>,
-    models: Arc<ModelTable>,
-    provider: String,
-    tools: Vec<Arc<dyn Tool>>,
-    base_ctx: ToolContext,
-    project: ProjectContext,
-    framework_id: Option<String>,
+    env: AgentEnv,
     defaults: AgentDefaults,
     mcp: Option<McpHandle>,
+}
+
+/// What every agent of a run shares, whichever runner drives it.
+#[derive(Clone)]
+pub struct AgentEnv {
+    /// The model client.
+    pub client: Arc<dyn ModelClient>,
+    /// The provider's name in the model table (`anthropic`, `openai`, `replay`).
+    pub provider: String,
+    /// The run's content.
+    pub content: Arc<ContentSet>,
+    /// Model tiers and prices.
+    pub models: Arc<ModelTable>,
+    /// The built-in tools (the queue and MCP tools are added per agent).
+    pub tools: Vec<Arc<dyn Tool>>,
+    /// Install dir, secrets, limits; each agent adds its own permissions.
+    pub base_ctx: ToolContext,
+    /// What every prompt says about the project.
+    pub project: ProjectContext,
+    /// The detected framework's id, for framework-specific skills.
+    pub framework_id: Option<String>,
+}
+
+impl AgentEnv {
+    /// A pricer over the model table, for the agent loop.
+    pub fn pricer(&self) -> impl Fn(&str, &crate::messages::Usage) -> f64 + Send + Sync + 'static {
+        let models = self.models.clone();
+        move |model: &str, usage: &crate::messages::Usage| models.cost_usd(model, usage)
+    }
 }
 
 /// How long a task that may use MCP tools waits for the MCP server's tool list.
 const MCP_WAIT: Duration = Duration::from_secs(15);
 
 impl ModelBackend {
-    /// A backend over `client` (named `provider` in the model table), with the run's
-    /// built-in `tools` (the queue tools are added per agent).
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        client: Arc<dyn ModelClient>,
-        provider: impl Into<String>,
-        content: Arc<ContentSet>,
-        models: Arc<ModelTable>,
-        tools: Vec<Arc<dyn Tool>>,
-        base_ctx: ToolContext,
-        project: ProjectContext,
-        framework_id: Option<String>,
-    ) -> Self {
+    /// A backend for the agents of a run.
+    pub fn new(env: AgentEnv) -> Self {
         Self {
-            client,
-            content,
-            models,
-            provider: provider.into(),
-            tools,
-            base_ctx,
-            project,
-            framework_id,
+            env,
             defaults: AgentDefaults::default(),
             mcp: None,
         }
@@ -107,8 +111,8 @@ impl ModelBackend {
     /// The list is the same for every task (so the prompt prefix caches), except that a task
     /// allowed MCP tools also gets the MCP server's tools, waiting a little for them.
     async fn tools_for(&self, port: &Arc<dyn TaskPort>, allowed: &[String]) -> Vec<Arc<dyn Tool>> {
-        let types: Vec<String> = self.content.catalogue().types.keys().cloned().collect();
-        let mut tools = self.tools.clone();
+        let types: Vec<String> = self.env.content.catalogue().types.keys().cloned().collect();
+        let mut tools = self.env.tools.clone();
         tools.push(Arc::new(EnqueueTask::new(port.clone(), types)));
         tools.push(Arc::new(ReadHandoffsTool::new(port.clone())));
         let wants_mcp = allowed.iter().any(|t| t.starts_with("mcp__"));
@@ -116,11 +120,6 @@ impl ModelBackend {
             tools.extend(mcp.tools(MCP_WAIT).await);
         }
         tools
-    }
-
-    fn price(&self) -> impl Fn(&str, &crate::messages::Usage) -> f64 + Send + Sync + 'static {
-        let models = self.models.clone();
-        move |model: &str, usage: &crate::messages::Usage| models.cost_usd(model, usage)
     }
 }
 
@@ -136,19 +135,20 @@ fn effective_tools(allowed: &[String], disallowed: &[String]) -> Vec<String> {
 impl AgentBackend for ModelBackend {
     async fn run(&self, job: AgentJob, port: Arc<dyn TaskPort>) -> AttemptReport {
         let task = job.task;
-        let Some(agent) = self.content.agent(&task.task_type) else {
+        let Some(agent) = self.env.content.agent(&task.task_type) else {
             return AttemptReport::free(AttemptEnd::Error {
                 error_kind: "content".into(),
                 message: format!("no agent prompt for task type {}", task.task_type),
                 fatal: false,
             });
         };
-        let model = self.models.resolve(&self.provider, &task.model).id;
-        let mut ctx = self.base_ctx.clone();
+        let model = self.env.models.resolve(&self.env.provider, &task.model).id;
+        let mut ctx = self.env.base_ctx.clone();
         ctx.permissions = agent.permissions();
         let skills: Vec<SkillText<'_>> = self
+            .env
             .content
-            .skills_for(agent, self.framework_id.as_deref())
+            .skills_for(agent, self.env.framework_id.as_deref())
             .into_iter()
             .map(|s| SkillText {
                 name: &s.name,
@@ -169,7 +169,7 @@ impl AgentBackend for ModelBackend {
         );
         let setup = AgentSetup {
             model,
-            system: prompt::task_system(&self.project),
+            system: prompt::task_system(&self.env.project),
             prompt: text,
             tools: self.tools_for(&port, &allowed).await,
             offers_complete_task: true,
@@ -182,18 +182,19 @@ impl AgentBackend for ModelBackend {
             },
             repeat_limit: self.defaults.repeat_limit,
         };
-        let price = self.price();
-        let result = run_agent(self.client.as_ref(), setup, port.as_ref(), &price).await;
+        let price = self.env.pricer();
+        let result = run_agent(self.env.client.as_ref(), setup, port.as_ref(), &price).await;
         AttemptReport {
             end: result.end,
             usage: result.usage,
             cost_usd: result.cost_usd,
+            provider_retries: result.retries,
         }
     }
 
     async fn seed(&self, port: Arc<dyn TaskPort>) -> SeedReport {
-        let seed = self.content.seed();
-        let catalogue = self.content.graph_order();
+        let seed = self.env.content.seed();
+        let catalogue = self.env.content.graph_order();
         let entries: Vec<CatalogueEntry<'_>> = catalogue
             .iter()
             .map(|a| CatalogueEntry {
@@ -203,11 +204,11 @@ impl AgentBackend for ModelBackend {
                 depends_on: &a.depends_on,
             })
             .collect();
-        let mut ctx = self.base_ctx.clone();
+        let mut ctx = self.env.base_ctx.clone();
         ctx.permissions = seed.permissions();
         let setup = AgentSetup {
-            model: self.models.resolve(&self.provider, &seed.model).id,
-            system: prompt::seed_system(&self.project),
+            model: self.env.models.resolve(&self.env.provider, &seed.model).id,
+            system: prompt::seed_system(&self.env.project),
             prompt: prompt::seed_prompt(&seed.body, &entries),
             tools: self.tools_for(&port, &[]).await,
             offers_complete_task: false,
@@ -220,8 +221,8 @@ impl AgentBackend for ModelBackend {
             },
             repeat_limit: self.defaults.repeat_limit,
         };
-        let price = self.price();
-        let result = run_agent(self.client.as_ref(), setup, port.as_ref(), &price).await;
+        let price = self.env.pricer();
+        let result = run_agent(self.env.client.as_ref(), setup, port.as_ref(), &price).await;
         let error = match result.end {
             AttemptEnd::Error { message, .. } => Some(message),
             _ => None,
@@ -234,7 +235,8 @@ impl AgentBackend for ModelBackend {
     }
 
     fn time_limit(&self, task: &Task) -> Duration {
-        self.content
+        self.env
+            .content
             .agent(&task.task_type)
             .and_then(|a| a.timeout_secs)
             .map(Duration::from_secs)

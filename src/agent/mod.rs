@@ -36,6 +36,8 @@ pub struct AttemptReport {
     pub usage: Usage,
     /// Cost in US dollars.
     pub cost_usd: f64,
+    /// Model requests retried after transient provider failures.
+    pub provider_retries: u32,
 }
 
 impl AttemptReport {
@@ -45,6 +47,7 @@ impl AttemptReport {
             end,
             usage: Usage::default(),
             cost_usd: 0.0,
+            provider_retries: 0,
         }
     }
 }

@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use crate::messages::{Task, TaskHandoff};
 use crate::providers::SystemBlock;
+use crate::tools::queue_tools::COMPLETE_TASK;
 
 /// What every agent of a run is told about the project. Holds no secret.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -200,11 +201,14 @@ pub fn task_prompt(
     let mut s = String::new();
     let _ = writeln!(s, "# Your task: {}", task.label);
     let _ = writeln!(s, "Task id: {} · type: {}", task.id, task.task_type);
-    let _ = writeln!(
-        s,
-        "Tools you may use: {}, complete_task\n",
-        allowed_tools.join(", ")
-    );
+    // complete_task is always offered to a task; agent prompts usually list it too.
+    let mut tools: Vec<&str> = allowed_tools
+        .iter()
+        .map(String::as_str)
+        .filter(|t| *t != COMPLETE_TASK)
+        .collect();
+    tools.push(COMPLETE_TASK);
+    let _ = writeln!(s, "Tools you may use: {}\n", tools.join(", "));
     let _ = writeln!(s, "## Goal\n{}\n", agent.goal.trim());
     let _ = writeln!(
         s,
@@ -319,6 +323,7 @@ mod tests {
             error: None,
             usage: Usage::default(),
             cost_usd: 0.0,
+            provider_retries: 0,
         }
     }
 

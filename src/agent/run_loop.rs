@@ -6,8 +6,9 @@
 //! loop ends when the agent calls `complete_task` (at once, even if more
 //! calls follow in the same turn), when the model stops without reporting,
 //! at `max_turns`, when the same call repeats too often, or on a provider
-//! error that retries could not fix. Every tool call is reported as a short
-//! activity phrase with the usage so far.
+//! error that retries could not fix. Every tool call (refused, unknown and
+//! `complete_task` included) is reported as a short activity phrase with the
+//! usage so far.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -230,6 +231,13 @@ pub async fn run_agent(
                 };
                 return result;
             }
+            // Every call shows, refused ones too: the UI must never sit still
+            // while an agent works, and a refusal is work the user may want to see.
+            port.activity(
+                call_phrase(by_name.get(&name), &name, &input),
+                Some(result.usage),
+                Some(result.cost_usd),
+            );
             if name == COMPLETE_TASK && setup.offers_complete_task {
                 match parse_complete_task(&input) {
                     Ok((status, mut handoff)) => {
@@ -253,14 +261,7 @@ pub async fn run_agent(
                 ))),
                 Some(tool) => match check_tool_allowed(&setup.ctx.permissions, &name) {
                     Err(e) => Err(e),
-                    Ok(()) => {
-                        port.activity(
-                            tool.activity(&input),
-                            Some(result.usage),
-                            Some(result.cost_usd),
-                        );
-                        tool.call(&setup.ctx, input).await
-                    }
+                    Ok(()) => tool.call(&setup.ctx, input).await,
                 },
             };
             match outcome {
@@ -286,6 +287,19 @@ pub async fn run_agent(
             role: Role::User,
             content: results,
         });
+    }
+}
+
+/// The activity phrase of one call: the tool's own, or a plain one for
+/// `complete_task` and for names no tool answers to (cut short: the model chose it).
+fn call_phrase(tool: Option<&Arc<dyn Tool>>, name: &str, input: &Value) -> String {
+    match tool {
+        Some(tool) => tool.activity(input),
+        None if name == COMPLETE_TASK => "Reporting the result".into(),
+        None => {
+            let short: String = name.chars().take(40).collect();
+            format!("Calling {short}")
+        }
     }
 }
 

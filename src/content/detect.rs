@@ -23,19 +23,9 @@ use serde_json::Value;
 use super::frameworks::{FrameworkRule, FrameworkRules};
 use crate::tools::PackageManagerRule;
 
-/// Directories never walked when matching file globs.
-const SKIPPED_DIRS: &[&str] = &[
-    "node_modules",
-    ".git",
-    ".next",
-    "dist",
-    "build",
-    "out",
-    ".turbo",
-    ".vercel",
-    "coverage",
-    ".posthog-wizard",
-];
+/// Directories never walked when matching file globs (hidden ones, such as
+/// `.git`, are skipped as well).
+const SKIPPED_DIRS: &[&str] = &["node_modules", "dist", "build", "out", "coverage"];
 /// How deep file globs look.
 const MAX_WALK_DEPTH: usize = 8;
 /// The most files looked at when matching file globs.
@@ -330,16 +320,16 @@ pub fn lowest_version(range: &str) -> Option<semver::Version> {
         .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | 'x' | 'X' | '*'))
         .collect();
     let mut parts = core.split('.');
-    let mut next = || -> Option<u64> {
+    let major: u64 = parts.next()?.parse().ok()?;
+    // A missing or wildcard minor/patch is its lowest value.
+    let mut rest = || -> Option<u64> {
         match parts.next() {
             None | Some("x" | "X" | "*" | "") => Some(0),
             Some(n) => n.parse().ok(),
         }
     };
-    let major: u64 = core.split('.').next()?.parse().ok()?;
-    let _ = next();
-    let minor = next()?;
-    let patch = next()?;
+    let minor = rest()?;
+    let patch = rest()?;
     Some(semver::Version::new(major, minor, patch))
 }
 

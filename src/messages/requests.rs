@@ -69,6 +69,9 @@ pub struct AttemptFinished {
     pub usage: Usage,
     /// What the attempt cost, in US dollars.
     pub cost_usd: f64,
+    /// Model requests the attempt retried after transient provider failures.
+    #[serde(default)]
+    pub provider_retries: u32,
 }
 
 /// A running task's latest activity, for the UI.

@@ -245,4 +245,7 @@ pub struct Task {
     /// Cost over all attempts, in US dollars.
     #[serde(default)]
     pub cost_usd: f64,
+    /// Model requests retried after a transient provider failure (429, 529, a cut stream…).
+    #[serde(default)]
+    pub provider_retries: u32,
 }

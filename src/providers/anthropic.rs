@@ -92,7 +92,9 @@ impl AnthropicConfig {
             (None, None) => return None,
         };
         let base = set("ANTHROPIC_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-        Some(AnthropicConfig::new(base, credential))
+        let mut config = AnthropicConfig::new(base, credential);
+        config.retry = RetryPolicy::from_env_with(&lookup);
+        Some(config)
     }
 
     /// [`AnthropicConfig::from_env_with`] over the process environment.

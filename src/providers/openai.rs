@@ -74,10 +74,10 @@ impl OpenAiConfig {
         if base.is_none() && key.is_none() {
             return None;
         }
-        Some(OpenAiConfig::new(
-            base.unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
-            key,
-        ))
+        let mut config =
+            OpenAiConfig::new(base.unwrap_or_else(|| DEFAULT_BASE_URL.to_string()), key);
+        config.retry = RetryPolicy::from_env_with(&lookup);
+        Some(config)
     }
 
     /// [`OpenAiConfig::from_env_with`] over the process environment.

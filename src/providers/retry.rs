@@ -37,6 +37,27 @@ pub struct RetryPolicy {
     pub idle_timeout: Duration,
 }
 
+impl RetryPolicy {
+    /// The default policy with overrides from the environment: `WIZARD_PROVIDER_IDLE_TIMEOUT_MS`
+    /// (when a silent stream counts as stalled) and `WIZARD_PROVIDER_RETRY_BASE_MS` (the first
+    /// backoff wait). Fault-injection tests shorten both; unparsable values are ignored.
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let ms = |name: &str| {
+            lookup(name)
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_millis)
+        };
+        let mut policy = RetryPolicy::default();
+        if let Some(idle) = ms("WIZARD_PROVIDER_IDLE_TIMEOUT_MS") {
+            policy.idle_timeout = idle;
+        }
+        if let Some(base) = ms("WIZARD_PROVIDER_RETRY_BASE_MS") {
+            policy.base_delay = base;
+        }
+        policy
+    }
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
@@ -382,5 +403,25 @@ mod tests {
             Err(ProviderError::Auth { status: 401, .. })
         ));
         assert_eq!(*calls.lock().unwrap(), 1);
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_can_shorten_the_idle_timeout_and_the_backoff() {
+        let policy = RetryPolicy::from_env_with(|name| match name {
+            "WIZARD_PROVIDER_IDLE_TIMEOUT_MS" => Some("250".into()),
+            "WIZARD_PROVIDER_RETRY_BASE_MS" => Some("oops".into()),
+            _ => None,
+        });
+        assert_eq!(policy.idle_timeout, Duration::from_millis(250));
+        assert_eq!(
+            policy.base_delay,
+            RetryPolicy::default().base_delay,
+            "a bad value is ignored"
+        );
     }
 }

@@ -331,6 +331,7 @@ impl QueueState {
             error: None,
             usage: Usage::default(),
             cost_usd: 0.0,
+            provider_retries: 0,
         };
         let pos = self.insert(task);
         let mut events = vec![EventKind::TaskEnqueued {
@@ -683,7 +684,13 @@ impl QueueState {
                 }
                 TaskStatus::Pending | TaskStatus::Running => {
                     outcome.never_ran += 1;
-                    outcome.problems.push(problem(never_ran_reason.clone()));
+                    // A task stopped mid-attempt did start: say so, not "never ran".
+                    let reason = if self.closed && t.attempts > 0 {
+                        "stopped while it was running; a resume runs it again".to_string()
+                    } else {
+                        never_ran_reason.clone()
+                    };
+                    outcome.problems.push(problem(reason));
                 }
             }
         }
@@ -747,6 +754,13 @@ impl QueueState {
                     .filter_map(to_handoff)
                     .collect())
             }
+        }
+    }
+
+    /// Counts provider retries an attempt of a running task made (before its end is applied).
+    pub fn record_retries(&mut self, task_id: &str, retries: u32) {
+        if let Some(&pos) = self.index.get(task_id) {
+            self.tasks[pos].provider_retries += retries;
         }
     }
 

@@ -107,8 +107,10 @@ pub fn run_report_markdown(view: &RunView) -> String {
 
     md.push_str("\n## Steps\n\n");
     // Time and tokens add up every attempt, so retries show what they cost.
-    md.push_str("| Step | Type | Label | Model | Attempts | Time | Tokens | Cost | Outcome |\n");
-    md.push_str("|---|---|---|---|--:|--:|--:|--:|---|\n");
+    md.push_str(
+        "| Step | Type | Label | Model | Attempts | Retries | Time | Tokens | Cost | Outcome |\n",
+    );
+    md.push_str("|---|---|---|---|--:|--:|--:|--:|--:|---|\n");
     for row in view.rows() {
         let duration = if row.attempts.is_empty() && row.task.started_at.is_none() {
             "—".to_string()
@@ -119,12 +121,13 @@ pub fn run_report_markdown(view: &RunView) -> String {
         };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             cell(row.id()),
             cell(&row.task.task_type),
             cell(&row.task.label),
             cell(&row.task.model),
             row.task.attempts,
+            row.task.provider_retries,
             duration,
             units::tokens(row.usage().total()),
             units::cost(row.cost_usd()),

@@ -11,6 +11,12 @@ use rust_embed::RustEmbed;
 
 #[derive(RustEmbed)]
 #[folder = "examples/next-app/"]
+// Someone who builds the sample app by hand must not ship its dependencies in the binary.
+#[exclude = "node_modules/*"]
+#[exclude = ".next/*"]
+#[exclude = "package-lock.json"]
+#[exclude = ".posthog-wizard/*"]
+#[exclude = ".env*"]
 struct SampleApp;
 
 /// Copies the sample app into `dir` (a new temporary directory when `None`) and returns it.

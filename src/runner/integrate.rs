@@ -16,7 +16,7 @@ use crate::actors::persist::{files, write_atomic};
 use crate::actors::queue::Budget;
 use crate::actors::telemetry::{AssignVariant, Capture, TelemetryActor};
 use crate::actors::ui::UiMode;
-use crate::agent::backend::ModelBackend;
+use crate::agent::backend::{AgentEnv, ModelBackend};
 use crate::agent::prompt::ProjectContext;
 use crate::agent::AgentBackend;
 use crate::content::{self, ContentSet, ContentSource};
@@ -261,34 +261,23 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     };
     let tools = ToolRegistry::builtin().tools();
     let models = Arc::new(models);
+    let env = AgentEnv {
+        client,
+        provider: provider.to_string(),
+        content: content.clone(),
+        models,
+        tools,
+        base_ctx,
+        project,
+        framework_id,
+    };
     let (backend, catalogue): (Arc<dyn AgentBackend>, _) = match decision.variant {
         Variant::Orchestrator => (
-            Arc::new(
-                ModelBackend::new(
-                    client,
-                    provider,
-                    content.clone(),
-                    models,
-                    tools,
-                    base_ctx,
-                    project,
-                    framework_id,
-                )
-                .with_mcp(mcp),
-            ),
+            Arc::new(ModelBackend::new(env).with_mcp(mcp)),
             content.catalogue(),
         ),
         Variant::Linear => (
-            Arc::new(LinearBackend::new(
-                client,
-                provider,
-                content.clone(),
-                models,
-                tools,
-                base_ctx,
-                project,
-                framework_id,
-            )),
+            Arc::new(LinearBackend::new(env)),
             linear_catalogue(&format!("Integrate {}", content.product().name)),
         ),
     };
@@ -505,7 +494,11 @@ fn exit_code(outcome: &RunOutcome) -> i32 {
 }
 
 /// The model client, its provider name, and its health probe (none for replay).
-type ChosenClient = (Arc<dyn ModelClient>, &'static str, Option<Arc<dyn AuthCheck>>);
+type ChosenClient = (
+    Arc<dyn ModelClient>,
+    &'static str,
+    Option<Arc<dyn AuthCheck>>,
+);
 
 fn model_client(
     opts: &IntegrateOptions,
@@ -673,7 +666,7 @@ fn decide_resume(
 fn ask(question: &str) -> Result<bool> {
     use std::io::{BufRead, IsTerminal, Write};
     if !std::io::stdin().is_terminal() {
-        bail!("{question}\n(no terminal to answer on: pass --resume, --fresh or --yes)");
+        bail!("{question}\n(no terminal to answer on: pass --yes to go on without asking)");
     }
     eprint!("{question}");
     let _ = std::io::stderr().flush();

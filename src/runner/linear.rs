@@ -12,16 +12,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::agent::prompt::{self, AgentText, LinearStep, ProjectContext, SkillText};
+use crate::agent::backend::AgentEnv;
+use crate::agent::prompt::{self, AgentText, LinearStep, SkillText};
 use crate::agent::run_loop::{run_agent, AgentSetup};
 use crate::agent::{AgentBackend, AgentJob, AttemptReport, SeedReport, TaskPort};
 use crate::content::ContentSet;
 use crate::messages::{AttemptEnd, Handoff, ReportStatus, Task, TaskSpec};
-use crate::providers::pricing::ModelTable;
-use crate::providers::{ModelClient, RequestMeta};
+use crate::providers::RequestMeta;
 use crate::queue::Catalogue;
 use crate::tools::queue_tools::{COMPLETE_TASK, ENQUEUE_TASK, READ_HANDOFFS};
-use crate::tools::{Permissions, Tool, ToolContext};
+use crate::tools::Permissions;
 
 /// The single task type the linear runner enqueues.
 pub const LINEAR_TYPE: &str = "linear";
@@ -59,40 +59,16 @@ pub fn union_permissions(content: &ContentSet) -> Permissions {
 
 /// Runs the whole integration as one agent.
 pub struct LinearBackend {
-    client: Arc<dyn ModelClient>,
-    content: Arc<ContentSet>,
-    models: Arc<ModelTable>,
-    provider: String,
-    tools: Vec<Arc<dyn Tool>>,
-    base_ctx: ToolContext,
-    project: ProjectContext,
-    framework_id: Option<String>,
+    env: AgentEnv,
     max_turns: u32,
     time_limit: Duration,
 }
 
 impl LinearBackend {
-    /// A linear backend over `client` with the run's built-in `tools`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        client: Arc<dyn ModelClient>,
-        provider: impl Into<String>,
-        content: Arc<ContentSet>,
-        models: Arc<ModelTable>,
-        tools: Vec<Arc<dyn Tool>>,
-        base_ctx: ToolContext,
-        project: ProjectContext,
-        framework_id: Option<String>,
-    ) -> Self {
+    /// A linear backend for a run.
+    pub fn new(env: AgentEnv) -> Self {
         Self {
-            client,
-            content,
-            models,
-            provider: provider.into(),
-            tools,
-            base_ctx,
-            project,
-            framework_id,
+            env,
             max_turns: 200,
             time_limit: Duration::from_secs(3_600),
         }
@@ -101,6 +77,7 @@ impl LinearBackend {
     /// The one prompt the linear agent gets.
     pub fn prompt(&self) -> String {
         let steps: Vec<LinearStep<'_>> = self
+            .env
             .content
             .graph_order()
             .into_iter()
@@ -113,8 +90,9 @@ impl LinearBackend {
                     body: &a.body,
                 },
                 skills: self
+                    .env
                     .content
-                    .skills_for(a, self.framework_id.as_deref())
+                    .skills_for(a, self.env.framework_id.as_deref())
                     .into_iter()
                     .map(|s| SkillText {
                         name: &s.name,
@@ -130,13 +108,13 @@ impl LinearBackend {
 #[async_trait]
 impl AgentBackend for LinearBackend {
     async fn run(&self, job: AgentJob, port: Arc<dyn TaskPort>) -> AttemptReport {
-        let mut ctx = self.base_ctx.clone();
-        ctx.permissions = union_permissions(&self.content);
+        let mut ctx = self.env.base_ctx.clone();
+        ctx.permissions = union_permissions(&self.env.content);
         let setup = AgentSetup {
-            model: self.models.resolve(&self.provider, "medium").id,
-            system: prompt::linear_system(&self.project),
+            model: self.env.models.resolve(&self.env.provider, "medium").id,
+            system: prompt::linear_system(&self.env.project),
             prompt: self.prompt(),
-            tools: self.tools.clone(),
+            tools: self.env.tools.clone(),
             offers_complete_task: false,
             ctx,
             max_turns: self.max_turns,
@@ -147,9 +125,8 @@ impl AgentBackend for LinearBackend {
             },
             repeat_limit: 5,
         };
-        let models = self.models.clone();
-        let price = move |m: &str, u: &crate::messages::Usage| models.cost_usd(m, u);
-        let result = run_agent(self.client.as_ref(), setup, port.as_ref(), &price).await;
+        let price = self.env.pricer();
+        let result = run_agent(self.env.client.as_ref(), setup, port.as_ref(), &price).await;
         // The linear agent has no complete_task: a normal end of turn is its report.
         let end = match result.end {
             AttemptEnd::NoReport { detail } if detail == crate::agent::run_loop::ENDED_TURN => {
@@ -173,6 +150,7 @@ impl AgentBackend for LinearBackend {
             end,
             usage: result.usage,
             cost_usd: result.cost_usd,
+            provider_retries: result.retries,
         }
     }
 

@@ -24,6 +24,9 @@ pub enum LockError {
     },
 }
 
+/// How long a held lock is waited for before the folder counts as busy.
+const BUSY_GRACE: std::time::Duration = std::time::Duration::from_millis(1500);
+
 /// An exclusive lock on `<installDir>/.posthog-wizard/`, held until dropped.
 #[derive(Debug)]
 pub struct RunLock {
@@ -44,13 +47,20 @@ impl RunLock {
             .write(true)
             .open(state_dir.join(files::LOCK))
             .map_err(io)?;
-        match file.try_lock_exclusive() {
-            Ok(true) => Ok(Self { _file: file }),
-            Ok(false) => Err(LockError::Busy(state_dir.to_path_buf())),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                Err(LockError::Busy(state_dir.to_path_buf()))
+        // A wizard killed a moment ago may leave the lock held for an instant by a child
+        // it was starting (fork before exec): wait briefly before calling the folder busy.
+        let deadline = std::time::Instant::now() + BUSY_GRACE;
+        loop {
+            match file.try_lock_exclusive() {
+                Ok(true) => return Ok(Self { _file: file }),
+                Ok(false) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(io(e)),
             }
-            Err(e) => Err(io(e)),
+            if std::time::Instant::now() >= deadline {
+                return Err(LockError::Busy(state_dir.to_path_buf()));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
 }

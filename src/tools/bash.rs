@@ -9,7 +9,8 @@
 //! Output is streamed from both pipes into one bounded buffer that keeps the
 //! TAIL (build errors come last), so a command that prints gigabytes costs at
 //! most the cap in memory. The child runs in its own process group; on timeout
-//! the whole group is killed, so `npm` cannot leave a stray `node` behind.
+//! (its own, or the task's: the call's future dropped) the whole group is
+//! killed, so `npm` cannot leave a stray `node` behind.
 //! A non-zero exit is a normal result that shows the status: the model reads
 //! the build error and fixes it. Only a command that cannot start is an error.
 
@@ -75,6 +76,7 @@ impl Tool for RunCommand {
         let allowed = check_bash_command(&ctx.permissions, &args.command)?;
         check_bash_paths(&ctx.install_dir, &allowed)?;
         if let Some(reason) = &ctx.bash.skip_reason {
+            tracing::info!(command = %args.command, "bash not run: {reason}");
             return Ok(ToolOutput::text(format!(
                 "$ {}\n(not run: {reason})",
                 args.command
@@ -86,6 +88,14 @@ impl Tool for RunCommand {
             .unwrap_or(ctx.bash.default_timeout)
             .min(ctx.bash.max_timeout);
         let run = run_command(ctx, &allowed, limit).await?;
+        // The log keeps every command's outcome: the user (and the end-to-end test) can see
+        // whether the install and the build really passed.
+        match run.status {
+            Some(status) => {
+                tracing::info!(command = %args.command, exit = status.code().unwrap_or(-1), "bash finished")
+            }
+            None => tracing::warn!(command = %args.command, "bash timed out"),
+        }
         Ok(ToolOutput::text(redact_secrets(
             &ctx.secrets,
             &run.report(&args.command, limit),
@@ -269,7 +279,7 @@ async fn run_command(
         };
         ToolError::Failed(format!("cannot run `{program}`: {why}"))
     })?;
-    let group = child.id();
+    let mut group = GroupGuard(child.id());
     let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(ToolError::Failed(format!(
             "cannot capture the output of `{program}`"
@@ -291,7 +301,7 @@ async fn run_command(
     .await;
     // Whatever is left of the group (a timed-out command, a stray background child)
     // would outlive the task.
-    kill_group(group);
+    group.kill_now();
     let status = match finished {
         Ok(status) => {
             status.map_err(|e| ToolError::Failed(format!("waiting for `{program}` failed: {e}")))?
@@ -314,6 +324,25 @@ async fn run_command(
         status: Some(status),
         output,
     })
+}
+
+/// Kills the command's process group when dropped, so every way out of
+/// [`run_command`] ends the group, including the task agent cutting the task at
+/// its time limit (the future is dropped mid-await), where `kill_on_drop`
+/// alone would reach only the direct child and leave its children running.
+struct GroupGuard(Option<u32>);
+
+impl GroupGuard {
+    /// Kills the group now; the drop then does nothing (the id may be reused later).
+    fn kill_now(&mut self) {
+        kill_group(self.0.take());
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.kill_now();
+    }
 }
 
 /// Reads both pipes into `output` until both are closed.

@@ -1,6 +1,6 @@
 //! What every tool call gets: the install dir, the task's permissions, the run's secrets.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,15 +29,40 @@ pub struct Permissions {
 /// Named secrets for `set_env_values` (`posthog_project_token`, …).
 ///
 /// Its `Debug` prints names only, so a secret never reaches a log by accident.
+/// A value may also be named without being secret (a host): `set_env_values`
+/// resolves it the same way, but it is left out of [`Secrets::values`], so
+/// redaction never hides a public value from the model that has to write it.
+/// And a secret may be hidden without a name (a provider API key): no tool
+/// can hand it out, but it is redacted and kept from commands like any other.
 #[derive(Clone, Default)]
 pub struct Secrets {
     values: BTreeMap<String, String>,
+    public: BTreeSet<String>,
+    hidden: Vec<String>,
 }
 
 impl Secrets {
     /// Adds a secret under a name.
     pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.values.insert(name.into(), value.into());
+        let name = name.into();
+        self.public.remove(&name);
+        self.values.insert(name, value.into());
+    }
+
+    /// Adds a named value that is not secret (never redacted from tool output).
+    pub fn insert_public(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        let name = name.into();
+        self.public.insert(name.clone());
+        self.values.insert(name, value.into());
+    }
+
+    /// Adds a secret with no name (a provider API key): redacted from every
+    /// output and kept from commands, but never resolvable by `set_env_values`.
+    pub fn insert_hidden(&mut self, value: impl Into<String>) {
+        let value = value.into();
+        if !value.is_empty() && !self.hidden.contains(&value) {
+            self.hidden.push(value);
+        }
     }
 
     /// The value of a named secret.
@@ -50,9 +75,13 @@ impl Secrets {
         self.values.keys().map(String::as_str)
     }
 
-    /// Every secret value (for redaction checks).
+    /// Every secret value, hidden ones included (for redaction checks); public values are left out.
     pub fn values(&self) -> impl Iterator<Item = &str> {
-        self.values.values().map(String::as_str)
+        self.values
+            .iter()
+            .filter(|(name, _)| !self.public.contains(*name))
+            .map(|(_, value)| value.as_str())
+            .chain(self.hidden.iter().map(String::as_str))
     }
 }
 

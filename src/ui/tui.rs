@@ -14,6 +14,7 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
+use unicode_width::UnicodeWidthChar;
 
 use super::units;
 use super::view::{Phase, RunView, TaskRow};
@@ -163,9 +164,10 @@ fn render_queue(
         area.width
     };
     let columns = Columns::fitting(inner_width, model_width);
+    let label_width = columns.label_width(inner_width, model_width);
     let table_rows = rows[start..start + shown]
         .iter()
-        .map(|row| queue_row(row, now_ms, spin, columns));
+        .map(|row| queue_row(row, now_ms, spin, columns, label_width));
     let mut table = Table::new(table_rows, columns.widths(model_width)).column_spacing(1);
     if let Some(block) = block {
         table = table.block(block);
@@ -215,6 +217,17 @@ impl Columns {
         }
     }
 
+    /// The cells left for the label in a row `width` wide: what the other
+    /// columns and the spacing between columns do not take.
+    fn label_width(self, width: u16, model_width: u16) -> usize {
+        let others = match self {
+            Columns::All => 1 + model_width + 7 + 6 + 6 + 5,
+            Columns::Elapsed => 1 + 7 + 2,
+            Columns::Label => 1 + 1,
+        };
+        usize::from(width.saturating_sub(others))
+    }
+
     fn widths(self, model_width: u16) -> Vec<Constraint> {
         let mut widths = vec![Constraint::Length(1), Constraint::Fill(1)];
         match self {
@@ -231,7 +244,13 @@ impl Columns {
     }
 }
 
-fn queue_row<'a>(row: &'a TaskRow, now_ms: u64, spin: &'a str, columns: Columns) -> Row<'a> {
+fn queue_row<'a>(
+    row: &'a TaskRow,
+    now_ms: u64,
+    spin: &'a str,
+    columns: Columns,
+    label_width: usize,
+) -> Row<'a> {
     let dim = Style::new().dark_gray();
     let (glyph, label): (Span, Line) = match row.status() {
         TaskStatus::Pending => match &row.retry_reason {
@@ -291,7 +310,7 @@ fn queue_row<'a>(row: &'a TaskRow, now_ms: u64, spin: &'a str, columns: Columns)
         String::new()
     };
     let right = |text: String| Cell::from(Line::from(text).alignment(Alignment::Right));
-    let mut cells = vec![Cell::from(glyph), Cell::from(label)];
+    let mut cells = vec![Cell::from(glyph), Cell::from(cut(label, label_width))];
     match columns {
         Columns::All => cells.extend([
             Cell::from(Span::styled(row.task.model.as_str(), dim)),
@@ -303,6 +322,52 @@ fn queue_row<'a>(row: &'a TaskRow, now_ms: u64, spin: &'a str, columns: Columns)
         Columns::Label => {}
     }
     Row::new(cells)
+}
+
+/// `line` cut to `width` cells, ending in `…` when it was cut: a cell cut
+/// silently runs into the next column ("…signup or medium" read as one phrase).
+fn cut(line: Line<'_>, width: usize) -> Line<'_> {
+    if line.width() <= width {
+        return line;
+    }
+    let Line {
+        spans,
+        style,
+        alignment,
+    } = line;
+    let mut room = width.saturating_sub(1);
+    let mut kept: Vec<Span> = Vec::new();
+    let mut last_style = Style::new();
+    for span in spans {
+        if room == 0 {
+            break;
+        }
+        last_style = span.style;
+        let mut text = String::new();
+        for c in span.content.chars() {
+            let w = c.width().unwrap_or(0);
+            if w > room {
+                room = 0;
+                break;
+            }
+            room -= w;
+            text.push(c);
+        }
+        kept.push(Span::styled(text, span.style));
+    }
+    // "signup…" rather than "signup …".
+    if let Some(last) = kept.last_mut() {
+        let trimmed = last.content.trim_end().len();
+        last.content.to_mut().truncate(trimmed);
+    }
+    if width > 0 {
+        kept.push(Span::styled("…", last_style));
+    }
+    Line {
+        spans: kept,
+        style,
+        alignment,
+    }
 }
 
 fn now_lines<'a>(view: &'a RunView, spin: &'a str) -> Vec<Line<'a>> {
@@ -387,4 +452,44 @@ fn totals_line(view: &RunView) -> Line<'static> {
         spans.push(Span::from(format!("cache {}", units::percent(share))));
     }
     Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(line: &Line) -> String {
+        line.spans.iter().map(|s| s.content.as_ref()).collect()
+    }
+
+    #[test]
+    fn a_label_that_fits_is_left_alone() {
+        let line = Line::from(vec![Span::from("Identify"), Span::from("  skipped")]);
+        assert_eq!(text(&cut(line, 17)), "Identify  skipped");
+    }
+
+    #[test]
+    fn a_cut_label_ends_in_an_ellipsis_within_its_width() {
+        let line = Line::from(vec![
+            Span::from("Identify users"),
+            Span::from("  no login, signup or session code"),
+        ]);
+        let cut = cut(line, 30);
+        assert_eq!(text(&cut), "Identify users  no login, sig…");
+        assert_eq!(cut.width(), 30);
+    }
+
+    #[test]
+    fn the_ellipsis_does_not_follow_a_space() {
+        let line = Line::from("no login, signup or session code");
+        assert_eq!(text(&cut(line, 21)), "no login, signup or…");
+    }
+
+    #[test]
+    fn wide_characters_are_not_split() {
+        let line = Line::from("計画を立てる");
+        let cut = cut(line, 6);
+        assert_eq!(text(&cut), "計画…");
+        assert!(cut.width() <= 6);
+    }
 }

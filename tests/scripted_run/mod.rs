@@ -106,6 +106,7 @@ impl Script {
             error: None,
             usage: Usage::default(),
             cost_usd: 0.0,
+            provider_retries: 0,
         };
         self.tasks.insert(id.into(), task.clone());
         self.order.push(id.into());

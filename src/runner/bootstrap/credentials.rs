@@ -295,7 +295,14 @@ impl Credentials {
         if let Some(token) = &self.project_token {
             secrets.insert(secret_names::PROJECT_TOKEN, token.clone());
         }
-        secrets.insert(secret_names::HOST, self.host.clone());
+        // The host is public (every prompt's project facts name it); it is named only so
+        // set_env_values can write it, and must never be redacted from what agents read.
+        secrets.insert_public(secret_names::HOST, self.host.clone());
+        // Provider and personal keys: redacted from every output and kept from commands
+        // (`printenv`, a build script), never resolvable by set_env_values.
+        for key in self.model_keys.iter().chain(self.personal_api_key.iter()) {
+            secrets.insert_hidden(key.clone());
+        }
         secrets
     }
 
