@@ -540,7 +540,11 @@ fn stream_body(state: &ServerState, sse: SseBody, limit: usize, ending: Ending) 
     // starts: sleeping `per_chunk` after each chunk would add the timer's rounding
     // (up to a millisecond) once per chunk, which swamps a fast, scaled-down stream.
     let stream = futures::stream::unfold(
-        (chunks.into_iter(), None::<tokio::time::Instant>, Some(ending)),
+        (
+            chunks.into_iter(),
+            None::<tokio::time::Instant>,
+            Some(ending),
+        ),
         move |(mut chunks, due, ending)| async move {
             match chunks.next() {
                 Some(chunk) => {
