@@ -538,3 +538,36 @@ fn sigint_mid_run_leaves_both_files_flushed() {
         "queue.json reflects the last event"
     );
 }
+
+#[test]
+fn a_torn_last_line_is_cut_before_the_next_event_is_appended() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = |seq: u64| QueueEvent {
+        seq,
+        t_ms: seq,
+        kind: EventKind::TaskRelabeled {
+            task_id: "install".into(),
+            label: format!("label {seq}"),
+        },
+    };
+    let first = serde_json::to_string(&event(1)).unwrap();
+    // A whole line, then half of another (as a power cut could leave it).
+    std::fs::write(
+        dir.path().join("audit.jsonl"),
+        format!("{first}\n{{\"seq\":2,\"t_"),
+    )
+    .unwrap();
+    let mut log = wizard::actors::persist::AuditLog::new(dir.path());
+    log.append(&event(2));
+    assert_eq!(log.error(), None);
+    let text = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    let seqs: Vec<u64> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<QueueEvent>(l)
+                .expect("every line parses")
+                .seq
+        })
+        .collect();
+    assert_eq!(seqs, [1, 2]);
+}

@@ -61,7 +61,7 @@ fn a_run_at_a_thirty_percent_fault_rate_completes_and_counts_its_retries() {
         .args(["--concurrency", "2", "--max-attempts", "3", "--ui", "json"])
         .env("ANTHROPIC_BASE_URL", fake.base_url())
         .env("ANTHROPIC_API_KEY", "test-key")
-        .env("WIZARD_PROVIDER_IDLE_TIMEOUT_MS", "300")
+        .env("WIZARD_PROVIDER_IDLE_TIMEOUT_MS", "1500")
         .env("WIZARD_PROVIDER_RETRY_BASE_MS", "20");
     let out = run_to_end(command);
     assert_eq!(

@@ -326,6 +326,7 @@ impl AuditLog {
             if let Some(dir) = self.path.parent() {
                 fs::create_dir_all(dir)?;
             }
+            cut_torn_tail(&self.path)?;
             self.file = Some(
                 OpenOptions::new()
                     .create(true)
@@ -356,6 +357,25 @@ impl AuditLog {
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()
     }
+}
+
+/// Cuts a half-written last line (power loss, a full disk) back to the last newline,
+/// so the next event starts a line of its own instead of gluing onto the torn one.
+fn cut_torn_tail(path: &Path) -> io::Result<()> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
+        return Ok(());
+    }
+    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    tracing::warn!(path = %path.display(), cut = bytes.len() - keep, "cutting a torn last line from the event log");
+    OpenOptions::new()
+        .write(true)
+        .open(path)?
+        .set_len(keep as u64)
 }
 
 /// Creates the state folder with a `.gitignore` of `*`, so the user's repo ignores it
