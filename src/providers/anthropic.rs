@@ -26,7 +26,9 @@ use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
 use super::credential::ApiSecret;
-use super::retry::{classify_status, connection_failure, with_retries, AttemptError, RetryPolicy};
+use super::retry::{
+    classify_status, connection_failure, http_client, with_retries, AttemptError, RetryPolicy,
+};
 use super::sse::{self, StreamFailure};
 use super::types::{
     ContentBlock, Message, ModelClient, ModelRequest, ModelResponse, ProviderError, ProviderEvent,
@@ -121,13 +123,10 @@ impl fmt::Debug for AnthropicClient {
 impl AnthropicClient {
     /// A client for `config`.
     pub fn new(config: AnthropicConfig) -> Result<Self, ProviderError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| {
-                ProviderError::Protocol(format!("could not set up the HTTP client: {e}"))
-            })?;
-        Ok(AnthropicClient { http, config })
+        Ok(AnthropicClient {
+            http: http_client()?,
+            config,
+        })
     }
 
     /// Checks that the API is reachable and the credential valid, with one

@@ -30,7 +30,9 @@ use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
 use super::credential::ApiSecret;
-use super::retry::{classify_status, connection_failure, with_retries, AttemptError, RetryPolicy};
+use super::retry::{
+    classify_status, connection_failure, http_client, with_retries, AttemptError, RetryPolicy,
+};
 use super::sse::{self, StreamFailure};
 use super::types::{
     ContentBlock, Message, ModelClient, ModelRequest, ModelResponse, ProviderError, ProviderEvent,
@@ -104,13 +106,10 @@ impl fmt::Debug for OpenAiClient {
 impl OpenAiClient {
     /// A client for `config`.
     pub fn new(config: OpenAiConfig) -> Result<Self, ProviderError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| {
-                ProviderError::Protocol(format!("could not set up the HTTP client: {e}"))
-            })?;
-        Ok(OpenAiClient { http, config })
+        Ok(OpenAiClient {
+            http: http_client()?,
+            config,
+        })
     }
 
     /// Checks that the server is reachable and accepts the key (`GET {base}/models`).

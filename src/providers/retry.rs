@@ -37,6 +37,17 @@ pub struct RetryPolicy {
     pub idle_timeout: Duration,
 }
 
+/// The HTTP client both model clients use (connection timeout 10 s; stalls are
+/// caught per stream by the retry policy's idle timeout).
+pub fn http_client() -> Result<reqwest::Client, super::ProviderError> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| {
+            super::ProviderError::Protocol(format!("could not set up the HTTP client: {e}"))
+        })
+}
+
 impl RetryPolicy {
     /// The default policy with overrides from the environment: `WIZARD_PROVIDER_IDLE_TIMEOUT_MS`
     /// (when a silent stream counts as stalled) and `WIZARD_PROVIDER_RETRY_BASE_MS` (the first
