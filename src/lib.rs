@@ -5,6 +5,7 @@
 
 pub mod actors;
 pub mod agent;
+pub mod cancel;
 pub mod cli;
 pub mod clock;
 pub mod content;

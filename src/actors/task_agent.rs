@@ -49,6 +49,7 @@ impl Handler<RunTask> for TaskAgent {
         let limit = backend.time_limit(&msg.task);
         let queue_port = Arc::new(QueuePort::for_task(queue.clone(), task_id.clone()));
         let port: Arc<dyn TaskPort> = queue_port.clone();
+        let token = msg.cancel.0;
         let job = AgentJob {
             task: msg.task,
             ancestors: msg.ancestors,
@@ -67,7 +68,24 @@ impl Handler<RunTask> for TaskAgent {
                     provider_retries: 0,
                 }
             };
-            match tokio::time::timeout(limit, guarded).await {
+            // The attempt and every tool call in it see the token; whatever way
+            // the attempt ends (its limit included), the token is cancelled, so
+            // abandoned blocking work does not apply a change after the end.
+            let _cancel_on_end = token.clone().drop_guard();
+            let scoped = crate::cancel::scope(token.clone(), guarded);
+            let limited = tokio::time::timeout(limit, scoped);
+            let outcome = tokio::select! {
+                outcome = limited => Some(outcome),
+                () = token.cancelled() => None,
+            };
+            let Some(outcome) = outcome else {
+                return cut(AttemptEnd::Error {
+                    error_kind: "interrupted".into(),
+                    message: "the attempt was stopped".into(),
+                    fatal: false,
+                });
+            };
+            match outcome {
                 Ok(Ok(report)) => report,
                 Ok(Err(panic)) => cut(AttemptEnd::Error {
                     error_kind: "panic".into(),
@@ -182,7 +200,7 @@ impl TaskPort for QueuePort {
         self.queue
             .send(ReadHandoffs { query })
             .await
-            .unwrap_or_else(|_| Ok(Vec::new()))
+            .unwrap_or(Err(QueryError::Closed))
     }
 
     fn activity(&self, phrase: String, usage: Option<Usage>, cost_usd: Option<f64>) {

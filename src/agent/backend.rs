@@ -234,6 +234,15 @@ impl AgentBackend for ModelBackend {
         }
     }
 
+    fn seed_time_limit(&self) -> Duration {
+        self.env
+            .content
+            .seed()
+            .timeout_secs
+            .map(Duration::from_secs)
+            .unwrap_or(self.defaults.time_limit)
+    }
+
     fn time_limit(&self, task: &Task) -> Duration {
         self.env
             .content

@@ -93,4 +93,9 @@ pub trait AgentBackend: Send + Sync {
     fn time_limit(&self, _task: &Task) -> Duration {
         Duration::from_secs(600)
     }
+
+    /// The wall-time limit of the seeding agent; the orchestrator cuts it there.
+    fn seed_time_limit(&self) -> Duration {
+        Duration::from_secs(600)
+    }
 }

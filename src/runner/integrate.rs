@@ -112,7 +112,13 @@ pub fn integrate(opts: IntegrateOptions) -> Result<i32> {
     let state_dir = install_dir.join(files::STATE_DIR);
     let _lock = RunLock::acquire(&state_dir)?;
     crate::cli::init_logging(&state_dir)?;
-    actix::System::new().block_on(run(opts, install_dir, state_dir))
+    let system = actix::System::new();
+    let code = system.block_on(run(opts, install_dir, state_dir));
+    // Dropping the runtime joins its blocking pool, and work a stopped task
+    // abandoned there (a read that never returns) would hold the process after
+    // the outro forever. Everything is flushed by now: the process exit ends it.
+    std::mem::forget(system);
+    code
 }
 
 async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -> Result<i32> {
