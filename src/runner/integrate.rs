@@ -112,8 +112,14 @@ pub fn integrate(opts: IntegrateOptions) -> Result<i32> {
     let state_dir = install_dir.join(files::STATE_DIR);
     let _lock = RunLock::acquire(&state_dir)?;
     crate::cli::init_logging(&state_dir)?;
+    // Commands are supervised (see `tools::process`): what a killed wizard left in
+    // this directory dies now, and what this run's commands detach dies with the run.
+    let marker = crate::tools::process::run_marker(&install_dir);
+    crate::tools::process::become_subreaper();
+    crate::tools::process::kill_marked(&marker, true);
     let system = actix::System::new();
     let code = system.block_on(run(opts, install_dir, state_dir));
+    crate::tools::process::kill_marked(&marker, true);
     // Dropping the runtime joins its blocking pool, and work a stopped task
     // abandoned there (a read that never returns) would hold the process after
     // the outro forever. Everything is flushed by now: the process exit ends it.

@@ -261,8 +261,8 @@ async fn run_command(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    #[cfg(unix)]
-    command.process_group(0);
+    let marker = super::process::command_marker(&ctx.install_dir);
+    super::process::supervise(&mut command, &marker);
     // The wizard's own environment may hold a secret (a provider key); a build must not see it.
     for (name, value) in std::env::vars_os() {
         if let Some(value) = value.to_str() {
@@ -279,7 +279,10 @@ async fn run_command(
         };
         ToolError::Failed(format!("cannot run `{program}`: {why}"))
     })?;
-    let mut group = GroupGuard(child.id());
+    let mut group = GroupGuard {
+        group: child.id(),
+        marker: Some(marker),
+    };
     let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(ToolError::Failed(format!(
             "cannot capture the output of `{program}`"
@@ -300,8 +303,9 @@ async fn run_command(
     })
     .await;
     // Whatever is left of the group (a timed-out command, a stray background child)
-    // would outlive the task.
+    // or outside it (a `setsid` descendant) would outlive the task.
     group.kill_now();
+    group.sweep().await;
     let status = match finished {
         Ok(status) => {
             status.map_err(|e| ToolError::Failed(format!("waiting for `{program}` failed: {e}")))?
@@ -330,18 +334,36 @@ async fn run_command(
 /// [`run_command`] ends the group, including the task agent cutting the task at
 /// its time limit (the future is dropped mid-await), where `kill_on_drop`
 /// alone would reach only the direct child and leave its children running.
-struct GroupGuard(Option<u32>);
+/// Descendants that left the group are found by the command's marker.
+struct GroupGuard {
+    group: Option<u32>,
+    marker: Option<String>,
+}
 
 impl GroupGuard {
     /// Kills the group now; the drop then does nothing (the id may be reused later).
     fn kill_now(&mut self) {
-        kill_group(self.0.take());
+        super::process::kill_group(self.group.take());
+    }
+
+    /// Kills what the command detached, off the actor thread.
+    async fn sweep(&mut self) {
+        if let Some(marker) = self.marker.take() {
+            let _ =
+                tokio::task::spawn_blocking(move || super::process::kill_marked(&marker, false))
+                    .await;
+        }
     }
 }
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         self.kill_now();
+        if let (Some(marker), Ok(runtime)) =
+            (self.marker.take(), tokio::runtime::Handle::try_current())
+        {
+            runtime.spawn_blocking(move || super::process::kill_marked(&marker, false));
+        }
     }
 }
 
@@ -367,19 +389,6 @@ where
         }
     }
 }
-
-#[cfg(unix)]
-fn kill_group(group: Option<u32>) {
-    use nix::sys::signal::{killpg, Signal};
-    use nix::unistd::Pid;
-    if let Some(Ok(pid)) = group.map(i32::try_from) {
-        // ESRCH (the group is already gone) is the usual, fine outcome.
-        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
-    }
-}
-
-#[cfg(not(unix))]
-fn kill_group(_group: Option<u32>) {}
 
 #[cfg(test)]
 mod tests {

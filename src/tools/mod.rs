@@ -16,6 +16,7 @@ pub mod mcp;
 pub mod package_manager;
 pub mod paths;
 pub mod permissions;
+pub mod process;
 pub mod queue_tools;
 pub mod registry;
 
