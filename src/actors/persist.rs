@@ -300,6 +300,8 @@ pub struct AuditLog {
     path: PathBuf,
     file: Option<File>,
     error: Option<String>,
+    /// Written on every line as `run_id`, so a resume never replays another run's events.
+    run_id: Option<String>,
 }
 
 impl AuditLog {
@@ -309,7 +311,14 @@ impl AuditLog {
             path: state_dir.join(files::AUDIT),
             file: None,
             error: None,
+            run_id: None,
         }
+    }
+
+    /// Marks every line with the run's id.
+    pub fn for_run(mut self, run_id: &str) -> Self {
+        self.run_id = Some(run_id.to_string());
+        self
     }
 
     /// Appends one event. A failure is logged and remembered; the run goes on.
@@ -334,7 +343,20 @@ impl AuditLog {
                     .open(&self.path)?,
             );
         }
-        let mut line = serde_json::to_vec(event).map_err(io::Error::other)?;
+        let event_json = serde_json::to_vec(event).map_err(io::Error::other)?;
+        let mut line = match &self.run_id {
+            // `{"run_id":"…",` then the event's fields: the event is always a JSON object.
+            Some(id) if event_json.first() == Some(&b'{') => {
+                let mut line = b"{\"run_id\":".to_vec();
+                serde_json::to_writer(&mut line, id).map_err(io::Error::other)?;
+                if event_json.len() > 2 {
+                    line.push(b',');
+                }
+                line.extend_from_slice(&event_json[1..]);
+                line
+            }
+            _ => event_json,
+        };
         line.push(b'\n');
         if let Some(f) = self.file.as_mut() {
             f.write_all(&line)?;

@@ -126,6 +126,10 @@ impl QueueState {
     ) -> (Self, Vec<TaskId>) {
         let mut state = Self::new(limits, catalogue);
         let mut requeued = Vec::new();
+        // Resume checked and ordered the file; a caller that did not still gets
+        // dependencies first, so none is wired before it exists.
+        let mut saved = saved;
+        let _ = super::dependency_order(&mut saved);
         for mut task in saved {
             if task.status == TaskStatus::Running {
                 task.status = TaskStatus::Pending;
@@ -159,11 +163,16 @@ impl QueueState {
         }
         let mut unmet = 0;
         for dep in &task.depends_on {
-            if let Some(&d) = self.index.get(dep) {
-                self.dependents[d].push(pos);
-                if !self.tasks[d].status.satisfies_dependents() {
-                    unmet += 1;
+            match self.index.get(dep) {
+                Some(&d) => {
+                    self.dependents[d].push(pos);
+                    if !self.tasks[d].status.satisfies_dependents() {
+                        unmet += 1;
+                    }
                 }
+                // Only a damaged saved queue names a dependency that does not exist
+                // (enqueue refuses it): the task waits rather than running early.
+                None => unmet += 1,
             }
         }
         self.index.insert(task.id.clone(), pos);

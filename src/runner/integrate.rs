@@ -623,7 +623,9 @@ fn injected_write_fault() -> Option<u64> {
         .ok()
 }
 
-/// Decides whether to continue an unfinished run in `state_dir`.
+/// Decides whether to continue the run in `state_dir`. Every fresh start moves
+/// the previous run's files aside first, whatever state they are in, so two
+/// runs never share a folder.
 fn decide_resume(
     opts: &IntegrateOptions,
     state_dir: &Path,
@@ -631,13 +633,26 @@ fn decide_resume(
 ) -> Result<Option<QueueFile>> {
     let loaded = match resume::load(state_dir) {
         Ok(l) => l,
+        // A failed run is resumed by retrying what failed and what it blocked.
+        Err(resume::ResumeError::Finished {
+            verdict: crate::messages::Verdict::Failed,
+            file,
+            ..
+        }) if opts.resume == ResumeChoice::Resume => {
+            let (file, retried) = resume::retry_failed(*file);
+            eprintln!("wizard: retrying {retried} steps that failed or were blocked; finished steps stay done.");
+            check_content(opts, &file, content)?;
+            return Ok(Some(file));
+        }
         Err(resume::ResumeError::NoRun(..)) | Err(resume::ResumeError::Finished { .. })
             if opts.resume != ResumeChoice::Resume =>
         {
-            return Ok(None)
+            archive_old_run(state_dir)?;
+            return Ok(None);
         }
         Err(e) if opts.resume == ResumeChoice::Fresh => {
             tracing::info!("starting fresh: {e}");
+            archive_old_run(state_dir)?;
             return Ok(None);
         }
         Err(e) => return Err(e.into()),
@@ -661,8 +676,17 @@ fn decide_resume(
         archive_old_run(state_dir)?;
         return Ok(None);
     }
+    for notice in loaded.notices() {
+        eprintln!("wizard: {notice}");
+    }
+    check_content(opts, &loaded.file, content)?;
+    Ok(Some(loaded.file))
+}
+
+/// Asks before resuming with content other than the run started with.
+fn check_content(opts: &IntegrateOptions, file: &QueueFile, content: &ContentSet) -> Result<()> {
     let current = content.content_hash();
-    if let Some(old) = &loaded.file.content_hash {
+    if let Some(old) = &file.content_hash {
         if old != &current
             && !opts.yes
             && !ask(
@@ -672,7 +696,7 @@ fn decide_resume(
             bail!("resume cancelled: the content changed since the run started");
         }
     }
-    Ok(Some(loaded.file))
+    Ok(())
 }
 
 fn ask(question: &str) -> Result<bool> {
@@ -688,25 +712,48 @@ fn ask(question: &str) -> Result<bool> {
     Ok(answer.is_empty() && question.contains("[Y/n]") || answer == "y" || answer == "yes")
 }
 
-/// Moves a previous run's files aside so a fresh run starts clean.
-fn archive_old_run(state_dir: &Path) -> Result<()> {
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
-    let archive = state_dir.join("previous").join(stamp.to_string());
-    std::fs::create_dir_all(&archive)?;
-    for name in [
+/// Moves a previous run's files aside so a fresh run starts clean, into
+/// `previous/<UTC time>[-N]/`: a new folder each time, even within one second.
+/// Does nothing when there is nothing to move.
+pub fn archive_old_run(state_dir: &Path) -> Result<Option<PathBuf>> {
+    let names = [
         files::QUEUE,
         files::AUDIT,
         files::HANDOFFS,
+        resume::SETTINGS,
         "run-report.md",
         "timeline.svg",
-    ] {
+    ];
+    if !names.iter().any(|name| state_dir.join(name).exists()) {
+        return Ok(None);
+    }
+    let previous = state_dir.join("previous");
+    std::fs::create_dir_all(&previous)
+        .with_context(|| format!("cannot create {}", previous.display()))?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string();
+    let mut archive = previous.join(&stamp);
+    let mut n = 1u32;
+    loop {
+        match std::fs::create_dir(&archive) {
+            Ok(()) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 10_000 => {
+                n += 1;
+                archive = previous.join(format!("{stamp}-{n}"));
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot create {}", archive.display()))
+            }
+        }
+    }
+    for name in names {
         let from = state_dir.join(name);
         if from.exists() {
             std::fs::rename(&from, archive.join(name))
                 .with_context(|| format!("cannot move {} aside", from.display()))?;
         }
     }
-    Ok(())
+    tracing::info!(archive = %archive.display(), "moved the previous run aside");
+    Ok(Some(archive))
 }
 
 /// Writes the framework's reference example where agents can read it; returns its relative path.

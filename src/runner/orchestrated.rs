@@ -126,6 +126,7 @@ pub async fn run(setup: RunSetup) -> RunResult {
         let mut flush: Vec<Recipient<Flush>> =
             vec![persist.clone().recipient(), ui.clone().recipient()];
         flush.extend(extra_flush);
+        let audit = AuditLog::new(&audit_dir).for_run(&run.run_id);
         let actor = QueueActor::new(state, run, start, agents);
         let orchestrator = Orchestrator::new(
             queue_addr,
@@ -137,7 +138,7 @@ pub async fn run(setup: RunSetup) -> RunResult {
         )
         .start();
         let mut actor = actor
-            .with_audit(AuditLog::new(&audit_dir))
+            .with_audit(audit)
             .subscribe(persist.clone().recipient())
             .subscribe(ui.clone().recipient())
             .notify_finish(orchestrator.recipient());
