@@ -359,3 +359,46 @@ async fn a_failed_run_resumes_by_retrying_what_failed_and_what_it_blocked() {
         assert_eq!(t.attempts, 1, "{id}");
     }
 }
+
+// ---- resume keeps how the run was started ------------------------------------
+
+#[test]
+fn a_plain_resume_keeps_the_content_and_provider_the_run_started_with() {
+    let work = tempfile::tempdir().unwrap();
+    let content = work.path().join("content");
+    let out = wizard()
+        .args(["content", "export"])
+        .arg(&content)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let product = content.join("product.yaml");
+    let text = std::fs::read_to_string(&product).unwrap();
+    std::fs::write(
+        &product,
+        text.replace("name: PostHog", "name: Acme Analytics"),
+    )
+    .unwrap();
+
+    let app = work.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    let content_arg = content.display().to_string();
+    integrate_and_kill_after(&app, &["--content", &content_arg], 4);
+
+    // No --content, no --provider: both come from the run.
+    let out = wizard()
+        .arg("resume")
+        .arg(&app)
+        .args(["--ui", "json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("Acme Analytics is set up"), "{stderr}");
+}

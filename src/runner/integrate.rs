@@ -36,6 +36,7 @@ use crate::runner::linear::{linear_catalogue, LinearBackend};
 use crate::runner::lock::RunLock;
 use crate::runner::orchestrated::{self, RunResult, RunSetup};
 use crate::runner::resume;
+use crate::runner::settings::{Given, RunSettings};
 use crate::telemetry::{names, TelemetryClient, TelemetrySetting};
 use crate::tools::mcp::{McpCatalogue, McpHandle};
 use crate::tools::{BashLimits, ToolContext, ToolRegistry};
@@ -101,10 +102,12 @@ pub struct IntegrateOptions {
     pub skip_commands: Option<String>,
     /// How long each stub task takes (`--provider stub`).
     pub stub_delay: Duration,
+    /// Which settings the command line gave; a resume takes the others from the run.
+    pub given: Given,
 }
 
 /// Runs `integrate` (or `resume`) and returns the exit code.
-pub fn integrate(opts: IntegrateOptions) -> Result<i32> {
+pub fn integrate(mut opts: IntegrateOptions) -> Result<i32> {
     let install_dir = opts
         .dir
         .canonicalize()
@@ -112,6 +115,11 @@ pub fn integrate(opts: IntegrateOptions) -> Result<i32> {
     let state_dir = install_dir.join(files::STATE_DIR);
     let _lock = RunLock::acquire(&state_dir)?;
     crate::cli::init_logging(&state_dir)?;
+    if continues_a_run(&opts, &state_dir) {
+        if let Some(recorded) = RunSettings::load(&state_dir) {
+            recorded.apply(&mut opts);
+        }
+    }
     // Commands are supervised (see `tools::process`): what a killed wizard left in
     // this directory dies now, and what this run's commands detach dies with the run.
     let marker = crate::tools::process::run_marker(&install_dir);
@@ -575,15 +583,34 @@ fn model_client(
     })
 }
 
+/// True when this command continues the run in `state_dir` (so the run's recorded
+/// settings apply): `wizard resume`, or `integrate --yes` over an unfinished run.
+fn continues_a_run(opts: &IntegrateOptions, state_dir: &Path) -> bool {
+    match opts.resume {
+        ResumeChoice::Resume => true,
+        ResumeChoice::Fresh => false,
+        ResumeChoice::Ask => opts.yes && resume::has_unfinished_run(state_dir),
+    }
+}
+
 /// The saved queue to continue (`Ok(Some)`), a fresh start (`Ok(None)`), or an exit code
-/// when there is nothing to do (`Err`: the run already finished).
+/// when there is nothing to do (`Err`: the run already finished). Records the
+/// settings the run goes on with, for the next resume.
 fn resume_or_fresh(
     opts: &IntegrateOptions,
     state_dir: &Path,
     content: &ContentSet,
 ) -> Result<Result<Option<QueueFile>, i32>> {
     match decide_resume(opts, state_dir, content) {
-        Ok(file) => Ok(Ok(file)),
+        Ok(file) => {
+            if let Err(e) = RunSettings::of(opts).save(state_dir) {
+                eprintln!(
+                    "wizard: could not record the run's settings in {}: {e}; a resume will need the same flags again",
+                    state_dir.join(resume::SETTINGS).display()
+                );
+            }
+            Ok(Ok(file))
+        }
         Err(e) => match e.downcast::<resume::ResumeError>() {
             Ok(resume::ResumeError::Finished {
                 verdict,
