@@ -402,3 +402,66 @@ fn a_plain_resume_keeps_the_content_and_provider_the_run_started_with() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("Acme Analytics is set up"), "{stderr}");
 }
+
+// ---- storage errors accumulate -------------------------------------------------
+
+#[actix::test]
+async fn a_failed_handoff_write_is_still_reported_at_the_end_after_good_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join(".posthog-wizard");
+    std::fs::create_dir_all(&state_dir).unwrap();
+    // A file where the handoffs folder should be: every handoff write fails,
+    // while queue.json keeps being written fine.
+    std::fs::write(state_dir.join("handoffs"), "not a folder").unwrap();
+    let setup = RunSetup {
+        state_dir: state_dir.clone(),
+        limits: QueueLimits::default(),
+        catalogue: stub_catalogue(),
+        backend: Arc::new(StubBackend::new(
+            state_dir.clone(),
+            Duration::from_millis(1),
+        )),
+        ui: wizard::actors::ui::UiMode::Quiet,
+        run: run_info(1),
+        resume: None,
+        budget: None,
+        subscribers: Vec::new(),
+        flush: Vec::new(),
+        coalesce: Duration::from_millis(1),
+        fail_queue_writes_after: None,
+    };
+    let result = orchestrated::run(setup).await;
+    assert_eq!(result.outcome.verdict, Verdict::Success);
+    assert!(result.persist.queue_writes > 1, "later writes succeeded");
+    assert!(
+        result
+            .storage_errors
+            .iter()
+            .any(|e| e.contains("could not write a handoff")),
+        "{:?}",
+        result.storage_errors
+    );
+    let paths =
+        wizard::report::write_reports_with_errors(&state_dir, &result.view, &result.storage_errors)
+            .unwrap();
+    let report = std::fs::read_to_string(paths.markdown).unwrap();
+    assert!(report.contains("could not write a handoff"), "{report}");
+}
+
+#[test]
+fn a_successful_run_with_storage_errors_says_so_and_does_not_exit_zero() {
+    let app = tempfile::tempdir().unwrap();
+    let out = wizard()
+        .arg("integrate")
+        .arg(app.path())
+        .args(STUB)
+        .env("WIZARD_FAIL_QUEUE_WRITES_AFTER", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is set up"), "{stderr}");
+    assert!(stderr.contains("storage error"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+}

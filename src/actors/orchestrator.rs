@@ -115,11 +115,16 @@ impl Handler<RunFinished> for Orchestrator {
         let flush = self.flush.clone();
         let done = self.done.take();
         let finish = async move {
-            let mut errors: Vec<String> = msg.storage_error.clone().into_iter().collect();
+            // Each subscriber reports every error of the run, one per line.
+            let mut errors: Vec<String> = msg
+                .storage_error
+                .iter()
+                .flat_map(|e| e.lines().map(str::to_string))
+                .collect();
             for f in flush {
                 match f.send(Flush).await {
                     Ok(Ok(())) => {}
-                    Ok(Err(e)) => errors.push(e),
+                    Ok(Err(e)) => errors.extend(e.lines().map(str::to_string)),
                     Err(e) => errors.push(format!("a subscriber stopped before flushing: {e}")),
                 }
             }

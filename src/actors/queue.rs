@@ -285,7 +285,7 @@ impl QueueActor {
         self.token.cancel();
         let storage_error = self.audit.as_mut().and_then(|log| {
             log.sync();
-            log.error().map(str::to_string)
+            (!log.errors().is_empty()).then(|| log.errors().join("\n"))
         });
         for r in &self.on_finish {
             r.do_send(RunFinished {

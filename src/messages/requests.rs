@@ -146,7 +146,7 @@ pub struct Interrupt;
 pub struct RunFinished {
     /// The verdict.
     pub outcome: RunOutcome,
-    /// The first write error of the event log, if any.
+    /// Every write error of the event log, one per line, if any.
     pub storage_error: Option<String>,
 }
 

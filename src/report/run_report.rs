@@ -40,6 +40,15 @@ pub struct ReportError {
 
 /// Writes `run-report.md` and `timeline.svg` into `dir` (the run's state dir), atomically.
 pub fn write_reports(dir: &Path, view: &RunView) -> Result<ReportPaths, ReportError> {
+    write_reports_with_errors(dir, view, &[])
+}
+
+/// Like [`write_reports`], with the run's storage errors listed at the end of the report.
+pub fn write_reports_with_errors(
+    dir: &Path,
+    view: &RunView,
+    storage_errors: &[String],
+) -> Result<ReportPaths, ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| ReportError {
         path: dir.to_path_buf(),
         source,
@@ -49,7 +58,14 @@ pub fn write_reports(dir: &Path, view: &RunView) -> Result<ReportPaths, ReportEr
         timeline: dir.join(TIMELINE_FILE),
     };
     write_atomically(&paths.timeline, &timeline_svg(view))?;
-    write_atomically(&paths.markdown, &run_report_markdown(view))?;
+    let mut markdown = run_report_markdown(view);
+    if !storage_errors.is_empty() {
+        markdown.push_str("\n## Files that could not be written\n\nThe run's record on disk may be incomplete:\n\n");
+        for e in storage_errors {
+            let _ = writeln!(markdown, "- {e}");
+        }
+    }
+    write_atomically(&paths.markdown, &markdown)?;
     Ok(paths)
 }
 

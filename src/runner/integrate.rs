@@ -483,7 +483,11 @@ fn finish(
     variant: Variant,
     result: RunResult,
 ) -> Result<i32> {
-    let reports = match crate::report::write_reports(state_dir, &result.view) {
+    let reports = match crate::report::write_reports_with_errors(
+        state_dir,
+        &result.view,
+        &result.storage_errors,
+    ) {
         Ok(paths) => Some(paths),
         Err(e) => {
             eprintln!("wizard: {e}");
@@ -500,17 +504,35 @@ fn finish(
         install_dir,
         variant,
     };
-    let outro = outro_text(&result.outcome, &result.view, reports.as_ref(), &ctx);
+    let mut outro = outro_text(&result.outcome, &result.view, reports.as_ref(), &ctx);
+    if !result.storage_errors.is_empty() {
+        outro.push_str(&format!(
+            "\n⚠ {} storage error{} during the run (listed above and in the run report): \
+             its record on disk may be incomplete.",
+            result.storage_errors.len(),
+            if result.storage_errors.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        ));
+    }
     if opts.ui == UiMode::Json {
         eprintln!("{outro}");
     } else if opts.ui != UiMode::Quiet {
         println!("\n{outro}");
     }
-    Ok(exit_code(&result.outcome))
+    Ok(exit_code(&result.outcome, &result.storage_errors))
 }
 
-fn exit_code(outcome: &RunOutcome) -> i32 {
-    crate::cli::exit_code(outcome.verdict)
+/// The verdict's exit code; a success whose files could not all be written is not a success.
+fn exit_code(outcome: &RunOutcome, storage_errors: &[String]) -> i32 {
+    let code = crate::cli::exit_code(outcome.verdict);
+    if code == crate::cli::EXIT_OK && !storage_errors.is_empty() {
+        crate::cli::EXIT_FAILED
+    } else {
+        code
+    }
 }
 
 /// The model client, its provider name, and its health probe (none for replay).
