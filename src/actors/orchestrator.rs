@@ -12,7 +12,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use super::queue::QueueActor;
-use super::task_agent::{panic_message, QueuePort};
+use super::task_agent::{describe_limit, panic_message, QueuePort};
 use crate::agent::{AgentBackend, SeedReport, TaskPort};
 use crate::cancel::CancellationToken;
 use crate::messages::{Flush, RunFinished, RunOutcome, SeedingDone};
@@ -88,8 +88,8 @@ impl Actor for Orchestrator {
                         panic_message(&panic)
                     )),
                     Err(_) => cut(format!(
-                        "the seeding agent ran past its time limit of {}s",
-                        limit.as_secs()
+                        "the seeding agent ran past its time limit of {}",
+                        describe_limit(limit)
                     )),
                 },
                 () = token.cancelled() => cut("the seeding agent was stopped".into()),

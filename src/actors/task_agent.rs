@@ -118,7 +118,7 @@ impl Handler<RunTask> for TaskAgent {
 
 /// A time limit in words: whole seconds as `600s`, anything finer in milliseconds
 /// (a sub-second limit must not read as `0s`).
-fn describe_limit(limit: std::time::Duration) -> String {
+pub(crate) fn describe_limit(limit: std::time::Duration) -> String {
     if limit.subsec_millis() == 0 {
         format!("{}s", limit.as_secs())
     } else {

@@ -25,9 +25,28 @@ pub struct TaskTypeInfo {
 pub struct Catalogue {
     /// Type name → defaults.
     pub types: BTreeMap<String, TaskTypeInfo>,
+    /// The models an enqueue may name, when the run knows them (else any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<ModelNames>,
+}
+
+/// The model names an enqueue may give: a tier, or a model the run has a price
+/// for (an unpriced model would cost nothing against the budget).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelNames {
+    /// Tier names (`small`, `medium`, `large`).
+    pub tiers: Vec<String>,
+    /// Model ids and aliases with a price.
+    pub priced: BTreeSet<String>,
 }
 
 impl Catalogue {
+    /// Limits the models an enqueue may name.
+    pub fn with_models(mut self, models: ModelNames) -> Self {
+        self.models = Some(models);
+        self
+    }
+
     /// A catalogue from `(type, label, model)` triples.
     pub fn from_triples<'a>(
         triples: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
@@ -44,7 +63,10 @@ impl Catalogue {
                 )
             })
             .collect();
-        Self { types }
+        Self {
+            types,
+            models: None,
+        }
     }
 }
 
@@ -260,6 +282,14 @@ impl QueueState {
                 known,
             });
         };
+        if let (Some(model), Some(names)) = (&spec.model, &self.catalogue.models) {
+            if !names.tiers.contains(model) && !names.priced.contains(model) {
+                return Err(GuardError::UnknownModel {
+                    model: model.clone(),
+                    tiers: names.tiers.clone(),
+                });
+            }
+        }
         for dep in &spec.depends_on {
             if !self.index.contains_key(dep) {
                 let known: Vec<String> = self

@@ -280,6 +280,12 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         package_managers: content.package_managers.clone(),
     };
     let tools = ToolRegistry::builtin().tools();
+    let model_names = crate::queue::ModelNames {
+        tiers: [Tier::Small, Tier::Medium, Tier::Large]
+            .map(|t| t.as_str().to_string())
+            .to_vec(),
+        priced: models.priced_ids().map(str::to_string).collect(),
+    };
     let models = Arc::new(models);
     let env = AgentEnv {
         client,
@@ -294,7 +300,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     let (backend, catalogue): (Arc<dyn AgentBackend>, _) = match decision.variant {
         Variant::Orchestrator => (
             Arc::new(ModelBackend::new(env).with_mcp(mcp)),
-            content.catalogue(),
+            content.catalogue().with_models(model_names),
         ),
         Variant::Linear => (
             Arc::new(LinearBackend::new(env)),
