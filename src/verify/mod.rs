@@ -29,6 +29,9 @@ use app::RunningApp;
 use readback::Readback;
 use request_app::RequestApp;
 
+/// How long the app runs on after the agent's last request: a route may send its events
+/// after answering (Next.js `after()`, a batching client's timer).
+const SETTLE: Duration = Duration::from_secs(2);
 /// How far before the step's start the readback looks, for clocks that disagree a little.
 const CLOCK_SLACK: Duration = Duration::from_secs(120);
 
@@ -135,6 +138,7 @@ impl Session {
 
     /// Stops the app, then asks the backend which planned events arrived.
     pub async fn finish(self, host: Option<&str>) -> Verification {
+        tokio::time::sleep(SETTLE).await;
         self.app.stop().await;
         let requests = self.log.lock().map(|l| l.clone()).unwrap_or_default();
         let since = self.started - chrono::Duration::from_std(CLOCK_SLACK).unwrap_or_default();
@@ -153,7 +157,10 @@ impl Session {
         };
         let (method, seen) = match readback {
             Err(why) => (why.clone(), Err(why)),
-            Ok(readback) => (readback.describe(), readback.received(&names, &expected, since).await),
+            Ok(readback) => (
+                readback.describe(),
+                readback.received(&names, &expected, since).await,
+            ),
         };
         let events = self
             .plan
