@@ -35,6 +35,11 @@ const SERVER_JS: &str = r#"
 const http = require('http');
 const HOST = process.argv[2];
 const MARK = process.argv[3];
+// A child of its own, as `next start` has workers: it must go when the app is stopped.
+if (process.argv[4] === 'spawn') {
+  require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', MARK],
+    {stdio: 'ignore'});
+}
 http.createServer(async (req, res) => {
   if (req.method === 'POST' && req.url === '/api/subscribe') {
     await fetch(HOST + '/batch/', {
@@ -125,6 +130,16 @@ struct Setup {
 
 /// Content with a `node-app` framework started by `start`, and the verify agent.
 async fn setup(fake: &FakePostHog, start: &str, skip: Option<&str>) -> Setup {
+    setup_with(fake, start, skip, CASSETTE, 0.0).await
+}
+
+async fn setup_with(
+    fake: &FakePostHog,
+    start: &str,
+    skip: Option<&str>,
+    cassette: &str,
+    speed: f64,
+) -> Setup {
     let content_root = content_dir();
     let root = content_root.path();
     std::fs::write(root.join("agents/verify.md"), AGENT).unwrap();
@@ -169,7 +184,7 @@ async fn setup(fake: &FakePostHog, start: &str, skip: Option<&str>) -> Setup {
     };
     let models = Arc::new(ModelTable::parse(&content.models_yaml).unwrap());
     let client = Arc::new(
-        ReplayClient::from_yaml(CASSETTE, 0.0)
+        ReplayClient::from_yaml(cassette, speed)
             .unwrap()
             .with_models(ModelTable::parse(&content.models_yaml).unwrap()),
     );
@@ -403,4 +418,56 @@ async fn an_app_that_does_not_start_skips_with_its_output() {
         "{}",
         handoff.did
     );
+}
+
+async fn wait_until_gone(marker: &str) -> Vec<String> {
+    let mut left = processes_with_arg(marker);
+    for _ in 0..50 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        left = processes_with_arg(marker);
+    }
+    left
+}
+
+#[tokio::test]
+async fn a_verify_step_cut_short_leaves_no_process_of_the_app_behind() {
+    if !node_available() {
+        return;
+    }
+    let fake = FakePostHog::start().await;
+    let marker = format!("verify-mark-{}", uuid::Uuid::new_v4().simple());
+    // The model takes ten minutes to answer: the attempt is cut while the app runs.
+    let slow = format!(
+        "version: 1\nlatency:\n  small: {{ttftMs: 600000, tokensPerSec: 1}}\n{}",
+        CASSETTE.trim_start().trim_start_matches("version: 1\n")
+    );
+    let start = format!("node server.js {} {marker} spawn", fake.url());
+    let s = setup_with(&fake, &start, None, &slow, 1.0).await;
+    let job = AgentJob {
+        task: task(),
+        ancestors: Vec::new(),
+    };
+    let mut run = Box::pin(s.backend.run(job, Arc::new(Port)));
+    let running = async {
+        for _ in 0..100 {
+            let found = processes_with_arg(&marker);
+            if found.len() >= 2 {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        processes_with_arg(&marker)
+    };
+    tokio::select! {
+        end = &mut run => panic!("the attempt ended before it was cut: {:?}", end.end),
+        found = running => assert_eq!(found.len(), 2, "the app and its child run: {found:?}"),
+    }
+    // The attempt is cut (its future dropped, as the time limit or an interrupt does) …
+    drop(run);
+    // … and takes the app's whole group with it.
+    let left = wait_until_gone(&marker).await;
+    assert!(left.is_empty(), "app processes left running: {left:?}");
 }
