@@ -33,7 +33,8 @@ impl Verification {
             self.events.len()
         )];
         for (outcome, label) in [
-            (EventOutcome::NotSeen, "sent but not seen"),
+            (EventOutcome::Sent, "only sent"),
+            (EventOutcome::NotSeen, "not seen"),
             (EventOutcome::NotChecked, "not verified"),
         ] {
             let group: Vec<String> = self
@@ -72,6 +73,8 @@ pub struct EventEvidence {
 pub enum EventOutcome {
     /// The backend has it, since the run started.
     Reached,
+    /// The app answered the requests meant to send it, but the run could not read events back.
+    Sent,
     /// The run could read events back, and this one was not among them.
     NotSeen,
     /// The run could not tell (no browser for a client event, no way to read events back).

@@ -265,7 +265,8 @@ fn verification_section(md: &mut String, view: &RunView) {
             for e in &v.events {
                 let outcome = match e.outcome {
                     crate::messages::EventOutcome::Reached => "✓ reached",
-                    crate::messages::EventOutcome::NotSeen => "✗ sent but not seen",
+                    crate::messages::EventOutcome::Sent => "→ only sent",
+                    crate::messages::EventOutcome::NotSeen => "✗ not seen",
                     crate::messages::EventOutcome::NotChecked => "○ not verified",
                 };
                 let _ = writeln!(

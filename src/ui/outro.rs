@@ -238,6 +238,11 @@ mod tests {
                     EventOutcome::NotChecked,
                     "needs a browser",
                 ),
+                evidence(
+                    "checkout_done",
+                    EventOutcome::Sent,
+                    "no key to read events back",
+                ),
             ],
             requests: vec![],
         })]);
@@ -266,14 +271,18 @@ mod tests {
         assert_eq!(lines[0], "✓ PostHog is set up: 1/1 steps.");
         assert_eq!(
             lines[1],
-            "  verified: 1 of 3 planned events reached PostHog"
+            "  verified: 1 of 4 planned events reached PostHog"
         );
         assert_eq!(
             lines[2],
-            "  sent but not seen: plan_changed (not received since the step began)"
+            "  only sent: checkout_done (no key to read events back)"
         );
         assert_eq!(
             lines[3],
+            "  not seen: plan_changed (not received since the step began)"
+        );
+        assert_eq!(
+            lines[4],
             "  not verified: subscribe_clicked (needs a browser)"
         );
     }

@@ -162,6 +162,10 @@ impl Session {
                 readback.received(&names, &expected, since).await,
             ),
         };
+        // A server event whose route answered was at least sent, even when nothing can be read back.
+        let answered = requests
+            .iter()
+            .any(|r| r.method != "GET" && r.status.is_some_and(|s| (200..300).contains(&s)));
         let events = self
             .plan
             .iter()
@@ -175,6 +179,7 @@ impl Session {
                         EventOutcome::NotSeen,
                         "not received since the step began".to_string(),
                     ),
+                    Err(why) if answered => (EventOutcome::Sent, why.clone()),
                     Err(why) => (EventOutcome::NotChecked, why.clone()),
                 };
                 EventEvidence {
