@@ -17,3 +17,4 @@ pub mod runner;
 pub mod telemetry;
 pub mod tools;
 pub mod ui;
+pub mod verify;
