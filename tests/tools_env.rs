@@ -273,7 +273,10 @@ async fn an_env_template_takes_names_with_empty_values_and_is_never_git_ignored(
     assert_eq!(out.files_touched, [".env.example"]);
     assert!(!dir.path().join(".gitignore").exists());
     let text = fs::read_to_string(dir.path().join(".env.example")).unwrap();
-    assert!(text.contains("NEXT_PUBLIC_POSTHOG_PROJECT_TOKEN="), "{text}");
+    assert!(
+        text.contains("NEXT_PUBLIC_POSTHOG_PROJECT_TOKEN="),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -291,7 +294,11 @@ async fn a_secret_is_refused_in_an_env_template_and_nothing_is_written() {
         .await
         .unwrap_err();
     assert!(matches!(err, ToolError::Denied(_)), "{err:?}");
-    assert!(err.to_string().contains("values.NEXT_PUBLIC_POSTHOG_PROJECT_TOKEN"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("values.NEXT_PUBLIC_POSTHOG_PROJECT_TOKEN"),
+        "{err}"
+    );
     assert!(!err.to_string().contains(TOKEN));
     assert!(!dir.path().join(".env.example").exists());
     assert!(!dir.path().join(".gitignore").exists());
