@@ -3,7 +3,9 @@
 //! examples' `package.json` excerpts declare, plus TypeScript and the type
 //! packages a real app of that kind has; each example's files are written at
 //! their paths, over the app code they assume (`tests/data/example-types/`), and
-//! `tsc --noEmit` checks them, JavaScript files included (`checkJs`).
+//! `tsc --noEmit` checks them, JavaScript files included (`checkJs`). The demo's
+//! target integration (`examples/next-app` with `tests/data/next-app-integration`
+//! over it) is checked the same way.
 //!
 //! This test needs the npm registry. It asks first (`npm ping`); when the
 //! registry cannot be reached it prints a loud SKIPPED banner and passes, unless
@@ -281,18 +283,7 @@ fn every_reference_example_type_checks_against_the_real_sdk_packages() {
             written >= 2,
             "{id}: only {written} code files found in the example"
         );
-        let child = Command::new("node")
-            .arg(&tsc)
-            .args(["--noEmit", "-p"])
-            .arg(app.join(&id).join("tsconfig.json"))
-            .current_dir(app.join(&id))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("node starts");
-        let out = wait_with_limit(child, TSC_LIMIT)
-            .unwrap_or_else(|limit| panic!("{id}: tsc ran past {}s", limit.as_secs()));
+        let out = tsc_in(&tsc, &app.join(&id));
         eprintln!("{id}: {written} files, tsc exit {}", out.status);
         if !out.status.success() {
             failures.push(format!(
@@ -302,9 +293,44 @@ fn every_reference_example_type_checks_against_the_real_sdk_packages() {
             ));
         }
     }
+    // The demo's target integration: the sample app with the files the cassette leaves.
+    let demo = app.join("demo-target");
+    let _ = std::fs::remove_dir_all(&demo);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    copy_tree(&root.join("examples/next-app"), &demo);
+    copy_tree(&root.join("tests/data/next-app-integration"), &demo);
+    std::fs::copy(
+        app.join("nextjs-app-router/tsconfig.json"),
+        demo.join("tsconfig.json"),
+    )
+    .unwrap();
+    let out = tsc_in(&tsc, &demo);
+    eprintln!("demo target: tsc exit {}", out.status);
+    if !out.status.success() {
+        failures.push(format!(
+            "demo target:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        ));
+    }
     assert!(
         failures.is_empty(),
         "examples that do not type-check:\n{}",
         failures.join("\n")
     );
+}
+
+/// Runs `tsc --noEmit` on the project in `dir`.
+fn tsc_in(tsc: &Path, dir: &Path) -> Output {
+    let child = Command::new("node")
+        .arg(tsc)
+        .args(["--noEmit", "-p"])
+        .arg(dir.join("tsconfig.json"))
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node starts");
+    wait_with_limit(child, TSC_LIMIT)
+        .unwrap_or_else(|limit| panic!("{}: tsc ran past {}s", dir.display(), limit.as_secs()))
 }
