@@ -76,10 +76,16 @@ impl Handler<RunTask> for TaskAgent {
                 }),
                 Err(_) => cut(AttemptEnd::Error {
                     error_kind: "timeout".into(),
-                    message: format!(
-                        "the task ran past its time limit of {}",
-                        describe_limit(limit)
-                    ),
+                    message: match queue_port.failing_checks() {
+                        Some(failure) => format!(
+                            "the task ran past its time limit of {} with its checks failing: {failure}",
+                            describe_limit(limit)
+                        ),
+                        None => format!(
+                            "the task ran past its time limit of {}",
+                            describe_limit(limit)
+                        ),
+                    },
                     fatal: false,
                 }),
             }
@@ -127,6 +133,8 @@ pub struct QueuePort {
     task_id: Option<TaskId>,
     /// The latest usage and cost the agent reported with an activity (cumulative).
     so_far: Arc<Mutex<(Usage, f64)>>,
+    /// The output of the task's checks while they fail.
+    checks: Arc<Mutex<Option<String>>>,
 }
 
 impl QueuePort {
@@ -137,6 +145,7 @@ impl QueuePort {
             by: Enqueuer::Task(task_id.clone()),
             task_id: Some(task_id),
             so_far: Arc::default(),
+            checks: Arc::default(),
         }
     }
 
@@ -147,6 +156,15 @@ impl QueuePort {
             by: Enqueuer::Orchestrator,
             task_id: None,
             so_far: Arc::default(),
+            checks: Arc::default(),
+        }
+    }
+
+    /// The output of the task's checks, if they failed last time they ran.
+    pub fn failing_checks(&self) -> Option<String> {
+        match self.checks.lock() {
+            Ok(checks) => checks.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
@@ -211,5 +229,9 @@ impl TaskPort for QueuePort {
 
     fn task_id(&self) -> Option<&str> {
         self.task_id.as_deref()
+    }
+
+    fn check_failed(&self, failure: Option<String>) {
+        *self.checks.lock().unwrap_or_else(|p| p.into_inner()) = failure;
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::checks::TaskChecks;
 use super::prompt::{self, AgentText, CatalogueEntry, ProjectContext, SkillText};
 use super::run_loop::{run_agent, AgentSetup};
 use super::{AgentBackend, AgentJob, AttemptReport, SeedReport, TaskPort};
@@ -173,6 +174,7 @@ impl AgentBackend for ModelBackend {
             prompt: text,
             tools: self.tools_for(&port, &allowed).await,
             offers_complete_task: true,
+            checks: TaskChecks::of(agent),
             ctx,
             max_turns: agent.max_turns.unwrap_or(self.defaults.max_turns),
             max_tokens: self.defaults.max_tokens,
@@ -212,6 +214,7 @@ impl AgentBackend for ModelBackend {
             prompt: prompt::seed_prompt(&seed.body, &entries),
             tools: self.tools_for(&port, &[]).await,
             offers_complete_task: false,
+            checks: TaskChecks::default(),
             ctx,
             max_turns: seed.max_turns.unwrap_or(self.defaults.max_turns),
             max_tokens: self.defaults.max_tokens,

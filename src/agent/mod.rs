@@ -6,6 +6,7 @@
 //! queue only through a [`TaskPort`], so they can be tested without actors.
 
 pub mod backend;
+pub mod checks;
 pub mod prompt;
 pub mod run_loop;
 pub mod stub;
@@ -76,6 +77,9 @@ pub trait TaskPort: Send + Sync {
     fn relabel(&self, label: String);
     /// The id of the task this port belongs to (`None` for the seed).
     fn task_id(&self) -> Option<&str>;
+    /// Notes the output of the task's failing checks (or `None` once they pass), so an
+    /// attempt cut at its time limit fails with that output as the reason.
+    fn check_failed(&self, _failure: Option<String>) {}
 }
 
 /// Something that can run a task attempt.

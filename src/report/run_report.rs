@@ -149,6 +149,10 @@ pub fn run_report_markdown(view: &RunView) -> String {
                 let _ = writeln!(md, "- Did: {}", inline(&handoff.did));
                 said = true;
             }
+            if let Some(checks) = checks_line(handoff) {
+                let _ = writeln!(md, "- Checks: {checks}");
+                said = true;
+            }
             if let Some(conflict) = &handoff.conflict {
                 let _ = writeln!(md, "- ⚠ Conflict to review: {}", inline(conflict));
                 said = true;
@@ -229,6 +233,38 @@ pub fn run_report_markdown(view: &RunView) -> String {
     md
 }
 
+/// The runtime's checks of a step, one phrase each: passed (✓), failed (✗) or not run (○).
+fn checks_line(handoff: &crate::messages::Handoff) -> Option<String> {
+    let mut parts: Vec<String> = handoff
+        .file_checks
+        .iter()
+        .map(|f| {
+            let glyph = if f.passed { "✓" } else { "✗" };
+            format!("{glyph} {} (found {})", inline(&f.expect), f.found)
+        })
+        .collect();
+    parts.extend(
+        handoff
+            .checks
+            .iter()
+            .map(|c| match (&c.not_run, c.exit_code) {
+                (Some(why), _) => format!("○ `{}` not run ({})", inline(&c.command), inline(why)),
+                (None, Some(code)) => format!(
+                    "{} `{}` (exit {code}, {})",
+                    if code == 0 { "✓" } else { "✗" },
+                    inline(&c.command),
+                    units::duration(c.ms)
+                ),
+                (None, None) => format!(
+                    "✗ `{}` (killed after {})",
+                    inline(&c.command),
+                    units::duration(c.ms)
+                ),
+            }),
+    );
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 /// The outcome column: glyph, status, and the reason when there is one.
 fn outcome_of(row: &TaskRow) -> String {
     let status = row.status();
@@ -253,4 +289,42 @@ fn inline(text: &str) -> String {
 /// Text safe inside a markdown table cell.
 fn cell(text: &str) -> String {
     inline(text).replace('|', "\\|")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::messages::{CommandCheck, FileAssertion, Handoff};
+
+    #[test]
+    fn the_checks_line_tells_passed_failed_and_not_run_apart() {
+        let handoff = Handoff {
+            file_checks: vec![FileAssertion {
+                expect: "exactly 1 match(es) of /posthog\\.init\\(/ in **/*.ts".into(),
+                found: 2,
+                passed: false,
+            }],
+            checks: vec![
+                CommandCheck {
+                    command: "npm run build".into(),
+                    exit_code: Some(0),
+                    ms: 12_000,
+                    not_run: None,
+                },
+                CommandCheck {
+                    command: "npm run lint".into(),
+                    exit_code: None,
+                    ms: 0,
+                    not_run: Some("--skip-commands".into()),
+                },
+            ],
+            ..Handoff::default()
+        };
+        let line = checks_line(&handoff).unwrap();
+        assert!(line.starts_with("✗ exactly 1 match(es)"), "{line}");
+        assert!(line.contains("(found 2)"));
+        assert!(line.contains("✓ `npm run build` (exit 0, "), "{line}");
+        assert!(line.contains("○ `npm run lint` not run (--skip-commands)"));
+        assert_eq!(checks_line(&Handoff::default()), None);
+    }
 }

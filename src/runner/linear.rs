@@ -13,6 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::agent::backend::AgentEnv;
+use crate::agent::checks::TaskChecks;
 use crate::agent::prompt::{self, AgentText, LinearStep, SkillText};
 use crate::agent::run_loop::{run_agent, AgentSetup};
 use crate::agent::{AgentBackend, AgentJob, AttemptReport, SeedReport, TaskPort};
@@ -116,6 +117,7 @@ impl AgentBackend for LinearBackend {
             prompt: self.prompt(),
             tools: self.env.tools.clone(),
             offers_complete_task: false,
+            checks: TaskChecks::default(),
             ctx,
             max_turns: self.max_turns,
             max_tokens: 16_384,
@@ -141,6 +143,7 @@ impl AgentBackend for LinearBackend {
                         for_next_agent: "the linear run is over".into(),
                         files_touched: result.files_touched.clone(),
                         conflict: None,
+                        ..Default::default()
                     },
                 }
             }

@@ -103,6 +103,30 @@ impl Tool for RunCommand {
     }
 }
 
+/// How a command the runtime ran for itself (a task's `check`) ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedRun {
+    /// The exit code; `None` when it timed out or a signal killed it.
+    pub exit_code: Option<i32>,
+    /// What `Bash` would have returned: the command, the output tail, the status; secrets redacted.
+    pub report: String,
+}
+
+/// Runs a command the fence already accepted exactly as `Bash` runs one (no shell, its
+/// own process group killed at the end, the output tail kept), for the runtime's checks.
+pub async fn run_allowed(
+    ctx: &ToolContext,
+    allowed: &AllowedCommand,
+    command: &str,
+    limit: Duration,
+) -> Result<CheckedRun, ToolError> {
+    let run = run_command(ctx, allowed, limit).await?;
+    Ok(CheckedRun {
+        exit_code: run.status.and_then(|s| s.code()),
+        report: redact_secrets(&ctx.secrets, &run.report(command, limit)),
+    })
+}
+
 /// What a finished (or killed) command left.
 #[derive(Debug)]
 struct CommandRun {
