@@ -16,3 +16,4 @@ pub mod runner;
 pub mod telemetry;
 pub mod tools;
 pub mod ui;
+pub mod verify;

@@ -61,7 +61,8 @@ fn the_built_in_content_passes_validation() {
             "capture",
             "build",
             "dashboard",
-            "report"
+            "report",
+            "verify"
         ]
     );
 }
@@ -79,7 +80,7 @@ fn only_the_build_task_may_run_commands_and_models_follow_the_brief() {
         let has_bash = agent.allowed_tools.iter().any(|t| t == "Bash");
         assert_eq!(has_bash, agent.task_type == "build", "{}", agent.task_type);
         let expected = match agent.task_type.as_str() {
-            "plan" | "install" | "init" | "report" => "small",
+            "plan" | "install" | "init" | "report" | "verify" => "small",
             _ => "medium",
         };
         assert_eq!(agent.model, expected, "{}", agent.task_type);

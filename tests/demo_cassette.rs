@@ -225,6 +225,7 @@ fn expected_graph() -> Vec<(&'static str, Vec<&'static str>)> {
             "build",
             vec!["install", "init", "identify", "error-tracking", "capture"],
         ),
+        ("verify", vec!["build"]),
         ("dashboard", vec!["capture", "build"]),
         ("report", vec!["build", "dashboard"]),
     ]
@@ -268,8 +269,8 @@ fn demo_seeds_the_default_graph_and_every_task_completes_or_is_not_needed() {
     }
     assert_eq!(
         skipped.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["dashboard", "identify"],
-        "only identify and dashboard are skipped"
+        ["dashboard", "identify", "verify"],
+        "only identify, dashboard and (offline: no app is started) verify are skipped"
     );
     assert!(
         skipped["identify"].contains("no users"),

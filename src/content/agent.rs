@@ -27,6 +27,7 @@ pub const AGENT_FIELDS: &[&str] = &[
     "timeoutSecs",
     "check",
     "checkFiles",
+    "serveApp",
 ];
 
 /// One agent prompt: every frontmatter field, typed, plus the body.
@@ -77,6 +78,10 @@ pub struct AgentPrompt {
     /// File assertions the runtime checks after `complete_task(done)`, before `check`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub check_files: Vec<FileCheck>,
+    /// True when the runtime starts the built app for this task and reads back the
+    /// planned events it caused (the verify task).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub serve_app: bool,
     /// The intent, in markdown (everything after the frontmatter).
     #[serde(skip)]
     pub body: String,

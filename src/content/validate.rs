@@ -39,6 +39,7 @@ pub const BUILTIN_TOOLS: &[&str] = &[
     "check_env_keys",
     "set_env_values",
     "detect_package_manager",
+    "request_app",
 ];
 
 /// True for a built-in tool name, `mcp__<server>__<tool>` or `mcp__<server>__*`.

@@ -24,6 +24,9 @@ pub struct Handoff {
     /// The runtime's own `checkFiles` assertions, as last checked (never written by the model).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub file_checks: Vec<FileAssertion>,
+    /// What a verify task learned about the planned events (never written by the model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<super::Verification>,
 }
 
 /// One `check` command the runtime ran after `complete_task(done)`.

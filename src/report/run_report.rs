@@ -176,6 +176,8 @@ pub fn run_report_markdown(view: &RunView) -> String {
         }
     }
 
+    verification_section(&mut md, view);
+
     let totals = view.totals();
     md.push_str("\n## Totals\n\n");
     let _ = writeln!(
@@ -231,6 +233,61 @@ pub fn run_report_markdown(view: &RunView) -> String {
 
     let _ = writeln!(md, "\n## Timeline\n\n![Timeline]({TIMELINE_FILE})");
     md
+}
+
+/// `## Verification`: what reached the backend, per planned event, and the requests made.
+fn verification_section(md: &mut String, view: &RunView) {
+    let found: Vec<(&str, &crate::messages::Verification)> = view
+        .rows()
+        .iter()
+        .filter_map(|r| Some((r.id(), r.task.handoff.as_ref()?.verification.as_ref()?)))
+        .collect();
+    md.push_str("\n## Verification\n\n");
+    if found.is_empty() {
+        md.push_str("- No step verified that events arrive.\n");
+        return;
+    }
+    for (id, v) in found {
+        let _ = writeln!(
+            md,
+            "- Step {}: events read back through {}",
+            inline(id),
+            inline(&v.method)
+        );
+        let _ = writeln!(
+            md,
+            "- Verified: {} of {} planned events arrived",
+            v.reached(),
+            v.events.len()
+        );
+        if !v.events.is_empty() {
+            md.push_str("\n| Event | Side | Outcome | Why |\n|---|---|---|---|\n");
+            for e in &v.events {
+                let outcome = match e.outcome {
+                    crate::messages::EventOutcome::Reached => "✓ reached",
+                    crate::messages::EventOutcome::NotSeen => "✗ sent but not seen",
+                    crate::messages::EventOutcome::NotChecked => "○ not verified",
+                };
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {outcome} | {} |",
+                    cell(&e.event),
+                    cell(&e.side),
+                    cell(&e.detail)
+                );
+            }
+        }
+        if !v.requests.is_empty() {
+            md.push_str("\nRequests to the running app:\n\n");
+            for r in &v.requests {
+                let status = r
+                    .status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "no answer".into());
+                let _ = writeln!(md, "- `{} {}` → {status}", r.method, inline(&r.path));
+            }
+        }
+    }
 }
 
 /// The runtime's checks of a step, one phrase each: passed (✓), failed (✗) or not run (○).

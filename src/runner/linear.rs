@@ -35,7 +35,7 @@ pub fn linear_catalogue(label: &str) -> Catalogue {
 /// The union of every non-seed agent's permissions, without the queue tools.
 pub fn union_permissions(content: &ContentSet) -> Permissions {
     let mut p = Permissions::default();
-    for a in content.graph_order() {
+    for a in content.graph_order().into_iter().filter(|a| !a.serve_app) {
         let mine = a.permissions();
         for t in mine.allowed_tools {
             if !mine.disallowed_tools.contains(&t) && !p.allowed_tools.contains(&t) {
@@ -82,6 +82,8 @@ impl LinearBackend {
             .content
             .graph_order()
             .into_iter()
+            // One session has no app started for it: verification is the orchestrator's step.
+            .filter(|a| !a.serve_app)
             .map(|a| LinearStep {
                 task_type: &a.task_type,
                 label: &a.label,

@@ -106,6 +106,7 @@ pub fn parse_complete_task(input: &Value) -> Result<(ReportStatus, Handoff), Too
     // Check results are the runtime's record; a model cannot claim them.
     handoff.checks.clear();
     handoff.file_checks.clear();
+    handoff.verification = None;
     Ok((parsed.status, handoff))
 }
 

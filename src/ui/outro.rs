@@ -60,6 +60,18 @@ pub fn outro_text(
         )),
     }
 
+    // "Set up" never stands alone: say what reached the backend, what was only sent,
+    // and what was not checked.
+    for verification in view
+        .rows()
+        .iter()
+        .filter_map(|r| r.task.handoff.as_ref()?.verification.as_ref())
+    {
+        for line in verification.summary(ctx.product) {
+            out.push(format!("  {line}"));
+        }
+    }
+
     // Failed and blocked steps one by one; steps that never ran grouped by
     // reason, since an interrupt leaves many with the same one.
     let mut not_run: Vec<(&str, Vec<&str>)> = Vec::new();
