@@ -6,15 +6,18 @@
 //! check and the careless run must fail the one that names its mistake: a check
 //! that cannot tell the two apart is not a check.
 //!
-//! The checks are evaluated here by [`failed_checks`], which follows the
-//! `checkFiles` format (a glob; without a pattern the matching files are counted,
-//! with one its occurrences; bounds from `FileCheck::bounds`) over the files the
-//! file tools see.
+//! The checks run through the runtime's own `run_checks`, as after an agent's
+//! `complete_task(done)`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use async_trait::async_trait;
 use serde_json::{json, Value};
+use wizard::agent::checks::{run_checks, TaskChecks};
+use wizard::agent::TaskPort;
 use wizard::content::{load_blocking, ContentSet, ContentSource};
+use wizard::messages::{HandoffQuery, TaskHandoff, TaskId, TaskSpec, Usage};
+use wizard::queue::{GuardError, QueryError};
 use wizard::tools::env::SetEnvValues;
 use wizard::tools::fs::{project_files, EditFile, WriteFile};
 use wizard::tools::{BashLimits, Secrets, Tool, ToolContext};
@@ -85,47 +88,45 @@ async fn play(set: &ContentSet, app: &Path, host: &str, steps: &[Step]) {
     }
 }
 
-/// The messages of `agent`'s `checkFiles` that fail on `app`.
-fn failed_checks(set: &ContentSet, agent: &str, app: &Path) -> Vec<String> {
-    let files: Vec<(String, PathBuf)> = project_files(app)
-        .map(|p| {
-            let rel = p
-                .strip_prefix(app)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            (rel, p)
-        })
-        .collect();
-    let checks = &set.agents[agent].check_files;
-    assert!(!checks.is_empty(), "{agent} declares no checkFiles");
-    let mut failed = Vec::new();
-    for check in checks {
-        let glob = globset::GlobBuilder::new(&check.files)
-            .literal_separator(true)
-            .build()
-            .unwrap()
-            .compile_matcher();
-        let matching = files.iter().filter(|(rel, _)| glob.is_match(rel));
-        let count = match &check.pattern {
-            None => matching.count(),
-            Some(pattern) => {
-                let re = regex::Regex::new(pattern).unwrap();
-                matching
-                    .map(|(_, path)| {
-                        let text = std::fs::read_to_string(path).unwrap_or_default();
-                        re.find_iter(&text).count()
-                    })
-                    .sum()
-            }
-        };
-        let count = u32::try_from(count).unwrap();
-        let (min, max) = check.bounds();
-        if count < min || max.is_some_and(|max| count > max) {
-            failed.push(check.message.clone().unwrap_or_else(|| check.describe()));
-        }
+/// The port the checks report their activity to; nothing else is asked of it.
+struct ChecksOnly;
+
+#[async_trait]
+impl TaskPort for ChecksOnly {
+    async fn enqueue(&self, _spec: TaskSpec) -> Result<TaskId, GuardError> {
+        Err(GuardError::Closed)
     }
-    failed
+    async fn read_handoffs(&self, _query: HandoffQuery) -> Result<Vec<TaskHandoff>, QueryError> {
+        Ok(Vec::new())
+    }
+    fn activity(&self, _phrase: String, _usage: Option<Usage>, _cost_usd: Option<f64>) {}
+    fn relabel(&self, _label: String) {}
+    fn task_id(&self) -> Option<&str> {
+        Some("fixture")
+    }
+}
+
+/// The expectations of `agent`'s `checkFiles` that fail on `app`, as the runtime
+/// checks them after the agent's `complete_task(done)`.
+async fn failed_checks(set: &ContentSet, agent: &str, app: &Path) -> Vec<String> {
+    let checks = TaskChecks {
+        files: set.agents[agent].check_files.clone(),
+        commands: Vec::new(),
+    };
+    assert!(!checks.files.is_empty(), "{agent} declares no checkFiles");
+    let outcome = run_checks(&checks, &ctx(set, agent, app, US), &ChecksOnly).await;
+    let failed: Vec<String> = outcome
+        .files
+        .iter()
+        .filter(|a| !a.passed)
+        .map(|a| a.expect.clone())
+        .collect();
+    assert_eq!(failed.is_empty(), outcome.failure.is_none(), "{outcome:?}");
+    match outcome.failure {
+        // The failure the agent reads names each failing check's message.
+        Some(failure) => vec![failure],
+        None => Vec::new(),
+    }
 }
 
 /// Plays the good and the careless script on fresh copies of `name` and checks
@@ -141,7 +142,7 @@ async fn good_passes_careless_is_caught(
     let set = content();
     let app = fixture(name);
     play(&set, app.path(), host, &good).await;
-    let failed = failed_checks(&set, "init", app.path());
+    let failed = failed_checks(&set, "init", app.path()).await;
     assert!(
         failed.is_empty(),
         "{name}: the good run fails checks: {failed:?}"
@@ -149,7 +150,7 @@ async fn good_passes_careless_is_caught(
 
     let app = fixture(name);
     play(&set, app.path(), host, &careless).await;
-    let failed = failed_checks(&set, "init", app.path());
+    let failed = failed_checks(&set, "init", app.path()).await;
     assert!(
         failed.iter().any(|m| m.contains(caught_by)),
         "{name}: the careless run is not caught by {caught_by:?}; failed: {failed:?}"
@@ -242,7 +243,7 @@ async fn sentry_instrumentation_client_is_merged_not_replaced() {
         env_step(),
     ];
     play(&set, app.path(), US, &good).await;
-    let failed = failed_checks(&set, "init", app.path());
+    let failed = failed_checks(&set, "init", app.path()).await;
     assert!(failed.is_empty(), "the good run fails checks: {failed:?}");
     let merged = std::fs::read_to_string(app.path().join("instrumentation-client.ts")).unwrap();
     assert!(merged.contains("Sentry.init(") && merged.contains("onRouterTransitionStart"));
@@ -469,11 +470,11 @@ async fn editing_agents_may_not_touch_config_lockfiles_or_env_files() {
     }
 }
 
-#[test]
-fn the_demo_target_passes_the_init_checks() {
+#[tokio::test]
+async fn the_demo_target_passes_the_init_checks() {
     let set = content();
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/next-app-integration");
-    let failed = failed_checks(&set, "init", &target);
+    let failed = failed_checks(&set, "init", &target).await;
     assert!(
         failed.is_empty(),
         "the demo's target fails init checks: {failed:?}"

@@ -153,7 +153,10 @@ impl Session {
         };
         let (method, seen) = match readback {
             Err(why) => (why.clone(), Err(why)),
-            Ok(readback) => (readback.describe(), readback.received(&names, &expected, since).await),
+            Ok(readback) => (
+                readback.describe(),
+                readback.received(&names, &expected, since).await,
+            ),
         };
         let events = self
             .plan
