@@ -480,3 +480,43 @@ async fn the_demo_target_passes_the_init_checks() {
         "the demo's target fails init checks: {failed:?}"
     );
 }
+
+#[tokio::test]
+async fn a_catch_all_middleware_lets_the_proxy_path_through() {
+    let rewrite = || {
+        step(
+            "init",
+            "Edit",
+            json!({"file_path": "next.config.ts",
+            "old_string": "const nextConfig: NextConfig = {};",
+            "new_string": format!("const nextConfig: NextConfig = {{\n  {}\n}};", rewrites(US, US_ASSETS))}),
+        )
+    };
+    let good = vec![
+        write_client(
+            "instrumentation-client.ts",
+            "\"/ingest\"",
+            "https://us.posthog.com",
+        ),
+        rewrite(),
+        step(
+            "init",
+            "Edit",
+            json!({"file_path": "middleware.ts",
+            "old_string": "(?!api|",
+            "new_string": "(?!ingest|api|"}),
+        ),
+        env_step(),
+    ];
+    // Careless: the rewrites, but every /ingest request is redirected to /login first.
+    let careless = vec![
+        write_client(
+            "instrumentation-client.ts",
+            "\"/ingest\"",
+            "https://us.posthog.com",
+        ),
+        rewrite(),
+    ];
+    good_passes_careless_is_caught("middleware", US, good, careless, "excludes the proxy path")
+        .await;
+}
