@@ -454,6 +454,18 @@ fn build_may_lint_typecheck_and_install_without_a_frozen_lockfile() {
     }
     let skill = &set.skills["build-and-verify"].body;
     assert!(skill.contains("--no-frozen-lockfile") && skill.contains("--no-immutable"));
+    // The build's own fence lets the CI-safe installs and the scripts through.
+    let perms = set.agents["build"].permissions();
+    for command in [
+        "pnpm install --no-frozen-lockfile",
+        "yarn install --no-immutable",
+        "npm install --legacy-peer-deps",
+        "npm run lint",
+        "pnpm run typecheck",
+    ] {
+        wizard::tools::permissions::check_bash_command(&perms, command)
+            .unwrap_or_else(|e| panic!("build may not run {command}: {e}"));
+    }
 }
 
 #[test]
