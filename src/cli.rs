@@ -53,6 +53,18 @@ enum Command {
     /// Work with agent prompts and skills.
     #[command(subcommand)]
     Content(ContentCommand),
+    /// List the apps in DIR and what each already has, without a model.
+    Detect {
+        /// The repository or app directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Print one JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Content: a directory or a content server URL (default: built in).
+        #[arg(long)]
+        content: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +224,9 @@ pub fn main() -> i32 {
         Command::Demo(args) => demo_command(args),
         Command::Status { dir } => status(&dir),
         Command::Content(cmd) => content_command(cmd),
+        Command::Detect { dir, json, content } => {
+            crate::runner::detect::detect_command(&dir, json, content.as_deref())
+        }
     };
     match result {
         Ok(code) => code,

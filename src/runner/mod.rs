@@ -2,6 +2,7 @@
 
 pub mod bootstrap;
 pub mod demo;
+pub mod detect;
 pub mod flag;
 pub mod integrate;
 pub mod linear;
