@@ -181,6 +181,12 @@ struct RunArgs {
     /// Check the agents' commands (install, build) against their permissions but do not run them.
     #[arg(long)]
     skip_commands: bool,
+    /// In a monorepo, the app to integrate (a path from `wizard detect`); repeatable.
+    #[arg(long = "app", value_name = "PATH")]
+    apps: Vec<String>,
+    /// In a monorepo, integrate every app.
+    #[arg(long, conflicts_with = "apps")]
+    all_apps: bool,
     /// Milliseconds each stub task takes (--provider stub only).
     #[arg(long, default_value_t = 300, hide = true)]
     stub_delay_ms: u64,
@@ -297,6 +303,8 @@ fn options(args: RunArgs, mut resume: ResumeChoice) -> IntegrateOptions {
             .skip_commands
             .then(|| "commands are switched off for this run (--skip-commands)".to_string()),
         stub_delay: Duration::from_millis(args.stub_delay_ms),
+        apps: args.apps,
+        all_apps: args.all_apps,
     }
 }
 
@@ -329,6 +337,8 @@ fn demo_command(args: DemoArgs) -> Result<i32> {
             "the demo does not run commands; `wizard demo --build` runs npm for real".to_string()
         }),
         stub_delay: Duration::ZERO,
+        apps: Vec::new(),
+        all_apps: false,
     };
     integrate::integrate(opts)
 }

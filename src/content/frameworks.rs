@@ -107,6 +107,9 @@ pub struct FrameworkRule {
     /// The reference example: a folder under `examples/` holding `EXAMPLE.md`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub example: Option<String>,
+    /// A web app (preselected when a monorepo run asks which apps to integrate).
+    #[serde(default)]
+    pub web: bool,
     /// The ecosystem whose manifest declares the dependencies (default `npm`: package.json).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ecosystem: Option<String>,

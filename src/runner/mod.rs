@@ -1,5 +1,6 @@
 //! Runners: what `wizard integrate` does after the CLI has parsed its flags.
 
+pub mod apps;
 pub mod bootstrap;
 pub mod demo;
 pub mod detect;
