@@ -486,3 +486,31 @@ pub fn branch_backend(
     }
     Arc::new(BranchBackend::new(branches))
 }
+
+/// The run report's "found before the run" section: each app's inventory.
+/// Empty when no app had anything of the product.
+pub fn found_section(targets: &[AppTarget], product: &str) -> String {
+    if targets.iter().all(|t| t.inventory.is_empty()) {
+        return String::new();
+    }
+    let mut md = format!("\n## {product} found before the run\n\n");
+    for t in targets {
+        md.push_str(&format!("- {}: {}\n", t.rel, t.inventory.summary()));
+    }
+    md
+}
+
+/// Appends `section` to the run report at `path` (nothing when it is empty).
+/// A failure is logged: the report is a courtesy, the run's files are the record.
+pub fn append_to_report(path: &Path, section: &str) {
+    if section.is_empty() {
+        return;
+    }
+    let appended = std::fs::read_to_string(path).and_then(|mut text| {
+        text.push_str(section);
+        crate::actors::persist::write_atomic(path, text.as_bytes())
+    });
+    if let Err(e) = appended {
+        tracing::warn!(path = %path.display(), "cannot add the found section to the report: {e}");
+    }
+}
