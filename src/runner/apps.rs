@@ -514,3 +514,71 @@ pub fn append_to_report(path: &Path, section: &str) {
         tracing::warn!(path = %path.display(), "cannot add the found section to the report: {e}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::{load_blocking, ContentSource};
+
+    #[test]
+    fn the_inventory_reaches_every_tasks_shared_prompt_with_the_keep_rule() {
+        let content = load_blocking(&ContentSource::Embedded).unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/repos/posthog-custom");
+        let scan = detect::scan(&root, &content.frameworks, &content.product().inventory);
+        let picked: Vec<&AppReport> = scan.apps.iter().collect();
+        let flags = AppFlags::default();
+        let target = &targets(&scan, &picked, &flags)[0];
+        let fact = inventory_fact(target, "PostHog").expect("an inventory");
+        let project = crate::agent::prompt::ProjectContext {
+            facts: vec![fact],
+            ..Default::default()
+        };
+        let system: String = crate::agent::prompt::task_system(&project)
+            .iter()
+            .map(|b| b.text.clone())
+            .collect();
+        for expected in [
+            "Existing PostHog integration",
+            "already in place:",
+            "Keep deliberate settings",
+            "ui_host: https://eu.posthog.com (instrumentation-client.ts:6)",
+            "api_host: /relay-7f3a",
+            "person_profiles: identified_only",
+            "Identify calls: 1",
+        ] {
+            assert!(
+                system.contains(expected),
+                "{expected} missing from:\n{system}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_app_port_files_enqueues_under_its_app_and_resolves_short_ids() {
+        use crate::messages::TaskSpec;
+        use std::sync::Mutex;
+        struct Recorder(Mutex<Vec<TaskSpec>>);
+        #[async_trait]
+        impl TaskPort for Recorder {
+            async fn enqueue(&self, spec: TaskSpec) -> Result<TaskId, GuardError> {
+                self.0.lock().unwrap().push(spec);
+                Ok("x".into())
+            }
+            async fn read_handoffs(&self, _: HandoffQuery) -> Result<Vec<TaskHandoff>, QueryError> {
+                Ok(Vec::new())
+            }
+            fn activity(&self, _: String, _: Option<Usage>, _: Option<f64>) {}
+            fn relabel(&self, _: String) {}
+            fn task_id(&self) -> Option<&str> {
+                None
+            }
+        }
+        let recorder = Arc::new(Recorder(Mutex::new(Vec::new())));
+        let port = AppPort::new(recorder.clone(), "apps/web");
+        let spec = TaskSpec::new("init").after(["install", "plan@web"]);
+        futures::executor::block_on(port.enqueue(spec)).unwrap();
+        let seen = recorder.0.lock().unwrap()[0].clone();
+        assert_eq!(seen.app.as_deref(), Some("apps/web"));
+        assert_eq!(seen.depends_on, ["install@web", "plan@web"]);
+    }
+}
