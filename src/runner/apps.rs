@@ -4,8 +4,10 @@
 //! named with `--app`, all of them with `--all-apps`, asks on a terminal
 //! (several apps: a multi-select with the web apps preselected; one app in a
 //! subfolder, or a router that is ambiguous: a question), and otherwise takes
-//! the documented default and says so. Several apps without a choice on a
-//! non-interactive run is an exit-2 error that lists them.
+//! the documented default and says so: the root when the root is an app, the
+//! only app when there is one, the first matching framework rule. Several apps
+//! below a root that is no app, without a choice on a non-interactive run, is
+//! an exit-2 error that lists them.
 //!
 //! [`BranchBackend`] runs the branches side by side: each app keeps its own
 //! backend (its folder as the agents' install dir, its detection and
@@ -147,6 +149,20 @@ pub async fn choose(
                 );
             }
             Ok(AppChoice::Run(targets(&scan, &[only], flags)))
+        }
+        several if !flags.interactive && scan.app(SINGLE_APP).is_some() => {
+            // Run at an app's own root: that app, as before monorepo support.
+            let others: Vec<&str> = several
+                .iter()
+                .filter(|a| a.path != SINGLE_APP)
+                .map(|a| a.path.as_str())
+                .collect();
+            eprintln!(
+                "wizard: integrating the app at the root; also found {} (pass --app PATH or --all-apps to include them).",
+                others.join(", ")
+            );
+            let root_app: Vec<&AppReport> = scan.app(SINGLE_APP).into_iter().collect();
+            Ok(AppChoice::Run(targets(&scan, &root_app, flags)))
         }
         several if flags.interactive => {
             let picked = multi_select(several, content)?;
