@@ -251,3 +251,25 @@ fn an_ambiguous_app_takes_the_documented_default_and_says_so() {
     assert!(repo.path().join("web/instrumentation-client.js").exists());
     assert!(!repo.path().join("instrumentation-client.js").exists());
 }
+
+#[test]
+fn run_at_an_apps_root_integrates_that_app_and_names_the_ones_below() {
+    let repo = tempfile::tempdir().unwrap();
+    copy_tree(&data("repos/npm-workspaces/apps/dashboard"), repo.path());
+    let nested = repo.path().join("tools/admin");
+    fs::create_dir_all(&nested).unwrap();
+    copy_tree(&data("repos/npm-workspaces/apps/admin"), &nested);
+    let out = integrate(repo.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("integrating the app at the root; also found tools/admin"),
+        "{}",
+        stderr(&out)
+    );
+    let q = queue(repo.path());
+    let ids: Vec<&str> = q.tasks.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["install", "init"]);
+    assert!(q.tasks.iter().all(|t| t.app == "."));
+    assert!(repo.path().join("instrumentation-client.js").exists());
+    assert!(!nested.join("instrumentation-client.js").exists());
+}
