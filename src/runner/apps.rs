@@ -125,7 +125,16 @@ pub async fn choose(
         return Ok(AppChoice::Run(targets(&scan, &all, flags)));
     }
     match scan.apps.as_slice() {
-        [] => root_target(),
+        [] => {
+            let choice = root_target()?;
+            if let AppChoice::Run(t) = &choice {
+                eprintln!(
+                    "wizard: no app detected in {}: {}. The run goes on at the root; `wizard detect` shows what was looked at.",
+                    scan.root, t[0].detection.framework_reason
+                );
+            }
+            Ok(choice)
+        }
         [only] if only.path == SINGLE_APP => Ok(AppChoice::Run(targets(&scan, &[only], flags))),
         [only] => {
             let framework = only
