@@ -273,3 +273,47 @@ fn run_at_an_apps_root_integrates_that_app_and_names_the_ones_below() {
     assert!(repo.path().join("instrumentation-client.js").exists());
     assert!(!nested.join("instrumentation-client.js").exists());
 }
+
+#[test]
+fn a_budget_stopped_monorepo_run_resumes_its_branches() {
+    let repo = copy_repo("npm-workspaces");
+    let out = integrate(
+        repo.path(),
+        &["--all-apps", "--concurrency", "1", "--max-tokens", "9000"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("✗ apps/marketing"),
+        "{}",
+        stderr(&out)
+    );
+    let unfinished = queue(repo.path());
+    assert!(unfinished
+        .tasks
+        .iter()
+        .any(|t| t.status == TaskStatus::Pending));
+
+    let home = repo.path().join(".posthog-wizard-test-home");
+    let out = Command::new(env!("CARGO_BIN_EXE_wizard"))
+        .arg("resume")
+        .arg(repo.path())
+        .args(["--provider", "replay", "--cassette"])
+        .arg(data("cassettes/monorepo.yaml"))
+        .args(["--ui", "json", "--yes", "--skip-commands", "--no-telemetry"])
+        .args(["--concurrency", "3"])
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", &home)
+        .env_remove("ANTHROPIC_API_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let q = queue(repo.path());
+    assert_eq!(q.tasks.len(), 6);
+    assert!(q.tasks.iter().all(|t| t.status == TaskStatus::Completed));
+    for app in ["admin", "dashboard", "marketing"] {
+        assert!(repo
+            .path()
+            .join(format!("apps/{app}/instrumentation-client.js"))
+            .exists());
+    }
+}
