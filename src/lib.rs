@@ -9,6 +9,7 @@ pub mod cancel;
 pub mod cli;
 pub mod clock;
 pub mod content;
+pub mod detect;
 pub mod messages;
 pub mod providers;
 pub mod queue;

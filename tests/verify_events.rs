@@ -209,6 +209,7 @@ async fn setup_with(
 fn task() -> Task {
     Task {
         id: "verify".into(),
+        app: ".".into(),
         task_type: "verify".into(),
         label: "Check that events arrive".into(),
         status: TaskStatus::Running,

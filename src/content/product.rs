@@ -6,6 +6,7 @@
 use serde::Deserialize;
 
 use super::error::ContentError;
+use super::inventory::InventoryRules;
 
 /// The product file's path in the content.
 pub const PRODUCT_FILE: &str = "product.yaml";
@@ -25,6 +26,9 @@ pub struct ProductInfo {
     /// How a verify task reads the plan and the events back.
     #[serde(default)]
     pub verify: Option<VerifyConfig>,
+    /// How to recognise an existing integration (`wizard detect`, re-runs).
+    #[serde(default)]
+    pub inventory: InventoryRules,
 }
 
 /// `verify:` in `product.yaml`: where the event plan is, and how to ask the
@@ -82,6 +86,7 @@ impl Default for ProductInfo {
             user_report: None,
             demo_cassette: None,
             verify: None,
+            inventory: InventoryRules::default(),
         }
     }
 }
@@ -89,7 +94,12 @@ impl Default for ProductInfo {
 impl ProductInfo {
     /// Parses `product.yaml`; errors name the file.
     pub fn parse(text: &str) -> Result<Self, ContentError> {
-        serde_yaml_ng::from_str(text).map_err(|e| ContentError::file(PRODUCT_FILE, e.to_string()))
+        let info: Self = serde_yaml_ng::from_str(text)
+            .map_err(|e| ContentError::file(PRODUCT_FILE, e.to_string()))?;
+        match info.inventory.problems().first() {
+            Some(problem) => Err(ContentError::file(PRODUCT_FILE, problem.clone())),
+            None => Ok(info),
+        }
     }
 }
 
@@ -108,5 +118,11 @@ mod tests {
         let p = ProductInfo::parse("name: X\nuserReport: r.md\ndemoCassette: c\n").unwrap();
         assert_eq!(p.user_report.as_deref(), Some("r.md"));
         assert_eq!(p.demo_cassette.as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn a_bad_inventory_pattern_is_a_content_error() {
+        let err = ProductInfo::parse("name: X\ninventory:\n  init: ['init(']\n").unwrap_err();
+        assert!(err.to_string().contains("inventory.init"), "{err}");
     }
 }

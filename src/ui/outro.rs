@@ -60,6 +60,11 @@ pub fn outro_text(
         )),
     }
 
+    // A monorepo run: a verdict per app.
+    for app in super::apps::app_summaries(view, false) {
+        out.push(super::apps::verdict_line(&app));
+    }
+
     // "Set up" never stands alone: say what reached the backend, what was only sent,
     // and what was not checked.
     for verification in view
@@ -191,6 +196,7 @@ mod tests {
     fn verify_task(verification: Verification) -> Task {
         Task {
             id: "verify".into(),
+            app: ".".into(),
             task_type: "verify".into(),
             label: "Check that events reach PostHog".into(),
             status: TaskStatus::Completed,
