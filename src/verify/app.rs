@@ -80,8 +80,8 @@ impl RunningApp {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        #[cfg(unix)]
-        cmd.process_group(0);
+        // Own process group, killed with the wizard, found by the run's sweeps (`tools::process`).
+        crate::tools::process::supervise(&mut cmd, &crate::tools::process::command_marker(dir));
         for (name, value) in std::env::vars_os() {
             if let Some(value) = value.to_str() {
                 if secrets.values().any(|secret| secret == value) {
