@@ -60,13 +60,111 @@ fn an_app_without_package_json_says_what_was_looked_for() {
     let d = detect(&app("unknown-python"), &rules());
     assert_eq!(d.framework, None);
     assert!(
-        d.reason
-            .starts_with("no package.json with next, react+vite or express found"),
+        d.reason.starts_with("no package.json with next, "),
         "{}",
         d.reason
     );
+    for wanted in [
+        "react-router+@react-router/dev",
+        "@remix-run/react",
+        "react+vite",
+        "express",
+    ] {
+        assert!(d.reason.contains(wanted), "{wanted} missing: {}", d.reason);
+    }
     assert!(d.reason.contains("has no package.json"), "{}", d.reason);
     assert_eq!(d.package_manager.unwrap().name, "npm", "the default");
+}
+
+#[test]
+fn a_react_router_7_framework_app_is_not_react_vite() {
+    // It declares react and vite too: the more specific rule must win.
+    let d = detect(&app("react-router-framework"), &rules());
+    let fw = d.framework.expect("detected");
+    assert_eq!(fw.id, "react-router-framework");
+    assert_eq!(fw.name, "React Router (framework mode)");
+    assert_eq!(
+        fw.version.as_deref(),
+        Some("7.18.4"),
+        "declared react-router"
+    );
+    assert_eq!(fw.example.as_deref(), Some("react-router-framework"));
+    assert_eq!(d.package_manager.unwrap().name, "npm");
+    assert!(
+        d.reason.contains("@react-router/dev 7.18.4"),
+        "{}",
+        d.reason
+    );
+    assert!(d.reason.contains("package-lock.json"), "{}", d.reason);
+}
+
+#[test]
+fn react_router_7_as_a_library_in_a_vite_app_is_library_mode() {
+    let d = detect(&app("react-router-library"), &rules());
+    let fw = d.framework.expect("detected");
+    assert_eq!(fw.id, "react-router-library");
+    assert_eq!(fw.version.as_deref(), Some("^7.6.0"));
+    assert_eq!(fw.example.as_deref(), Some("react-router-library"));
+    assert_eq!(d.package_manager.unwrap().name, "pnpm");
+}
+
+#[test]
+fn react_router_6_in_a_vite_app_stays_react_vite() {
+    let d = detect(&app("react-router-v6-vite"), &rules());
+    let fw = d.framework.expect("detected");
+    assert_eq!(fw.id, "react-vite");
+    assert_eq!(
+        fw.version.as_deref(),
+        Some("^18.3.1"),
+        "react's declared range"
+    );
+    assert_eq!(d.package_manager.unwrap().name, "bun");
+}
+
+#[test]
+fn a_remix_vite_app_is_remix_not_react_router_nor_react_vite() {
+    let d = detect(&app("remix-vite"), &rules());
+    let fw = d.framework.expect("detected");
+    assert_eq!(fw.id, "remix");
+    assert_eq!(fw.name, "Remix");
+    assert_eq!(fw.version.as_deref(), Some("^2.9.2"));
+    assert_eq!(fw.example.as_deref(), Some("remix"));
+    assert_eq!(d.package_manager.unwrap().name, "yarn");
+}
+
+#[test]
+fn a_remix_app_migrated_to_react_router_7_is_react_router() {
+    // A half-finished migration keeps old @remix-run packages beside the new ones.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("package.json"),
+        r#"{"dependencies":{"react-router":"^7.9.0","@remix-run/react":"^2.16.0","react":"^19.1.0"},
+            "devDependencies":{"@react-router/dev":"^7.9.0","vite":"^7.0.0"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        detect(dir.path(), &rules()).framework.unwrap().id,
+        "react-router-framework"
+    );
+}
+
+#[test]
+fn the_react_router_version_is_the_installed_one_when_there_is_one() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("package.json"),
+        r#"{"dependencies":{"react-router":"^7.9.0"},"devDependencies":{"@react-router/dev":"^7.9.0"}}"#,
+    )
+    .unwrap();
+    fs::create_dir_all(dir.path().join("node_modules/react-router")).unwrap();
+    fs::write(
+        dir.path().join("node_modules/react-router/package.json"),
+        r#"{"version":"7.18.4"}"#,
+    )
+    .unwrap();
+    let fw = detect(dir.path(), &rules()).framework.unwrap();
+    assert_eq!(fw.id, "react-router-framework");
+    assert_eq!(fw.version.as_deref(), Some("7.18.4"));
 }
 
 #[test]

@@ -1,0 +1,86 @@
+//! The content's frameworks hold together: every framework the rules detect has
+//! skills of its own for each integration task, and the files those skills tell
+//! an agent to write are inside that agent's `write` globs.
+
+use wizard::content::{load_blocking, ContentSet, ContentSource};
+use wizard::tools::paths::resolve;
+use wizard::tools::permissions::check_write_allowed;
+use wizard::tools::Permissions;
+
+fn embedded() -> ContentSet {
+    match load_blocking(&ContentSource::Embedded) {
+        Ok(set) => set,
+        Err(e) => panic!("the built-in content must validate:\n{e}"),
+    }
+}
+
+/// The tasks whose work depends on the framework.
+const FRAMEWORK_TASKS: [&str; 5] = ["install", "init", "identify", "error-tracking", "capture"];
+
+#[test]
+fn every_detected_framework_has_its_own_skill_for_each_integration_task() {
+    let set = embedded();
+    let mut missing = Vec::new();
+    for rule in &set.frameworks.frameworks {
+        for task in FRAMEWORK_TASKS {
+            let agent = &set.agents[task];
+            let own = set.skills_for(agent, Some(&rule.id)).iter().any(|s| {
+                s.frameworks
+                    .as_ref()
+                    .is_some_and(|ids| ids.contains(&rule.id))
+            });
+            if !own {
+                missing.push(format!("{task} for {}", rule.id));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "no framework skill: {missing:?}");
+}
+
+/// Asserts that `agent` may write each of `files` (paths a skill names).
+fn assert_may_write(set: &ContentSet, agent: &str, files: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let perms = Permissions {
+        write: set.agents[agent].write.clone(),
+        ..Permissions::default()
+    };
+    for file in files {
+        let path = resolve(dir.path(), file).unwrap();
+        if let Err(e) = check_write_allowed(&perms, &path) {
+            panic!("{agent} may not write {file}, which its skills name: {e}");
+        }
+    }
+}
+
+#[test]
+fn the_react_router_and_remix_skills_name_files_their_agents_may_write() {
+    let set = embedded();
+    assert_may_write(
+        &set,
+        "init",
+        &[
+            "vite.config.ts",
+            "app/entry.client.tsx",
+            "app/lib/posthog.server.ts",
+            "app/routes/ingest.$.ts",
+            "app/routes.ts",
+            "src/main.tsx",
+        ],
+    );
+    assert_may_write(
+        &set,
+        "identify",
+        &["app/root.tsx", "app/routes/login.tsx", "src/auth.ts"],
+    );
+    assert_may_write(
+        &set,
+        "error-tracking",
+        &["app/root.tsx", "app/entry.server.tsx", "src/Root.tsx"],
+    );
+    assert_may_write(
+        &set,
+        "capture",
+        &["app/routes/projects.tsx", "app/routes/api.project-star.ts"],
+    );
+    assert_may_write(&set, "build", &["vite.config.ts", "app/root.tsx"]);
+}
