@@ -168,6 +168,52 @@ fn the_react_router_version_is_the_installed_one_when_there_is_one() {
 }
 
 #[test]
+fn node_servers_beyond_express_are_each_recognised() {
+    // (fixture, id, version of the rule's package, package manager)
+    let cases = [
+        ("fastify-api", "node-fastify", Some("^5.6.0"), "pnpm"),
+        ("hono-api", "node-hono", Some("^4.9.0"), "bun"),
+        ("koa-api", "node-koa", Some("^3.0.0"), "npm"),
+        ("node-http-server", "node-http", None, "npm"),
+    ];
+    for (fixture, id, version, pm) in cases {
+        let d = detect(&app(fixture), &rules());
+        let fw = d
+            .framework
+            .unwrap_or_else(|| panic!("{fixture}: {}", d.reason));
+        assert_eq!(fw.id, id, "{fixture}");
+        assert_eq!(fw.version.as_deref(), version, "{fixture}");
+        assert_eq!(fw.example.as_deref(), Some(id), "{fixture}");
+        assert_eq!(d.package_manager.unwrap().name, pm, "{fixture}");
+    }
+}
+
+#[test]
+fn a_nestjs_app_on_the_express_platform_is_nestjs_not_express() {
+    let d = detect(&app("nestjs-api"), &rules());
+    let fw = d.framework.expect("detected");
+    assert_eq!(fw.id, "node-nestjs");
+    assert_eq!(fw.version.as_deref(), Some("^11.1.0"));
+    assert_eq!(d.package_manager.unwrap().name, "yarn");
+}
+
+#[test]
+fn a_server_file_beside_a_browser_page_is_not_a_plain_node_server() {
+    // A Vite SSR template or a static site with a dev server: not node:http.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("package.json"), r#"{"type":"module"}"#).unwrap();
+    fs::write(dir.path().join("server.js"), "").unwrap();
+    assert_eq!(
+        detect(dir.path(), &rules()).framework.unwrap().id,
+        "node-http"
+    );
+    fs::write(dir.path().join("index.html"), "<!doctype html>").unwrap();
+    let d = detect(dir.path(), &rules());
+    assert_eq!(d.framework, None);
+    assert!(d.reason.contains("index.html is present"), "{}", d.reason);
+}
+
+#[test]
 fn a_package_json_with_none_of_the_frameworks_says_so() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(

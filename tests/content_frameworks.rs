@@ -84,3 +84,31 @@ fn the_react_router_and_remix_skills_name_files_their_agents_may_write() {
     );
     assert_may_write(&set, "build", &["vite.config.ts", "app/root.tsx"]);
 }
+
+#[test]
+fn the_node_server_skills_name_files_their_agents_may_write() {
+    let set = embedded();
+    assert_may_write(
+        &set,
+        "init",
+        &[
+            "lib/posthog.js",
+            "src/lib/posthog.ts",
+            "server.js",
+            "src/server.ts",
+            "src/index.ts",
+            "src/main.ts",
+        ],
+    );
+    assert_may_write(
+        &set,
+        "error-tracking",
+        &["server.js", "src/main.ts", "src/index.ts"],
+    );
+    assert_may_write(&set, "identify", &["server.js", "src/auth/auth.service.ts"]);
+    assert_may_write(
+        &set,
+        "capture",
+        &["server.js", "src/todos/todos.service.ts", "routes/todos.js"],
+    );
+}
