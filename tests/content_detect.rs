@@ -214,6 +214,56 @@ fn a_server_file_beside_a_browser_page_is_not_a_plain_node_server() {
 }
 
 #[test]
+fn frontend_and_mobile_frameworks_win_over_what_they_also_declare() {
+    // (fixture, id, version of the rule's first package, package manager).
+    // Each fixture also declares the packages of a more general rule: Nuxt
+    // vue+vite, SvelteKit vite, Astro react+vite, Angular SSR express, Expo
+    // react-native, TanStack Start @tanstack/react-router and vite.
+    let cases = [
+        ("nuxt-app", "nuxt", Some("^4.1.0"), "pnpm"),
+        ("vue-vite", "vue-vite", Some("^3.5.13"), "npm"),
+        ("sveltekit-app", "sveltekit", Some("^2.27.0"), "bun"),
+        ("astro-react", "astro", Some("^5.13.0"), "npm"),
+        ("angular-ssr", "angular", Some("^20.2.0"), "npm"),
+        ("expo-app", "expo", Some("~54.0.0"), "yarn"),
+        ("react-native-app", "react-native", Some("0.81.4"), "npm"),
+        ("tanstack-start", "tanstack-start", Some("^1.131.0"), "pnpm"),
+        (
+            "tanstack-router",
+            "tanstack-router",
+            Some("^1.131.0"),
+            "npm",
+        ),
+    ];
+    for (fixture, id, version, pm) in cases {
+        let d = detect(&app(fixture), &rules());
+        let fw = d
+            .framework
+            .unwrap_or_else(|| panic!("{fixture}: {}", d.reason));
+        assert_eq!(fw.id, id, "{fixture}: {}", d.reason);
+        assert_eq!(fw.version.as_deref(), version, "{fixture}");
+        assert_eq!(d.package_manager.unwrap().name, pm, "{fixture}");
+    }
+}
+
+#[test]
+fn nuxt_2_is_not_taken_for_nuxt_3_or_vue_3() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("package.json"),
+        r#"{"dependencies":{"nuxt":"^2.17.0","vue":"^2.7.0"}}"#,
+    )
+    .unwrap();
+    let d = detect(dir.path(), &rules());
+    assert_eq!(d.framework, None, "{}", d.reason);
+    assert!(
+        d.reason.contains("nuxt 2.17.0 does not satisfy >=3"),
+        "{}",
+        d.reason
+    );
+}
+
+#[test]
 fn a_package_json_with_none_of_the_frameworks_says_so() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(
