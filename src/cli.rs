@@ -53,6 +53,18 @@ enum Command {
     /// Work with agent prompts and skills.
     #[command(subcommand)]
     Content(ContentCommand),
+    /// List the apps in DIR and what each already has, without a model.
+    Detect {
+        /// The repository or app directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Print one JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Content: a directory or a content server URL (default: built in).
+        #[arg(long)]
+        content: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,6 +181,12 @@ struct RunArgs {
     /// Check the agents' commands (install, build) against their permissions but do not run them.
     #[arg(long)]
     skip_commands: bool,
+    /// In a monorepo, the app to integrate (a path from `wizard detect`); repeatable.
+    #[arg(long = "app", value_name = "PATH")]
+    apps: Vec<String>,
+    /// In a monorepo, integrate every app.
+    #[arg(long, conflicts_with = "apps")]
+    all_apps: bool,
     /// Milliseconds each stub task takes (--provider stub only).
     #[arg(long, default_value_t = 300, hide = true)]
     stub_delay_ms: u64,
@@ -216,6 +234,9 @@ pub fn main() -> i32 {
         Command::Demo(args) => demo_command(args),
         Command::Status { dir } => status(&dir),
         Command::Content(cmd) => content_command(cmd),
+        Command::Detect { dir, json, content } => {
+            crate::runner::detect::detect_command(&dir, json, content.as_deref())
+        }
     };
     match result {
         Ok(code) => code,
@@ -286,6 +307,8 @@ fn options(args: RunArgs, mut resume: ResumeChoice) -> IntegrateOptions {
             .skip_commands
             .then(|| "commands are switched off for this run (--skip-commands)".to_string()),
         stub_delay: Duration::from_millis(args.stub_delay_ms),
+        apps: args.apps,
+        all_apps: args.all_apps,
     }
 }
 
@@ -322,6 +345,8 @@ fn demo_command(args: DemoArgs) -> Result<i32> {
             "the demo does not run commands; `wizard demo --build` runs npm for real".to_string()
         }),
         stub_delay: Duration::ZERO,
+        apps: Vec::new(),
+        all_apps: false,
     };
     integrate::integrate(opts)
 }

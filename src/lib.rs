@@ -8,6 +8,7 @@ pub mod agent;
 pub mod cli;
 pub mod clock;
 pub mod content;
+pub mod detect;
 pub mod messages;
 pub mod providers;
 pub mod queue;

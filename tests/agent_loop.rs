@@ -730,6 +730,7 @@ fn task(id: &str, task_type: &str, model: &str) -> Task {
         usage: Usage::default(),
         cost_usd: 0.0,
         provider_retries: 0,
+        app: ".".into(),
     }
 }
 

@@ -102,6 +102,7 @@ fn linear_task() -> Task {
         usage: Usage::default(),
         cost_usd: 0.0,
         provider_retries: 0,
+        app: ".".into(),
     }
 }
 

@@ -65,6 +65,7 @@ fn task(id: &str, task_type: &str, status: TaskStatus) -> Task {
         },
         cost_usd: 0.0123,
         provider_retries: 0,
+        app: ".".into(),
     }
 }
 

@@ -210,3 +210,56 @@ async fn with_a_skip_reason_allowed_commands_are_checked_but_not_run() {
         "the allow-list still applies: {refused}"
     );
 }
+
+#[tokio::test]
+async fn installs_sharing_a_workspace_lock_never_run_at_once() {
+    use wizard::tools::install_lock::InstallLock;
+    use wizard::tools::PackageManagerRule;
+    let dir = tempfile::tempdir().unwrap();
+    // A package manager whose install command is `sleep`: the lock is what keeps two apart.
+    let sleeper = PackageManagerRule {
+        name: "sleeper".into(),
+        lockfiles: vec![],
+        install: "sleep".into(),
+        add: "sleep".into(),
+        run: "echo".into(),
+        default: true,
+    };
+    let lock = InstallLock::new();
+    let with_lock = |lock: Option<InstallLock>| {
+        let mut c = ctx(dir.path(), &["sleep"]);
+        c.package_managers = vec![sleeper.clone()];
+        c.bash.install_lock = lock;
+        c
+    };
+    let (a, b) = (with_lock(Some(lock.clone())), with_lock(Some(lock.clone())));
+    let start = std::time::Instant::now();
+    let (ra, rb) = tokio::join!(
+        run(&a, json!({"command": "sleep 0.4"})),
+        run(&b, json!({"command": "sleep 0.4"}))
+    );
+    ra.unwrap();
+    rb.unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_millis(800),
+        "one after the other: {:?}",
+        start.elapsed()
+    );
+    // Two workspace roots (two locks) install side by side.
+    let (a, b) = (
+        with_lock(Some(InstallLock::new())),
+        with_lock(Some(InstallLock::new())),
+    );
+    let start = std::time::Instant::now();
+    let (ra, rb) = tokio::join!(
+        run(&a, json!({"command": "sleep 0.4"})),
+        run(&b, json!({"command": "sleep 0.4"}))
+    );
+    ra.unwrap();
+    rb.unwrap();
+    assert!(
+        start.elapsed() < Duration::from_millis(800),
+        "{:?}",
+        start.elapsed()
+    );
+}

@@ -324,6 +324,7 @@ mod tests {
             usage: Usage::default(),
             cost_usd: 0.0,
             provider_retries: 0,
+            app: ".".into(),
         }
     }
 

@@ -41,6 +41,16 @@ pub struct Detection {
     pub package_manager: Option<PackageManagerRule>,
     /// Why: what matched, or what was looked for and not found.
     pub reason: String,
+    /// Why the framework matched (or did not), without the package manager.
+    #[serde(default)]
+    pub framework_reason: String,
+    /// Why this package manager.
+    #[serde(default)]
+    pub package_manager_reason: String,
+    /// Other rules with file conditions that hold too (`nextjs-pages-router`
+    /// when both `app/` and `pages/` exist): the first rule won; a user may pick.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<FrameworkMatch>,
 }
 
 /// The framework rule that matched.
@@ -53,6 +63,9 @@ pub struct FrameworkMatch {
     pub name: String,
     /// Version of the rule's first dependency: installed if known, else as declared.
     pub version: Option<String>,
+    /// Where `version` was read (`node_modules/next/package.json`, `package.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_source: Option<String>,
     /// The router variant (`app`, `pages`), when the rule names one.
     pub router: Option<String>,
     /// The reference example folder under `examples/`.
@@ -61,13 +74,31 @@ pub struct FrameworkMatch {
 
 /// Applies `rules` to the app in `install_dir`.
 pub fn detect(install_dir: &Path, rules: &FrameworkRules) -> Detection {
-    let app = App::read(install_dir);
+    detect_in(install_dir, None, rules)
+}
+
+/// Applies `rules` to the app in `install_dir`, a member of the workspace at
+/// `workspace_root` (whose `node_modules` and lockfile count for the app).
+pub fn detect_in(
+    install_dir: &Path,
+    workspace_root: Option<&Path>,
+    rules: &FrameworkRules,
+) -> Detection {
+    let mut app = App::read(install_dir);
+    app.workspace_root = workspace_root.filter(|r| *r != install_dir);
     let (framework, framework_reason) = match_framework(&app, rules);
+    let alternatives = match &framework {
+        Some(found) => alternatives(&app, rules, &found.id),
+        None => Vec::new(),
+    };
     let (package_manager, pm_reason) = package_manager(&app, rules);
     Detection {
         framework,
         package_manager,
         reason: format!("{framework_reason}; package manager: {pm_reason}"),
+        framework_reason,
+        package_manager_reason: pm_reason,
+        alternatives,
     }
 }
 
@@ -79,11 +110,24 @@ pub fn detect_package_manager(
     package_manager(&App::read(install_dir), rules)
 }
 
+/// Every dependency the app in `dir` declares (package.json, pyproject.toml,
+/// requirements files): name → declared spec.
+pub fn declared_dependencies(dir: &Path) -> BTreeMap<String, String> {
+    let app = App::read(dir);
+    let mut all = app.python_deps().clone();
+    if let Manifest::Found { deps, .. } = &app.manifest {
+        all.extend(deps.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    all
+}
+
 /// What detection reads of the app, read once.
 struct App<'a> {
     dir: &'a Path,
+    workspace_root: Option<&'a Path>,
     manifest: Manifest,
     files: std::cell::OnceCell<Vec<String>>,
+    python_deps: std::cell::OnceCell<BTreeMap<String, String>>,
 }
 
 /// The state of package.json.
@@ -128,8 +172,28 @@ impl<'a> App<'a> {
         };
         App {
             dir,
+            workspace_root: None,
             manifest,
             files: std::cell::OnceCell::new(),
+            python_deps: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Python dependencies (name → declared spec), read once.
+    fn python_deps(&self) -> &BTreeMap<String, String> {
+        self.python_deps
+            .get_or_init(|| python_dependencies(self.dir))
+    }
+
+    /// The declared dependencies of `ecosystem` (`None` when its manifest is missing).
+    fn deps(&self, ecosystem: Option<&str>) -> Option<&BTreeMap<String, String>> {
+        match ecosystem.unwrap_or(NPM) {
+            NPM => match &self.manifest {
+                Manifest::Found { deps, .. } => Some(deps),
+                _ => None,
+            },
+            PYTHON => Some(self.python_deps()),
+            _ => None,
         }
     }
 
@@ -138,17 +202,32 @@ impl<'a> App<'a> {
         self.files.get_or_init(|| walk(self.dir))
     }
 
-    /// The installed version of a package, from node_modules.
+    /// The installed version of a package, from the app's node_modules or the
+    /// workspace root's (where workspaces hoist packages), and where it was read.
+    fn installed(&self, name: &str) -> Option<(String, String)> {
+        std::iter::once(self.dir)
+            .chain(self.workspace_root)
+            .find_map(|dir| {
+                let path = dir.join("node_modules").join(name).join("package.json");
+                let json: Value = serde_json::from_slice(&fs::read(&path).ok()?).ok()?;
+                let version = json.get("version").and_then(Value::as_str)?.to_string();
+                let shown = path
+                    .strip_prefix(self.dir)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| match self.workspace_root {
+                        Some(root) => format!(
+                            "{} at the workspace root",
+                            path.strip_prefix(root).unwrap_or(&path).display()
+                        ),
+                        None => path.display().to_string(),
+                    });
+                Some((version, shown))
+            })
+    }
+
+    /// The installed version of a package.
     fn installed_version(&self, name: &str) -> Option<String> {
-        let path = self
-            .dir
-            .join("node_modules")
-            .join(name)
-            .join("package.json");
-        let json: Value = serde_json::from_slice(&fs::read(path).ok()?).ok()?;
-        json.get("version")
-            .and_then(Value::as_str)
-            .map(str::to_string)
+        self.installed(name).map(|(v, _)| v)
     }
 }
 
@@ -181,22 +260,12 @@ fn match_framework(app: &App<'_>, rules: &FrameworkRules) -> (Option<FrameworkMa
     for rule in &rules.frameworks {
         match rule_matches(app, rule) {
             Ok(why) => {
-                let version = rule
-                    .dependencies
-                    .first()
-                    .and_then(|d| declared_or_installed(app, &d.name));
                 let router = rule
                     .router
                     .as_deref()
                     .map(|r| format!(" ({r} router)"))
                     .unwrap_or_default();
-                let found = FrameworkMatch {
-                    id: rule.id.clone(),
-                    name: rule.name.clone(),
-                    version,
-                    router: rule.router.clone(),
-                    example: rule.example.clone(),
-                };
+                let found = framework_match(app, rule);
                 return (Some(found), format!("{}{router}: {why}", rule.name));
             }
             Err(Miss::Dependencies) => {}
@@ -222,6 +291,35 @@ fn match_framework(app: &App<'_>, rules: &FrameworkRules) -> (Option<FrameworkMa
     }
 }
 
+fn framework_match(app: &App<'_>, rule: &FrameworkRule) -> FrameworkMatch {
+    let (version, version_source) = rule
+        .dependencies
+        .first()
+        .and_then(|d| declared_or_installed(app, rule.ecosystem.as_deref(), &d.name))
+        .unzip();
+    FrameworkMatch {
+        id: rule.id.clone(),
+        name: rule.name.clone(),
+        version,
+        version_source,
+        router: rule.router.clone(),
+        example: rule.example.clone(),
+    }
+}
+
+/// The rules after `winner` that match too and recognise something by its files
+/// (a general fallback with no file condition is no real alternative).
+fn alternatives(app: &App<'_>, rules: &FrameworkRules, winner: &str) -> Vec<FrameworkMatch> {
+    rules
+        .frameworks
+        .iter()
+        .skip_while(|r| r.id != winner)
+        .skip(1)
+        .filter(|r| !r.files_present.is_empty() && rule_matches(app, r).is_ok())
+        .map(|r| framework_match(app, r))
+        .collect()
+}
+
 /// Why a rule did not match.
 enum Miss {
     /// A dependency is not declared (the usual case; not worth reporting).
@@ -234,7 +332,7 @@ enum Miss {
 fn rule_matches(app: &App<'_>, rule: &FrameworkRule) -> Result<String, Miss> {
     let mut why = Vec::new();
     if !rule.dependencies.is_empty() {
-        let Manifest::Found { deps, .. } = &app.manifest else {
+        let Some(deps) = app.deps(rule.ecosystem.as_deref()) else {
             return Err(Miss::Dependencies);
         };
         let mut declared = Vec::new();
@@ -260,7 +358,11 @@ fn rule_matches(app: &App<'_>, rule: &FrameworkRule) -> Result<String, Miss> {
             }
             declared.push(format!("{} {range}", dep.name));
         }
-        why.push(format!("package.json declares {}", declared.join(", ")));
+        let manifest = match rule.ecosystem.as_deref().unwrap_or(NPM) {
+            NPM => "package.json",
+            _ => "the project",
+        };
+        why.push(format!("{manifest} declares {}", declared.join(", ")));
     }
     if !rule.files_present.is_empty() {
         let set = glob_set(&rule.files_present).map_err(Miss::Other)?;
@@ -299,15 +401,101 @@ fn glob_set(globs: &[String]) -> Result<GlobSet, String> {
     builder.build().map_err(|e| format!("bad globs: {e}"))
 }
 
-/// The installed version if known, else the declared range.
-fn declared_or_installed(app: &App<'_>, name: &str) -> Option<String> {
-    if let Some(v) = app.installed_version(name) {
-        return Some(v);
+/// The installed version if known, else the declared range; and where it was read.
+fn declared_or_installed(
+    app: &App<'_>,
+    ecosystem: Option<&str>,
+    name: &str,
+) -> Option<(String, String)> {
+    if ecosystem.unwrap_or(NPM) == NPM {
+        if let Some(found) = app.installed(name) {
+            return Some(found);
+        }
     }
-    match &app.manifest {
-        Manifest::Found { deps, .. } => deps.get(name).cloned(),
-        _ => None,
+    let declared = app.deps(ecosystem)?.get(name)?.clone();
+    let source = match ecosystem.unwrap_or(NPM) {
+        NPM => "package.json (declared)",
+        _ => "the project's manifest (declared)",
+    };
+    Some((declared, source.to_string()))
+}
+
+/// The requirement strings of a `pyproject.toml`: PEP 621 `dependencies`
+/// arrays (and optional or grouped ones), and Poetry's `name = "spec"` tables.
+fn pyproject_requirements(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut section = String::new();
+    let mut in_array = false;
+    for line in text.lines() {
+        let line = line.split(" #").next().unwrap_or_default().trim();
+        if in_array {
+            out.extend(line.split('"').skip(1).step_by(2).map(str::to_string));
+            in_array = !line.contains(']');
+            continue;
+        }
+        if line.starts_with('[') {
+            section = line.trim_matches(['[', ']']).trim().to_string();
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let (key, value) = (key.trim(), value.trim());
+        let pep621 = (section == "project" && key == "dependencies")
+            || section == "project.optional-dependencies"
+            || section == "dependency-groups";
+        if pep621 && value.starts_with('[') {
+            out.extend(value.split('"').skip(1).step_by(2).map(str::to_string));
+            in_array = !value.contains(']');
+        } else if section.starts_with("tool.poetry") && section.ends_with("dependencies") {
+            let spec = value.trim_matches('"').trim_start_matches('^');
+            if key != "python" {
+                out.push(format!("{key} {spec}"));
+            }
+        }
     }
+    out
+}
+
+/// The npm ecosystem: package.json.
+const NPM: &str = "npm";
+/// The Python ecosystem: pyproject.toml and requirements files.
+const PYTHON: &str = "python";
+
+/// Python dependency names (lower case) declared in `pyproject.toml` or
+/// `requirements*.txt`, with their specs. A light reading, not a TOML parse:
+/// quoted requirement strings in pyproject and one requirement per line.
+fn python_dependencies(dir: &Path) -> BTreeMap<String, String> {
+    static REQUIREMENT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let requirement = REQUIREMENT.get_or_init(|| {
+        regex::Regex::new(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*([<>=~!^][^;#]*)?")
+            .expect("a valid pattern")
+    });
+    let mut deps = BTreeMap::new();
+    let mut add = |line: &str| {
+        if let Some(c) = requirement.captures(line) {
+            let spec = c.get(3).map(|m| m.as_str().trim()).unwrap_or_default();
+            deps.insert(c[1].to_ascii_lowercase(), spec.to_string());
+        }
+    };
+    if let Ok(text) = fs::read_to_string(dir.join("pyproject.toml")) {
+        for line in pyproject_requirements(&text) {
+            add(&line);
+        }
+    }
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with("requirements") && name.ends_with(".txt") {
+                for line in fs::read_to_string(entry.path()).unwrap_or_default().lines() {
+                    if !line.trim_start().starts_with(['#', '-']) {
+                        add(line);
+                    }
+                }
+            }
+        }
+    }
+    deps
 }
 
 /// The lowest version a declared range allows: `^15.3.0` → 15.3.0,
@@ -334,33 +522,30 @@ pub fn lowest_version(range: &str) -> Option<semver::Version> {
 }
 
 fn package_manager(app: &App<'_>, rules: &FrameworkRules) -> (Option<PackageManagerRule>, String) {
-    let mut found: Vec<(&PackageManagerRule, &str)> = Vec::new();
-    for pm in &rules.package_managers {
-        if let Some(lock) = pm
-            .lockfiles
-            .iter()
-            .find(|l| app.dir.join(l.as_str()).is_file())
-        {
-            found.push((pm, lock.as_str()));
+    // The app's own lockfile first; in a workspace, the root's lockfile is the app's.
+    let places = std::iter::once((app.dir, "")).chain(
+        app.workspace_root
+            .map(|root| (root, " at the workspace root")),
+    );
+    for (dir, where_) in places {
+        let found = lockfiles_in(dir, &rules.package_managers);
+        if let Some(((pm, lock), rest)) = found.split_first() {
+            let also = if rest.is_empty() {
+                String::new()
+            } else {
+                let others: Vec<&str> = rest.iter().map(|(_, l)| *l).collect();
+                format!("; also found {}", others.join(", "))
+            };
+            return (
+                Some((*pm).clone()),
+                format!("{} ({lock} found{where_}{also})", pm.name),
+            );
         }
     }
-    if let Some(((pm, lock), rest)) = found.split_first() {
-        let also = if rest.is_empty() {
-            String::new()
-        } else {
-            let others: Vec<&str> = rest.iter().map(|(_, l)| *l).collect();
-            format!("; also found {}", others.join(", "))
-        };
-        return (
-            Some((*pm).clone()),
-            format!("{} ({lock} found{also})", pm.name),
-        );
-    }
-    if let Manifest::Found {
-        package_manager: Some(field),
-        ..
-    } = &app.manifest
-    {
+    let root_field = app
+        .workspace_root
+        .and_then(|root| App::read(root).package_manager_field());
+    if let Some(field) = app.package_manager_field().or(root_field) {
         let name = field.split('@').next().unwrap_or_default();
         if let Some(pm) = rules.package_managers.iter().find(|p| p.name == name) {
             return (
@@ -375,6 +560,34 @@ fn package_manager(app: &App<'_>, rules: &FrameworkRules) -> (Option<PackageMana
             format!("{} (no lockfile; the default)", pm.name),
         ),
         None => (None, "none (the rules list no package manager)".to_string()),
+    }
+}
+
+/// The package managers whose lockfile is in `dir`, with the lockfile, in rule order.
+fn lockfiles_in<'r>(
+    dir: &Path,
+    managers: &'r [PackageManagerRule],
+) -> Vec<(&'r PackageManagerRule, &'r str)> {
+    managers
+        .iter()
+        .filter_map(|pm| {
+            pm.lockfiles
+                .iter()
+                .find(|l| dir.join(l.as_str()).is_file())
+                .map(|l| (pm, l.as_str()))
+        })
+        .collect()
+}
+
+impl App<'_> {
+    /// The `packageManager` field of package.json (`pnpm@9.1.0`).
+    fn package_manager_field(&self) -> Option<String> {
+        match &self.manifest {
+            Manifest::Found {
+                package_manager, ..
+            } => package_manager.clone(),
+            _ => None,
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::tools::PackageManagerRule;
 
 /// The top-level fields of `frameworks.yaml`.
-pub const FRAMEWORKS_FIELDS: &[&str] = &["frameworks", "packageManagers"];
+pub const FRAMEWORKS_FIELDS: &[&str] = &["frameworks", "packageManagers", "projects", "workspaces"];
 
 /// Everything in `frameworks.yaml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +23,74 @@ pub struct FrameworkRules {
     /// Package managers, recognised by lockfile; one is the default.
     #[serde(default)]
     pub package_managers: Vec<PackageManagerRule>,
+    /// What makes a folder a project (`wizard detect` walks a repository for these).
+    #[serde(default)]
+    pub projects: Vec<ProjectKind>,
+    /// What makes a folder a workspace root, and where it lists its members.
+    #[serde(default)]
+    pub workspaces: WorkspaceRules,
+}
+
+/// One kind of project, recognised by a manifest file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProjectKind {
+    /// The ecosystem (`npm`, `python`, `gradle`); framework rules name it.
+    pub ecosystem: String,
+    /// Manifest files, any of which makes a folder a project of this kind.
+    pub manifests: Vec<String>,
+    /// The language when no `languages` entry matches.
+    pub language: String,
+    /// More specific languages, the first whose file is present wins.
+    #[serde(default)]
+    pub languages: Vec<LanguageRule>,
+    /// Package managers of this ecosystem, recognised by lockfile; the first
+    /// with no lockfiles is the default. Empty: the top-level `packageManagers`.
+    #[serde(default)]
+    pub package_managers: Vec<ManagerMarker>,
+}
+
+/// A language recognised by a file in the project (`tsconfig.json` → `ts`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LanguageRule {
+    /// The language's short name.
+    pub language: String,
+    /// Files (relative to the project) of which one must exist.
+    pub files_present: Vec<String>,
+}
+
+/// A package manager recognised by its lockfile, for detection only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ManagerMarker {
+    /// Its name (`uv`).
+    pub name: String,
+    /// Lockfiles whose presence means this manager; none: the ecosystem's default.
+    #[serde(default)]
+    pub lockfiles: Vec<String>,
+}
+
+/// How workspace roots declare their members.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkspaceRules {
+    /// Files that list member globs, and the field holding them.
+    #[serde(default)]
+    pub member_lists: Vec<MemberList>,
+    /// Files whose presence marks a monorepo tool (`turbo.json`).
+    #[serde(default)]
+    pub tools: Vec<String>,
+}
+
+/// A file listing workspace member globs (`package.json` → `workspaces`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MemberList {
+    /// The file, at the workspace root (JSON or YAML).
+    pub file: String,
+    /// The field: an array of globs, or an object whose `packages` is one.
+    pub field: String,
 }
 
 /// One way to recognise a framework (or one router of it).
@@ -39,6 +107,12 @@ pub struct FrameworkRule {
     /// The reference example: a folder under `examples/` holding `EXAMPLE.md`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub example: Option<String>,
+    /// A web app (preselected when a monorepo run asks which apps to integrate).
+    #[serde(default)]
+    pub web: bool,
+    /// The ecosystem whose manifest declares the dependencies (default `npm`: package.json).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecosystem: Option<String>,
     /// Packages that must all be declared in package.json (dependencies or devDependencies).
     #[serde(default)]
     pub dependencies: Vec<DependencyRule>,

@@ -16,6 +16,7 @@ mod error;
 mod frameworks;
 pub mod frontmatter;
 mod graph;
+mod inventory;
 mod layout;
 mod menu;
 pub mod product;
@@ -30,9 +31,16 @@ mod validate;
 mod yaml;
 
 pub use agent::{AgentPrompt, AGENT_FIELDS};
-pub use detect::{detect, detect_package_manager, lowest_version, Detection, FrameworkMatch};
+pub use detect::{
+    declared_dependencies, detect, detect_in, detect_package_manager, lowest_version, Detection,
+    FrameworkMatch,
+};
 pub use error::{ContentError, ContentErrors};
-pub use frameworks::{DependencyRule, FrameworkRule, FrameworkRules};
+pub use frameworks::{
+    DependencyRule, FrameworkRule, FrameworkRules, LanguageRule, ManagerMarker, MemberList,
+    ProjectKind, WorkspaceRules,
+};
+pub use inventory::InventoryRules;
 pub use layout::{FileKind, FRAMEWORKS_FILE, MODELS_FILE};
 pub use menu::{AgentMenu, DataEntry, DataMenu, MenuEntry, SkillMenu, MENU_VERSION};
 pub use report::check_report;

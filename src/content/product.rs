@@ -6,6 +6,7 @@
 use serde::Deserialize;
 
 use super::error::ContentError;
+use super::inventory::InventoryRules;
 
 /// The product file's path in the content.
 pub const PRODUCT_FILE: &str = "product.yaml";
@@ -22,6 +23,9 @@ pub struct ProductInfo {
     /// The cassette `wizard demo` replays.
     #[serde(default)]
     pub demo_cassette: Option<String>,
+    /// How to recognise an existing integration (`wizard detect`, re-runs).
+    #[serde(default)]
+    pub inventory: InventoryRules,
 }
 
 impl Default for ProductInfo {
@@ -30,6 +34,7 @@ impl Default for ProductInfo {
             name: "The integration".into(),
             user_report: None,
             demo_cassette: None,
+            inventory: InventoryRules::default(),
         }
     }
 }
@@ -37,7 +42,12 @@ impl Default for ProductInfo {
 impl ProductInfo {
     /// Parses `product.yaml`; errors name the file.
     pub fn parse(text: &str) -> Result<Self, ContentError> {
-        serde_yaml_ng::from_str(text).map_err(|e| ContentError::file(PRODUCT_FILE, e.to_string()))
+        let info: Self = serde_yaml_ng::from_str(text)
+            .map_err(|e| ContentError::file(PRODUCT_FILE, e.to_string()))?;
+        match info.inventory.problems().first() {
+            Some(problem) => Err(ContentError::file(PRODUCT_FILE, problem.clone())),
+            None => Ok(info),
+        }
     }
 }
 
@@ -56,5 +66,11 @@ mod tests {
         let p = ProductInfo::parse("name: X\nuserReport: r.md\ndemoCassette: c\n").unwrap();
         assert_eq!(p.user_report.as_deref(), Some("r.md"));
         assert_eq!(p.demo_cassette.as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn a_bad_inventory_pattern_is_a_content_error() {
+        let err = ProductInfo::parse("name: X\ninventory:\n  init: ['init(']\n").unwrap_err();
+        assert!(err.to_string().contains("inventory.init"), "{err}");
     }
 }

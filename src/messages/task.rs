@@ -31,6 +31,10 @@ pub struct TaskSpec {
     /// One line on why the task is needed (for the audit log).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The app (path relative to the run's root) whose branch this task belongs
+    /// to; set by the runner, never by a model. `None`: the single app, `.`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
 }
 
 impl TaskSpec {
@@ -43,6 +47,7 @@ impl TaskSpec {
             depends_on: Vec::new(),
             model: None,
             reason: None,
+            app: None,
         }
     }
 
@@ -248,4 +253,23 @@ pub struct Task {
     /// Model requests retried after a transient provider failure (429, 529, a cut stream…).
     #[serde(default)]
     pub provider_retries: u32,
+    /// The app this task works on: its path relative to the run's root, `.` for a single app.
+    #[serde(default = "single_app")]
+    pub app: String,
+}
+
+/// The app of a single-app run.
+pub const SINGLE_APP: &str = ".";
+
+fn single_app() -> String {
+    SINGLE_APP.to_string()
+}
+
+/// The readable suffix of an app's task ids: its folder's name (`apps/web` → `web`).
+pub fn app_tag(app: &str) -> Option<&str> {
+    if app == SINGLE_APP || app.is_empty() {
+        None
+    } else {
+        app.rsplit('/').next()
+    }
 }

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{canonical_json, closest, GuardError, QueryError, QueueLimits};
 use crate::messages::{
-    AttemptEnd, Enqueuer, EventKind, HandoffQuery, Problem, ReportStatus, RunOutcome, Task,
-    TaskError, TaskHandoff, TaskId, TaskSpec, TaskStatus, Usage, Verdict,
+    app_tag, AttemptEnd, Enqueuer, EventKind, HandoffQuery, Problem, ReportStatus, RunOutcome,
+    Task, TaskError, TaskHandoff, TaskId, TaskSpec, TaskStatus, Usage, Verdict, SINGLE_APP,
 };
 
 /// What the queue knows about a task type: enough to fill in a task.
@@ -146,8 +146,13 @@ impl QueueState {
             .entry(task.enqueued_by.clone())
             .or_insert(0) += 1;
         if task.status != TaskStatus::Failed {
-            self.dedup
-                .insert((task.task_type.clone(), canonical_json(&task.inputs)), pos);
+            self.dedup.insert(
+                (
+                    dedup_type(&task.task_type, &task.app),
+                    canonical_json(&task.inputs),
+                ),
+                pos,
+            );
         }
         let mut unmet = 0;
         for dep in &task.depends_on {
@@ -265,7 +270,8 @@ impl QueueState {
         } else {
             spec.inputs
         };
-        let key = (spec.task_type.clone(), canonical_json(&inputs));
+        let app = spec.app.clone().unwrap_or_else(|| SINGLE_APP.to_string());
+        let key = (dedup_type(&spec.task_type, &app), canonical_json(&inputs));
         if let Some(&existing) = self.dedup.get(&key) {
             return Err(GuardError::Duplicate {
                 task_type: spec.task_type,
@@ -273,7 +279,10 @@ impl QueueState {
             });
         }
 
-        let id = self.next_id(&spec.task_type);
+        let id = match app_tag(&app) {
+            Some(tag) => self.next_id(&format!("{}@{tag}", spec.task_type)),
+            None => self.next_id(&spec.task_type),
+        };
         // Drop repeated ids, keeping the first of each: a set, since a fan-in
         // task may name thousands of dependencies.
         let mut seen: HashSet<&str> = HashSet::with_capacity(spec.depends_on.len());
@@ -332,6 +341,7 @@ impl QueueState {
             usage: Usage::default(),
             cost_usd: 0.0,
             provider_retries: 0,
+            app,
         };
         let pos = self.insert(task);
         let mut events = vec![EventKind::TaskEnqueued {
@@ -345,7 +355,8 @@ impl QueueState {
         Ok((id, events))
     }
 
-    fn next_id(&mut self, task_type: &str) -> TaskId {
+    fn next_id(&mut self, base: &str) -> TaskId {
+        let task_type = base;
         let counter = self.ids_per_type.entry(task_type.to_string()).or_insert(0);
         loop {
             *counter += 1;
@@ -527,7 +538,10 @@ impl QueueState {
         }
         task.status = TaskStatus::Failed;
         task.finished_at = Some(now);
-        let key = (task.task_type.clone(), canonical_json(&task.inputs));
+        let key = (
+            dedup_type(&task.task_type, &task.app),
+            canonical_json(&task.inputs),
+        );
         let mut events = vec![EventKind::TaskFailed { task: task.clone() }];
         if self.dedup.get(&key) == Some(&pos) {
             self.dedup.remove(&key);
@@ -804,4 +818,12 @@ fn first_line(text: &str, fallback: &str) -> String {
         line = fallback.to_string();
     }
     line
+}
+
+/// The type part of the duplicate key: tasks of one type in two apps' branches are not duplicates.
+fn dedup_type(task_type: &str, app: &str) -> String {
+    match app_tag(app) {
+        Some(_) => format!("{task_type}@{app}"),
+        None => task_type.to_string(),
+    }
 }

@@ -5,6 +5,7 @@
 //! builds the task agents' backend, runs the queue, then writes the run
 //! report and prints the outro. The one place where the runners meet.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,7 @@ use crate::providers::pricing::{ModelTable, Tier};
 use crate::providers::replay::ReplayClient;
 use crate::providers::ModelClient;
 use crate::queue::QueueLimits;
+use crate::runner::apps;
 use crate::runner::bootstrap::{
     check_health, resolve_credentials, settings_conflicts, AuthCheck, AuthProblem, ConflictInputs,
     CredentialFlags, Credentials, HealthDecision,
@@ -101,6 +103,10 @@ pub struct IntegrateOptions {
     pub skip_commands: Option<String>,
     /// How long each stub task takes (`--provider stub`).
     pub stub_delay: Duration,
+    /// `--app PATH` (repeatable) and `--all-apps`: which apps of a monorepo to integrate.
+    pub apps: Vec<String>,
+    /// `--all-apps`.
+    pub all_apps: bool,
 }
 
 /// Runs `integrate` (or `resume`) and returns the exit code.
@@ -172,12 +178,23 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
 
     let (client, provider, auth) = model_client(&opts, &content, &mut models)?;
 
-    let rules = content.frameworks.clone();
-    let dir = install_dir.clone();
-    let detection = tokio::task::spawn_blocking(move || content::detect(&dir, &rules))
-        .await
-        .context("framework detection stopped")?;
-    tracing::info!(reason = %detection.reason, "detection");
+    let flags = apps::AppFlags {
+        apps: opts.apps.clone(),
+        all: opts.all_apps,
+        interactive: !opts.yes && std::io::stdin().is_terminal(),
+    };
+    let targets = match apps::choose(&install_dir, &content, &flags, resume_file.as_ref()).await? {
+        apps::AppChoice::Run(targets) => targets,
+        apps::AppChoice::Exit(code) => return Ok(code),
+    };
+    let branched = !(targets.len() == 1 && targets[0].rel == crate::messages::SINGLE_APP);
+    if branched && decision_is_linear(&opts) {
+        bail!("the linear runner integrates one app at the root; pass --orchestrator to run an app in a subfolder or several apps");
+    }
+    let detection = targets[0].detection.clone();
+    for t in &targets {
+        tracing::info!(app = %t.rel, reason = %t.detection.reason, "detection");
+    }
 
     if resume_file.is_none()
         && !bootstrap_checks(&opts, &install_dir, &credentials, auth, &http).await?
@@ -186,7 +203,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     }
     telemetry.do_send(Capture::new(names::BOOTSTRAP_COMPLETED).prop("provider", provider));
 
-    let decision = match &resume_file {
+    let mut decision = match &resume_file {
         Some(file) => VariantDecision {
             variant: file.variant,
             source: VariantSource::CliFlag,
@@ -203,6 +220,11 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
             decide_variant(inputs, &http).await
         }
     };
+    if branched && decision.variant == Variant::Linear {
+        decision.variant = Variant::Orchestrator;
+        decision.reason =
+            "the linear runner integrates one app at the root; this run has app branches".into();
+    }
     tracing::info!(variant = decision.variant.name(), reason = %decision.reason, "variant");
     if opts.ui != UiMode::Json
         && opts.ui != UiMode::Quiet
@@ -241,7 +263,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         Some(example) => write_example(&state_dir, &content, &example),
         None => None,
     };
-    let project = ProjectContext {
+    let mut project = ProjectContext {
         install_dir: install_dir.display().to_string(),
         framework: framework_name.clone(),
         package_manager: detection.package_manager.as_ref().map(|p| p.name.clone()),
@@ -249,6 +271,11 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         example_path,
         secret_names: secrets.names().map(str::to_string).collect(),
     };
+    if !branched {
+        project
+            .facts
+            .extend(apps::inventory_fact(&targets[0], &content.product().name));
+    }
     let base_ctx = ToolContext {
         install_dir: install_dir.clone(),
         permissions: Default::default(),
@@ -272,6 +299,13 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         framework_id,
     };
     let (backend, catalogue): (Arc<dyn AgentBackend>, _) = match decision.variant {
+        Variant::Orchestrator if branched => (
+            apps::branch_backend(&env, &targets, &mcp, &|t| {
+                let example = t.detection.framework.as_ref()?.example.clone()?;
+                write_example(&apps::app_state_dir(t)?, &content, &example)
+            }),
+            content.catalogue(),
+        ),
         Variant::Orchestrator => (
             Arc::new(ModelBackend::new(env).with_mcp(mcp)),
             content.catalogue(),
@@ -292,7 +326,11 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
             variant: decision.variant,
             install_dir: install_dir.display().to_string(),
             created_at: chrono::Utc::now(),
-            framework: framework_name,
+            framework: if branched {
+                Some(apps::frameworks_line(&targets))
+            } else {
+                framework_name
+            },
             concurrency: opts.limits.concurrency,
             content_hash: Some(content.content_hash()),
         },
@@ -314,6 +352,11 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     };
     let result = orchestrated::run(setup).await;
     finish(&opts, &install_dir, &state_dir, &content, variant, result)
+}
+
+/// True when the command line asks for the linear runner.
+fn decision_is_linear(opts: &IntegrateOptions) -> bool {
+    opts.variant == Some(Variant::Linear)
 }
 
 /// Settings conflicts and health, before any task. Returns false when the run must not start.

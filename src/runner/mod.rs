@@ -1,7 +1,9 @@
 //! Runners: what `wizard integrate` does after the CLI has parsed its flags.
 
+pub mod apps;
 pub mod bootstrap;
 pub mod demo;
+pub mod detect;
 pub mod flag;
 pub mod integrate;
 pub mod linear;

@@ -87,6 +87,10 @@ impl Tool for RunCommand {
             .map(Duration::from_millis)
             .unwrap_or(ctx.bash.default_timeout)
             .min(ctx.bash.max_timeout);
+        let _install = match &ctx.bash.install_lock {
+            Some(lock) => lock.hold_for(&allowed.argv, &ctx.package_managers).await,
+            None => None,
+        };
         let run = run_command(ctx, &allowed, limit).await?;
         // The log keeps every command's outcome: the user (and the end-to-end test) can see
         // whether the install and the build really passed.

@@ -102,6 +102,8 @@ pub struct BashLimits {
     pub output_cap: usize,
     /// When set, allowed commands are not run; the call says so (the offline demo).
     pub skip_reason: Option<String>,
+    /// Held while a package-manager install runs (shared by apps of one workspace root).
+    pub install_lock: Option<super::install_lock::InstallLock>,
 }
 
 impl Default for BashLimits {
@@ -111,6 +113,7 @@ impl Default for BashLimits {
             max_timeout: Duration::from_secs(600),
             output_cap: 30_000,
             skip_reason: None,
+            install_lock: None,
         }
     }
 }

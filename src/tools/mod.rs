@@ -12,6 +12,7 @@ pub mod context;
 pub mod env;
 pub mod fs;
 pub mod input;
+pub mod install_lock;
 pub mod mcp;
 pub mod package_manager;
 pub mod paths;

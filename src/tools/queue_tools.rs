@@ -173,6 +173,7 @@ Dependencies must already exist. Valid types: {}.",
             depends_on: input.depends_on,
             model: input.model,
             reason: Some(input.reason),
+            app: None,
         };
         match self.port.enqueue(spec).await {
             Ok(id) => Ok(ToolOutput::text(json!({ "id": id }).to_string())),

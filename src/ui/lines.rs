@@ -212,6 +212,7 @@ pub fn json_line(ev: &QueueEvent) -> String {
 fn task_fields(obj: &mut Map<String, Value>, task: &Task, reason: Option<&str>) {
     obj.insert("task".into(), json!(task.id));
     obj.insert("type".into(), json!(task.task_type));
+    obj.insert("app".into(), json!(task.app));
     obj.insert("label".into(), json!(task.label));
     obj.insert("model".into(), json!(task.model));
     obj.insert("status".into(), json!(task.status.name()));

@@ -107,6 +107,7 @@ impl Script {
             usage: Usage::default(),
             cost_usd: 0.0,
             provider_retries: 0,
+            app: ".".into(),
         };
         self.tasks.insert(id.into(), task.clone());
         self.order.push(id.into());
