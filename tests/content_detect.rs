@@ -57,7 +57,10 @@ fn an_express_server_is_node_express() {
 
 #[test]
 fn an_app_without_package_json_says_what_was_looked_for() {
-    let d = detect(&app("unknown-python"), &rules());
+    // No manifest of any ecosystem (a Python app with one is a Python app now).
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("README.md"), "# notes").unwrap();
+    let d = detect(dir.path(), &rules());
     assert_eq!(d.framework, None);
     assert!(
         d.reason.starts_with("no package.json with next, "),
@@ -68,7 +71,11 @@ fn an_app_without_package_json_says_what_was_looked_for() {
         "react-router+@react-router/dev",
         "@remix-run/react",
         "react+vite",
+        "@nestjs/core",
         "express",
+        "fastify",
+        "hono",
+        "koa",
     ] {
         assert!(d.reason.contains(wanted), "{wanted} missing: {}", d.reason);
     }

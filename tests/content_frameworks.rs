@@ -120,3 +120,49 @@ fn the_node_server_skills_name_files_their_agents_may_write() {
         &["server.js", "src/todos/todos.service.ts", "routes/todos.js"],
     );
 }
+
+#[test]
+fn the_python_skills_name_files_their_agents_may_write_and_never_the_venv() {
+    let set = embedded();
+    assert_may_write(
+        &set,
+        "install",
+        &[
+            "pyproject.toml",
+            "requirements.txt",
+            "requirements/base.txt",
+        ],
+    );
+    assert_may_write(
+        &set,
+        "init",
+        &[
+            "main.py",
+            "app/main.py",
+            "shop/settings.py",
+            "todos/apps.py",
+            "src/shop/settings.py",
+        ],
+    );
+    for agent in ["identify", "error-tracking", "capture"] {
+        assert_may_write(
+            &set,
+            agent,
+            &["app.py", "todos/views.py", "src/api/routes/todos.py"],
+        );
+    }
+    assert_may_write(&set, "build", &["shop/settings.py", "pyproject.toml"]);
+    // The project's virtual environment is installed code, not the app's.
+    let dir = tempfile::tempdir().unwrap();
+    for agent in ["init", "identify", "error-tracking", "capture", "build"] {
+        let perms = Permissions {
+            write: set.agents[agent].write.clone(),
+            ..Permissions::default()
+        };
+        let venv_file = resolve(dir.path(), ".venv/lib/python3.12/site-packages/x.py").unwrap();
+        assert!(
+            check_write_allowed(&perms, &venv_file).is_err(),
+            "{agent} may write into .venv"
+        );
+    }
+}
