@@ -166,3 +166,37 @@ fn the_python_skills_name_files_their_agents_may_write_and_never_the_venv() {
         );
     }
 }
+
+#[test]
+fn the_vue_and_nuxt_skills_name_files_their_agents_may_write() {
+    let set = embedded();
+    assert_may_write(
+        &set,
+        "init",
+        &[
+            "nuxt.config.ts",
+            "server/routes/ingest/[...path].ts",
+            "plugins/posthog.client.ts",
+            "app/plugins/posthog.client.ts",
+            "src/main.ts",
+        ],
+    );
+    for agent in ["identify", "error-tracking", "capture"] {
+        assert_may_write(
+            &set,
+            agent,
+            &[
+                "app.vue",
+                "components/LoginForm.vue",
+                "app/stores/auth.ts",
+                "src/App.vue",
+            ],
+        );
+    }
+    assert_may_write(&set, "error-tracking", &["error.vue", "nuxt.config.ts"]);
+    assert_may_write(
+        &set,
+        "capture",
+        &["server/api/projects.post.ts", "server/utils/posthog.ts"],
+    );
+}
