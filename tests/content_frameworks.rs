@@ -200,3 +200,33 @@ fn the_vue_and_nuxt_skills_name_files_their_agents_may_write() {
         &["server/api/projects.post.ts", "server/utils/posthog.ts"],
     );
 }
+
+#[test]
+fn the_sveltekit_skills_name_files_their_agents_may_write() {
+    let set = embedded();
+    assert_may_write(
+        &set,
+        "init",
+        &[
+            "src/hooks.client.ts",
+            "src/hooks.server.ts",
+            "src/lib/server/posthog.ts",
+            "src/routes/+layout.svelte",
+        ],
+    );
+    for agent in ["identify", "capture"] {
+        assert_may_write(
+            &set,
+            agent,
+            &[
+                "src/routes/+layout.svelte",
+                "src/routes/projects/+page.server.ts",
+            ],
+        );
+    }
+    assert_may_write(
+        &set,
+        "error-tracking",
+        &["src/hooks.client.ts", "src/hooks.server.ts"],
+    );
+}
