@@ -230,3 +230,24 @@ fn the_sveltekit_skills_name_files_their_agents_may_write() {
         &["src/hooks.client.ts", "src/hooks.server.ts"],
     );
 }
+
+#[test]
+fn the_astro_skills_name_files_their_agents_may_write() {
+    let set = embedded();
+    assert_may_write(
+        &set,
+        "init",
+        &[
+            "src/components/PostHog.astro",
+            "src/layouts/Layout.astro",
+            "src/pages/index.astro",
+        ],
+    );
+    for agent in ["identify", "error-tracking", "capture"] {
+        assert_may_write(
+            &set,
+            agent,
+            &["src/layouts/Layout.astro", "src/pages/api/subscribe.ts"],
+        );
+    }
+}
