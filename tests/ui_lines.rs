@@ -240,10 +240,10 @@ fn json_keys_come_in_the_documented_order() {
         value.keys().cloned().collect()
     };
     assert_eq!(
-        keys("task_failed")[..11],
+        keys("task_failed")[..12],
         [
-            "t_ms", "event", "task", "type", "label", "model", "status", "reason", "attempts",
-            "usage", "costUsd"
+            "t_ms", "event", "task", "type", "app", "label", "model", "status", "reason",
+            "attempts", "usage", "costUsd"
         ]
     );
     assert_eq!(

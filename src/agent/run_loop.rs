@@ -161,6 +161,8 @@ pub async fn run_agent(
                 );
             }
         };
+        // One line per model call: re-run benchmarks and tests count them.
+        tracing::info!(model = %request.model, "model call");
         let response = client.complete(&request, &progress).await;
         result.retries = retries.load(std::sync::atomic::Ordering::Relaxed);
         let response = match response {

@@ -105,6 +105,8 @@ pub fn run_report_markdown(view: &RunView) -> String {
         units::duration(view.elapsed_ms(end_ms))
     );
 
+    md.push_str(&apps_section(view));
+
     md.push_str("\n## Steps\n\n");
     // Time and tokens add up every attempt, so retries show what they cost.
     md.push_str(
@@ -230,6 +232,51 @@ pub fn run_report_markdown(view: &RunView) -> String {
 }
 
 /// The outcome column: glyph, status, and the reason when there is one.
+/// A section per app: its verdict, what was already in place (kept) and what changed.
+/// Empty for a run without app branches whose tasks kept nothing.
+fn apps_section(view: &RunView) -> String {
+    let all = crate::ui::apps::app_summaries(view, true);
+    let branched = crate::ui::apps::has_branches(view);
+    if !branched && all.iter().all(|s| s.kept.is_empty()) {
+        return String::new();
+    }
+    let mut md = String::from("\n## Apps\n");
+    for s in &all {
+        let verdict = if s.succeeded() {
+            "✓ done"
+        } else {
+            "✗ not done"
+        };
+        let _ = writeln!(
+            md,
+            "\n### {} — {verdict} ({}/{} steps)\n",
+            inline(&s.app),
+            s.done,
+            s.total
+        );
+        if !s.problems.is_empty() {
+            let _ = writeln!(md, "- Not done: {}", inline(&s.problems.join(", ")));
+        }
+        if s.kept.is_empty() {
+            md.push_str("- Kept (already in place): nothing\n");
+        }
+        for (task, did) in &s.kept {
+            let _ = writeln!(md, "- Kept ({}): {}", inline(task), inline(did));
+        }
+        if s.changed.is_empty() {
+            md.push_str("- Added or changed: no file\n");
+        } else {
+            let files: Vec<String> = s
+                .changed
+                .iter()
+                .map(|(f, t)| format!("{} ({})", inline(f), inline(t)))
+                .collect();
+            let _ = writeln!(md, "- Added or changed: {}", files.join(", "));
+        }
+    }
+    md
+}
+
 fn outcome_of(row: &TaskRow) -> String {
     let status = row.status();
     let mut text = format!("{} {}", glyph(status), status.name());

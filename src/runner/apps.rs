@@ -4,8 +4,10 @@
 //! named with `--app`, all of them with `--all-apps`, asks on a terminal
 //! (several apps: a multi-select with the web apps preselected; one app in a
 //! subfolder, or a router that is ambiguous: a question), and otherwise takes
-//! the documented default and says so. Several apps without a choice on a
-//! non-interactive run is an exit-2 error that lists them.
+//! the documented default and says so: the root when the root is an app, the
+//! only app when there is one, the first matching framework rule. Several apps
+//! below a root that is no app, without a choice on a non-interactive run, is
+//! an exit-2 error that lists them.
 //!
 //! [`BranchBackend`] runs the branches side by side: each app keeps its own
 //! backend (its folder as the agents' install dir, its detection and
@@ -147,6 +149,20 @@ pub async fn choose(
                 );
             }
             Ok(AppChoice::Run(targets(&scan, &[only], flags)))
+        }
+        several if !flags.interactive && scan.app(SINGLE_APP).is_some() => {
+            // Run at an app's own root: that app, as before monorepo support.
+            let others: Vec<&str> = several
+                .iter()
+                .filter(|a| a.path != SINGLE_APP)
+                .map(|a| a.path.as_str())
+                .collect();
+            eprintln!(
+                "wizard: integrating the app at the root; also found {} (pass --app PATH or --all-apps to include them).",
+                others.join(", ")
+            );
+            let root_app: Vec<&AppReport> = scan.app(SINGLE_APP).into_iter().collect();
+            Ok(AppChoice::Run(targets(&scan, &root_app, flags)))
         }
         several if flags.interactive => {
             let picked = multi_select(several, content)?;
@@ -485,4 +501,100 @@ pub fn branch_backend(
         );
     }
     Arc::new(BranchBackend::new(branches))
+}
+
+/// The run report's "found before the run" section: each app's inventory.
+/// Empty when no app had anything of the product.
+pub fn found_section(targets: &[AppTarget], product: &str) -> String {
+    if targets.iter().all(|t| t.inventory.is_empty()) {
+        return String::new();
+    }
+    let mut md = format!("\n## {product} found before the run\n\n");
+    for t in targets {
+        md.push_str(&format!("- {}: {}\n", t.rel, t.inventory.summary()));
+    }
+    md
+}
+
+/// Appends `section` to the run report at `path` (nothing when it is empty).
+/// A failure is logged: the report is a courtesy, the run's files are the record.
+pub fn append_to_report(path: &Path, section: &str) {
+    if section.is_empty() {
+        return;
+    }
+    let appended = std::fs::read_to_string(path).and_then(|mut text| {
+        text.push_str(section);
+        crate::actors::persist::write_atomic(path, text.as_bytes())
+    });
+    if let Err(e) = appended {
+        tracing::warn!(path = %path.display(), "cannot add the found section to the report: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::{load_blocking, ContentSource};
+
+    #[test]
+    fn the_inventory_reaches_every_tasks_shared_prompt_with_the_keep_rule() {
+        let content = load_blocking(&ContentSource::Embedded).unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/repos/posthog-custom");
+        let scan = detect::scan(&root, &content.frameworks, &content.product().inventory);
+        let picked: Vec<&AppReport> = scan.apps.iter().collect();
+        let flags = AppFlags::default();
+        let target = &targets(&scan, &picked, &flags)[0];
+        let fact = inventory_fact(target, "PostHog").expect("an inventory");
+        let project = crate::agent::prompt::ProjectContext {
+            facts: vec![fact],
+            ..Default::default()
+        };
+        let system: String = crate::agent::prompt::task_system(&project)
+            .iter()
+            .map(|b| b.text.clone())
+            .collect();
+        for expected in [
+            "Existing PostHog integration",
+            "already in place:",
+            "Keep deliberate settings",
+            "ui_host: https://eu.posthog.com (instrumentation-client.ts:6)",
+            "api_host: /relay-7f3a",
+            "person_profiles: identified_only",
+            "Identify calls: 1",
+        ] {
+            assert!(
+                system.contains(expected),
+                "{expected} missing from:\n{system}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_app_port_files_enqueues_under_its_app_and_resolves_short_ids() {
+        use crate::messages::TaskSpec;
+        use std::sync::Mutex;
+        struct Recorder(Mutex<Vec<TaskSpec>>);
+        #[async_trait]
+        impl TaskPort for Recorder {
+            async fn enqueue(&self, spec: TaskSpec) -> Result<TaskId, GuardError> {
+                self.0.lock().unwrap().push(spec);
+                Ok("x".into())
+            }
+            async fn read_handoffs(&self, _: HandoffQuery) -> Result<Vec<TaskHandoff>, QueryError> {
+                Ok(Vec::new())
+            }
+            fn activity(&self, _: String, _: Option<Usage>, _: Option<f64>) {}
+            fn relabel(&self, _: String) {}
+            fn task_id(&self) -> Option<&str> {
+                None
+            }
+        }
+        let recorder = Arc::new(Recorder(Mutex::new(Vec::new())));
+        let port = AppPort::new(recorder.clone(), "apps/web");
+        let spec = TaskSpec::new("init").after(["install", "plan@web"]);
+        futures::executor::block_on(port.enqueue(spec)).unwrap();
+        let seen = recorder.0.lock().unwrap()[0].clone();
+        assert_eq!(seen.app.as_deref(), Some("apps/web"));
+        assert_eq!(seen.depends_on, ["install@web", "plan@web"]);
+    }
 }

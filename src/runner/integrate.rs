@@ -350,8 +350,17 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         coalesce: Duration::from_millis(50),
         fail_queue_writes_after: injected_write_fault(),
     };
+    let found = apps::found_section(&targets, &content.product().name);
     let result = orchestrated::run(setup).await;
-    finish(&opts, &install_dir, &state_dir, &content, variant, result)
+    finish(
+        &opts,
+        &install_dir,
+        &state_dir,
+        &content,
+        variant,
+        result,
+        &found,
+    )
 }
 
 /// True when the command line asks for the linear runner.
@@ -495,6 +504,7 @@ async fn run_stub(
         content,
         Variant::Orchestrator,
         result,
+        "",
     )
 }
 
@@ -505,9 +515,13 @@ fn finish(
     content: &ContentSet,
     variant: Variant,
     result: RunResult,
+    found: &str,
 ) -> Result<i32> {
     let reports = match crate::report::write_reports(state_dir, &result.view) {
-        Ok(paths) => Some(paths),
+        Ok(paths) => {
+            apps::append_to_report(&paths.markdown, found);
+            Some(paths)
+        }
         Err(e) => {
             eprintln!("wizard: {e}");
             None

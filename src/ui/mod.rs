@@ -5,6 +5,7 @@
 //! drives the UI, and every renderer is a function of that view (and the
 //! clock it is given), so each screen state can be pinned by a snapshot test.
 
+pub mod apps;
 pub mod lines;
 pub mod outro;
 pub mod status;

@@ -60,6 +60,11 @@ pub fn outro_text(
         )),
     }
 
+    // A monorepo run: a verdict per app.
+    for app in super::apps::app_summaries(view, false) {
+        out.push(super::apps::verdict_line(&app));
+    }
+
     // Failed and blocked steps one by one; steps that never ran grouped by
     // reason, since an interrupt leaves many with the same one.
     let mut not_run: Vec<(&str, Vec<&str>)> = Vec::new();

@@ -115,7 +115,15 @@ fn render_queue(
     if area.height == 0 {
         return;
     }
-    let rows = view.rows();
+    // A monorepo run's rows are grouped by app (stable: enqueue order within an app).
+    let mut rows: Vec<&TaskRow> = view.rows().iter().collect();
+    if rows
+        .iter()
+        .any(|r| crate::messages::app_tag(&r.task.app).is_some())
+    {
+        rows.sort_by(|a, b| a.task.app.cmp(&b.task.app));
+    }
+    let rows = rows.as_slice();
     let inner_height = if bordered {
         area.height.saturating_sub(2)
     } else {
@@ -177,7 +185,7 @@ fn render_queue(
 
 /// Which rows fit: keeps the first unfinished task in sight, with a little
 /// finished history above it. Returns (first index, count).
-fn window(rows: &[TaskRow], height: usize) -> (usize, usize) {
+fn window(rows: &[&TaskRow], height: usize) -> (usize, usize) {
     if rows.len() <= height {
         return (0, rows.len());
     }
@@ -252,7 +260,7 @@ fn queue_row<'a>(
     label_width: usize,
 ) -> Row<'a> {
     let dim = Style::new().dark_gray();
-    let (glyph, label): (Span, Line) = match row.status() {
+    let (glyph, mut label): (Span, Line) = match row.status() {
         TaskStatus::Pending => match &row.retry_reason {
             Some(reason) => (
                 Span::from("↻").yellow(),
@@ -289,6 +297,11 @@ fn queue_row<'a>(
             ]),
         ),
     };
+    if let Some(tag) = crate::messages::app_tag(&row.task.app) {
+        label
+            .spans
+            .insert(0, Span::styled(format!("{tag} · "), dim));
+    }
     let started = !row.attempts.is_empty() || row.task.started_at.is_some();
     let elapsed = if started {
         row.elapsed_ms(now_ms)
