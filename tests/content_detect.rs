@@ -254,6 +254,25 @@ fn frontend_and_mobile_frameworks_win_over_what_they_also_declare() {
 }
 
 #[test]
+fn an_android_app_is_android_and_a_react_native_app_with_an_android_folder_is_not() {
+    let d = detect(&app("android-kotlin"), &rules());
+    let fw = d.framework.unwrap_or_else(|| panic!("{}", d.reason));
+    assert_eq!(fw.id, "android");
+    assert_eq!(fw.version, None);
+    assert!(
+        d.reason
+            .contains("app/src/main/AndroidManifest.xml is present"),
+        "{}",
+        d.reason
+    );
+    // React Native keeps its native Android project in android/.
+    let rn = detect(&app("react-native-app"), &rules())
+        .framework
+        .unwrap();
+    assert_eq!(rn.id, "react-native");
+}
+
+#[test]
 fn nuxt_2_is_not_taken_for_nuxt_3_or_vue_3() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(

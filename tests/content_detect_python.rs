@@ -1,6 +1,6 @@
-//! Python web apps (`ecosystem: python` rules): the framework, where its version was
-//! read, and the package manager, as `wizard detect --json` reports them for the
-//! fixtures in `tests/data/apps/`.
+//! Python web apps (`ecosystem: python` rules), and Android (`ecosystem: gradle`): the
+//! framework, where its version was read, and the package manager, as
+//! `wizard detect --json` reports them for the fixtures in `tests/data/apps/`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -60,4 +60,23 @@ fn a_fastapi_app_is_not_flask_and_a_flask_app_is_not_fastapi() {
     );
     assert!(fastapi.example.as_deref() == Some("python-fastapi"));
     assert!(flask.example.as_deref() == Some("python-flask"));
+}
+
+#[test]
+fn an_android_project_is_a_kotlin_gradle_app() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wizard"))
+        .args(["detect", "--json"])
+        .arg(app("android-kotlin"))
+        .output()
+        .expect("wizard runs");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let root = doc["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["path"] == ".")
+        .unwrap_or_else(|| panic!("{doc:#}"));
+    assert_eq!(root["framework"]["id"], "android");
+    assert_eq!(root["language"], "kotlin");
+    assert_eq!(root["packageManager"]["name"], "gradle");
 }
