@@ -195,6 +195,10 @@ struct RunArgs {
 
 #[derive(Debug, Args)]
 struct DemoArgs {
+    /// The sample app to integrate (a folder of `examples/`), replayed with the cassette
+    /// of the same name (default: next-app).
+    #[arg(long)]
+    app: Option<String>,
     /// Where to put the sample app (default: a new temporary directory).
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -324,7 +328,10 @@ fn options(args: RunArgs, mut resume: ResumeChoice) -> IntegrateOptions {
 }
 
 fn demo_command(args: DemoArgs) -> Result<i32> {
-    let dir = demo::prepare(args.dir.as_deref())?;
+    let dir = demo::prepare(
+        args.app.as_deref().unwrap_or(demo::DEFAULT_APP),
+        args.dir.as_deref(),
+    )?;
     eprintln!("wizard demo: the sample app is in {}", dir.display());
     let opts = IntegrateOptions {
         dir,
@@ -335,7 +342,8 @@ fn demo_command(args: DemoArgs) -> Result<i32> {
         ui: resolve_ui(args.ui),
         yes: true,
         provider: Some(ProviderChoice::Replay),
-        cassette: None,
+        // Without `--app`, the product's demo cassette (content decides).
+        cassette: args.app,
         replay_speed: args.speed.max(0.0),
         content: None,
         variant: Some(if args.linear {

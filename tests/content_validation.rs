@@ -89,7 +89,16 @@ fn only_the_build_task_may_run_commands_and_models_follow_the_brief() {
         set.agents["plan-capture"].write,
         vec![".posthog-events.json"]
     );
-    assert_eq!(set.agents["install"].write, vec!["package.json"]);
+    // The manifests only: package.json, and Python's.
+    assert_eq!(
+        set.agents["install"].write,
+        vec![
+            "package.json",
+            "pyproject.toml",
+            "requirements*.txt",
+            "requirements/*.txt"
+        ]
+    );
     assert!(set.agents["dashboard"].write.is_empty());
 }
 

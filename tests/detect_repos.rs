@@ -130,12 +130,13 @@ fn a_python_backend_beside_a_vite_frontend() {
     assert_eq!(frontend["framework"]["id"], "react-vite");
     assert_eq!(frontend["packageManager"]["name"], "yarn");
     assert_eq!(frontend["language"], "js");
-    let backend = &doc["others"][0];
-    assert_eq!(backend["path"], "backend");
+    // The content's FastAPI rule (ecosystem python) makes the backend an app.
+    let backend = app(&doc, "backend");
+    assert_eq!(backend["framework"]["id"], "python-fastapi");
     assert_eq!(backend["language"], "python");
     assert_eq!(backend["packageManager"]["name"], "uv");
     assert!(
-        backend["reason"].as_str().unwrap().contains("python"),
+        backend["reason"].as_str().unwrap().contains("fastapi"),
         "{backend:#}"
     );
 }
@@ -144,15 +145,17 @@ fn a_python_backend_beside_a_vite_frontend() {
 fn a_next_app_inside_a_python_repo_with_both_routers_names_the_alternative() {
     let (code, doc, _) = detect_json(&repo("python-with-next"));
     assert_eq!(code, 0);
-    assert_eq!(paths(&doc, "apps"), ["web"]);
+    assert_eq!(paths(&doc, "apps"), [".", "web"]);
     let web = app(&doc, "web");
     assert_eq!(
         web["framework"]["id"], "nextjs-app-router",
         "rule order decides"
     );
     assert_eq!(web["alternatives"][0]["id"], "nextjs-pages-router");
-    assert_eq!(doc["others"][0]["path"], ".");
-    assert_eq!(doc["others"][0]["packageManager"]["name"], "pip");
+    // The Django project at the root is an app of its own (the content's Django rule).
+    let django = app(&doc, ".");
+    assert_eq!(django["framework"]["id"], "python-django");
+    assert_eq!(django["packageManager"]["name"], "pip");
 }
 
 #[test]

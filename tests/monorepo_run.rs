@@ -233,6 +233,15 @@ fn several_apps_without_a_choice_exit_2_listing_them() {
 #[test]
 fn an_ambiguous_app_takes_the_documented_default_and_says_so() {
     let repo = copy_repo("python-with-next");
+    // The fixture's root declares Django, which the content detects as an app of its
+    // own; here the root is a Python project without a web framework, so web is the
+    // only app.
+    fs::write(
+        repo.path().join("pyproject.toml"),
+        "[project]\nname = \"shop\"\nversion = \"1.0.0\"\ndependencies = [\"requests>=2.32\"]\n",
+    )
+    .unwrap();
+    fs::write(repo.path().join("requirements.txt"), "requests>=2.32\n").unwrap();
     let out = integrate(repo.path(), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let err = stderr(&out);

@@ -448,9 +448,16 @@ fn pyproject_requirements(text: &str) -> Vec<String> {
             out.extend(value.split('"').skip(1).step_by(2).map(str::to_string));
             in_array = !value.contains(']');
         } else if section.starts_with("tool.poetry") && section.ends_with("dependencies") {
-            let spec = value.trim_matches('"').trim_start_matches('^');
+            // Poetry writes `^5.1` or a bare `5.1` (exactly that version): keep the
+            // operator, so the spec reads like a requirement's.
+            let spec = value.trim_matches('"');
+            let op = if spec.starts_with(|c: char| c.is_ascii_digit()) {
+                "=="
+            } else {
+                ""
+            };
             if key != "python" {
-                out.push(format!("{key} {spec}"));
+                out.push(format!("{key} {op}{spec}"));
             }
         }
     }

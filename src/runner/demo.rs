@@ -1,27 +1,50 @@
-//! `wizard demo`: the bundled sample app, copied out for an offline run.
+//! `wizard demo`: a bundled sample app, copied out for an offline run.
 //!
-//! The sample Next.js app (`examples/next-app/`, source files only) is
-//! compiled into the binary, so the demo needs no files beside it, no key
-//! and no network.
+//! The sample apps (`examples/<name>/`, source files only) are compiled into
+//! the binary, so the demo needs no files beside it, no key and no network.
+//! Each one is replayed with the cassette of the same name.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use rust_embed::RustEmbed;
 
-#[derive(RustEmbed)]
-#[folder = "examples/next-app/"]
-// Someone who builds the sample app by hand must not ship its dependencies in the binary.
-#[exclude = "node_modules/*"]
-#[exclude = ".next/*"]
-#[exclude = "package-lock.json"]
-#[exclude = ".posthog-wizard/*"]
-#[exclude = ".env*"]
-struct SampleApp;
+/// The sample app `wizard demo` uses without `--app`.
+pub const DEFAULT_APP: &str = "next-app";
 
-/// Copies the sample app into `dir` (a new temporary directory when `None`) and returns it.
-/// Refuses a directory that already has files, so nothing of the user's is overwritten.
-pub fn prepare(dir: Option<&Path>) -> Result<PathBuf> {
+#[derive(RustEmbed)]
+#[folder = "examples/"]
+// Someone who builds a sample app by hand must not ship its dependencies or its
+// build output in the binary.
+#[exclude = "*/node_modules/*"]
+#[exclude = "*/.next/*"]
+#[exclude = "*/.react-router/*"]
+#[exclude = "*/build/*"]
+#[exclude = "*/package-lock.json"]
+#[exclude = "*/.posthog-wizard/*"]
+#[exclude = "*/.env*"]
+struct SampleApps;
+
+/// The names of the bundled sample apps, sorted.
+pub fn apps() -> BTreeSet<String> {
+    SampleApps::iter()
+        .filter_map(|path| path.split_once('/').map(|(app, _)| app.to_string()))
+        .collect()
+}
+
+/// Copies the sample app `app` into `dir` (a new temporary directory when `None`) and
+/// returns it. Refuses an unknown app, and a directory that already has files, so
+/// nothing of the user's is overwritten.
+pub fn prepare(app: &str, dir: Option<&Path>) -> Result<PathBuf> {
+    let known = apps();
+    if !known.contains(app) {
+        let names: Vec<&str> = known.iter().map(String::as_str).collect();
+        bail!(
+            "there is no sample app named {app:?}; the demo has: {}",
+            names.join(", ")
+        );
+    }
     let dir = match dir {
         Some(d) => {
             if d.exists()
@@ -40,11 +63,15 @@ pub fn prepare(dir: Option<&Path>) -> Result<PathBuf> {
             .context("cannot create a temporary directory")?
             .keep(),
     };
-    for path in SampleApp::iter() {
-        let Some(file) = SampleApp::get(&path) else {
+    let prefix = format!("{app}/");
+    for path in SampleApps::iter() {
+        let Some(rel) = path.strip_prefix(&prefix) else {
             continue;
         };
-        let target = dir.join(path.as_ref());
+        let Some(file) = SampleApps::get(&path) else {
+            continue;
+        };
+        let target = dir.join(rel);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;

@@ -1,0 +1,5 @@
+package com.example.notes
+
+import android.app.Activity
+
+class MainActivity : Activity()

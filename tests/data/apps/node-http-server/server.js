@@ -1,0 +1,3 @@
+import http from 'node:http'
+
+http.createServer((req, res) => res.end('ok')).listen(3000)
