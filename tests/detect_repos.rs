@@ -181,7 +181,7 @@ fn an_app_the_demo_integrated_shows_its_inventory() {
     assert_eq!(packages, ["posthog-js", "posthog-node"]);
     assert_eq!(
         ph["initSites"],
-        serde_json::json!(["instrumentation-client.ts:3", "lib/posthog-server.ts:8"])
+        serde_json::json!(["instrumentation-client.ts:6", "lib/posthog-server.ts:9"])
     );
     assert_eq!(ph["settings"]["api_host"][0]["value"], "/ingest");
     assert_eq!(ph["settings"]["proxy_path"][0]["value"], "/ingest");
