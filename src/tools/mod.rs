@@ -13,6 +13,7 @@ pub mod env;
 pub mod fs;
 pub mod input;
 pub mod mcp;
+pub mod package_args;
 pub mod package_manager;
 pub mod paths;
 pub mod permissions;

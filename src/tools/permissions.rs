@@ -15,7 +15,9 @@
 //! * **protected-dir rule**: nothing is written inside `.git/` or `.posthog-wizard/`;
 //! * **write rule**: `Write`/`Edit` may only change paths matching a `write` glob;
 //! * **bash rule**: a command runs only if it is one plain command (no chaining,
-//!   substitution or redirection) whose words start with an allowed prefix.
+//!   substitution or redirection) whose words start with an allowed prefix;
+//!   a package manager's install/add words must be registry package names
+//!   ([`super::package_args`]).
 
 use std::path::Path;
 
@@ -245,6 +247,7 @@ pub fn check_bash_command(perms: &Permissions, command: &str) -> Result<AllowedC
             argv.join(" ")
         )));
     }
+    super::package_args::check_package_args(&argv)?;
     Ok(AllowedCommand { argv, filter })
 }
 
@@ -503,7 +506,7 @@ mod tests {
             "cat ../x",
             "cat /etc/passwd",
             "cat ~/.ssh/id_rsa",
-            "npm install --prefix=/tmp",
+            "cat --file=/tmp",
         ] {
             let err = check(command).unwrap_err();
             assert!(
@@ -515,7 +518,8 @@ mod tests {
         for command in [
             "cat app/../package.json",
             inside.as_str(),
-            "npm install @scope/pkg https://x.y/z",
+            "npm install @scope/pkg",
+            "cat https://x.y/z",
         ] {
             assert!(check(command).is_ok(), "{command}");
         }
