@@ -195,6 +195,7 @@ impl Agent {
                 secrets,
                 bash: BashLimits::default(),
                 package_managers: Vec::new(),
+                fences: Default::default(),
             },
             max_turns: self.max_turns,
             max_tokens: 1_000,
@@ -688,6 +689,7 @@ async fn backend(client: Arc<dyn ModelClient>, defaults: AgentDefaults) -> Backe
         secrets,
         bash: BashLimits::default(),
         package_managers: content.package_managers.clone(),
+        fences: content.frameworks.fences.clone(),
     };
     let backend = ModelBackend::new(AgentEnv {
         client,

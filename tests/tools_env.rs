@@ -26,6 +26,7 @@ fn ctx(dir: &Path) -> ToolContext {
         secrets,
         bash: BashLimits::default(),
         package_managers: Vec::new(),
+        fences: Default::default(),
     }
 }
 

@@ -81,6 +81,7 @@ impl Playground {
             secrets: Secrets::default(),
             bash: BashLimits::default(),
             package_managers: Vec::new(),
+            fences: Default::default(),
         }
     }
 

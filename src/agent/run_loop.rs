@@ -93,13 +93,7 @@ pub async fn run_agent(
         .iter()
         .map(|t| (t.spec().name, t.clone()))
         .collect();
-    let secrets: Vec<String> = setup
-        .ctx
-        .secrets
-        .values()
-        .filter(|v| v.len() >= 6)
-        .map(str::to_string)
-        .collect();
+    let secrets = setup.ctx.secrets.clone();
 
     let mut messages = vec![Message {
         role: Role::User,
@@ -273,13 +267,19 @@ pub async fn run_agent(
                     }
                     results.push(ContentBlock::ToolResult {
                         tool_use_id: id,
-                        content: redact(out.content, &secrets),
+                        content: secrets.redact(&out.content),
                         is_error: false,
                     });
                 }
                 Err(e) => {
-                    tracing::info!(tool = %name, "tool refused or failed: {e}");
-                    results.push(error_result(id, &e));
+                    // A refusal may quote its input, and a failure a file: both are scrubbed.
+                    let text = secrets.redact(&e.to_string());
+                    tracing::info!(tool = %name, "tool refused or failed: {text}");
+                    results.push(ContentBlock::ToolResult {
+                        tool_use_id: id,
+                        content: text,
+                        is_error: true,
+                    });
                 }
             }
         }
@@ -309,16 +309,6 @@ fn error_result(id: String, e: &ToolError) -> ContentBlock {
         content: e.to_string(),
         is_error: true,
     }
-}
-
-/// Replaces any secret value in tool output: defence in depth, tools never print them.
-fn redact(mut text: String, secrets: &[String]) -> String {
-    for s in secrets {
-        if text.contains(s.as_str()) {
-            text = text.replace(s.as_str(), "[redacted]");
-        }
-    }
-    text
 }
 
 /// All the text of an answer, joined.

@@ -8,10 +8,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::tools::PackageManagerRule;
+use crate::tools::{Fences, PackageManagerRule};
 
 /// The top-level fields of `frameworks.yaml`.
-pub const FRAMEWORKS_FIELDS: &[&str] = &["frameworks", "packageManagers"];
+pub const FRAMEWORKS_FIELDS: &[&str] = &["frameworks", "packageManagers", "fences"];
 
 /// Everything in `frameworks.yaml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +23,10 @@ pub struct FrameworkRules {
     /// Package managers, recognised by lockfile; one is the default.
     #[serde(default)]
     pub package_managers: Vec<PackageManagerRule>,
+    /// What the security fences need to know about the toolchains (executed
+    /// config files, public env prefixes, env and public folders).
+    #[serde(default)]
+    pub fences: Fences,
 }
 
 /// One way to recognise a framework (or one router of it).

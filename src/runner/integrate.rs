@@ -236,7 +236,12 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
 
     let framework_name = detection.framework.as_ref().map(|f| f.name.clone());
     let framework_id = detection.framework.as_ref().map(|f| f.id.clone());
-    let secrets = credentials.secrets();
+    let mut secrets = credentials.secrets();
+    crate::secrets::env_files::add_app_env_values(
+        &mut secrets,
+        &install_dir,
+        &content.frameworks.fences,
+    );
     let example_path = match detection.framework.as_ref().and_then(|f| f.example.clone()) {
         Some(example) => write_example(&state_dir, &content, &example),
         None => None,
@@ -258,6 +263,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
             ..BashLimits::default()
         },
         package_managers: content.package_managers.clone(),
+        fences: content.frameworks.fences.clone(),
     };
     let tools = ToolRegistry::builtin().tools();
     let models = Arc::new(models);

@@ -263,14 +263,12 @@ async fn run_command(
         .kill_on_drop(true);
     #[cfg(unix)]
     command.process_group(0);
-    // The wizard's own environment may hold a secret (a provider key); a build must not see it.
-    for (name, value) in std::env::vars_os() {
-        if let Some(value) = value.to_str() {
-            if ctx.secrets.values().any(|secret| secret == value) {
-                command.env_remove(name);
-            }
-        }
-    }
+    // An allow-list, not the wizard's own environment: it may hold keys (see child_env).
+    command.env_clear().envs(super::child_env::child_env(
+        std::env::vars_os(),
+        &ctx.fences.public_env_prefixes,
+        &ctx.secrets,
+    ));
 
     let mut child = command.spawn().map_err(|e| {
         let why = match e.kind() {

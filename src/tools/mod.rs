@@ -8,6 +8,7 @@
 //! tools are added to it by their owners with [`ToolRegistry::insert`].
 
 pub mod bash;
+pub mod child_env;
 pub mod context;
 pub mod env;
 pub mod fs;
@@ -21,7 +22,7 @@ pub mod queue_tools;
 pub mod registry;
 
 pub use context::*;
-pub use permissions::check_tool_allowed;
+pub use permissions::{check_tool_allowed, is_loaded_env_file_name};
 pub use registry::ToolRegistry;
 
 /// Runs file-system work on tokio's blocking pool, so an actor thread never waits on a disk.

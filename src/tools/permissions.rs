@@ -71,6 +71,33 @@ pub fn is_env_file_name(name: &str) -> bool {
     name.starts_with(".env")
 }
 
+/// Extensions that make a `.env…` name a source file (`.env.ts`), not an env file a loader reads.
+const SOURCE_EXTENSIONS: [&str; 14] = [
+    "ts", "tsx", "js", "jsx", "mjs", "cjs", "mts", "cts", "json", "py", "rb", "vue", "svelte",
+    "astro",
+];
+
+/// True for a name an env loader reads: `.env`, `.env.local`, `.env.production.local`;
+/// false for source files that merely start with `.env` (`.env.ts`, `.env.d.ts`).
+pub fn is_loaded_env_file_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(".env") else {
+        return false;
+    };
+    if rest.is_empty() {
+        return true;
+    }
+    let Some(rest) = rest.strip_prefix('.') else {
+        return false;
+    };
+    rest.split('.').all(|part| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && !SOURCE_EXTENSIONS.contains(&part.to_ascii_lowercase().as_str())
+    })
+}
+
 /// Refuses `Read`/`Write`/`Edit`/`Grep` on an env file, pointing at the env tools.
 pub fn check_not_env_file(tool_name: &str, path: &ProjectPath) -> Result<(), ToolError> {
     if is_env_file_name(path.file_name()) {
@@ -302,10 +329,40 @@ fn has_variable_reference(command: &str) -> bool {
         .any(|w| w[0] == b'$' && (w[1].is_ascii_alphabetic() || w[1] == b'_'))
 }
 
-/// `.env`, `./apps/web/.env.local`, `--env-file=.env`: a word that points at an env file.
+/// Env file names a glob is tried against: a glob that matches one names env files.
+const ENV_FILE_SAMPLES: [&str; 8] = [
+    ".env",
+    ".env.local",
+    ".env.development",
+    ".env.development.local",
+    ".env.production",
+    ".env.production.local",
+    ".env.test",
+    ".env.test.local",
+];
+
+/// `.env`, `./apps/web/.env.local`, `--env-file=.env`, `--include=*.local`, `.env*`:
+/// a word that points at an env file, by name or by a glob that matches one.
 fn names_env_file(word: &str) -> bool {
-    word.split('=')
-        .any(|part| is_env_file_name(part.rsplit('/').next().unwrap_or(part)))
+    word.split('=').any(|part| {
+        let name = part.rsplit('/').next().unwrap_or(part);
+        if is_env_file_name(name) {
+            return true;
+        }
+        if !name.contains(['*', '?', '[', '{']) {
+            return false;
+        }
+        // A glob that does not compile may still be read by the program as a pattern.
+        match Glob::new(name) {
+            Ok(glob) => {
+                let matcher = glob.compile_matcher();
+                ENV_FILE_SAMPLES
+                    .iter()
+                    .any(|sample| matcher.is_match(sample))
+            }
+            Err(_) => true,
+        }
+    })
 }
 
 fn is_env_assignment(word: &str) -> bool {
@@ -343,14 +400,7 @@ fn parse_output_filter(pipe: &str) -> Option<OutputFilter> {
 /// Replaces every secret value in `text` with `[redacted]`, so output a tool returns
 /// (a build log, a grep hit) never carries a secret into the model's context.
 pub fn redact_secrets(secrets: &Secrets, text: &str) -> String {
-    let mut out = text.to_string();
-    for value in secrets.values() {
-        // Very short values would redact ordinary text; real keys are long.
-        if value.len() >= 8 && out.contains(value) {
-            out = out.replace(value, "[redacted]");
-        }
-    }
-    out
+    secrets.redact(text)
 }
 
 #[cfg(test)]
@@ -459,6 +509,9 @@ mod tests {
             ("ls .env", "env-file rule"),
             ("ls apps/web/.env.local", "env-file rule"),
             ("npm install --env-file=.env", "env-file rule"),
+            ("ls --include=*.local", "env-file rule"),
+            ("ls --include=.env*", "env-file rule"),
+            ("ls *.production", "env-file rule"),
         ];
         for (command, why) in cases {
             let err = check_bash_command(&p, command).unwrap_err();
