@@ -11,6 +11,7 @@ pub mod bash;
 pub mod child_env;
 pub mod context;
 pub mod env;
+pub mod executed_config;
 pub mod fs;
 pub mod input;
 pub mod mcp;

@@ -110,6 +110,62 @@ pub fn check_not_env_file(tool_name: &str, path: &ProjectPath) -> Result<(), Too
     Ok(())
 }
 
+/// Folders where package managers hard-link files on purpose (pnpm's store, wheels).
+pub const DEPENDENCY_DIRS: [&str; 5] = [
+    "node_modules",
+    ".venv",
+    "venv",
+    "site-packages",
+    ".pnpm-store",
+];
+
+/// Refuses reading or searching inside `.git/`: its config may hold a credential in a
+/// remote URL, and nothing an integration needs lives there.
+pub fn check_not_git(tool_name: &str, path: &ProjectPath) -> Result<(), ToolError> {
+    if path.relative.split('/').any(|part| part == ".git") {
+        return Err(ToolError::Denied(format!(
+            "protected-dir rule: {tool_name} may not look inside .git/ ({}); it holds the \
+             repository's credentials and history, not the app",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// True for a regular file that has other names too (a hard link), outside the
+/// dependency folders. A hard link inside the app may be the same file as one
+/// outside it, and the path rule cannot see that; so such a file is not read.
+pub fn is_foreign_hard_link(path: &Path, relative: &str) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        if relative
+            .split('/')
+            .any(|part| DEPENDENCY_DIRS.contains(&part))
+        {
+            return false;
+        }
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.nlink() > 1)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, relative);
+        false
+    }
+}
+
+/// Refuses a file with more than one link (see [`is_foreign_hard_link`]).
+pub fn check_not_hard_link(tool_name: &str, path: &ProjectPath) -> Result<(), ToolError> {
+    if is_foreign_hard_link(&path.absolute, &path.relative) {
+        return Err(ToolError::Denied(format!(
+            "hard-link rule: {tool_name} may not read {}: it is a hard link (the same file \
+             may live outside the project); only dependency folders may hold hard links",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Refuses any write inside `.git/` or `.posthog-wizard/`, at any depth.
 pub fn check_not_protected(path: &ProjectPath) -> Result<(), ToolError> {
     if let Some(dir) = path
