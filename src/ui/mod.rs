@@ -7,6 +7,7 @@
 
 pub mod lines;
 pub mod outro;
+pub mod sanitize;
 pub mod status;
 pub mod terminal;
 pub mod tui;
