@@ -306,7 +306,7 @@ fn every_escape_is_refused_the_run_finishes_and_nothing_outside_changes() {
             &all,
             "Bash",
             json!({"command": command}),
-            &format!("package-argument rule"),
+            "package-argument rule",
         );
         assert_refused(&all, "Bash", json!({"command": command}), reason);
     }
