@@ -1113,3 +1113,23 @@ scripts:
     }
     assert!(left.is_empty(), "still running: pids {left:?}");
 }
+
+#[tokio::test]
+async fn a_secret_in_a_handoff_or_an_error_result_is_redacted() {
+    let agent = Agent::new(&format!(
+        r#"
+version: 1
+scripts:
+  install:
+    - turn: [{{tool: Read, input: {{file_path: "src/phc_LoopSecret_0123456789.ts"}}}}]
+    - turn:{}
+"#,
+        complete("Saw phc_LoopSecret_0123 and _0123456789 in pieces")
+    ));
+    let result = agent.run().await;
+    let (_, handoff) = reported(&result);
+    assert_eq!(handoff.did, "Saw [redacted] and [redacted] in pieces");
+    let error = &agent.results_in(1)[0];
+    assert!(error.2, "{error:?}");
+    assert!(error.1.contains("src/[redacted].ts"), "{}", error.1);
+}

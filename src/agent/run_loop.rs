@@ -235,6 +235,17 @@ pub async fn run_agent(
             if name == COMPLETE_TASK && setup.offers_complete_task {
                 match parse_complete_task(&input) {
                     Ok((status, mut handoff)) => {
+                        // The handoff reaches later prompts, queue.json and the reports.
+                        for text in [
+                            &mut handoff.goals,
+                            &mut handoff.did,
+                            &mut handoff.for_next_agent,
+                        ]
+                        .into_iter()
+                        .chain(handoff.conflict.as_mut())
+                        {
+                            *text = secrets.redact(text);
+                        }
                         for f in std::mem::take(&mut result.files_touched) {
                             if !handoff.files_touched.contains(&f) {
                                 handoff.files_touched.push(f);

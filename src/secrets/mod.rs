@@ -8,9 +8,9 @@
 //! whole file), hex (lower and upper case) and percent-encoded. Fragments of
 //! [`FRAGMENT_LEN`] characters or more of a raw secret are redacted too, so two
 //! calls that each print half a token both come back scrubbed. A fragment must
-//! mix character classes (lower, upper, digits): words and URL pieces that
-//! happen to occur in a secret (`https://`, `postgres`) are not redacted on
-//! their own.
+//! hold a digit or mix upper and lower case: single-case words and URL pieces
+//! that happen to occur in a secret (`https://`, `postgres`) are not redacted
+//! on their own.
 //!
 //! Matching is multi-pattern (`aho-corasick`), one pass per kind, so the cost
 //! does not grow with the number of secrets times the text.
@@ -192,7 +192,8 @@ fn aligned_base64(engine: &impl base64::Engine, bytes: &[u8], shift: usize) -> O
     encoded.get(first..last).map(str::to_string)
 }
 
-/// Every [`FRAGMENT_LEN`]-character window of `secret` that mixes character classes.
+/// Every [`FRAGMENT_LEN`]-character window of `secret` that holds a digit or mixes
+/// upper and lower case: single-case words (`https://`, `postgres`) are not secret alone.
 fn windows(secret: &str) -> Vec<String> {
     let chars: Vec<(usize, char)> = secret.char_indices().collect();
     if chars.len() < FRAGMENT_LEN {
@@ -206,12 +207,10 @@ fn windows(secret: &str) -> Vec<String> {
             .map(|(at, _)| *at)
             .unwrap_or(secret.len());
         let window = &secret[start..end];
-        let classes = [
-            window.chars().any(|c| c.is_ascii_lowercase()),
-            window.chars().any(|c| c.is_ascii_uppercase()),
-            window.chars().any(|c| c.is_ascii_digit()),
-        ];
-        if classes.iter().filter(|&&has| has).count() >= 2 {
+        let digit = window.chars().any(|c| c.is_ascii_digit());
+        let mixed_case = window.chars().any(|c| c.is_ascii_lowercase())
+            && window.chars().any(|c| c.is_ascii_uppercase());
+        if digit || mixed_case {
             out.push(window.to_string());
         }
     }
