@@ -512,6 +512,18 @@ async fn the_content_permissions_refuse_the_issue_19_attacks() {
         ),
         (
             "build",
+            "Bash",
+            json!({"command": "npm run build --script-shell=bash"}),
+            "changes what `npm` runs",
+        ),
+        (
+            "build",
+            "Bash",
+            json!({"command": "npm run build --node-options=--require=./instrumentation-client.ts"}),
+            "changes what `npm` runs",
+        ),
+        (
+            "build",
             "Edit",
             json!({"file_path": "package.json", "old_string": "next build", "new_string": "base64 .env.local"}),
             "executed-config rule: package.json may change its dependencies only; `scripts`",

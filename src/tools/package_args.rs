@@ -114,13 +114,56 @@ const PYTHON_FLAGS: &[&str] = &[
 
 const PYTHON_VALUE_FLAGS: &[&str] = &["--group", "-G", "--optional"];
 
+/// Programs whose every subcommand reads npm-style config flags.
+const NODE_RUNNERS: [&str; 7] = ["npm", "pnpm", "yarn", "bun", "npx", "pnpx", "bunx"];
+
+/// Config flags that change what any Node package-manager command executes or where
+/// it reads its settings (`npm run build --script-shell=…`, `--node-options=--require…`).
+const NODE_RUNNER_FLAGS: [&str; 11] = [
+    "--script-shell",
+    "--node-options",
+    "--userconfig",
+    "--globalconfig",
+    "--prefix",
+    "--global",
+    "-g",
+    "--registry",
+    "--shell",
+    "--call",
+    "--cwd",
+];
+
+/// Refuses the config flags of [`NODE_RUNNER_FLAGS`] on any npm/pnpm/yarn/bun command,
+/// before a `--` (after it, words go to the script itself).
+fn check_runner_flags(argv: &[String]) -> Result<(), ToolError> {
+    let Some(program) = argv.first() else {
+        return Ok(());
+    };
+    if !NODE_RUNNERS.contains(&program.as_str()) {
+        return Ok(());
+    }
+    for word in argv.iter().skip(1).take_while(|w| *w != "--") {
+        let name = word.split_once('=').map_or(word.as_str(), |(name, _)| name);
+        if NODE_RUNNER_FLAGS.contains(&name) {
+            return Err(ToolError::Denied(format!(
+                "bash rule: package-argument rule: {word:?} changes what `{program}` runs or \
+                 where it reads its settings, which is refused"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Checks the package words of `argv` when it is an install/add command of a
-/// known package manager; any other command passes untouched.
+/// known package manager, and the config flags of any Node package-manager
+/// command; any other command passes untouched.
 pub fn check_package_args(argv: &[String]) -> Result<(), ToolError> {
     let Some((form, ecosystem)) = INSTALL_FORMS.iter().find(|(form, _)| {
         form.len() <= argv.len() && form.iter().zip(argv).all(|(want, word)| want == word)
     }) else {
-        return Ok(());
+        // Not an install: its config flags are still checked (flags of an install are
+        // already held to the stricter allow-list below).
+        return check_runner_flags(argv);
     };
     let command = form.join(" ");
     let (flags, value_flags) = match ecosystem {
@@ -284,6 +327,7 @@ mod tests {
             "uv pip install 'posthog[sentry]'",
             "poetry add posthog@^6.0",
             "npm run build",
+            "npm run build -- --prefix=x",
             "npx tsc --noEmit",
         ] {
             assert!(check(command).is_ok(), "{command}: {:?}", check(command));
@@ -324,6 +368,15 @@ mod tests {
             ("uv pip install --target /tmp posthog", "outside the app"),
             ("poetry add https://evil.test/x.tar.gz", "URL"),
             ("npm install --foo", "not a flag this rule allows"),
+            (
+                "npm run build --script-shell=bash",
+                "changes what `npm` runs",
+            ),
+            (
+                "npm run build --node-options=--require=./x.js",
+                "changes what `npm` runs",
+            ),
+            ("yarn build --cwd ../x", "changes what `yarn` runs"),
         ] {
             let err = check(command).unwrap_err();
             assert!(
