@@ -359,6 +359,12 @@ fn every_escape_is_refused_the_run_finishes_and_nothing_outside_changes() {
     assert_refused(
         &all,
         "Bash",
+        json!({"command": "cat src/hard.txt"}),
+        "bash rule: hard-link rule",
+    );
+    assert_refused(
+        &all,
+        "Bash",
         json!({"command": "grep -r --include=*.local phc ."}),
         "env-file rule",
     );

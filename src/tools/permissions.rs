@@ -351,6 +351,12 @@ pub fn check_bash_paths(install_dir: &Path, command: &AllowedCommand) -> Result<
             // Any word may be a path (`link/secret.txt` through a symlink), so every one is
             // resolved; words that are not paths (`build`, `--save`) resolve harmlessly inside.
             match resolve(install_dir, part) {
+                Ok(path) if is_foreign_hard_link(&path.absolute, &path.relative) => {
+                    return Err(ToolError::Denied(format!(
+                        "bash rule: hard-link rule: argument {word} is a hard link (the same \
+                         file may live outside the project)"
+                    )))
+                }
                 Ok(_) => {}
                 Err(ToolError::Denied(why)) => {
                     return Err(ToolError::Denied(format!(
