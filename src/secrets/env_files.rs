@@ -16,6 +16,14 @@ const PLACEHOLDER_SUFFIXES: [&str; 3] = [".example", ".sample", ".template"];
 /// Adds every value of the app's env files (at the root and in the content's env
 /// folders) to `secrets` as hidden secrets. Unreadable files are logged and skipped.
 pub fn add_app_env_values(secrets: &mut Secrets, install_dir: &Path, fences: &Fences) {
+    for value in app_env_values(install_dir, fences) {
+        secrets.insert_hidden(value);
+    }
+}
+
+/// Every value of the app's env files (at the root and in the content's env folders).
+pub fn app_env_values(install_dir: &Path, fences: &Fences) -> Vec<String> {
+    let mut out = Vec::new();
     let dirs = std::iter::once(install_dir.to_path_buf())
         .chain(fences.env_dirs.iter().map(|d| install_dir.join(d)));
     for dir in dirs {
@@ -30,11 +38,10 @@ pub fn add_app_env_values(secrets: &mut Secrets, install_dir: &Path, fences: &Fe
             {
                 continue;
             }
-            for value in values(&entry.path()) {
-                secrets.insert_hidden(value);
-            }
+            out.extend(values(&entry.path()));
         }
     }
+    out
 }
 
 /// The values of one env file: dotenv syntax, else `KEY=value` lines as written.
