@@ -266,7 +266,7 @@ async fn run_command(
     // An allow-list, not the wizard's own environment: it may hold keys (see child_env).
     command.env_clear().envs(super::child_env::child_env(
         std::env::vars_os(),
-        &ctx.fences.public_env_prefixes,
+        &ctx.fences,
         &ctx.secrets,
     ));
 

@@ -4,18 +4,22 @@
 //! keys, cloud credentials and tokens with odd padding. Removing exact matches
 //! misses `KEY=value ` and every secret the wizard does not know of, so a
 //! child starts from nothing and gets only what a toolchain needs: the basics
-//! (`PATH`, `HOME`, locale, `TMPDIR`, `TERM`, `CI`…), `NODE_*`, `npm_config_*`
-//! and the framework's public prefixes from content. Even then, a name that
-//! looks like a secret's (`*KEY*`, `*TOKEN*`, `*SECRET*`, `*PASSWORD*`,
-//! `*AUTH*`, `*CREDENTIAL*`…) and a value that holds a known secret, in any
-//! form the [`crate::secrets::Redactor`] recognises, never reach the child.
+//! (`PATH`, `HOME`, locale, `TMPDIR`, `TERM`, `CI`, proxies…), `NODE_*`,
+//! `npm_config_*`, and from content the framework's public prefixes and the
+//! variables its toolchain reads. Even then, a name that looks like a secret's
+//! (`*KEY*`, `*TOKEN*`, `*SECRET*`, `*PASSWORD*`, `*AUTH*`, `*CREDENTIAL*`…), a
+//! value that holds a known secret in any form the [`crate::secrets::Redactor`]
+//! recognises, and a URL that carries a password never reach the child.
 
 use std::ffi::{OsStr, OsString};
+use std::sync::OnceLock;
 
-use super::context::Secrets;
+use regex::Regex;
+
+use super::context::{Fences, Secrets};
 
 /// Variables passed as they are (when not secret-looking).
-const BASICS: [&str; 17] = [
+const BASICS: [&str; 25] = [
     "PATH",
     "HOME",
     "USER",
@@ -33,13 +37,21 @@ const BASICS: [&str; 17] = [
     "FORCE_COLOR",
     "COLORTERM",
     "PWD",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
 ];
 
-/// Prefixes passed (when not secret-looking), besides the content's public ones.
-const PREFIXES: [&str; 3] = ["LC_", "NODE_", "npm_config_"];
+/// Prefixes passed (when not secret-looking), besides the content's ones.
+const PREFIXES: [&str; 5] = ["LC_", "NODE_", "npm_config_", "XDG_", "COREPACK_"];
 
 /// Pieces of a name that mark a secret, matched case-insensitively.
-const SECRET_MARKS: [&str; 11] = [
+const SECRET_MARKS: [&str; 10] = [
     "KEY",
     "TOKEN",
     "SECRET",
@@ -50,7 +62,6 @@ const SECRET_MARKS: [&str; 11] = [
     "PRIVATE",
     "COOKIE",
     "SESSION",
-    "CERT",
 ];
 
 /// True when a variable's name looks like it holds a secret.
@@ -59,16 +70,26 @@ pub fn is_secret_name(name: &str) -> bool {
     SECRET_MARKS.iter().any(|mark| upper.contains(mark))
 }
 
-/// The variables a child gets, from `vars` (the wizard's environment).
-pub fn child_env<I>(
-    vars: I,
-    public_prefixes: &[String],
-    secrets: &Secrets,
-) -> Vec<(OsString, OsString)>
+/// The variables a child gets, from `vars` (the wizard's environment): the basics,
+/// and the content's public prefixes and command variables (`NAME`, or `PREFIX*`).
+pub fn child_env<I>(vars: I, fences: &Fences, secrets: &Secrets) -> Vec<(OsString, OsString)>
 where
     I: IntoIterator<Item = (OsString, OsString)>,
 {
     let redactor = secrets.redactor();
+    let from_content = |name: &str| {
+        fences
+            .public_env_prefixes
+            .iter()
+            .any(|p| !p.is_empty() && name.starts_with(p.as_str()))
+            || fences
+                .command_env
+                .iter()
+                .any(|entry| match entry.strip_suffix('*') {
+                    Some(prefix) => !prefix.is_empty() && name.starts_with(prefix),
+                    None => entry == name,
+                })
+    };
     vars.into_iter()
         .filter(|(name, value)| {
             let Some(name) = name.to_str() else {
@@ -76,12 +97,12 @@ where
             };
             let allowed = BASICS.contains(&name)
                 || PREFIXES.iter().any(|p| name.starts_with(p))
-                || public_prefixes
-                    .iter()
-                    .any(|p| !p.is_empty() && name.starts_with(p.as_str()));
+                || from_content(name);
             allowed
                 && !is_secret_name(name)
-                && !value_holds_secret(value, |text| redactor.contains_secret(text))
+                && !value_holds_secret(value, |text| {
+                    redactor.contains_secret(text) || url_credentials().is_match(text)
+                })
         })
         .collect()
 }
@@ -89,6 +110,15 @@ where
 fn value_holds_secret(value: &OsStr, contains: impl Fn(&str) -> bool) -> bool {
     // A value that is not text cannot be checked, so it is not passed.
     value.to_str().is_none_or(contains)
+}
+
+/// `scheme://user:password@host`: a URL that carries its own credentials (a proxy, an index).
+fn url_credentials() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"[A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*:[^/@\s]*@")
+            .unwrap_or_else(|_| unreachable!("the URL-credential pattern is a valid regex"))
+    })
 }
 
 #[cfg(test)]
@@ -129,8 +159,17 @@ mod tests {
                 ("DATABASE_URL", "postgres://u:p@h/db"),
                 ("RANDOM_SETTING", "visible"),
                 ("NODE_EXTRA", " sk-live-0123456789abcdef"),
+                ("NEXT_TELEMETRY_DISABLED", "1"),
+                ("NEXT_RUNTIME", "edge"),
+                ("ASTRO_TELEMETRY_DISABLED", "1"),
+                ("HTTPS_PROXY", "http://proxy.test:3128"),
+                ("HTTP_PROXY", "http://me:hunter2@proxy.test:3128"),
             ]),
-            &["NEXT_PUBLIC_".to_string()],
+            &Fences {
+                public_env_prefixes: vec!["NEXT_PUBLIC_".into()],
+                command_env: vec!["NEXT_TELEMETRY_DISABLED".into(), "ASTRO_*".into()],
+                ..Fences::default()
+            },
             &secrets,
         );
         assert_eq!(
@@ -141,7 +180,10 @@ mod tests {
                 "LC_ALL",
                 "NODE_ENV",
                 "npm_config_cache",
-                "NEXT_PUBLIC_SITE"
+                "NEXT_PUBLIC_SITE",
+                "NEXT_TELEMETRY_DISABLED",
+                "ASTRO_TELEMETRY_DISABLED",
+                "HTTPS_PROXY"
             ]
         );
     }

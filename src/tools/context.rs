@@ -134,6 +134,10 @@ pub struct Fences {
     /// reach commands (unless named like a secret).
     #[serde(default)]
     pub public_env_prefixes: Vec<String>,
+    /// Other variables the toolchain reads (`NEXT_TELEMETRY_DISABLED`); a name ending
+    /// in `*` is a prefix. They reach commands unless named like a secret.
+    #[serde(default)]
+    pub command_env: Vec<String>,
     /// Folders, besides the app root, where the framework loads env files from.
     #[serde(default)]
     pub env_dirs: Vec<String>,
