@@ -365,6 +365,12 @@ fn every_escape_is_refused_the_run_finishes_and_nothing_outside_changes() {
     assert_refused(
         &all,
         "Bash",
+        json!({"command": "cat .git/config"}),
+        "bash rule: protected-dir rule: argument .git/config is inside .git/",
+    );
+    assert_refused(
+        &all,
+        "Bash",
         json!({"command": "grep -r --include=*.local phc ."}),
         "env-file rule",
     );

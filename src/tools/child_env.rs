@@ -19,7 +19,7 @@ use regex::Regex;
 use super::context::{Fences, Secrets};
 
 /// Variables passed as they are (when not secret-looking).
-const BASICS: [&str; 25] = [
+const BASICS: [&str; 24] = [
     "PATH",
     "HOME",
     "USER",
@@ -36,7 +36,6 @@ const BASICS: [&str; 25] = [
     "NO_COLOR",
     "FORCE_COLOR",
     "COLORTERM",
-    "PWD",
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "NO_PROXY",

@@ -351,6 +351,12 @@ pub fn check_bash_paths(install_dir: &Path, command: &AllowedCommand) -> Result<
             // Any word may be a path (`link/secret.txt` through a symlink), so every one is
             // resolved; words that are not paths (`build`, `--save`) resolve harmlessly inside.
             match resolve(install_dir, part) {
+                Ok(path) if path.relative.split('/').any(|p| p == ".git") => {
+                    return Err(ToolError::Denied(format!(
+                        "bash rule: protected-dir rule: argument {word} is inside .git/, which \
+                         holds the repository's credentials and history, not the app"
+                    )))
+                }
                 Ok(path) if is_foreign_hard_link(&path.absolute, &path.relative) => {
                     return Err(ToolError::Denied(format!(
                         "bash rule: hard-link rule: argument {word} is a hard link (the same \
