@@ -235,6 +235,7 @@ impl AgentBackend for ZeroLatency {
                 for_next_agent: String::new(),
                 files_touched: Vec::new(),
                 conflict: None,
+                ..Default::default()
             },
         })
     }

@@ -18,6 +18,7 @@ use crate::queue::QueueLimits;
 use crate::runner::bootstrap::{CredentialFlags, Region};
 use crate::runner::demo;
 use crate::runner::integrate::{self, IntegrateOptions, ProviderChoice, ResumeChoice};
+use crate::runner::settings::Given;
 
 /// Exit code for a successful run.
 pub const EXIT_OK: i32 = 0;
@@ -97,21 +98,21 @@ struct RunArgs {
     /// The app's directory.
     #[arg(default_value = ".")]
     dir: PathBuf,
-    /// Tasks that may run at once.
-    #[arg(long, default_value_t = 1)]
-    concurrency: usize,
+    /// Tasks that may run at once [default: 1; a resume keeps the run's].
+    #[arg(long)]
+    concurrency: Option<usize>,
     /// How the run is shown.
     #[arg(long, value_enum, default_value_t = UiChoice::Auto)]
     ui: UiChoice,
-    /// Most tasks a run may hold.
-    #[arg(long, default_value_t = 30)]
-    max_tasks: usize,
-    /// Deepest enqueue level.
-    #[arg(long, default_value_t = 3)]
-    max_depth: u32,
-    /// Attempts per task.
-    #[arg(long, default_value_t = 2)]
-    max_attempts: u32,
+    /// Most tasks a run may hold [default: 30; a resume keeps the run's].
+    #[arg(long)]
+    max_tasks: Option<usize>,
+    /// Deepest enqueue level [default: 3; a resume keeps the run's].
+    #[arg(long)]
+    max_depth: Option<u32>,
+    /// Attempts per task [default: 2; a resume keeps the run's].
+    #[arg(long)]
+    max_attempts: Option<u32>,
     /// Answer yes to every question.
     #[arg(long, short)]
     yes: bool,
@@ -124,10 +125,10 @@ struct RunArgs {
     /// The cassette for --provider replay: a file path, or a cassette name in the content.
     #[arg(long)]
     cassette: Option<String>,
-    /// Replay latency factor: 1 is realistic, 0 is instant.
-    #[arg(long, default_value_t = 1.0)]
-    replay_speed: f64,
-    /// Content: a directory or a content server URL (default: built in).
+    /// Replay latency factor: 1 is realistic, 0 is instant [default: 1].
+    #[arg(long)]
+    replay_speed: Option<f64>,
+    /// Content: a directory or a content server URL (default: built in; a resume keeps the run's).
     #[arg(long)]
     content: Option<String>,
     /// Use the orchestrator (queue of small agents).
@@ -170,8 +171,8 @@ struct RunArgs {
     #[arg(long)]
     skip_commands: bool,
     /// Milliseconds each stub task takes (--provider stub only).
-    #[arg(long, default_value_t = 300, hide = true)]
-    stub_delay_ms: u64,
+    #[arg(long, hide = true)]
+    stub_delay_ms: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -252,20 +253,33 @@ fn options(args: RunArgs, mut resume: ResumeChoice) -> IntegrateOptions {
         max_usd: args.budget_usd,
         max_tokens: args.max_tokens,
     });
+    let given = Given {
+        content: args.content.is_some(),
+        provider: args.provider.is_some(),
+        cassette: args.cassette.is_some(),
+        replay_speed: args.replay_speed.is_some(),
+        concurrency: args.concurrency.is_some(),
+        max_tasks: args.max_tasks.is_some(),
+        max_depth: args.max_depth.is_some(),
+        max_attempts: args.max_attempts.is_some(),
+        budget: budget.is_some(),
+        skip_commands: args.skip_commands,
+        stub_delay: args.stub_delay_ms.is_some(),
+    };
     IntegrateOptions {
         dir: args.dir,
         limits: QueueLimits {
-            max_tasks: args.max_tasks,
-            max_depth: args.max_depth,
-            max_attempts: args.max_attempts.max(1),
-            concurrency: args.concurrency.max(1),
+            max_tasks: args.max_tasks.unwrap_or(30),
+            max_depth: args.max_depth.unwrap_or(3),
+            max_attempts: args.max_attempts.unwrap_or(2).max(1),
+            concurrency: args.concurrency.unwrap_or(1).max(1),
             ..QueueLimits::default()
         },
         ui: resolve_ui(args.ui),
         yes: args.yes || args.ci,
         provider: args.provider,
         cassette: args.cassette,
-        replay_speed: args.replay_speed.max(0.0),
+        replay_speed: args.replay_speed.unwrap_or(1.0).max(0.0),
         content: args.content,
         variant,
         credentials: CredentialFlags {
@@ -281,7 +295,8 @@ fn options(args: RunArgs, mut resume: ResumeChoice) -> IntegrateOptions {
         skip_commands: args
             .skip_commands
             .then(|| "commands are switched off for this run (--skip-commands)".to_string()),
-        stub_delay: Duration::from_millis(args.stub_delay_ms),
+        stub_delay: Duration::from_millis(args.stub_delay_ms.unwrap_or(300)),
+        given,
     }
 }
 
@@ -314,6 +329,7 @@ fn demo_command(args: DemoArgs) -> Result<i32> {
             "the demo does not run commands; `wizard demo --build` runs npm for real".to_string()
         }),
         stub_delay: Duration::ZERO,
+        given: Given::default(),
     };
     integrate::integrate(opts)
 }

@@ -5,6 +5,7 @@
 
 pub mod actors;
 pub mod agent;
+pub mod cancel;
 pub mod cli;
 pub mod clock;
 pub mod content;
@@ -17,3 +18,4 @@ pub mod secrets;
 pub mod telemetry;
 pub mod tools;
 pub mod ui;
+pub mod verify;

@@ -20,10 +20,11 @@ use async_trait::async_trait;
 use serde_json::json;
 use wizard::actors::ui::UiMode;
 use wizard::agent::backend::{AgentDefaults, AgentEnv, ModelBackend};
+use wizard::agent::checks::TaskChecks;
 use wizard::agent::prompt::{self, ProjectContext};
 use wizard::agent::run_loop::{run_agent, AgentSetup, LoopResult, ENDED_TURN};
 use wizard::agent::{AgentBackend, AgentJob, TaskPort};
-use wizard::content::{ContentSet, ContentSource};
+use wizard::content::{ContentSet, ContentSource, FileCheck};
 use wizard::messages::{
     AttemptEnd, Handoff, HandoffQuery, ReportStatus, Task, TaskHandoff, TaskId, TaskSpec,
     TaskStatus, Usage, Verdict,
@@ -136,6 +137,8 @@ struct Agent {
     permissions: Permissions,
     max_turns: u32,
     repeat_limit: u32,
+    checks: TaskChecks,
+    bash: BashLimits,
 }
 
 impl Agent {
@@ -165,6 +168,8 @@ impl Agent {
             },
             max_turns: 10,
             repeat_limit: 3,
+            checks: TaskChecks::default(),
+            bash: BashLimits::default(),
         }
     }
 
@@ -189,11 +194,12 @@ impl Agent {
             prompt: "# Your task: Declare the SDK\nTask id: install · type: install\n".into(),
             tools,
             offers_complete_task: true,
+            checks: self.checks.clone(),
             ctx: ToolContext {
                 install_dir: self.app.clone(),
                 permissions: self.permissions.clone(),
                 secrets,
-                bash: BashLimits::default(),
+                bash: self.bash.clone(),
                 package_managers: Vec::new(),
                 fences: Default::default(),
             },
@@ -745,6 +751,7 @@ fn handoff_of(id: &str, did: &str) -> TaskHandoff {
             for_next_agent: format!("{id} says hello"),
             files_touched: vec![format!("{id}.ts")],
             conflict: None,
+            ..Default::default()
         },
     }
 }
@@ -1112,6 +1119,263 @@ scripts:
         left = processes_with_arg(&marker);
     }
     assert!(left.is_empty(), "still running: pids {left:?}");
+}
+
+// ---- the runtime's checks --------------------------------------------------
+
+const SDK_CHECK: &str = "grep -c sdk-fixture package.json";
+
+fn sdk_check() -> TaskChecks {
+    TaskChecks {
+        files: vec![FileCheck {
+            files: "package.json".into(),
+            pattern: None,
+            min: None,
+            max: None,
+            message: None,
+        }],
+        commands: vec![SDK_CHECK.into()],
+    }
+}
+
+#[tokio::test]
+async fn a_failing_check_goes_back_to_the_agent_and_its_fix_makes_it_pass() {
+    // The first report also claims a passing check: the runtime's own record replaces it.
+    let mut agent = Agent::new(&format!(
+        r#"
+version: 1
+scripts:
+  install:
+    - turn:
+        - tool: complete_task
+          input:
+            status: done
+            handoff:
+              goals: Declare the SDK
+              did: Nothing yet
+              forNextAgent: n
+              checks: [{{command: "{SDK_CHECK}", exitCode: 0, ms: 1}}]
+    - turn:
+        - tool: Edit
+          input: {{file_path: package.json, old_string: '"react": "^19.1.0",', new_string: '"react": "^19.1.0", "sdk-fixture": "^1.0.0",'}}
+    - turn:{}
+"#,
+        complete("Declared sdk-fixture")
+    ));
+    agent.checks = sdk_check();
+    let result = agent.run().await;
+
+    let (status, handoff) = reported(&result);
+    assert_eq!(*status, ReportStatus::Done);
+    assert_eq!(handoff.did, "Declared sdk-fixture");
+    assert_eq!(handoff.checks.len(), 1);
+    assert_eq!(handoff.checks[0].command, SDK_CHECK);
+    assert_eq!(handoff.checks[0].exit_code, Some(0));
+    assert!(handoff.checks[0].passed());
+    assert_eq!(handoff.file_checks.len(), 1);
+    assert!(handoff.file_checks[0].passed);
+    assert_eq!(result.turns, 3);
+
+    // The failed check came back as the result of the first complete_task, with its output.
+    let (_, text, is_error) = &agent.results_in(1)[0];
+    assert!(*is_error);
+    assert!(text.starts_with("Not done yet"), "{text}");
+    assert!(
+        text.contains(&format!("$ {SDK_CHECK}\n0\n[exit status 1]")),
+        "{text}"
+    );
+    let checking: Vec<String> = agent
+        .port
+        .activities()
+        .into_iter()
+        .filter(|a| a.starts_with("checking: "))
+        .collect();
+    assert_eq!(
+        checking,
+        [
+            "checking: package.json",
+            &format!("checking: {SDK_CHECK}"),
+            "checking: package.json",
+            &format!("checking: {SDK_CHECK}"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_check_that_keeps_failing_fails_the_attempt_with_its_output() {
+    let mut agent = Agent::new(&format!(
+        r#"
+version: 1
+scripts:
+  install:
+    - turn:{0}
+    - turn: [{{tool: Read, input: {{file_path: package.json}}}}]
+    - turn:{0}
+"#,
+        complete("Declared it, I think")
+    ));
+    agent.checks = sdk_check();
+    agent.max_turns = 3;
+    let result = agent.run().await;
+
+    match &result.end {
+        AttemptEnd::Error {
+            error_kind,
+            message,
+            fatal,
+        } => {
+            assert_eq!(error_kind, "checks");
+            assert!(!fatal);
+            assert!(
+                message.starts_with(&format!(
+                    "its checks still fail: check `{SDK_CHECK}` failed:"
+                )),
+                "{message}"
+            );
+            assert!(message.contains("[exit status 1]"), "{message}");
+        }
+        other => panic!("expected a checks failure, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_failing_file_check_names_what_it_expected_and_skips_the_commands() {
+    let mut agent = Agent::new(&format!(
+        r#"
+version: 1
+scripts:
+  install:
+    - turn:{}
+"#,
+        complete("Done")
+    ));
+    agent.checks = TaskChecks {
+        files: vec![FileCheck {
+            files: "**/*.{ts,tsx}".into(),
+            pattern: Some(r"posthog\.init\(".into()),
+            min: Some(1),
+            max: Some(1),
+            message: Some("exactly one posthog.init in the app".into()),
+        }],
+        commands: vec![SDK_CHECK.into()],
+    };
+    agent.max_turns = 1;
+    let result = agent.run().await;
+
+    let AttemptEnd::Error { message, .. } = &result.end else {
+        panic!("expected a failure, got {:?}", result.end);
+    };
+    assert!(
+        message.contains("file check failed: exactly one posthog.init in the app"),
+        "{message}"
+    );
+    assert!(message.contains("found 0"), "{message}");
+    assert!(
+        !agent
+            .port
+            .activities()
+            .contains(&format!("checking: {SDK_CHECK}")),
+        "the command waits until the files pass"
+    );
+}
+
+#[tokio::test]
+async fn with_commands_skipped_a_check_is_recorded_as_not_run_never_as_passed() {
+    let mut agent = Agent::new(&format!(
+        r#"
+version: 1
+scripts:
+  install:
+    - turn:{}
+"#,
+        complete("Done")
+    ));
+    agent.checks = sdk_check();
+    agent.bash.skip_reason = Some("the offline demo runs no commands".into());
+    let result = agent.run().await;
+
+    let (status, handoff) = reported(&result);
+    assert_eq!(*status, ReportStatus::Done);
+    assert_eq!(handoff.checks.len(), 1);
+    assert_eq!(handoff.checks[0].exit_code, None);
+    assert_eq!(
+        handoff.checks[0].not_run.as_deref(),
+        Some("the offline demo runs no commands")
+    );
+    assert!(!handoff.checks[0].passed());
+    assert!(handoff.file_checks[0].passed, "file checks still run");
+}
+
+#[actix::test]
+async fn a_task_whose_checks_keep_failing_fails_and_the_outro_says_why() {
+    let yaml = r#"
+version: 1
+scripts:
+  seed:
+    - turn:
+        - tool: enqueue_task
+          input: {type: checked, reason: mark the page}
+    - turn:
+        - text: Queued.
+  checked:
+    - turn:
+        - tool: complete_task
+          input: {status: done, handoff: {goals: g, did: d, forNextAgent: n}}
+    - turn:
+        - tool: Edit
+          input: {file_path: app/page.tsx, old_string: Hello, new_string: Hi}
+    - turn:
+        - tool: complete_task
+          input: {status: done, handoff: {goals: g, did: d, forNextAgent: n}}
+"#;
+    let (outcome, events) = queue_run(
+        yaml,
+        0.0,
+        QueueLimits {
+            max_attempts: 1,
+            ..QueueLimits::default()
+        },
+        AgentDefaults::default(),
+    )
+    .await;
+
+    let checked = &final_tasks(&events)["checked"];
+    assert_eq!(checked.status, TaskStatus::Failed);
+    let error = checked.error.as_ref().unwrap();
+    assert_eq!(error.kind, "checks");
+    // The file check passed after the edit; the command then failed, and that is the reason.
+    assert!(
+        error
+            .message
+            .starts_with("its checks still fail: check `grep -c CHECKED app/page.tsx` failed:"),
+        "{}",
+        error.message
+    );
+    assert!(error.message.contains("[exit status 1]"));
+
+    let mut view = wizard::ui::view::RunView::new();
+    for event in &events {
+        view.apply(event);
+    }
+    let install_dir = PathBuf::from("/tmp/app");
+    let outro = wizard::ui::outro::outro_text(
+        &outcome,
+        &view,
+        None,
+        &wizard::ui::outro::OutroContext {
+            product: "PostHog",
+            user_report: None,
+            install_dir: &install_dir,
+            variant: wizard::messages::Variant::Orchestrator,
+        },
+    );
+    assert!(
+        outro.starts_with(
+            "✗ 1 step failed: checked — its checks still fail: check `grep -c CHECKED app/page.tsx` failed:"
+        ),
+        "{outro}"
+    );
+    assert!(outro.contains("[exit status 1]"), "{outro}");
 }
 
 #[tokio::test]

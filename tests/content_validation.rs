@@ -61,7 +61,8 @@ fn the_built_in_content_passes_validation() {
             "capture",
             "build",
             "dashboard",
-            "report"
+            "report",
+            "verify"
         ]
     );
 }
@@ -79,7 +80,7 @@ fn only_the_build_task_may_run_commands_and_models_follow_the_brief() {
         let has_bash = agent.allowed_tools.iter().any(|t| t == "Bash");
         assert_eq!(has_bash, agent.task_type == "build", "{}", agent.task_type);
         let expected = match agent.task_type.as_str() {
-            "plan" | "install" | "init" | "report" => "small",
+            "plan" | "install" | "init" | "report" | "verify" => "small",
             _ => "medium",
         };
         assert_eq!(agent.model, expected, "{}", agent.task_type);
@@ -430,5 +431,57 @@ fn embedded_store_lists_what_the_content_directory_holds() {
     assert_eq!(
         embedded.keys().collect::<Vec<_>>(),
         dir.keys().collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn bad_checks_are_content_errors_naming_the_file_and_field() {
+    let dir = exported();
+    edit(
+        dir.path(),
+        "agents/report.md",
+        "maxTurns:",
+        "check:\n  - npm run build && rm -rf /\n  - cat ../outside\ncheckFiles:\n  - files: \"src/[a-\"\n  - files: \"**/*.ts\"\n    pattern: 'posthog.init('\n  - files: \"**/*.ts\"\n    min: 2\n    max: 1\nmaxTurns:",
+    );
+    let lines: Vec<String> = errors_of(dir.path())
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let has = |prefix: &str| lines.iter().any(|l| l.starts_with(prefix));
+    assert!(
+        has("agents/report.md: check[0]: `npm run build && rm -rf /`"),
+        "{lines:#?}"
+    );
+    assert!(has("agents/report.md: check[1]:"), "{lines:#?}");
+    assert!(
+        has("agents/report.md: checkFiles[0].files: glob"),
+        "{lines:#?}"
+    );
+    assert!(
+        has("agents/report.md: checkFiles[1].pattern: regex"),
+        "{lines:#?}"
+    );
+    assert!(has("agents/report.md: checkFiles[2].max:"), "{lines:#?}");
+    assert_eq!(lines.len(), 5, "{lines:#?}");
+}
+
+#[test]
+fn checks_in_the_documented_format_load() {
+    let dir = exported();
+    edit(
+        dir.path(),
+        "agents/report.md",
+        "maxTurns:",
+        "check:\n  - npm run build\ncheckFiles:\n  - files: \"{instrumentation-client,src/instrumentation-client}.{ts,js}\"\n    min: 1\n  - files: \"**/*.{ts,tsx,js,jsx,mjs,cjs}\"\n    pattern: 'posthog\\.init\\('\n    min: 1\n    max: 1\n    message: exactly one posthog.init in the app\nmaxTurns:",
+    );
+    let set = load_blocking(&ContentSource::Dir(dir.path().to_path_buf())).unwrap();
+    let report = &set.agents["report"];
+    assert_eq!(report.check, vec!["npm run build"]);
+    assert_eq!(report.check_files.len(), 2);
+    assert_eq!(report.check_files[1].bounds(), (1, Some(1)));
+    assert_eq!(report.check_files[0].bounds(), (1, None));
+    assert_eq!(
+        report.check_files[1].message.as_deref(),
+        Some("exactly one posthog.init in the app")
     );
 }

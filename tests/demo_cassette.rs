@@ -225,6 +225,7 @@ fn expected_graph() -> Vec<(&'static str, Vec<&'static str>)> {
             "build",
             vec!["install", "init", "identify", "error-tracking", "capture"],
         ),
+        ("verify", vec!["build"]),
         ("dashboard", vec!["capture", "build"]),
         ("report", vec!["build", "dashboard"]),
     ]
@@ -268,8 +269,8 @@ fn demo_seeds_the_default_graph_and_every_task_completes_or_is_not_needed() {
     }
     assert_eq!(
         skipped.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["dashboard", "identify"],
-        "only identify and dashboard are skipped"
+        ["dashboard", "identify", "verify"],
+        "only identify, dashboard and (offline: no app is started) verify are skipped"
     );
     assert!(
         skipped["identify"].contains("no users"),
@@ -280,6 +281,47 @@ fn demo_seeds_the_default_graph_and_every_task_completes_or_is_not_needed() {
         skipped["dashboard"].contains("MCP tools are not available"),
         "dashboard's reason: {}",
         skipped["dashboard"]
+    );
+}
+
+#[test]
+fn demo_records_every_tasks_checks_and_never_counts_a_skipped_command_as_passed() {
+    let run = demo(&["--speed", "0"]);
+    run.assert_succeeded();
+    let queue = run.queue();
+    let handoff = |id: &str| {
+        queue
+            .tasks
+            .iter()
+            .find(|t| t.id == id)
+            .and_then(|t| t.handoff.clone())
+            .unwrap_or_else(|| panic!("{id} has no handoff"))
+    };
+    for id in ["init", "error-tracking", "capture"] {
+        let checks = handoff(id).file_checks;
+        assert!(!checks.is_empty(), "{id} recorded no file checks");
+        assert!(checks.iter().all(|c| c.passed), "{id}: {checks:?}");
+    }
+    let init = handoff("init").file_checks;
+    assert!(
+        init.iter().any(|c| c
+            .expect
+            .starts_with("at most 1 match(es) of /posthog\\.init\\(/")
+            && c.found == 1),
+        "{init:?}"
+    );
+    // The offline demo runs no commands: build's check is recorded, as not run.
+    let build = handoff("build").checks;
+    assert_eq!(build.len(), 1, "{build:?}");
+    assert_eq!(build[0].command, "npm run build --if-present");
+    assert!(
+        build[0].not_run.is_some() && !build[0].passed(),
+        "{build:?}"
+    );
+    let report = std::fs::read_to_string(run.state("run-report.md")).unwrap();
+    assert!(
+        report.contains("- Checks: ○ `npm run build --if-present` not run"),
+        "{report}"
     );
 }
 

@@ -29,7 +29,8 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use wizard::messages::{QueueFile, Variant, Verdict};
+use wizard::messages::{EventOutcome, QueueFile, Variant, Verdict};
+use wizard_fakes::posthog::FakePostHog;
 
 /// Set to `1` to make an unreachable npm registry a failure instead of a loud skip.
 const REQUIRE_NPM: &str = "WIZARD_E2E_REQUIRE_NPM";
@@ -49,7 +50,8 @@ const ENV_FILE: &str = ".env.local";
 const TOKEN_KEY: &str = "NEXT_PUBLIC_POSTHOG_PROJECT_TOKEN";
 const HOST_KEY: &str = "NEXT_PUBLIC_POSTHOG_HOST";
 /// The host a run without `--region` or `--host` uses.
-const DEFAULT_HOST: &str = "https://us.i.posthog.com";
+/// The personal API key the run reads events back with (the fake PostHog accepts it).
+const PERSONAL_KEY: &str = "phx_e2e_verify_0123456789";
 
 /// The SDKs the integration must declare and install.
 const SDKS: [&str; 2] = ["posthog-js", "posthog-node"];
@@ -209,6 +211,8 @@ struct E2eRun {
     app: PathBuf,
     /// The project token the run was given.
     token: String,
+    /// The PostHog host the run was given (the fake's url).
+    host: String,
     out: Output,
 }
 
@@ -242,7 +246,7 @@ impl E2eRun {
 
 /// Copies the sample app into a fresh git repo and runs `wizard integrate` on it with
 /// the demo cassette and `runner` flags; prints the wall time of the run as `label`.
-fn integrate(label: &str, runner: &[&str]) -> E2eRun {
+fn integrate(label: &str, runner: &[&str], host: &str) -> E2eRun {
     let tmp = tempfile::tempdir().unwrap();
     let app = tmp.path().join("app");
     copy_sample_app(&sample_app(), &app);
@@ -267,6 +271,7 @@ fn integrate(label: &str, runner: &[&str]) -> E2eRun {
         .args(["--replay-speed", "0"])
         .args(runner)
         .args(["--yes", "--project-token", &token, "--ui", "json"])
+        .args(["--host", host])
         // Tool failures are logged at info; make sure the filter keeps them.
         .env("WIZARD_LOG", "info")
         .env("npm_config_cache", npm_cache())
@@ -279,7 +284,7 @@ fn integrate(label: &str, runner: &[&str]) -> E2eRun {
         .env_remove("OPENAI_BASE_URL")
         .env_remove("POSTHOG_PROJECT_TOKEN")
         .env_remove("POSTHOG_HOST")
-        .env_remove("POSTHOG_PERSONAL_API_KEY")
+        .env("POSTHOG_PERSONAL_API_KEY", PERSONAL_KEY)
         .env_remove("WIZARD_ORCHESTRATOR")
         .env_remove("WIZARD_TELEMETRY_HOST")
         .env_remove("WIZARD_TELEMETRY_TOKEN")
@@ -310,8 +315,104 @@ fn integrate(label: &str, runner: &[&str]) -> E2eRun {
         _tmp: tmp,
         app,
         token,
+        host: host.to_string(),
         out,
     }
+}
+
+/// A fake PostHog on a loopback port, served by its own runtime while the test waits on
+/// the wizard; it accepts [`PERSONAL_KEY`] on its query API.
+fn fake_posthog() -> (tokio::runtime::Runtime, FakePostHog) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let fake = runtime.block_on(FakePostHog::start());
+    fake.set_personal_api_key(PERSONAL_KEY);
+    (runtime, fake)
+}
+
+/// The verify step started `next start`, the subscribe route sent `subscription_created`
+/// to the (fake) PostHog, the run read it back and said so, the `/ingest` proxy answered,
+/// and no process is left running in the app's directory.
+fn assert_events_verified(run: &E2eRun, fake: &FakePostHog) {
+    assert!(
+        fake.events()
+            .iter()
+            .any(|e| e["event"] == "subscription_created"),
+        "the fake PostHog never received subscription_created; log:\n{}",
+        run.log()
+    );
+    let queue = run.queue();
+    let verify = queue
+        .tasks
+        .iter()
+        .find(|t| t.task_type == "verify")
+        .expect("a verify task ran");
+    let v = verify
+        .handoff
+        .as_ref()
+        .and_then(|h| h.verification.clone())
+        .unwrap_or_else(|| panic!("verify left no verification: {verify:?}"));
+    let reached: Vec<&str> = v
+        .events
+        .iter()
+        .filter(|e| e.outcome == EventOutcome::Reached)
+        .map(|e| e.event.as_str())
+        .collect();
+    assert_eq!(reached, ["subscription_created"], "{v:?}");
+    assert!(
+        run.stderr()
+            .contains("verified: 1 of 2 planned events reached PostHog"),
+        "the outro does not say what was verified:\n{}",
+        run.stderr()
+    );
+    let ingest = v
+        .requests
+        .iter()
+        .find(|r| r.path.starts_with("/ingest/"))
+        .expect("the verify agent requested the /ingest proxy");
+    assert!(
+        ingest.status.is_some_and(|s| s != 404),
+        "the /ingest proxy did not answer: {ingest:?}"
+    );
+    let subscribe = v
+        .requests
+        .iter()
+        .find(|r| r.path == "/api/subscribe")
+        .expect("the subscribe route was requested");
+    assert_eq!(subscribe.status, Some(200));
+    // Build's check is the build itself, run for real.
+    let build = queue.tasks.iter().find(|t| t.task_type == "build").unwrap();
+    let checks = &build.handoff.as_ref().unwrap().checks;
+    assert!(
+        checks.iter().any(|c| c.passed()),
+        "build's check did not pass: {checks:?}"
+    );
+    let left = processes_in(&run.app);
+    assert!(
+        left.is_empty(),
+        "processes left running in the app: {left:?}"
+    );
+}
+
+/// Processes whose working directory is `dir` or below it (Linux `/proc`).
+fn processes_in(dir: &Path) -> Vec<String> {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        if let Ok(cwd) = std::fs::read_link(entry.path().join("cwd")) {
+            if cwd.starts_with(&dir) {
+                let cmd = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+                found.push(format!(
+                    "{} {}",
+                    entry.file_name().to_string_lossy(),
+                    String::from_utf8_lossy(&cmd).replace('\0', " ")
+                ));
+            }
+        }
+    }
+    found
 }
 
 /// Stops a hung run: SIGTERM first, so the wizard ends its tasks and their command
@@ -420,7 +521,7 @@ fn assert_env_file_holds_the_run_credentials_and_is_ignored(run: &E2eRun) {
     );
     assert_eq!(
         values.get(HOST_KEY).map(String::as_str),
-        Some(DEFAULT_HOST),
+        Some(run.host.as_str()),
         "{ENV_FILE} does not hold the host under {HOST_KEY}"
     );
     assert!(
@@ -600,11 +701,14 @@ fn orchestrator_with_cap_two_integrates_and_builds_the_sample_app_needs_npm_regi
     if !registry_reachable_for(test) {
         return;
     }
+    let (_runtime, fake) = fake_posthog();
     let run = integrate(
         "orchestrator, cap 2",
         &["--orchestrator", "--concurrency", "2"],
+        &fake.url(),
     );
     assert_integrated_and_built(&run);
+    assert_events_verified(&run, &fake);
     let queue = run.queue();
     assert_eq!(queue.variant, Variant::Orchestrator);
     assert_eq!(queue.concurrency, 2);
@@ -617,7 +721,8 @@ fn linear_integrates_and_builds_the_sample_app_needs_npm_registry() {
     if !registry_reachable_for(test) {
         return;
     }
-    let run = integrate("linear", &["--linear"]);
+    let (_runtime, fake) = fake_posthog();
+    let run = integrate("linear", &["--linear"], &fake.url());
     assert_integrated_and_built(&run);
     let queue = run.queue();
     assert_eq!(queue.variant, Variant::Linear);

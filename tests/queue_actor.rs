@@ -159,6 +159,7 @@ fn done() -> AttemptEnd {
             for_next_agent: "n".into(),
             files_touched: vec![],
             conflict: None,
+            ..Default::default()
         },
     }
 }

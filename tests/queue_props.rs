@@ -44,6 +44,7 @@ impl Outcome {
             for_next_agent: "n".into(),
             files_touched: vec![],
             conflict: None,
+            ..Default::default()
         };
         match self {
             Outcome::Done => AttemptEnd::Reported {

@@ -44,6 +44,7 @@ fn handoff(did: &str) -> Handoff {
         for_next_agent: format!("{did} — next"),
         files_touched: vec![],
         conflict: None,
+        ..Default::default()
     }
 }
 

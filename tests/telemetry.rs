@@ -55,6 +55,7 @@ fn task(id: &str, task_type: &str, status: TaskStatus) -> Task {
             for_next_agent: CANARY.into(),
             files_touched: vec![format!(".env.local {CANARY}")],
             conflict: Some(CANARY.into()),
+            ..Default::default()
         }),
         error: None,
         usage: Usage {

@@ -1,4 +1,5 @@
-//! A loopback fake PostHog: `/flags` (v2 answers), `/batch/` capture, and the host's root.
+//! A loopback fake PostHog: `/flags` (v2 answers), `/batch/` capture, the host's root,
+//! and the query API (`POST /api/projects/:id/query/`) over the events it received.
 //!
 //! Follows the wire formats of `wire/REFERENCE.md` §4: `/flags/?v=2` answers
 //! the detailed `flags` map (the legacy `featureFlags` map without `v`);
@@ -79,6 +80,19 @@ struct FakeState {
     flag_requests: Vec<FlagRequest>,
     batches: Vec<RecordedBatch>,
     root_hits: usize,
+    personal_api_key: Option<String>,
+    queries: Vec<QueryRequest>,
+}
+
+/// One query API request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryRequest {
+    /// The project in the path (`@current`, `123`).
+    pub project: String,
+    /// The bearer key it carried.
+    pub bearer: Option<String>,
+    /// The JSON body.
+    pub body: Value,
 }
 
 /// The running fake. Stops when dropped.
@@ -114,6 +128,8 @@ impl FakePostHog {
             flag_requests: Vec::new(),
             batches: Vec::new(),
             root_hits: 0,
+            personal_api_key: None,
+            queries: Vec::new(),
         }));
         let app = Router::new()
             .route("/", any(root))
@@ -121,6 +137,8 @@ impl FakePostHog {
             .route("/flags/", post(flags))
             .route("/batch", post(batch))
             .route("/batch/", post(batch))
+            .route("/api/projects/{project}/query", post(query))
+            .route("/api/projects/{project}/query/", post(query))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -187,6 +205,17 @@ impl FakePostHog {
             .iter()
             .flat_map(|b| b.events.iter().cloned())
             .collect()
+    }
+
+    /// Accepts this personal API key on the query API (401 for any other; without one set,
+    /// every query is refused).
+    pub fn set_personal_api_key(&self, key: &str) {
+        lock(&self.state).personal_api_key = Some(key.to_string());
+    }
+
+    /// Every query API request so far.
+    pub fn queries(&self) -> Vec<QueryRequest> {
+        lock(&self.state).queries.clone()
     }
 
     /// Requests to `/` so far.
@@ -344,6 +373,69 @@ async fn batch(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
             Json(json!({"status": 1})).into_response()
         }
     }
+}
+
+/// A HogQL query over the received events: answers the distinct names of the events the
+/// fake received whose names the query lists in its `IN (...)`, as `results` rows.
+async fn query(
+    State(state): State<Shared>,
+    axum::extract::Path(project): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let parsed: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => return (StatusCode::BAD_REQUEST, "body is not JSON").into_response(),
+    };
+    let mut state = lock(&state);
+    state.queries.push(QueryRequest {
+        project,
+        bearer: bearer.clone(),
+        body: parsed.clone(),
+    });
+    if bearer.is_none() || bearer != state.personal_api_key {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"type": "authentication_error", "detail": "Invalid personal API key."})),
+        )
+            .into_response();
+    }
+    let Some(text) = parsed.pointer("/query/query").and_then(Value::as_str) else {
+        return (StatusCode::BAD_REQUEST, "no query.query").into_response();
+    };
+    let wanted = quoted_in_list(text);
+    let mut seen: Vec<String> = Vec::new();
+    for event in state.batches.iter().flat_map(|b| b.events.iter()) {
+        if let Some(name) = event.get("event").and_then(Value::as_str) {
+            if wanted.iter().any(|w| w == name) && !seen.iter().any(|s| s == name) {
+                seen.push(name.to_string());
+            }
+        }
+    }
+    let rows: Vec<Value> = seen.into_iter().map(|name| json!([name])).collect();
+    Json(json!({"columns": ["event"], "results": rows})).into_response()
+}
+
+/// The single-quoted strings inside the query's first `IN (...)`.
+fn quoted_in_list(query: &str) -> Vec<String> {
+    let Some(start) = query.find("IN (") else {
+        return Vec::new();
+    };
+    let rest = &query[start + 4..];
+    let list = &rest[..rest.find(')').unwrap_or(rest.len())];
+    list.split(',')
+        .filter_map(|item| {
+            let item = item.trim();
+            item.strip_prefix('\'')?
+                .strip_suffix('\'')
+                .map(|s| s.replace("\\'", "'"))
+        })
+        .collect()
 }
 
 fn is_gzip(headers: &HeaderMap, body: &[u8]) -> bool {

@@ -12,8 +12,9 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use super::queue::QueueActor;
-use super::task_agent::{panic_message, QueuePort};
+use super::task_agent::{describe_limit, panic_message, QueuePort};
 use crate::agent::{AgentBackend, SeedReport, TaskPort};
+use crate::cancel::CancellationToken;
 use crate::messages::{Flush, RunFinished, RunOutcome, SeedingDone};
 
 /// The orchestrator.
@@ -21,17 +22,19 @@ pub struct Orchestrator {
     queue: Addr<QueueActor>,
     backend: Arc<dyn AgentBackend>,
     seed: bool,
+    seed_token: CancellationToken,
     flush: Vec<Recipient<Flush>>,
     done: Option<oneshot::Sender<(RunOutcome, Vec<String>)>>,
 }
 
 impl Orchestrator {
-    /// An orchestrator that seeds with `backend` (when `seed`) and reports the
-    /// outcome, with any flush errors, on `done`.
+    /// An orchestrator that seeds with `backend` (when `seed`, under `seed_token`)
+    /// and reports the outcome, with any flush errors, on `done`.
     pub fn new(
         queue: Addr<QueueActor>,
         backend: Arc<dyn AgentBackend>,
         seed: bool,
+        seed_token: CancellationToken,
         flush: Vec<Recipient<Flush>>,
         done: oneshot::Sender<(RunOutcome, Vec<String>)>,
     ) -> Self {
@@ -39,6 +42,7 @@ impl Orchestrator {
             queue,
             backend,
             seed,
+            seed_token,
             flush,
             done: Some(done),
         }
@@ -58,19 +62,37 @@ impl Actor for Orchestrator {
             return;
         }
         let backend = self.backend.clone();
-        let port: Arc<dyn TaskPort> = Arc::new(QueuePort::for_seed(self.queue.clone()));
+        let seed_port = Arc::new(QueuePort::for_seed(self.queue.clone()));
+        let port: Arc<dyn TaskPort> = seed_port.clone();
         let queue = self.queue.clone();
+        let token = self.seed_token.clone();
+        let limit = backend.seed_time_limit();
         let seeding = async move {
             let guarded = std::panic::AssertUnwindSafe(backend.seed(port));
-            match futures::FutureExt::catch_unwind(guarded).await {
-                Ok(report) => report,
-                Err(panic) => SeedReport {
-                    error: Some(format!(
+            let scoped = crate::cancel::scope(token.clone(), guarded);
+            // A seed cut short (stopped, or past its limit) still used what it reported.
+            let cut = |error: String| {
+                let (usage, cost_usd) = seed_port.usage_so_far();
+                SeedReport {
+                    error: Some(error),
+                    usage,
+                    cost_usd,
+                }
+            };
+            let _cancel_on_end = token.clone().drop_guard();
+            tokio::select! {
+                outcome = tokio::time::timeout(limit, futures::FutureExt::catch_unwind(scoped)) => match outcome {
+                    Ok(Ok(report)) => report,
+                    Ok(Err(panic)) => cut(format!(
                         "the seeding agent crashed: {}",
                         panic_message(&panic)
                     )),
-                    ..SeedReport::default()
+                    Err(_) => cut(format!(
+                        "the seeding agent ran past its time limit of {}",
+                        describe_limit(limit)
+                    )),
                 },
+                () = token.cancelled() => cut("the seeding agent was stopped".into()),
             }
         };
         ctx.spawn(seeding.into_actor(self).map(move |report, _act, _ctx| {
@@ -93,11 +115,16 @@ impl Handler<RunFinished> for Orchestrator {
         let flush = self.flush.clone();
         let done = self.done.take();
         let finish = async move {
-            let mut errors: Vec<String> = msg.storage_error.clone().into_iter().collect();
+            // Each subscriber reports every error of the run, one per line.
+            let mut errors: Vec<String> = msg
+                .storage_error
+                .iter()
+                .flat_map(|e| e.lines().map(str::to_string))
+                .collect();
             for f in flush {
                 match f.send(Flush).await {
                     Ok(Ok(())) => {}
-                    Ok(Err(e)) => errors.push(e),
+                    Ok(Err(e)) => errors.extend(e.lines().map(str::to_string)),
                     Err(e) => errors.push(format!("a subscriber stopped before flushing: {e}")),
                 }
             }

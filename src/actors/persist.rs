@@ -86,7 +86,8 @@ pub struct PersistActor {
     coalesce: Duration,
     /// How long the last `queue.json` write took (serialising included).
     last_write_cost: Duration,
-    last_error: Option<String>,
+    /// Every distinct write error of the run, in order: a later good write clears none.
+    errors: Vec<String>,
     stats: PersistStats,
     fail_writes_after: Option<u64>,
 }
@@ -102,7 +103,7 @@ impl PersistActor {
             timer: None,
             coalesce: Duration::from_millis(50),
             last_write_cost: Duration::ZERO,
-            last_error: None,
+            errors: Vec::new(),
             stats: PersistStats::default(),
             fail_writes_after: None,
         }
@@ -212,7 +213,6 @@ impl PersistActor {
         match result {
             Ok(bytes) => {
                 self.dirty = false;
-                self.last_error = None;
                 self.stats.queue_writes += 1;
                 self.stats.queue_bytes += bytes;
             }
@@ -221,16 +221,23 @@ impl PersistActor {
                     "could not write {}: {e}",
                     self.dir.join(files::QUEUE).display()
                 );
-                tracing::error!("{msg}");
-                self.last_error = Some(msg);
+                self.remember(msg);
             }
         }
     }
 
-    fn record_error(&mut self, what: &str, e: io::Error) {
-        let msg = format!("could not write {what} in {}: {e}", self.dir.display());
+    fn remember(&mut self, msg: String) {
         tracing::error!("{msg}");
-        self.last_error = Some(msg);
+        if !self.errors.contains(&msg) {
+            self.errors.push(msg);
+        }
+    }
+
+    fn record_error(&mut self, what: &str, e: io::Error) {
+        self.remember(format!(
+            "could not write {what} in {}: {e}",
+            self.dir.display()
+        ));
     }
 }
 
@@ -273,9 +280,10 @@ impl Handler<Flush> for PersistActor {
 
     fn handle(&mut self, _msg: Flush, ctx: &mut Self::Context) -> Self::Result {
         self.write_now(ctx);
-        match &self.last_error {
-            Some(e) => Err(e.clone()),
-            None => Ok(()),
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(self.errors.join("\n"))
         }
     }
 }
@@ -299,7 +307,9 @@ impl Handler<GetStats> for PersistActor {
 pub struct AuditLog {
     path: PathBuf,
     file: Option<File>,
-    error: Option<String>,
+    errors: Vec<String>,
+    /// Written on every line as `run_id`, so a resume never replays another run's events.
+    run_id: Option<String>,
 }
 
 impl AuditLog {
@@ -308,8 +318,15 @@ impl AuditLog {
         Self {
             path: state_dir.join(files::AUDIT),
             file: None,
-            error: None,
+            errors: Vec::new(),
+            run_id: None,
         }
+    }
+
+    /// Marks every line with the run's id.
+    pub fn for_run(mut self, run_id: &str) -> Self {
+        self.run_id = Some(run_id.to_string());
+        self
     }
 
     /// Appends one event. A failure is logged and remembered; the run goes on.
@@ -317,7 +334,13 @@ impl AuditLog {
         if let Err(e) = self.try_append(event) {
             let msg = format!("could not append to {}: {e}", self.path.display());
             tracing::error!("{msg}");
-            self.error.get_or_insert(msg);
+            self.remember(msg);
+        }
+    }
+
+    fn remember(&mut self, msg: String) {
+        if !self.errors.contains(&msg) {
+            self.errors.push(msg);
         }
     }
 
@@ -334,7 +357,20 @@ impl AuditLog {
                     .open(&self.path)?,
             );
         }
-        let mut line = serde_json::to_vec(event).map_err(io::Error::other)?;
+        let event_json = serde_json::to_vec(event).map_err(io::Error::other)?;
+        let mut line = match &self.run_id {
+            // `{"run_id":"…",` then the event's fields: the event is always a JSON object.
+            Some(id) if event_json.first() == Some(&b'{') => {
+                let mut line = b"{\"run_id\":".to_vec();
+                serde_json::to_writer(&mut line, id).map_err(io::Error::other)?;
+                if event_json.len() > 2 {
+                    line.push(b',');
+                }
+                line.extend_from_slice(&event_json[1..]);
+                line
+            }
+            _ => event_json,
+        };
         line.push(b'\n');
         if let Some(f) = self.file.as_mut() {
             f.write_all(&line)?;
@@ -347,15 +383,19 @@ impl AuditLog {
     pub fn sync(&mut self) {
         if let Some(f) = self.file.as_ref() {
             if let Err(e) = f.sync_data() {
-                self.error
-                    .get_or_insert(format!("could not sync {}: {e}", self.path.display()));
+                self.remember(format!("could not sync {}: {e}", self.path.display()));
             }
         }
     }
 
     /// The first write error, if any.
     pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
+        self.errors.first().map(String::as_str)
+    }
+
+    /// Every distinct write error, in order.
+    pub fn errors(&self) -> &[String] {
+        &self.errors
     }
 }
 

@@ -6,18 +6,31 @@
 //! [`QueueEvent`] to its subscribers, dispatches ready tasks to idle agents
 //! while the cap allows, and sends `RunFinished` when nothing can happen any
 //! more. It never awaits: every handler is a quick state change.
+//!
+//! A run goes through [`Phase`]s: seeding → running → draining → finished.
+//! Every attempt runs under a child of the run's [`CancellationToken`]; an
+//! interrupt or a budget stop cancels the running attempts (and the seed) and
+//! drains: the queue waits, at most [`DRAIN_GRACE`], for their reports so
+//! their usage is kept, then finishes. The end of the run cancels the run's
+//! token. After `run_finished`, every message is dropped (with a debug log):
+//! nothing changes a finished run.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use actix::prelude::*;
 
 use super::persist::AuditLog;
+use crate::cancel::{CancellationToken, Carried};
 use crate::clock;
 use crate::messages::{
     Activity, AttemptFinished, Enqueue, EventKind, Interrupt, QueueEvent, ReadHandoffs, Relabel,
     RunFinished, RunInfo, RunTask, SeedingDone, Snapshot, Task, TaskHandoff, TaskId,
 };
 use crate::queue::{GuardError, Halt, QueryError, QueueState};
+
+/// How long a draining run waits for stopped attempts (and the seed) to report.
+pub const DRAIN_GRACE: Duration = Duration::from_secs(3);
 
 /// How the queue starts: a fresh run, or a resumed one.
 #[derive(Debug, Clone)]
@@ -33,19 +46,45 @@ pub enum Start {
     },
 }
 
+/// Where a run is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The seeding agent may still enqueue; tasks already run.
+    Seeding,
+    /// Seeding is over; tasks run until the queue is empty.
+    Running,
+    /// Stopped (interrupt, budget): nothing starts; waiting for running work to report.
+    Draining,
+    /// `run_finished` was emitted; every later message is dropped.
+    Finished,
+}
+
+/// An attempt in flight.
+struct Busy {
+    agent: Recipient<RunTask>,
+    attempt: u32,
+    token: CancellationToken,
+    /// Set when the queue stopped the attempt: its report requeues the task, with this reason.
+    stopped: Option<String>,
+}
+
 /// The queue actor.
 pub struct QueueActor {
     state: QueueState,
     run: RunInfo,
     start: Start,
+    phase: Phase,
     idle: Vec<Recipient<RunTask>>,
-    busy: HashMap<TaskId, Recipient<RunTask>>,
+    busy: HashMap<TaskId, Busy>,
     subscribers: Vec<Recipient<QueueEvent>>,
     on_finish: Vec<Recipient<RunFinished>>,
     seq: u64,
-    finished: bool,
     budget: Option<Budget>,
     audit: Option<AuditLog>,
+    /// The run's token: every attempt's token and the seed's are its children.
+    token: CancellationToken,
+    seed_token: CancellationToken,
+    drain_grace: Duration,
 }
 
 /// A run-level token or cost limit: no new task starts once reached.
@@ -69,18 +108,27 @@ impl QueueActor {
             Start::Fresh => 0,
             Start::Resumed { last_seq, .. } => *last_seq,
         };
+        let phase = if state.seeding_open() {
+            Phase::Seeding
+        } else {
+            Phase::Running
+        };
+        let token = CancellationToken::new();
         Self {
             state,
             run,
             start,
+            phase,
             idle: agents,
             busy: HashMap::new(),
             subscribers: Vec::new(),
             on_finish: Vec::new(),
             seq,
-            finished: false,
             budget: None,
             audit: None,
+            seed_token: token.child_token(),
+            token,
+            drain_grace: DRAIN_GRACE,
         }
     }
 
@@ -108,9 +156,31 @@ impl QueueActor {
         self
     }
 
+    /// Sets how long a stopped run waits for its attempts to report.
+    pub fn with_drain_grace(mut self, grace: Duration) -> Self {
+        self.drain_grace = grace;
+        self
+    }
+
+    /// The token the seeding agent runs under: cancelled by an interrupt, a
+    /// budget stop and the end of the run.
+    pub fn seed_token(&self) -> CancellationToken {
+        self.seed_token.clone()
+    }
+
+    /// The run's token: cancelled when the run ends.
+    pub fn run_token(&self) -> CancellationToken {
+        self.token.clone()
+    }
+
+    /// The phase the run is in.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
     fn emit(&mut self, kinds: Vec<EventKind>) {
         for kind in kinds {
-            self.seq += 1;
+            self.seq = self.seq.saturating_add(1);
             let event = QueueEvent {
                 seq: self.seq,
                 t_ms: clock::now_ms(),
@@ -125,49 +195,112 @@ impl QueueActor {
         }
     }
 
+    /// True (with a debug log) when the run is over and `what` must be dropped.
+    fn ended(&self, what: &str) -> bool {
+        if self.phase == Phase::Finished {
+            tracing::debug!("dropped {what}: the run already finished");
+            return true;
+        }
+        false
+    }
+
     /// Dispatches what may start, then ends the run if nothing more can happen.
-    fn pump(&mut self) {
-        if self.finished {
+    fn pump(&mut self, ctx: &mut Context<Self>) {
+        if self.phase == Phase::Finished {
             return;
         }
-        while !self.idle.is_empty() {
+        while self.phase != Phase::Draining && !self.idle.is_empty() {
             let Some((task, ancestors, events)) = self.state.start_next() else {
                 break;
             };
             self.emit(events);
             let Some(agent) = self.idle.pop() else { break };
+            let token = self.token.child_token();
             agent.do_send(RunTask {
                 task: task.clone(),
                 ancestors,
+                cancel: Carried(token.clone()),
             });
-            self.busy.insert(task.id, agent);
+            self.busy.insert(
+                task.id.clone(),
+                Busy {
+                    agent,
+                    attempt: task.attempts,
+                    token,
+                    stopped: None,
+                },
+            );
         }
-        if self.state.is_over() {
-            self.finished = true;
-            let outcome = self.state.outcome();
-            self.emit(vec![EventKind::RunFinished {
-                outcome: outcome.clone(),
-            }]);
-            let storage_error = self.audit.as_mut().and_then(|log| {
-                log.sync();
-                log.error().map(str::to_string)
-            });
-            for r in &self.on_finish {
-                r.do_send(RunFinished {
-                    outcome: outcome.clone(),
-                    storage_error: storage_error.clone(),
-                });
-            }
+        let seed_out = self.phase != Phase::Draining || !self.state.seeding_open();
+        if self.state.is_over() && seed_out {
+            self.finish(ctx);
         }
     }
 
-    fn check_budget(&mut self) {
-        let Some(budget) = self.budget else { return };
-        let (mut tokens, mut cost) = (0u64, 0.0f64);
-        for t in self.state.tasks() {
-            tokens += t.usage.total();
-            cost += t.cost_usd;
+    /// Stops everything in flight: the running attempts and the seed are cancelled
+    /// and the run waits, at most the grace period, for them to report.
+    fn drain(&mut self, ctx: &mut Context<Self>, reason: &str) {
+        if matches!(self.phase, Phase::Draining | Phase::Finished) {
+            return;
         }
+        self.phase = Phase::Draining;
+        self.seed_token.cancel();
+        for busy in self.busy.values_mut() {
+            busy.stopped = Some(reason.to_string());
+            busy.token.cancel();
+        }
+        let reason = reason.to_string();
+        ctx.run_later(self.drain_grace, move |act, ctx| act.give_up(ctx, &reason));
+    }
+
+    /// The grace period is over: what has not reported is requeued without its report.
+    fn give_up(&mut self, ctx: &mut Context<Self>, reason: &str) {
+        if self.phase == Phase::Finished {
+            return;
+        }
+        if !self.busy.is_empty() || self.state.seeding_open() {
+            tracing::warn!(
+                attempts = self.busy.len(),
+                seeding = self.state.seeding_open(),
+                "stopped work did not report within {:?}; ending the run without it",
+                self.drain_grace
+            );
+        }
+        self.busy.clear();
+        if self.state.seeding_open() {
+            self.state.seed_stopped(Default::default(), 0.0);
+        }
+        let events = self.state.requeue_running(reason);
+        self.emit(events);
+        self.pump(ctx);
+    }
+
+    fn finish(&mut self, _ctx: &mut Context<Self>) {
+        self.phase = Phase::Finished;
+        let outcome = self.state.outcome();
+        self.emit(vec![EventKind::RunFinished {
+            outcome: outcome.clone(),
+        }]);
+        // Whatever still runs for this run (a straggler past the grace, the seed) stops now.
+        self.token.cancel();
+        let storage_error = self.audit.as_mut().and_then(|log| {
+            log.sync();
+            (!log.errors().is_empty()).then(|| log.errors().join("\n"))
+        });
+        for r in &self.on_finish {
+            r.do_send(RunFinished {
+                outcome: outcome.clone(),
+                storage_error: storage_error.clone(),
+            });
+        }
+    }
+
+    fn check_budget(&mut self, ctx: &mut Context<Self>) {
+        let Some(budget) = self.budget else { return };
+        if self.state.is_stopped() {
+            return;
+        }
+        let (tokens, cost) = self.state.spent();
         let over_usd = budget.max_usd.is_some_and(|m| cost >= m);
         let over_tokens = budget.max_tokens.is_some_and(|m| tokens >= m);
         if over_usd || over_tokens {
@@ -186,6 +319,7 @@ impl QueueActor {
                 verdict: crate::messages::Verdict::BudgetExhausted,
                 message: format!("Stopped: {what}; resume with a larger budget to continue."),
             });
+            self.drain(ctx, "stopped: the budget was reached");
         }
     }
 }
@@ -193,7 +327,7 @@ impl QueueActor {
 impl Actor for QueueActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _ctx: &mut Self::Context) {
+    fn started(&mut self, ctx: &mut Self::Context) {
         let run = self.run.clone();
         let first = match &self.start {
             Start::Fresh => vec![EventKind::RunStarted { run }],
@@ -214,9 +348,9 @@ impl Actor for QueueActor {
             }
         };
         self.emit(first);
-        self.check_budget();
+        self.check_budget(ctx);
         if matches!(self.start, Start::Resumed { .. }) {
-            self.pump();
+            self.pump(ctx);
         }
     }
 }
@@ -224,14 +358,14 @@ impl Actor for QueueActor {
 impl Handler<Enqueue> for QueueActor {
     type Result = Result<TaskId, GuardError>;
 
-    fn handle(&mut self, msg: Enqueue, _ctx: &mut Self::Context) -> Self::Result {
-        if self.finished {
+    fn handle(&mut self, msg: Enqueue, ctx: &mut Self::Context) -> Self::Result {
+        if self.ended("an enqueue") || self.phase == Phase::Draining {
             return Err(GuardError::Closed);
         }
         match self.state.enqueue(&msg.by, msg.spec) {
             Ok((id, events)) => {
                 self.emit(events);
-                self.pump();
+                self.pump(ctx);
                 Ok(id)
             }
             Err(e) => {
@@ -249,25 +383,52 @@ impl Handler<Enqueue> for QueueActor {
 impl Handler<AttemptFinished> for QueueActor {
     type Result = ();
 
-    fn handle(&mut self, msg: AttemptFinished, _ctx: &mut Self::Context) {
-        if let Some(agent) = self.busy.remove(&msg.task_id) {
-            self.idle.push(agent);
+    fn handle(&mut self, msg: AttemptFinished, ctx: &mut Self::Context) {
+        if self.ended("an attempt's report") {
+            return;
         }
-        if msg.provider_retries > 0
-            && self
-                .state
-                .task(&msg.task_id)
-                .is_some_and(|t| t.attempts == msg.attempt)
-        {
-            self.state
-                .record_retries(&msg.task_id, msg.provider_retries);
-        }
-        let events =
-            self.state
-                .finish_attempt(&msg.task_id, msg.attempt, msg.end, msg.usage, msg.cost_usd);
+        let stopped = match self.busy.remove(&msg.task_id) {
+            Some(busy) if busy.attempt == msg.attempt => {
+                self.idle.push(busy.agent);
+                busy.stopped
+            }
+            Some(busy) => {
+                // A stale report of an older attempt: the current one is still in flight.
+                self.busy.insert(msg.task_id.clone(), busy);
+                None
+            }
+            None => None,
+        };
+        let events = match stopped {
+            Some(reason) => self.state.requeue_stopped(
+                &msg.task_id,
+                msg.attempt,
+                msg.usage,
+                msg.cost_usd,
+                &reason,
+            ),
+            None => {
+                if msg.provider_retries > 0
+                    && self
+                        .state
+                        .task(&msg.task_id)
+                        .is_some_and(|t| t.attempts == msg.attempt)
+                {
+                    self.state
+                        .record_retries(&msg.task_id, msg.provider_retries);
+                }
+                self.state.finish_attempt(
+                    &msg.task_id,
+                    msg.attempt,
+                    msg.end,
+                    msg.usage,
+                    msg.cost_usd,
+                )
+            }
+        };
         self.emit(events);
-        self.check_budget();
-        self.pump();
+        self.check_budget(ctx);
+        self.pump(ctx);
     }
 }
 
@@ -275,7 +436,7 @@ impl Handler<Activity> for QueueActor {
     type Result = ();
 
     fn handle(&mut self, msg: Activity, _ctx: &mut Self::Context) {
-        if self.finished {
+        if self.ended("an activity") {
             return;
         }
         self.emit(vec![EventKind::TaskActivity {
@@ -292,7 +453,7 @@ impl Handler<Relabel> for QueueActor {
 
     fn handle(&mut self, msg: Relabel, _ctx: &mut Self::Context) {
         // `run_finished` is the last event of a run; a late relabel must not follow it.
-        if self.finished {
+        if self.ended("a relabel") {
             return;
         }
         if let Some(event) = self.state.relabel(&msg.task_id, &msg.label) {
@@ -320,30 +481,43 @@ impl Handler<Snapshot> for QueueActor {
 impl Handler<SeedingDone> for QueueActor {
     type Result = ();
 
-    fn handle(&mut self, msg: SeedingDone, _ctx: &mut Self::Context) {
+    fn handle(&mut self, msg: SeedingDone, ctx: &mut Self::Context) {
+        if self.ended("the end of seeding") {
+            return;
+        }
+        if self.phase == Phase::Draining && self.seed_token.is_cancelled() {
+            // The seed was stopped, not finished: keep what it used, but do not
+            // record the run as seeded, so a resume plans the rest.
+            self.state.seed_stopped(msg.usage, msg.cost_usd);
+            self.pump(ctx);
+            return;
+        }
+        if self.phase == Phase::Seeding {
+            self.phase = Phase::Running;
+        }
         self.emit(vec![EventKind::SeedingFinished {
             error: msg.error.clone(),
         }]);
         self.state.seeding_done(msg.error, msg.usage, msg.cost_usd);
-        self.pump();
+        self.check_budget(ctx);
+        self.pump(ctx);
     }
 }
 
 impl Handler<Interrupt> for QueueActor {
     type Result = ();
 
-    fn handle(&mut self, _msg: Interrupt, _ctx: &mut Self::Context) {
-        if self.finished {
+    fn handle(&mut self, _msg: Interrupt, ctx: &mut Self::Context) {
+        if self.ended("an interrupt") {
             return;
         }
-        let events = self.state.interrupt();
-        self.emit(events);
-        self.idle.extend(self.busy.drain().map(|(_, a)| a));
-        self.pump();
+        self.state.close();
+        self.drain(ctx, "interrupted");
+        self.pump(ctx);
     }
 }
 
-/// A helper for tests and the runner: every task in enqueue order.
-pub async fn snapshot(queue: &Addr<QueueActor>) -> Vec<Task> {
-    queue.send(Snapshot).await.unwrap_or_default()
+/// Every task in enqueue order; an error when the queue is gone (never an empty answer).
+pub async fn snapshot(queue: &Addr<QueueActor>) -> Result<Vec<Task>, MailboxError> {
+    queue.send(Snapshot).await
 }

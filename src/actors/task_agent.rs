@@ -49,6 +49,7 @@ impl Handler<RunTask> for TaskAgent {
         let limit = backend.time_limit(&msg.task);
         let queue_port = Arc::new(QueuePort::for_task(queue.clone(), task_id.clone()));
         let port: Arc<dyn TaskPort> = queue_port.clone();
+        let token = msg.cancel.0;
         let job = AgentJob {
             task: msg.task,
             ancestors: msg.ancestors,
@@ -67,7 +68,24 @@ impl Handler<RunTask> for TaskAgent {
                     provider_retries: 0,
                 }
             };
-            match tokio::time::timeout(limit, guarded).await {
+            // The attempt and every tool call in it see the token; whatever way
+            // the attempt ends (its limit included), the token is cancelled, so
+            // abandoned blocking work does not apply a change after the end.
+            let _cancel_on_end = token.clone().drop_guard();
+            let scoped = crate::cancel::scope(token.clone(), guarded);
+            let limited = tokio::time::timeout(limit, scoped);
+            let outcome = tokio::select! {
+                outcome = limited => Some(outcome),
+                () = token.cancelled() => None,
+            };
+            let Some(outcome) = outcome else {
+                return cut(AttemptEnd::Error {
+                    error_kind: "interrupted".into(),
+                    message: "the attempt was stopped".into(),
+                    fatal: false,
+                });
+            };
+            match outcome {
                 Ok(Ok(report)) => report,
                 Ok(Err(panic)) => cut(AttemptEnd::Error {
                     error_kind: "panic".into(),
@@ -76,10 +94,16 @@ impl Handler<RunTask> for TaskAgent {
                 }),
                 Err(_) => cut(AttemptEnd::Error {
                     error_kind: "timeout".into(),
-                    message: format!(
-                        "the task ran past its time limit of {}",
-                        describe_limit(limit)
-                    ),
+                    message: match queue_port.failing_checks() {
+                        Some(failure) => format!(
+                            "the task ran past its time limit of {} with its checks failing: {failure}",
+                            describe_limit(limit)
+                        ),
+                        None => format!(
+                            "the task ran past its time limit of {}",
+                            describe_limit(limit)
+                        ),
+                    },
                     fatal: false,
                 }),
             }
@@ -100,7 +124,7 @@ impl Handler<RunTask> for TaskAgent {
 
 /// A time limit in words: whole seconds as `600s`, anything finer in milliseconds
 /// (a sub-second limit must not read as `0s`).
-fn describe_limit(limit: std::time::Duration) -> String {
+pub(crate) fn describe_limit(limit: std::time::Duration) -> String {
     if limit.subsec_millis() == 0 {
         format!("{}s", limit.as_secs())
     } else {
@@ -127,6 +151,8 @@ pub struct QueuePort {
     task_id: Option<TaskId>,
     /// The latest usage and cost the agent reported with an activity (cumulative).
     so_far: Arc<Mutex<(Usage, f64)>>,
+    /// The output of the task's checks while they fail.
+    checks: Arc<Mutex<Option<String>>>,
 }
 
 impl QueuePort {
@@ -137,6 +163,7 @@ impl QueuePort {
             by: Enqueuer::Task(task_id.clone()),
             task_id: Some(task_id),
             so_far: Arc::default(),
+            checks: Arc::default(),
         }
     }
 
@@ -147,6 +174,15 @@ impl QueuePort {
             by: Enqueuer::Orchestrator,
             task_id: None,
             so_far: Arc::default(),
+            checks: Arc::default(),
+        }
+    }
+
+    /// The output of the task's checks, if they failed last time they ran.
+    pub fn failing_checks(&self) -> Option<String> {
+        match self.checks.lock() {
+            Ok(checks) => checks.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
@@ -182,7 +218,7 @@ impl TaskPort for QueuePort {
         self.queue
             .send(ReadHandoffs { query })
             .await
-            .unwrap_or_else(|_| Ok(Vec::new()))
+            .unwrap_or(Err(QueryError::Closed))
     }
 
     fn activity(&self, phrase: String, usage: Option<Usage>, cost_usd: Option<f64>) {
@@ -211,5 +247,9 @@ impl TaskPort for QueuePort {
 
     fn task_id(&self) -> Option<&str> {
         self.task_id.as_deref()
+    }
+
+    fn check_failed(&self, failure: Option<String>) {
+        *self.checks.lock().unwrap_or_else(|p| p.into_inner()) = failure;
     }
 }

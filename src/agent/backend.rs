@@ -11,16 +11,19 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::checks::TaskChecks;
 use super::prompt::{self, AgentText, CatalogueEntry, ProjectContext, SkillText};
 use super::run_loop::{run_agent, AgentSetup};
 use super::{AgentBackend, AgentJob, AttemptReport, SeedReport, TaskPort};
 use crate::content::ContentSet;
-use crate::messages::{AttemptEnd, Task};
+use crate::messages::{AttemptEnd, Handoff, ReportStatus, Task};
 use crate::providers::pricing::ModelTable;
 use crate::providers::{ModelClient, RequestMeta};
+use crate::runner::bootstrap::credentials::secret_names;
 use crate::tools::mcp::McpHandle;
 use crate::tools::queue_tools::{EnqueueTask, ReadHandoffsTool};
 use crate::tools::{Tool, ToolContext};
+use crate::verify;
 
 /// Limits that apply when an agent prompt does not set its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +159,33 @@ impl AgentBackend for ModelBackend {
             })
             .collect();
         let allowed = effective_tools(&agent.allowed_tools, &agent.disallowed_tools);
-        let text = prompt::task_prompt(
+        // The verify task runs against the built app, which the runtime starts and stops.
+        let session = match agent.serve_app {
+            false => None,
+            true => {
+                match verify::prepare(&self.env.content, self.env.framework_id.as_deref(), &ctx)
+                    .await
+                {
+                    verify::Prepared::Serve(session) => Some(session),
+                    verify::Prepared::Skip {
+                        reason,
+                        verification,
+                    } => {
+                        return AttemptReport::free(AttemptEnd::Reported {
+                            status: ReportStatus::Skipped,
+                            handoff: Handoff {
+                                goals: agent.goal.clone(),
+                                did: reason.clone(),
+                                for_next_agent: reason,
+                                verification: Some(verification),
+                                ..Handoff::default()
+                            },
+                        })
+                    }
+                }
+            }
+        };
+        let mut text = prompt::task_prompt(
             &task,
             &AgentText {
                 goal: &agent.goal,
@@ -167,12 +196,18 @@ impl AgentBackend for ModelBackend {
             &job.ancestors,
             &allowed,
         );
+        let mut tools = self.tools_for(&port, &allowed).await;
+        if let Some(session) = &session {
+            text.push_str(&session.prompt_note());
+            tools.push(session.tool());
+        }
         let setup = AgentSetup {
             model,
             system: prompt::task_system(&self.env.project),
             prompt: text,
-            tools: self.tools_for(&port, &allowed).await,
+            tools,
             offers_complete_task: true,
+            checks: TaskChecks::of(agent),
             ctx,
             max_turns: agent.max_turns.unwrap_or(self.defaults.max_turns),
             max_tokens: self.defaults.max_tokens,
@@ -183,7 +218,14 @@ impl AgentBackend for ModelBackend {
             repeat_limit: self.defaults.repeat_limit,
         };
         let price = self.env.pricer();
-        let result = run_agent(self.env.client.as_ref(), setup, port.as_ref(), &price).await;
+        let mut result = run_agent(self.env.client.as_ref(), setup, port.as_ref(), &price).await;
+        if let Some(session) = session {
+            let host = self.env.base_ctx.secrets.get(secret_names::HOST);
+            let verification = session.finish(host).await;
+            if let AttemptEnd::Reported { handoff, .. } = &mut result.end {
+                handoff.verification = Some(verification);
+            }
+        }
         AttemptReport {
             end: result.end,
             usage: result.usage,
@@ -212,6 +254,7 @@ impl AgentBackend for ModelBackend {
             prompt: prompt::seed_prompt(&seed.body, &entries),
             tools: self.tools_for(&port, &[]).await,
             offers_complete_task: false,
+            checks: TaskChecks::default(),
             ctx,
             max_turns: seed.max_turns.unwrap_or(self.defaults.max_turns),
             max_tokens: self.defaults.max_tokens,
@@ -232,6 +275,15 @@ impl AgentBackend for ModelBackend {
             usage: result.usage,
             cost_usd: result.cost_usd,
         }
+    }
+
+    fn seed_time_limit(&self) -> Duration {
+        self.env
+            .content
+            .seed()
+            .timeout_secs
+            .map(Duration::from_secs)
+            .unwrap_or(self.defaults.time_limit)
     }
 
     fn time_limit(&self, task: &Task) -> Duration {

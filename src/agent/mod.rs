@@ -6,6 +6,7 @@
 //! queue only through a [`TaskPort`], so they can be tested without actors.
 
 pub mod backend;
+pub mod checks;
 pub mod prompt;
 pub mod run_loop;
 pub mod stub;
@@ -76,6 +77,9 @@ pub trait TaskPort: Send + Sync {
     fn relabel(&self, label: String);
     /// The id of the task this port belongs to (`None` for the seed).
     fn task_id(&self) -> Option<&str>;
+    /// Notes the output of the task's failing checks (or `None` once they pass), so an
+    /// attempt cut at its time limit fails with that output as the reason.
+    fn check_failed(&self, _failure: Option<String>) {}
 }
 
 /// Something that can run a task attempt.
@@ -91,6 +95,11 @@ pub trait AgentBackend: Send + Sync {
 
     /// The wall-time limit for one attempt of this task; the task agent cuts it there.
     fn time_limit(&self, _task: &Task) -> Duration {
+        Duration::from_secs(600)
+    }
+
+    /// The wall-time limit of the seeding agent; the orchestrator cuts it there.
+    fn seed_time_limit(&self) -> Duration {
         Duration::from_secs(600)
     }
 }

@@ -380,6 +380,7 @@ mod tests {
                 for_next_agent: format!("{id} says"),
                 files_touched: vec![format!("{id}.ts")],
                 conflict: conflict.map(str::to_string),
+                ..Default::default()
             },
         };
         let agent = AgentText {

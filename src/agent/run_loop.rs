@@ -15,8 +15,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::checks::{failure_for_agent, failure_reason, run_checks, TaskChecks};
 use super::TaskPort;
-use crate::messages::{AttemptEnd, Usage};
+use crate::messages::{AttemptEnd, ReportStatus, Usage};
 use crate::providers::{
     ContentBlock, Message, ModelClient, ModelRequest, ProviderEvent, RequestMeta, Role, StopReason,
     SystemBlock,
@@ -39,6 +40,8 @@ pub struct AgentSetup {
     pub tools: Vec<Arc<dyn Tool>>,
     /// Offer `complete_task` (task agents) or not (the seed, the linear runner).
     pub offers_complete_task: bool,
+    /// What the runtime checks after `complete_task(done)` before it accepts it.
+    pub checks: TaskChecks,
     /// Install dir, permissions, secrets.
     pub ctx: ToolContext,
     /// Turn limit.
@@ -113,19 +116,24 @@ pub async fn run_agent(
         final_text: None,
     };
     let mut last_call: Option<String> = None;
+    // The output of the task's checks while they fail: how the attempt ends if it ends now.
+    let mut failing_checks: Option<String> = None;
     let mut repeats = 0u32;
     let retries = std::sync::atomic::AtomicU32::new(0);
 
     loop {
         if result.turns >= setup.max_turns {
-            result.end = AttemptEnd::Error {
-                error_kind: "max-turns".into(),
-                message: format!(
-                    "the agent used all {} turns without reporting",
-                    setup.max_turns
-                ),
-                fatal: false,
-            };
+            result.end = checks_or(
+                &failing_checks,
+                AttemptEnd::Error {
+                    error_kind: "max-turns".into(),
+                    message: format!(
+                        "the agent used all {} turns without reporting",
+                        setup.max_turns
+                    ),
+                    fatal: false,
+                },
+            );
             return result;
         }
         result.turns += 1;
@@ -192,7 +200,7 @@ pub async fn run_agent(
             content: response.content.clone(),
         });
         if calls.is_empty() {
-            result.end = match response.stop_reason {
+            let stopped = match response.stop_reason {
                 StopReason::MaxTokens => AttemptEnd::NoReport {
                     detail: "the answer was cut at the output limit".into(),
                 },
@@ -203,6 +211,7 @@ pub async fn run_agent(
                     detail: ENDED_TURN.into(),
                 },
             };
+            result.end = checks_or(&failing_checks, stopped);
             return result;
         }
 
@@ -216,13 +225,16 @@ pub async fn run_agent(
                 last_call = Some(key);
             }
             if repeats >= setup.repeat_limit {
-                result.end = AttemptEnd::Error {
-                    error_kind: "repeat".into(),
-                    message: format!(
-                        "the agent made the same {name} call {repeats} times in a row"
-                    ),
-                    fatal: false,
-                };
+                result.end = checks_or(
+                    &failing_checks,
+                    AttemptEnd::Error {
+                        error_kind: "repeat".into(),
+                        message: format!(
+                            "the agent made the same {name} call {repeats} times in a row"
+                        ),
+                        fatal: false,
+                    },
+                );
                 return result;
             }
             // Every call shows, refused ones too: the UI must never sit still
@@ -246,11 +258,29 @@ pub async fn run_agent(
                         {
                             *text = secrets.redact(text);
                         }
-                        for f in std::mem::take(&mut result.files_touched) {
-                            if !handoff.files_touched.contains(&f) {
-                                handoff.files_touched.push(f);
+                        for f in &result.files_touched {
+                            if !handoff.files_touched.contains(f) {
+                                handoff.files_touched.push(f.clone());
                             }
                         }
+                        if status == ReportStatus::Done && !setup.checks.is_empty() {
+                            let outcome = run_checks(&setup.checks, &setup.ctx, port).await;
+                            let reason = outcome.failure.as_deref().map(failure_reason);
+                            port.check_failed(reason.clone().map(|r| secrets.redact(&r)));
+                            if let Some(failure) = outcome.failure {
+                                tracing::info!("checks failed; the agent continues");
+                                results.push(ContentBlock::ToolResult {
+                                    tool_use_id: id,
+                                    content: secrets.redact(&failure_for_agent(&failure)),
+                                    is_error: true,
+                                });
+                                failing_checks = reason.map(|r| secrets.redact(&r));
+                                continue;
+                            }
+                            handoff.checks = outcome.commands;
+                            handoff.file_checks = outcome.files;
+                        }
+                        result.files_touched.clear();
                         result.end = AttemptEnd::Reported { status, handoff };
                         return result;
                     }
@@ -298,6 +328,19 @@ pub async fn run_agent(
             role: Role::User,
             content: results,
         });
+    }
+}
+
+/// How an attempt that ends before its checks passed ends: failed, with the
+/// checks' output as the reason, whatever else stopped it (turns, a stop, a repeat).
+fn checks_or(failing_checks: &Option<String>, otherwise: AttemptEnd) -> AttemptEnd {
+    match failing_checks {
+        Some(failure) => AttemptEnd::Error {
+            error_kind: "checks".into(),
+            message: format!("its checks still fail: {failure}"),
+            fatal: false,
+        },
+        None => otherwise,
     }
 }
 

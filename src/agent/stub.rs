@@ -132,6 +132,7 @@ impl StubBackend {
             for_next_agent: format!("{} is done", task.id),
             files_touched: vec![format!(".posthog-wizard/stub/{}.txt", task.id)],
             conflict: None,
+            ..Default::default()
         }
     }
 }

@@ -25,6 +25,9 @@ pub const AGENT_FIELDS: &[&str] = &[
     "seed",
     "maxTurns",
     "timeoutSecs",
+    "check",
+    "checkFiles",
+    "serveApp",
 ];
 
 /// One agent prompt: every frontmatter field, typed, plus the body.
@@ -69,9 +72,65 @@ pub struct AgentPrompt {
     /// The most seconds one attempt may run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
+    /// Commands the runtime runs itself after `complete_task(done)`; each must exit 0.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub check: Vec<String>,
+    /// File assertions the runtime checks after `complete_task(done)`, before `check`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub check_files: Vec<FileCheck>,
+    /// True when the runtime starts the built app for this task and reads back the
+    /// planned events it caused (the verify task).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub serve_app: bool,
     /// The intent, in markdown (everything after the frontmatter).
     #[serde(skip)]
     pub body: String,
+}
+
+/// One `checkFiles` entry: files matching a glob (and, with `pattern`, the
+/// occurrences of a regex in them) must number between `min` and `max`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FileCheck {
+    /// A glob relative to the app root; dependencies, build output and `.posthog-wizard` are never searched.
+    pub files: String,
+    /// A regex counted in the matching files; without it the files themselves are counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// The fewest matches that pass (1 when neither `min` nor `max` is given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<u32>,
+    /// The most matches that pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u32>,
+    /// What a failure says, instead of the generated description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl FileCheck {
+    /// The inclusive bounds on the count: no `min`/`max` means "at least one";
+    /// only `max` means "at most", from zero.
+    pub fn bounds(&self) -> (u32, Option<u32>) {
+        match (self.min, self.max) {
+            (None, None) => (1, None),
+            (min, max) => (min.unwrap_or(0), max),
+        }
+    }
+
+    /// The assertion in words: `exactly one match of /posthog\.init\(/ in **/*.ts`.
+    pub fn describe(&self) -> String {
+        let count = match self.bounds() {
+            (min, Some(max)) if min == max => format!("exactly {min}"),
+            (0, Some(max)) => format!("at most {max}"),
+            (min, Some(max)) => format!("{min} to {max}"),
+            (min, None) => format!("at least {min}"),
+        };
+        match &self.pattern {
+            Some(pattern) => format!("{count} match(es) of /{pattern}/ in {}", self.files),
+            None => format!("{count} file(s) matching {}", self.files),
+        }
+    }
 }
 
 impl AgentPrompt {

@@ -52,6 +52,10 @@ pub struct FrameworkRule {
     /// Globs (relative to the app) of which none may match a file.
     #[serde(default)]
     pub files_absent: Vec<String>,
+    /// How to start the built app for verification: a command with `{port}` where the
+    /// port goes (it also gets `PORT`); the app must listen on 127.0.0.1 there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
 }
 
 /// A package the app must declare, optionally within a version range.

@@ -29,7 +29,7 @@ mod store;
 mod validate;
 mod yaml;
 
-pub use agent::{AgentPrompt, AGENT_FIELDS};
+pub use agent::{AgentPrompt, FileCheck, AGENT_FIELDS};
 pub use detect::{detect, detect_package_manager, lowest_version, Detection, FrameworkMatch};
 pub use error::{ContentError, ContentErrors};
 pub use frameworks::{DependencyRule, FrameworkRule, FrameworkRules};

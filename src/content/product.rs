@@ -22,6 +22,57 @@ pub struct ProductInfo {
     /// The cassette `wizard demo` replays.
     #[serde(default)]
     pub demo_cassette: Option<String>,
+    /// How a verify task reads the plan and the events back.
+    #[serde(default)]
+    pub verify: Option<VerifyConfig>,
+}
+
+/// `verify:` in `product.yaml`: where the event plan is, and how to ask the
+/// product's backend which events arrived. All product knowledge, as data.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerifyConfig {
+    /// The event plan, relative to the app: a JSON array of objects with `event` and `side`.
+    pub event_plan: String,
+    /// Seconds the started app has to accept connections.
+    #[serde(default = "default_ready_secs")]
+    pub ready_secs: u64,
+    /// How to read events back; without it nothing is verified.
+    #[serde(default)]
+    pub query: Option<EventsQuery>,
+}
+
+/// An HTTP JSON query that lists the event names the backend received since a time.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventsQuery {
+    /// The environment variable holding the bearer key (never the token the app sends with).
+    pub key_env: String,
+    /// The environment variable naming the project, if the user sets one.
+    pub project_env: String,
+    /// The project when the variable is unset.
+    pub project_default: String,
+    /// Ingestion host → API host, where they differ (cloud); other hosts are their own API host.
+    #[serde(default)]
+    pub api_hosts: std::collections::BTreeMap<String, String>,
+    /// The request path, with `{project}`.
+    pub path: String,
+    /// The JSON body; in its strings `{since}` becomes a quoted timestamp and `{events}`
+    /// a comma-separated list of quoted event names.
+    pub body: serde_json::Value,
+    /// A JSON pointer to the result rows; each row's first cell is an event name.
+    pub results: String,
+    /// Seconds to keep asking while planned events are missing (ingestion is not instant).
+    #[serde(default = "default_wait_secs")]
+    pub wait_secs: u64,
+}
+
+fn default_ready_secs() -> u64 {
+    60
+}
+
+fn default_wait_secs() -> u64 {
+    30
 }
 
 impl Default for ProductInfo {
@@ -30,6 +81,7 @@ impl Default for ProductInfo {
             name: "The integration".into(),
             user_report: None,
             demo_cassette: None,
+            verify: None,
         }
     }
 }

@@ -19,6 +19,8 @@ use super::graph;
 use super::layout::{self, FRAMEWORKS_FILE};
 use super::skill::Skill;
 use crate::queue::closest;
+use crate::tools::permissions::check_bash_command;
+use crate::tools::Permissions;
 
 /// The model tiers every provider maps to a concrete model.
 pub const MODEL_TIERS: &[&str] = &["small", "medium", "large"];
@@ -37,6 +39,7 @@ pub const BUILTIN_TOOLS: &[&str] = &[
     "check_env_keys",
     "set_env_values",
     "detect_package_manager",
+    "request_app",
 ];
 
 /// True for a built-in tool name, `mcp__<server>__<tool>` or `mcp__<server>__*`.
@@ -89,6 +92,7 @@ pub(crate) fn validate(d: &Draft<'_>) -> Vec<ContentError> {
         check_agent_tools(agent, &mut errors);
         check_agent_write(agent, &mut errors);
         check_agent_limits(agent, &mut errors);
+        check_agent_checks(agent, &mut errors);
     }
     check_graph(d, &mut errors);
     if let Some(rules) = d.frameworks {
@@ -281,6 +285,73 @@ fn check_agent_limits(agent: &AgentPrompt, errors: &mut Vec<ContentError>) {
     }
 }
 
+/// `check` commands pass the Bash tool's syntax rules (as their own prefix: the
+/// runtime runs them, so `bash` need not list them) and name no path outside the
+/// app; `checkFiles` globs and regexes compile and their bounds make sense.
+fn check_agent_checks(agent: &AgentPrompt, errors: &mut Vec<ContentError>) {
+    for (i, command) in agent.check.iter().enumerate() {
+        if let Some(problem) = check_command_problem(command) {
+            errors.push(ContentError::field(
+                agent.path(),
+                format!("check[{i}]"),
+                problem,
+            ));
+        }
+    }
+    for (i, check) in agent.check_files.iter().enumerate() {
+        let at = |field: &str| format!("checkFiles[{i}].{field}");
+        if let Some(problem) = glob_problem(&check.files) {
+            errors.push(ContentError::field(agent.path(), at("files"), problem));
+        }
+        if let Some(pattern) = &check.pattern {
+            if let Err(e) = Regex::new(pattern) {
+                errors.push(ContentError::field(
+                    agent.path(),
+                    at("pattern"),
+                    format!("regex /{pattern}/ does not compile: {e}"),
+                ));
+            }
+        }
+        if let (Some(min), Some(max)) = (check.min, check.max) {
+            if min > max {
+                errors.push(ContentError::field(
+                    agent.path(),
+                    at("max"),
+                    format!("max {max} is below min {min}, so nothing could pass"),
+                ));
+            }
+        }
+    }
+}
+
+/// Why a `check` command could never run as Bash would run it.
+fn check_command_problem(command: &str) -> Option<String> {
+    let own_prefix = Permissions {
+        // Without its `| tail -n N`, which the allow-list never sees.
+        bash: vec![command.split('|').next().unwrap_or(command).to_string()],
+        ..Permissions::default()
+    };
+    let allowed = match check_bash_command(&own_prefix, command) {
+        Ok(allowed) => allowed,
+        Err(e) => {
+            // The Bash tool's message ends with the allowed prefixes, which here is the command itself.
+            let text = e.to_string();
+            let why = text
+                .split(". Commands run without a shell")
+                .next()
+                .unwrap_or(&text);
+            return Some(format!("`{command}`: {why}"));
+        }
+    };
+    // The real path check needs the app; here only what is outside any app is refused.
+    let outside = allowed.argv.iter().skip(1).find(|word| {
+        word.split('=').any(|part| {
+            part.starts_with('/') || part.starts_with('~') || part.split('/').any(|s| s == "..")
+        })
+    });
+    outside.map(|word| format!("`{command}`: argument {word} points outside the app"))
+}
+
 /// Why a write glob is unusable: it does not compile, or it reaches outside the app.
 fn glob_problem(glob: &str) -> Option<String> {
     if glob.starts_with('/') || glob.contains('\\') || glob.split('/').any(|s| s == "..") {
@@ -445,6 +516,17 @@ mod tests {
         assert!(!looks_like_model("meduim"));
         assert!(!looks_like_model("Large"));
         assert!(!looks_like_model("huge model"));
+    }
+
+    #[test]
+    fn check_commands_follow_the_bash_rules() {
+        assert!(check_command_problem("npm run build").is_none());
+        assert!(check_command_problem("npx tsc --noEmit | tail -n 40").is_none());
+        assert!(check_command_problem("npm run build && rm -rf x").is_some());
+        assert!(check_command_problem("cat .env").is_some());
+        assert!(check_command_problem("cat ../secret").is_some());
+        assert!(check_command_problem("ls /etc").is_some());
+        assert!(check_command_problem("").is_some());
     }
 
     #[test]

@@ -9,9 +9,11 @@ mod handoff;
 mod queue_file;
 mod requests;
 mod task;
+mod verification;
 
 pub use events::*;
 pub use handoff::*;
 pub use queue_file::*;
 pub use requests::*;
 pub use task::*;
+pub use verification::*;

@@ -146,7 +146,7 @@ pub struct Interrupt;
 pub struct RunFinished {
     /// The verdict.
     pub outcome: RunOutcome,
-    /// The first write error of the event log, if any.
+    /// Every write error of the event log, one per line, if any.
     pub storage_error: Option<String>,
 }
 
@@ -158,6 +158,9 @@ pub struct RunTask {
     pub task: Task,
     /// Handoffs of all transitive ancestors, roots first, each once.
     pub ancestors: Vec<TaskHandoff>,
+    /// Cancelled when the attempt must stop (interrupt, budget stop, end of the run).
+    #[serde(skip)]
+    pub cancel: crate::cancel::Carried,
 }
 
 /// Finish pending work (write files, restore the terminal) and reply when done.

@@ -322,6 +322,16 @@ impl ModelTable {
             .map_or(0.0, |price| price.cost_usd(usage))
     }
 
+    /// Every model id (or alias) that has a price: what an enqueue may name besides a tier.
+    pub fn priced_ids(&self) -> impl Iterator<Item = &str> {
+        self.prices.keys().map(String::as_str).chain(
+            self.aliases
+                .iter()
+                .filter(|(_, id)| self.prices.contains_key(*id))
+                .map(|(alias, _)| alias.as_str()),
+        )
+    }
+
     fn canonical<'a>(&'a self, model_id: &'a str) -> &'a str {
         self.aliases.get(model_id).map_or(model_id, String::as_str)
     }

@@ -91,6 +91,14 @@ pub enum GuardError {
         /// The id of the task it duplicates.
         existing: String,
     },
+    /// The model is neither a tier nor a model the run has a price for.
+    #[error("unknown model \"{model}\": name a tier ({}) or leave `model` out to use the task type's default.", .tiers.join(", "))]
+    UnknownModel {
+        /// The model asked for.
+        model: String,
+        /// The tiers that may be named.
+        tiers: Vec<String>,
+    },
     /// The run is over or stopping; nothing more is accepted.
     #[error("the run is stopping; no more tasks are accepted")]
     Closed,
@@ -106,6 +114,7 @@ impl GuardError {
             GuardError::UnknownType { .. } => "unknown-type",
             GuardError::UnknownDependency { .. } => "unknown-dependency",
             GuardError::Duplicate { .. } => "duplicate",
+            GuardError::UnknownModel { .. } => "unknown-model",
             GuardError::Closed => "closed",
         }
     }
@@ -117,6 +126,9 @@ pub enum QueryError {
     /// No task has this id.
     #[error("no task has id \"{0}\"")]
     UnknownTask(String),
+    /// The queue is gone (the run ended); there is nothing to read.
+    #[error("the queue is no longer running, so handoffs cannot be read")]
+    Closed,
 }
 
 fn suggestion_text(s: &Option<String>) -> String {

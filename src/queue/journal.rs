@@ -58,7 +58,8 @@ impl Mirror {
                 }
             }
             EventKind::RunFinished { outcome } => self.file.outcome = Some(outcome.clone()),
-            EventKind::SeedingFinished { .. } => self.file.seeded = true,
+            // A seed that failed planned nothing reliable: a resume plans again.
+            EventKind::SeedingFinished { error } => self.file.seeded = error.is_none(),
             EventKind::TaskActivity { .. } => {}
             kind => {
                 if let Some(task) = kind.task() {

@@ -9,10 +9,12 @@
 
 mod canonical;
 mod guards;
+mod integrity;
 mod journal;
 mod state;
 
 pub use canonical::canonical_json;
 pub use guards::{closest, GuardError, QueryError, QueueLimits};
+pub use integrity::{dependency_order, IntegrityError};
 pub use journal::Mirror;
-pub use state::{Catalogue, Halt, QueueState, TaskTypeInfo};
+pub use state::{Catalogue, Halt, ModelNames, QueueState, TaskTypeInfo};

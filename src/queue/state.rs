@@ -25,9 +25,28 @@ pub struct TaskTypeInfo {
 pub struct Catalogue {
     /// Type name → defaults.
     pub types: BTreeMap<String, TaskTypeInfo>,
+    /// The models an enqueue may name, when the run knows them (else any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<ModelNames>,
+}
+
+/// The model names an enqueue may give: a tier, or a model the run has a price
+/// for (an unpriced model would cost nothing against the budget).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelNames {
+    /// Tier names (`small`, `medium`, `large`).
+    pub tiers: Vec<String>,
+    /// Model ids and aliases with a price.
+    pub priced: BTreeSet<String>,
 }
 
 impl Catalogue {
+    /// Limits the models an enqueue may name.
+    pub fn with_models(mut self, models: ModelNames) -> Self {
+        self.models = Some(models);
+        self
+    }
+
     /// A catalogue from `(type, label, model)` triples.
     pub fn from_triples<'a>(
         triples: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
@@ -44,7 +63,10 @@ impl Catalogue {
                 )
             })
             .collect();
-        Self { types }
+        Self {
+            types,
+            models: None,
+        }
     }
 }
 
@@ -82,6 +104,10 @@ pub struct QueueState {
     seed_cost_usd: f64,
     halt: Option<Halt>,
     closed: bool,
+    /// Tokens and cost of the whole run so far (seed included), kept as it grows:
+    /// the budget check reads it on every event.
+    spent_usage: Usage,
+    spent_usd: f64,
 }
 
 impl QueueState {
@@ -106,6 +132,8 @@ impl QueueState {
             seed_cost_usd: 0.0,
             halt: None,
             closed: false,
+            spent_usage: Usage::default(),
+            spent_usd: 0.0,
         }
     }
 
@@ -120,13 +148,19 @@ impl QueueState {
     ) -> (Self, Vec<TaskId>) {
         let mut state = Self::new(limits, catalogue);
         let mut requeued = Vec::new();
+        // Resume checked and ordered the file; a caller that did not still gets
+        // dependencies first, so none is wired before it exists.
+        let mut saved = saved;
+        let _ = super::dependency_order(&mut saved);
         for mut task in saved {
             if task.status == TaskStatus::Running {
                 task.status = TaskStatus::Pending;
                 task.started_at = None;
                 requeued.push(task.id.clone());
             }
-            state.starts += task.attempts;
+            state.starts = state.starts.saturating_add(task.attempts);
+            state.spent_usage.add(&task.usage);
+            state.spent_usd += task.cost_usd;
             state.insert(task);
         }
         state.seeding_open = !seeded;
@@ -151,11 +185,16 @@ impl QueueState {
         }
         let mut unmet = 0;
         for dep in &task.depends_on {
-            if let Some(&d) = self.index.get(dep) {
-                self.dependents[d].push(pos);
-                if !self.tasks[d].status.satisfies_dependents() {
-                    unmet += 1;
+            match self.index.get(dep) {
+                Some(&d) => {
+                    self.dependents[d].push(pos);
+                    if !self.tasks[d].status.satisfies_dependents() {
+                        unmet += 1;
+                    }
                 }
+                // Only a damaged saved queue names a dependency that does not exist
+                // (enqueue refuses it): the task waits rather than running early.
+                None => unmet += 1,
             }
         }
         self.index.insert(task.id.clone(), pos);
@@ -243,6 +282,14 @@ impl QueueState {
                 known,
             });
         };
+        if let (Some(model), Some(names)) = (&spec.model, &self.catalogue.models) {
+            if !names.tiers.contains(model) && !names.priced.contains(model) {
+                return Err(GuardError::UnknownModel {
+                    model: model.clone(),
+                    tiers: names.tiers.clone(),
+                });
+            }
+        }
         for dep in &spec.depends_on {
             if !self.index.contains_key(dep) {
                 let known: Vec<String> = self
@@ -376,7 +423,7 @@ impl QueueState {
         }
         let pos = self.ready.pop_first()?;
         self.running += 1;
-        self.starts += 1;
+        self.starts = self.starts.saturating_add(1);
         let task = &mut self.tasks[pos];
         task.status = TaskStatus::Running;
         task.attempts += 1;
@@ -435,13 +482,15 @@ impl QueueState {
         if self.tasks[pos].status != TaskStatus::Running || self.tasks[pos].attempts != attempt {
             return Vec::new();
         }
-        self.running -= 1;
+        self.running = self.running.saturating_sub(1);
         let now = Utc::now();
         {
             let task = &mut self.tasks[pos];
             task.usage.add(&usage);
             task.cost_usd += cost_usd;
         }
+        self.spent_usage.add(&usage);
+        self.spent_usd += cost_usd;
         let failure = match end {
             AttemptEnd::Reported {
                 status: ReportStatus::Done,
@@ -572,8 +621,7 @@ impl QueueState {
     /// Records that seeding is over. A failed seed (or one that enqueued nothing) fails the run.
     pub fn seeding_done(&mut self, error: Option<String>, usage: Usage, cost_usd: f64) {
         self.seeding_open = false;
-        self.seed_usage.add(&usage);
-        self.seed_cost_usd += cost_usd;
+        self.add_seed_usage(usage, cost_usd);
         if error.is_none() && self.tasks.is_empty() {
             self.seed_error = Some("the seeding agent enqueued no tasks".to_string());
         } else {
@@ -588,26 +636,95 @@ impl QueueState {
         }
     }
 
+    /// Records what a seed that was stopped used. Seeding counts as over for
+    /// this run, but not as done: nothing marks the run seeded, so a resume seeds again.
+    pub fn seed_stopped(&mut self, usage: Usage, cost_usd: f64) {
+        self.seeding_open = false;
+        self.add_seed_usage(usage, cost_usd);
+    }
+
+    fn add_seed_usage(&mut self, usage: Usage, cost_usd: f64) {
+        self.seed_usage.add(&usage);
+        self.seed_cost_usd += cost_usd;
+        self.spent_usage.add(&usage);
+        self.spent_usd += cost_usd;
+    }
+
+    /// Tokens and cost of the run so far, the seed included.
+    pub fn spent(&self) -> (u64, f64) {
+        (self.spent_usage.total(), self.spent_usd)
+    }
+
+    /// True while seeding has not ended.
+    pub fn seeding_open(&self) -> bool {
+        self.seeding_open
+    }
+
+    /// True once dispatch stopped for good (a halt or an interrupt).
+    pub fn is_stopped(&self) -> bool {
+        self.closed || self.halt.is_some()
+    }
+
+    /// Stops dispatch for good; running tasks keep running until they report
+    /// (or [`requeue_running`](Self::requeue_running) gives up on them).
+    pub fn close(&mut self) {
+        self.closed = true;
+    }
+
     /// Stops the run now: running tasks go back to pending (their attempt stays counted).
     pub fn interrupt(&mut self) -> Vec<EventKind> {
         self.closed = true;
+        self.requeue_running("interrupted")
+    }
+
+    /// Puts every running task back to pending without its attempt's report
+    /// (the report never came). Their attempt stays counted.
+    pub fn requeue_running(&mut self, reason: &str) -> Vec<EventKind> {
         let mut events = Vec::new();
         for pos in 0..self.tasks.len() {
             if self.tasks[pos].status == TaskStatus::Running {
-                let task = &mut self.tasks[pos];
-                task.status = TaskStatus::Pending;
-                task.started_at = None;
-                self.running -= 1;
-                if self.unmet[pos] == 0 {
-                    self.ready.insert(pos);
-                }
-                events.push(EventKind::TaskRequeued {
-                    task: self.tasks[pos].clone(),
-                    reason: "interrupted".to_string(),
-                });
+                events.extend(self.requeue_at(pos, reason));
             }
         }
         events
+    }
+
+    /// The end of an attempt the queue stopped (an interrupt, a budget stop): the
+    /// task goes back to pending whatever the attempt said, and keeps its usage.
+    pub fn requeue_stopped(
+        &mut self,
+        task_id: &str,
+        attempt: u32,
+        usage: Usage,
+        cost_usd: f64,
+        reason: &str,
+    ) -> Vec<EventKind> {
+        let Some(&pos) = self.index.get(task_id) else {
+            return Vec::new();
+        };
+        if self.tasks[pos].status != TaskStatus::Running || self.tasks[pos].attempts != attempt {
+            return Vec::new();
+        }
+        let task = &mut self.tasks[pos];
+        task.usage.add(&usage);
+        task.cost_usd += cost_usd;
+        self.spent_usage.add(&usage);
+        self.spent_usd += cost_usd;
+        self.requeue_at(pos, reason)
+    }
+
+    fn requeue_at(&mut self, pos: usize, reason: &str) -> Vec<EventKind> {
+        let task = &mut self.tasks[pos];
+        task.status = TaskStatus::Pending;
+        task.started_at = None;
+        self.running = self.running.saturating_sub(1);
+        if self.unmet[pos] == 0 {
+            self.ready.insert(pos);
+        }
+        vec![EventKind::TaskRequeued {
+            task: self.tasks[pos].clone(),
+            reason: reason.to_string(),
+        }]
     }
 
     /// True when the run is over: seeding ended, nothing runs, nothing more can start.
@@ -760,7 +877,8 @@ impl QueueState {
     /// Counts provider retries an attempt of a running task made (before its end is applied).
     pub fn record_retries(&mut self, task_id: &str, retries: u32) {
         if let Some(&pos) = self.index.get(task_id) {
-            self.tasks[pos].provider_retries += retries;
+            self.tasks[pos].provider_retries =
+                self.tasks[pos].provider_retries.saturating_add(retries);
         }
     }
 

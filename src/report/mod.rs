@@ -9,5 +9,7 @@
 mod run_report;
 mod timeline;
 
-pub use run_report::{run_report_markdown, write_reports, ReportError, ReportPaths};
+pub use run_report::{
+    run_report_markdown, write_reports, write_reports_with_errors, ReportError, ReportPaths,
+};
 pub use timeline::timeline_svg;

@@ -40,6 +40,15 @@ pub struct ReportError {
 
 /// Writes `run-report.md` and `timeline.svg` into `dir` (the run's state dir), atomically.
 pub fn write_reports(dir: &Path, view: &RunView) -> Result<ReportPaths, ReportError> {
+    write_reports_with_errors(dir, view, &[])
+}
+
+/// Like [`write_reports`], with the run's storage errors listed at the end of the report.
+pub fn write_reports_with_errors(
+    dir: &Path,
+    view: &RunView,
+    storage_errors: &[String],
+) -> Result<ReportPaths, ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| ReportError {
         path: dir.to_path_buf(),
         source,
@@ -49,7 +58,14 @@ pub fn write_reports(dir: &Path, view: &RunView) -> Result<ReportPaths, ReportEr
         timeline: dir.join(TIMELINE_FILE),
     };
     write_atomically(&paths.timeline, &timeline_svg(view))?;
-    write_atomically(&paths.markdown, &run_report_markdown(view))?;
+    let mut markdown = run_report_markdown(view);
+    if !storage_errors.is_empty() {
+        markdown.push_str("\n## Files that could not be written\n\nThe run's record on disk may be incomplete:\n\n");
+        for e in storage_errors {
+            let _ = writeln!(markdown, "- {e}");
+        }
+    }
+    write_atomically(&paths.markdown, &markdown)?;
     Ok(paths)
 }
 
@@ -149,6 +165,10 @@ pub fn run_report_markdown(view: &RunView) -> String {
                 let _ = writeln!(md, "- Did: {}", inline(&handoff.did));
                 said = true;
             }
+            if let Some(checks) = checks_line(handoff) {
+                let _ = writeln!(md, "- Checks: {checks}");
+                said = true;
+            }
             if let Some(conflict) = &handoff.conflict {
                 let _ = writeln!(md, "- ⚠ Conflict to review: {}", inline(conflict));
                 said = true;
@@ -171,6 +191,8 @@ pub fn run_report_markdown(view: &RunView) -> String {
             md.push_str("- Nothing reported.\n");
         }
     }
+
+    verification_section(&mut md, view);
 
     let totals = view.totals();
     md.push_str("\n## Totals\n\n");
@@ -229,6 +251,94 @@ pub fn run_report_markdown(view: &RunView) -> String {
     md
 }
 
+/// `## Verification`: what reached the backend, per planned event, and the requests made.
+fn verification_section(md: &mut String, view: &RunView) {
+    let found: Vec<(&str, &crate::messages::Verification)> = view
+        .rows()
+        .iter()
+        .filter_map(|r| Some((r.id(), r.task.handoff.as_ref()?.verification.as_ref()?)))
+        .collect();
+    md.push_str("\n## Verification\n\n");
+    if found.is_empty() {
+        md.push_str("- No step verified that events arrive.\n");
+        return;
+    }
+    for (id, v) in found {
+        let _ = writeln!(
+            md,
+            "- Step {}: events read back through {}",
+            inline(id),
+            inline(&v.method)
+        );
+        let _ = writeln!(
+            md,
+            "- Verified: {} of {} planned events arrived",
+            v.reached(),
+            v.events.len()
+        );
+        if !v.events.is_empty() {
+            md.push_str("\n| Event | Side | Outcome | Why |\n|---|---|---|---|\n");
+            for e in &v.events {
+                let outcome = match e.outcome {
+                    crate::messages::EventOutcome::Reached => "✓ reached",
+                    crate::messages::EventOutcome::Sent => "→ only sent",
+                    crate::messages::EventOutcome::NotSeen => "✗ not seen",
+                    crate::messages::EventOutcome::NotChecked => "○ not verified",
+                };
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {outcome} | {} |",
+                    cell(&e.event),
+                    cell(&e.side),
+                    cell(&e.detail)
+                );
+            }
+        }
+        if !v.requests.is_empty() {
+            md.push_str("\nRequests to the running app:\n\n");
+            for r in &v.requests {
+                let status = r
+                    .status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "no answer".into());
+                let _ = writeln!(md, "- `{} {}` → {status}", r.method, inline(&r.path));
+            }
+        }
+    }
+}
+
+/// The runtime's checks of a step, one phrase each: passed (✓), failed (✗) or not run (○).
+fn checks_line(handoff: &crate::messages::Handoff) -> Option<String> {
+    let mut parts: Vec<String> = handoff
+        .file_checks
+        .iter()
+        .map(|f| {
+            let glyph = if f.passed { "✓" } else { "✗" };
+            format!("{glyph} {} (found {})", inline(&f.expect), f.found)
+        })
+        .collect();
+    parts.extend(
+        handoff
+            .checks
+            .iter()
+            .map(|c| match (&c.not_run, c.exit_code) {
+                (Some(why), _) => format!("○ `{}` not run ({})", inline(&c.command), inline(why)),
+                (None, Some(code)) => format!(
+                    "{} `{}` (exit {code}, {})",
+                    if code == 0 { "✓" } else { "✗" },
+                    inline(&c.command),
+                    units::duration(c.ms)
+                ),
+                (None, None) => format!(
+                    "✗ `{}` (killed after {})",
+                    inline(&c.command),
+                    units::duration(c.ms)
+                ),
+            }),
+    );
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 /// The outcome column: glyph, status, and the reason when there is one.
 fn outcome_of(row: &TaskRow) -> String {
     let status = row.status();
@@ -256,4 +366,42 @@ fn inline(text: &str) -> String {
 /// Text safe inside a markdown table cell.
 fn cell(text: &str) -> String {
     inline(text).replace('|', "\\|")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::messages::{CommandCheck, FileAssertion, Handoff};
+
+    #[test]
+    fn the_checks_line_tells_passed_failed_and_not_run_apart() {
+        let handoff = Handoff {
+            file_checks: vec![FileAssertion {
+                expect: "exactly 1 match(es) of /posthog\\.init\\(/ in **/*.ts".into(),
+                found: 2,
+                passed: false,
+            }],
+            checks: vec![
+                CommandCheck {
+                    command: "npm run build".into(),
+                    exit_code: Some(0),
+                    ms: 12_000,
+                    not_run: None,
+                },
+                CommandCheck {
+                    command: "npm run lint".into(),
+                    exit_code: None,
+                    ms: 0,
+                    not_run: Some("--skip-commands".into()),
+                },
+            ],
+            ..Handoff::default()
+        };
+        let line = checks_line(&handoff).unwrap();
+        assert!(line.starts_with("✗ exactly 1 match(es)"), "{line}");
+        assert!(line.contains("(found 2)"));
+        assert!(line.contains("✓ `npm run build` (exit 0, "), "{line}");
+        assert!(line.contains("○ `npm run lint` not run (--skip-commands)"));
+        assert_eq!(checks_line(&Handoff::default()), None);
+    }
 }

@@ -36,6 +36,7 @@ use crate::runner::linear::{linear_catalogue, LinearBackend};
 use crate::runner::lock::RunLock;
 use crate::runner::orchestrated::{self, RunResult, RunSetup};
 use crate::runner::resume;
+use crate::runner::settings::{Given, RunSettings};
 use crate::telemetry::{names, TelemetryClient, TelemetrySetting};
 use crate::tools::mcp::{McpCatalogue, McpHandle};
 use crate::tools::{BashLimits, ToolContext, ToolRegistry};
@@ -101,10 +102,12 @@ pub struct IntegrateOptions {
     pub skip_commands: Option<String>,
     /// How long each stub task takes (`--provider stub`).
     pub stub_delay: Duration,
+    /// Which settings the command line gave; a resume takes the others from the run.
+    pub given: Given,
 }
 
 /// Runs `integrate` (or `resume`) and returns the exit code.
-pub fn integrate(opts: IntegrateOptions) -> Result<i32> {
+pub fn integrate(mut opts: IntegrateOptions) -> Result<i32> {
     let install_dir = opts
         .dir
         .canonicalize()
@@ -112,7 +115,24 @@ pub fn integrate(opts: IntegrateOptions) -> Result<i32> {
     let state_dir = install_dir.join(files::STATE_DIR);
     let _lock = RunLock::acquire(&state_dir)?;
     crate::cli::init_logging(&state_dir)?;
-    actix::System::new().block_on(run(opts, install_dir, state_dir))
+    if continues_a_run(&opts, &state_dir) {
+        if let Some(recorded) = RunSettings::load(&state_dir) {
+            recorded.apply(&mut opts);
+        }
+    }
+    // Commands are supervised (see `tools::process`): what a killed wizard left in
+    // this directory dies now, and what this run's commands detach dies with the run.
+    let marker = crate::tools::process::run_marker(&install_dir);
+    crate::tools::process::become_subreaper();
+    crate::tools::process::kill_marked(&marker, true);
+    let system = actix::System::new();
+    let code = system.block_on(run(opts, install_dir, state_dir));
+    crate::tools::process::kill_marked(&marker, true);
+    // Dropping the runtime joins its blocking pool, and work a stopped task
+    // abandoned there (a read that never returns) would hold the process after
+    // the outro forever. Everything is flushed by now: the process exit ends it.
+    std::mem::forget(system);
+    code
 }
 
 async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -> Result<i32> {
@@ -279,6 +299,12 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         fences: content.frameworks.fences.clone(),
     };
     let tools = ToolRegistry::builtin().tools();
+    let model_names = crate::queue::ModelNames {
+        tiers: [Tier::Small, Tier::Medium, Tier::Large]
+            .map(|t| t.as_str().to_string())
+            .to_vec(),
+        priced: models.priced_ids().map(str::to_string).collect(),
+    };
     let models = Arc::new(models);
     let env = AgentEnv {
         client,
@@ -293,7 +319,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     let (backend, catalogue): (Arc<dyn AgentBackend>, _) = match decision.variant {
         Variant::Orchestrator => (
             Arc::new(ModelBackend::new(env).with_mcp(mcp)),
-            content.catalogue(),
+            content.catalogue().with_models(model_names),
         ),
         Variant::Linear => (
             Arc::new(LinearBackend::new(env)),
@@ -482,7 +508,11 @@ fn finish(
     variant: Variant,
     result: RunResult,
 ) -> Result<i32> {
-    let reports = match crate::report::write_reports(state_dir, &result.view) {
+    let reports = match crate::report::write_reports_with_errors(
+        state_dir,
+        &result.view,
+        &result.storage_errors,
+    ) {
         Ok(paths) => Some(paths),
         Err(e) => {
             eprintln!("wizard: {e}");
@@ -499,17 +529,35 @@ fn finish(
         install_dir,
         variant,
     };
-    let outro = outro_text(&result.outcome, &result.view, reports.as_ref(), &ctx);
+    let mut outro = outro_text(&result.outcome, &result.view, reports.as_ref(), &ctx);
+    if !result.storage_errors.is_empty() {
+        outro.push_str(&format!(
+            "\n⚠ {} storage error{} during the run (listed above and in the run report): \
+             its record on disk may be incomplete.",
+            result.storage_errors.len(),
+            if result.storage_errors.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        ));
+    }
     if opts.ui == UiMode::Json {
         eprintln!("{outro}");
     } else if opts.ui != UiMode::Quiet {
         println!("\n{outro}");
     }
-    Ok(exit_code(&result.outcome))
+    Ok(exit_code(&result.outcome, &result.storage_errors))
 }
 
-fn exit_code(outcome: &RunOutcome) -> i32 {
-    crate::cli::exit_code(outcome.verdict)
+/// The verdict's exit code; a success whose files could not all be written is not a success.
+fn exit_code(outcome: &RunOutcome, storage_errors: &[String]) -> i32 {
+    let code = crate::cli::exit_code(outcome.verdict);
+    if code == crate::cli::EXIT_OK && !storage_errors.is_empty() {
+        crate::cli::EXIT_FAILED
+    } else {
+        code
+    }
 }
 
 /// The model client, its provider name, and its health probe (none for replay).
@@ -582,15 +630,34 @@ fn model_client(
     })
 }
 
+/// True when this command continues the run in `state_dir` (so the run's recorded
+/// settings apply): `wizard resume`, or `integrate --yes` over an unfinished run.
+fn continues_a_run(opts: &IntegrateOptions, state_dir: &Path) -> bool {
+    match opts.resume {
+        ResumeChoice::Resume => true,
+        ResumeChoice::Fresh => false,
+        ResumeChoice::Ask => opts.yes && resume::has_unfinished_run(state_dir),
+    }
+}
+
 /// The saved queue to continue (`Ok(Some)`), a fresh start (`Ok(None)`), or an exit code
-/// when there is nothing to do (`Err`: the run already finished).
+/// when there is nothing to do (`Err`: the run already finished). Records the
+/// settings the run goes on with, for the next resume.
 fn resume_or_fresh(
     opts: &IntegrateOptions,
     state_dir: &Path,
     content: &ContentSet,
 ) -> Result<Result<Option<QueueFile>, i32>> {
     match decide_resume(opts, state_dir, content) {
-        Ok(file) => Ok(Ok(file)),
+        Ok(file) => {
+            if let Err(e) = RunSettings::of(opts).save(state_dir) {
+                eprintln!(
+                    "wizard: could not record the run's settings in {}: {e}; a resume will need the same flags again",
+                    state_dir.join(resume::SETTINGS).display()
+                );
+            }
+            Ok(Ok(file))
+        }
         Err(e) => match e.downcast::<resume::ResumeError>() {
             Ok(resume::ResumeError::Finished {
                 verdict,
@@ -630,7 +697,9 @@ fn injected_write_fault() -> Option<u64> {
         .ok()
 }
 
-/// Decides whether to continue an unfinished run in `state_dir`.
+/// Decides whether to continue the run in `state_dir`. Every fresh start moves
+/// the previous run's files aside first, whatever state they are in, so two
+/// runs never share a folder.
 fn decide_resume(
     opts: &IntegrateOptions,
     state_dir: &Path,
@@ -638,13 +707,26 @@ fn decide_resume(
 ) -> Result<Option<QueueFile>> {
     let loaded = match resume::load(state_dir) {
         Ok(l) => l,
+        // A failed run is resumed by retrying what failed and what it blocked.
+        Err(resume::ResumeError::Finished {
+            verdict: crate::messages::Verdict::Failed,
+            file,
+            ..
+        }) if opts.resume == ResumeChoice::Resume => {
+            let (file, retried) = resume::retry_failed(*file);
+            eprintln!("wizard: retrying {retried} steps that failed or were blocked; finished steps stay done.");
+            check_content(opts, &file, content)?;
+            return Ok(Some(file));
+        }
         Err(resume::ResumeError::NoRun(..)) | Err(resume::ResumeError::Finished { .. })
             if opts.resume != ResumeChoice::Resume =>
         {
-            return Ok(None)
+            archive_old_run(state_dir)?;
+            return Ok(None);
         }
         Err(e) if opts.resume == ResumeChoice::Fresh => {
             tracing::info!("starting fresh: {e}");
+            archive_old_run(state_dir)?;
             return Ok(None);
         }
         Err(e) => return Err(e.into()),
@@ -668,8 +750,17 @@ fn decide_resume(
         archive_old_run(state_dir)?;
         return Ok(None);
     }
+    for notice in loaded.notices() {
+        eprintln!("wizard: {notice}");
+    }
+    check_content(opts, &loaded.file, content)?;
+    Ok(Some(loaded.file))
+}
+
+/// Asks before resuming with content other than the run started with.
+fn check_content(opts: &IntegrateOptions, file: &QueueFile, content: &ContentSet) -> Result<()> {
     let current = content.content_hash();
-    if let Some(old) = &loaded.file.content_hash {
+    if let Some(old) = &file.content_hash {
         if old != &current
             && !opts.yes
             && !ask(
@@ -679,7 +770,7 @@ fn decide_resume(
             bail!("resume cancelled: the content changed since the run started");
         }
     }
-    Ok(Some(loaded.file))
+    Ok(())
 }
 
 fn ask(question: &str) -> Result<bool> {
@@ -695,25 +786,48 @@ fn ask(question: &str) -> Result<bool> {
     Ok(answer.is_empty() && question.contains("[Y/n]") || answer == "y" || answer == "yes")
 }
 
-/// Moves a previous run's files aside so a fresh run starts clean.
-fn archive_old_run(state_dir: &Path) -> Result<()> {
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
-    let archive = state_dir.join("previous").join(stamp.to_string());
-    std::fs::create_dir_all(&archive)?;
-    for name in [
+/// Moves a previous run's files aside so a fresh run starts clean, into
+/// `previous/<UTC time>[-N]/`: a new folder each time, even within one second.
+/// Does nothing when there is nothing to move.
+pub fn archive_old_run(state_dir: &Path) -> Result<Option<PathBuf>> {
+    let names = [
         files::QUEUE,
         files::AUDIT,
         files::HANDOFFS,
+        resume::SETTINGS,
         "run-report.md",
         "timeline.svg",
-    ] {
+    ];
+    if !names.iter().any(|name| state_dir.join(name).exists()) {
+        return Ok(None);
+    }
+    let previous = state_dir.join("previous");
+    std::fs::create_dir_all(&previous)
+        .with_context(|| format!("cannot create {}", previous.display()))?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string();
+    let mut archive = previous.join(&stamp);
+    let mut n = 1u32;
+    loop {
+        match std::fs::create_dir(&archive) {
+            Ok(()) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 10_000 => {
+                n += 1;
+                archive = previous.join(format!("{stamp}-{n}"));
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot create {}", archive.display()))
+            }
+        }
+    }
+    for name in names {
         let from = state_dir.join(name);
         if from.exists() {
             std::fs::rename(&from, archive.join(name))
                 .with_context(|| format!("cannot move {} aside", from.display()))?;
         }
     }
-    Ok(())
+    tracing::info!(archive = %archive.display(), "moved the previous run aside");
+    Ok(Some(archive))
 }
 
 /// Writes the framework's reference example where agents can read it; returns its relative path.

@@ -13,6 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::agent::backend::AgentEnv;
+use crate::agent::checks::TaskChecks;
 use crate::agent::prompt::{self, AgentText, LinearStep, SkillText};
 use crate::agent::run_loop::{run_agent, AgentSetup};
 use crate::agent::{AgentBackend, AgentJob, AttemptReport, SeedReport, TaskPort};
@@ -34,7 +35,7 @@ pub fn linear_catalogue(label: &str) -> Catalogue {
 /// The union of every non-seed agent's permissions, without the queue tools.
 pub fn union_permissions(content: &ContentSet) -> Permissions {
     let mut p = Permissions::default();
-    for a in content.graph_order() {
+    for a in content.graph_order().into_iter().filter(|a| !a.serve_app) {
         let mine = a.permissions();
         for t in mine.allowed_tools {
             if !mine.disallowed_tools.contains(&t) && !p.allowed_tools.contains(&t) {
@@ -81,6 +82,8 @@ impl LinearBackend {
             .content
             .graph_order()
             .into_iter()
+            // One session has no app started for it: verification is the orchestrator's step.
+            .filter(|a| !a.serve_app)
             .map(|a| LinearStep {
                 task_type: &a.task_type,
                 label: &a.label,
@@ -116,6 +119,7 @@ impl AgentBackend for LinearBackend {
             prompt: self.prompt(),
             tools: self.env.tools.clone(),
             offers_complete_task: false,
+            checks: TaskChecks::default(),
             ctx,
             max_turns: self.max_turns,
             max_tokens: 16_384,
@@ -141,6 +145,7 @@ impl AgentBackend for LinearBackend {
                         for_next_agent: "the linear run is over".into(),
                         files_touched: result.files_touched.clone(),
                         conflict: None,
+                        ..Default::default()
                     },
                 }
             }

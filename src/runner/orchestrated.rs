@@ -126,10 +126,19 @@ pub async fn run(setup: RunSetup) -> RunResult {
         let mut flush: Vec<Recipient<Flush>> =
             vec![persist.clone().recipient(), ui.clone().recipient()];
         flush.extend(extra_flush);
-        let orchestrator =
-            Orchestrator::new(queue_addr, backend.clone(), seed, flush, done_tx).start();
-        let mut actor = QueueActor::new(state, run, start, agents)
-            .with_audit(AuditLog::new(&audit_dir))
+        let audit = AuditLog::new(&audit_dir).for_run(&run.run_id);
+        let actor = QueueActor::new(state, run, start, agents);
+        let orchestrator = Orchestrator::new(
+            queue_addr,
+            backend.clone(),
+            seed,
+            actor.seed_token(),
+            flush,
+            done_tx,
+        )
+        .start();
+        let mut actor = actor
+            .with_audit(audit)
             .subscribe(persist.clone().recipient())
             .subscribe(ui.clone().recipient())
             .notify_finish(orchestrator.recipient());

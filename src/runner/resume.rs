@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::actors::persist::{files, write_json_atomic};
-use crate::messages::{QueueEvent, QueueFile, TaskHandoff, TaskStatus, Verdict};
-use crate::queue::Mirror;
+use crate::messages::{
+    QueueEvent, QueueFile, TaskHandoff, TaskStatus, Verdict, QUEUE_FILE_VERSION,
+};
+use crate::queue::{dependency_order, Mirror};
 
 /// Why a run cannot be resumed.
 #[derive(Debug, Error)]
@@ -43,6 +45,18 @@ pub enum ResumeError {
         /// The queue as recorded (replayed from the audit log).
         file: Box<QueueFile>,
     },
+    /// The event log holds events of another run (files of two runs mixed).
+    #[error("{path} line {line} belongs to another run ({found}, not {expected}): the files of two runs are mixed, so this one cannot be resumed safely. Start over with `wizard integrate --fresh` (the old files are kept under previous/).")]
+    OtherRun {
+        /// The log.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// The run id on that line.
+        found: String,
+        /// The run id of `queue.json`.
+        expected: String,
+    },
     /// Reading a file failed.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -51,6 +65,37 @@ pub enum ResumeError {
         /// The error.
         source: std::io::Error,
     },
+}
+
+/// The file that records how a run was started (content, provider, limits), for resume.
+pub const SETTINGS: &str = "run.json";
+
+/// Makes a failed run resumable: every task that failed, and every task a
+/// failure blocked, goes back to pending with fresh attempts; completed work
+/// is untouched. A seed that failed runs again. Returns the file and how many
+/// tasks go again.
+pub fn retry_failed(mut file: QueueFile) -> (QueueFile, usize) {
+    let mut retried = 0;
+    for t in &mut file.tasks {
+        let again = matches!(
+            t.status,
+            TaskStatus::Failed
+                | TaskStatus::Skipped {
+                    blocked_by: Some(_),
+                    ..
+                }
+        );
+        if again {
+            t.status = TaskStatus::Pending;
+            t.attempts = 0;
+            t.error = None;
+            t.started_at = None;
+            t.finished_at = None;
+            retried += 1;
+        }
+    }
+    file.outcome = None;
+    (file, retried)
 }
 
 /// What was loaded, and what had to be repaired.
@@ -64,6 +109,33 @@ pub struct Loaded {
     pub torn_tail: bool,
     /// Handoff files rewritten because the kill cut them off.
     pub handoffs_repaired: Vec<String>,
+    /// 1-based numbers of damaged lines in the middle of the log, skipped
+    /// (the events after them were replayed).
+    pub damaged_lines: Vec<usize>,
+    /// What was repaired in the saved queue, for the user.
+    pub repairs: Vec<String>,
+}
+
+impl Loaded {
+    /// What the user should be told about the state resume found, one line each.
+    pub fn notices(&self) -> Vec<String> {
+        let mut notes = self.repairs.clone();
+        if !self.damaged_lines.is_empty() {
+            let lines: Vec<String> = self.damaged_lines.iter().map(|l| l.to_string()).collect();
+            notes.push(format!(
+                "{} is damaged at line {}; {} skipped and the events after {} were replayed",
+                files::AUDIT,
+                lines.join(", "),
+                if lines.len() == 1 {
+                    "it was"
+                } else {
+                    "they were"
+                },
+                if lines.len() == 1 { "it" } else { "them" },
+            ));
+        }
+        notes
+    }
 }
 
 /// True when `state_dir` holds a run that can be continued.
@@ -79,10 +151,21 @@ pub fn load(state_dir: &Path) -> Result<Loaded, ResumeError> {
             path: queue_path.clone(),
             source,
         })?;
-        serde_json::from_str::<QueueFile>(&text).map_err(|e| ResumeError::Corrupt {
+        let file = serde_json::from_str::<QueueFile>(&text).map_err(|e| ResumeError::Corrupt {
             path: queue_path.clone(),
             message: e.to_string(),
-        })?
+        })?;
+        if file.version > QUEUE_FILE_VERSION {
+            return Err(ResumeError::Corrupt {
+                path: queue_path,
+                message: format!(
+                    "it was written by a newer wizard (format version {}; this one reads up to {QUEUE_FILE_VERSION}). \
+                     Update the wizard to resume it, or start over with `wizard integrate --fresh`",
+                    file.version
+                ),
+            });
+        }
+        file
     } else {
         // Killed before the first coalesced write: the audit log's first event holds the run.
         first_run_info(&state_dir.join(files::AUDIT))
@@ -90,8 +173,24 @@ pub fn load(state_dir: &Path) -> Result<Loaded, ResumeError> {
             .ok_or_else(|| ResumeError::NoRun(state_dir.to_path_buf(), files::QUEUE))?
     };
     let mut mirror = Mirror::new(file);
-    let (replayed, torn_tail) = replay_audit(&state_dir.join(files::AUDIT), &mut mirror)?;
-    let file = mirror.into_file();
+    let replay = replay_audit(&state_dir.join(files::AUDIT), &mut mirror)?;
+    let mut file = mirror.into_file();
+    let mut repairs = Vec::new();
+    match dependency_order(&mut file.tasks) {
+        Ok(false) => {}
+        Ok(true) => repairs.push(format!(
+            "{} listed tasks before their dependencies; they were put back in order",
+            files::QUEUE
+        )),
+        Err(e) => {
+            return Err(ResumeError::Corrupt {
+                path: state_dir.join(files::QUEUE),
+                message: format!(
+                    "{e}. Start over with `wizard integrate --fresh` (the old files are kept under previous/)"
+                ),
+            })
+        }
+    }
     let handoffs_repaired = repair_handoffs(state_dir, &file);
     if let Some(outcome) = &file.outcome {
         if matches!(outcome.verdict, Verdict::Success | Verdict::Failed) {
@@ -105,9 +204,11 @@ pub fn load(state_dir: &Path) -> Result<Loaded, ResumeError> {
     }
     Ok(Loaded {
         file,
-        replayed,
-        torn_tail,
+        replayed: replay.replayed,
+        torn_tail: replay.torn_tail,
         handoffs_repaired,
+        damaged_lines: replay.damaged_lines,
+        repairs,
     })
 }
 
@@ -120,36 +221,72 @@ fn first_run_info(path: &Path) -> Option<crate::messages::RunInfo> {
     }
 }
 
-fn replay_audit(path: &Path, mirror: &mut Mirror) -> Result<(usize, bool), ResumeError> {
+/// What a replay of the log did.
+struct Replay {
+    replayed: usize,
+    torn_tail: bool,
+    damaged_lines: Vec<usize>,
+}
+
+/// A line of the log: the event, and the run it belongs to (absent in logs of older wizards).
+#[derive(serde::Deserialize)]
+struct AuditLine {
+    #[serde(default)]
+    run_id: Option<String>,
+    #[serde(flatten)]
+    event: QueueEvent,
+}
+
+fn replay_audit(path: &Path, mirror: &mut Mirror) -> Result<Replay, ResumeError> {
+    let mut replay = Replay {
+        replayed: 0,
+        torn_tail: false,
+        damaged_lines: Vec::new(),
+    };
     let Ok(f) = fs::File::open(path) else {
-        return Ok((0, false));
+        return Ok(replay);
     };
     let before = mirror.file().last_seq;
-    let mut replayed = 0;
-    let mut lines = BufReader::new(f).lines().peekable();
-    while let Some(line) = lines.next() {
+    let expected = mirror.file().run_id.clone();
+    let mut lines = BufReader::new(f).lines().enumerate().peekable();
+    while let Some((i, line)) = lines.next() {
         let line = line.map_err(|source| ResumeError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        match serde_json::from_str::<QueueEvent>(&line) {
-            Ok(event) => {
+        match serde_json::from_str::<AuditLine>(&line) {
+            Ok(AuditLine { run_id, event }) => {
+                if let Some(found) = run_id.filter(|id| *id != expected) {
+                    return Err(ResumeError::OtherRun {
+                        path: path.to_path_buf(),
+                        line: i + 1,
+                        found,
+                        expected,
+                    });
+                }
                 if event.seq > before {
                     mirror.apply(&event);
-                    replayed += 1;
+                    replay.replayed += 1;
                 }
             }
-            // Only the last line can be torn by a kill; anything else is damage we stop at.
+            // A kill tears only the last line. A damaged line before it is
+            // skipped and reported: later events carry whole tasks, so they
+            // still bring the queue up to date.
             Err(e) => {
-                let last = lines.peek().is_none();
-                if !last {
-                    tracing::warn!("audit log damaged before its end ({e}); replay stops there");
+                if lines.peek().is_none() {
+                    replay.torn_tail = true;
+                } else {
+                    tracing::warn!(
+                        "{} line {} is damaged ({e}); skipped",
+                        path.display(),
+                        i + 1
+                    );
+                    replay.damaged_lines.push(i + 1);
                 }
-                return Ok((replayed, true));
             }
         }
     }
-    Ok((replayed, false))
+    Ok(replay)
 }
 
 fn repair_handoffs(state_dir: &Path, file: &QueueFile) -> Vec<String> {

@@ -103,6 +103,30 @@ impl Tool for RunCommand {
     }
 }
 
+/// How a command the runtime ran for itself (a task's `check`) ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedRun {
+    /// The exit code; `None` when it timed out or a signal killed it.
+    pub exit_code: Option<i32>,
+    /// What `Bash` would have returned: the command, the output tail, the status; secrets redacted.
+    pub report: String,
+}
+
+/// Runs a command the fence already accepted exactly as `Bash` runs one (no shell, its
+/// own process group killed at the end, the output tail kept), for the runtime's checks.
+pub async fn run_allowed(
+    ctx: &ToolContext,
+    allowed: &AllowedCommand,
+    command: &str,
+    limit: Duration,
+) -> Result<CheckedRun, ToolError> {
+    let run = run_command(ctx, allowed, limit).await?;
+    Ok(CheckedRun {
+        exit_code: run.status.and_then(|s| s.code()),
+        report: redact_secrets(&ctx.secrets, &run.report(command, limit)),
+    })
+}
+
 /// What a finished (or killed) command left.
 #[derive(Debug)]
 struct CommandRun {
@@ -261,14 +285,15 @@ async fn run_command(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    #[cfg(unix)]
-    command.process_group(0);
     // An allow-list, not the wizard's own environment: it may hold keys (see child_env).
+    // Cleared first: supervision adds its marker variable next.
     command.env_clear().envs(super::child_env::child_env(
         std::env::vars_os(),
         &ctx.fences,
         &ctx.secrets,
     ));
+    let marker = super::process::command_marker(&ctx.install_dir);
+    super::process::supervise(&mut command, &marker);
 
     let mut child = command.spawn().map_err(|e| {
         let why = match e.kind() {
@@ -277,7 +302,10 @@ async fn run_command(
         };
         ToolError::Failed(format!("cannot run `{program}`: {why}"))
     })?;
-    let mut group = GroupGuard(child.id());
+    let mut group = GroupGuard {
+        group: child.id(),
+        marker: Some(marker),
+    };
     let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(ToolError::Failed(format!(
             "cannot capture the output of `{program}`"
@@ -298,8 +326,9 @@ async fn run_command(
     })
     .await;
     // Whatever is left of the group (a timed-out command, a stray background child)
-    // would outlive the task.
+    // or outside it (a `setsid` descendant) would outlive the task.
     group.kill_now();
+    group.sweep().await;
     let status = match finished {
         Ok(status) => {
             status.map_err(|e| ToolError::Failed(format!("waiting for `{program}` failed: {e}")))?
@@ -328,18 +357,36 @@ async fn run_command(
 /// [`run_command`] ends the group, including the task agent cutting the task at
 /// its time limit (the future is dropped mid-await), where `kill_on_drop`
 /// alone would reach only the direct child and leave its children running.
-struct GroupGuard(Option<u32>);
+/// Descendants that left the group are found by the command's marker.
+struct GroupGuard {
+    group: Option<u32>,
+    marker: Option<String>,
+}
 
 impl GroupGuard {
     /// Kills the group now; the drop then does nothing (the id may be reused later).
     fn kill_now(&mut self) {
-        kill_group(self.0.take());
+        super::process::kill_group(self.group.take());
+    }
+
+    /// Kills what the command detached, off the actor thread.
+    async fn sweep(&mut self) {
+        if let Some(marker) = self.marker.take() {
+            let _ =
+                tokio::task::spawn_blocking(move || super::process::kill_marked(&marker, false))
+                    .await;
+        }
     }
 }
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         self.kill_now();
+        if let (Some(marker), Ok(runtime)) =
+            (self.marker.take(), tokio::runtime::Handle::try_current())
+        {
+            runtime.spawn_blocking(move || super::process::kill_marked(&marker, false));
+        }
     }
 }
 
@@ -365,19 +412,6 @@ where
         }
     }
 }
-
-#[cfg(unix)]
-fn kill_group(group: Option<u32>) {
-    use nix::sys::signal::{killpg, Signal};
-    use nix::unistd::Pid;
-    if let Some(Ok(pid)) = group.map(i32::try_from) {
-        // ESRCH (the group is already gone) is the usual, fine outcome.
-        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
-    }
-}
-
-#[cfg(not(unix))]
-fn kill_group(_group: Option<u32>) {}
 
 #[cfg(test)]
 mod tests {

@@ -192,9 +192,13 @@ impl Tool for WriteFile {
                     path.display()
                 )));
             }
+            refuse_special(&path)?;
             let existed = path.absolute.exists();
             let before = fs::read_to_string(&path.absolute).ok();
             check_manifest_change(&path, before.as_deref(), &args.content)?;
+            if crate::cancel::blocking_cancelled() {
+                return Err(not_applied(&path));
+            }
             if let Some(parent) = path.absolute.parent() {
                 fs::create_dir_all(parent).map_err(|e| {
                     ToolError::Failed(format!(
@@ -507,9 +511,12 @@ fn open_text(path: &ProjectPath) -> Result<fs::File, ToolError> {
             path.display()
         )));
     }
-    let mut file = fs::File::open(&path.absolute).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => ToolError::Failed(format!("{} does not exist", path.display())),
-        _ => ToolError::Failed(format!("cannot open {}: {e}", path.display())),
+    let mut file = open_regular(&path.absolute).map_err(|e| match e {
+        OpenError::Io(e) if e.kind() == io::ErrorKind::NotFound => {
+            ToolError::Failed(format!("{} does not exist", path.display()))
+        }
+        OpenError::Io(e) => ToolError::Failed(format!("cannot open {}: {e}", path.display())),
+        OpenError::NotRegular => special_file(path),
     })?;
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     (&mut file)
@@ -625,24 +632,14 @@ fn edit(path: &ProjectPath, args: &EditInput) -> Result<ToolOutput, ToolError> {
         }
     };
     check_manifest_change(path, Some(&before), &after)?;
+    // The diff comes first and is bounded: a change applied after the task ended
+    // (its time limit, an interrupt) would be a change nobody accounts for.
+    let diff = bounded_diff(&before, &after, &path.relative);
+    if crate::cancel::blocking_cancelled() {
+        return Err(not_applied(path));
+    }
     write_atomic(&path.absolute, after.as_bytes())
         .map_err(|e| ToolError::Failed(format!("cannot write {}: {e}", path.display())))?;
-
-    let diff = similar::TextDiff::from_lines(&before, &after)
-        .unified_diff()
-        .context_radius(2)
-        .header(
-            &format!("a/{}", path.relative),
-            &format!("b/{}", path.relative),
-        )
-        .to_string();
-    let diff = if diff.chars().count() > DIFF_CHARS {
-        let mut cut: String = diff.chars().take(DIFF_CHARS).collect();
-        cut.push_str("\n… diff cut\n");
-        cut
-    } else {
-        diff
-    };
     Ok(ToolOutput {
         content: format!(
             "Edited {} ({count} replacement{})\n{diff}",
@@ -655,7 +652,7 @@ fn edit(path: &ProjectPath, args: &EditInput) -> Result<ToolOutput, ToolError> {
 
 /// Appends `path:line: text` for each match in `file` to `hits`; true once the cap is hit.
 fn grep_file(file: &Path, shown: &str, regex: &regex::Regex, hits: &mut Vec<String>) -> bool {
-    let Ok(handle) = fs::File::open(file) else {
+    let Ok(handle) = open_regular(file) else {
         return false;
     };
     let mut reader = BufReader::new(handle);
@@ -681,4 +678,77 @@ fn grep_file(file: &Path, shown: &str, regex: &regex::Regex, hits: &mut Vec<Stri
             hits.push(format!("{shown}:{number}: {}", cut.trim_start()));
         }
     }
+}
+
+/// How long `Edit` may spend computing its diff before it settles for a coarser one.
+const DIFF_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The unified diff of an edit, cut at [`DIFF_CHARS`]: computed under a deadline and
+/// rendered hunk by hunk, so a `replace_all` over a huge file costs about a second, not minutes.
+fn bounded_diff(before: &str, after: &str, relative: &str) -> String {
+    let diff = similar::TextDiff::configure()
+        .timeout(DIFF_DEADLINE)
+        .diff_lines(before, after);
+    let mut unified = diff.unified_diff();
+    unified.context_radius(2);
+    let mut text = format!("--- a/{relative}\n+++ b/{relative}\n");
+    for hunk in unified.iter_hunks() {
+        text.push_str(&hunk.to_string());
+        if text.chars().count() > DIFF_CHARS {
+            let mut cut: String = text.chars().take(DIFF_CHARS).collect();
+            cut.push_str("\n… diff cut\n");
+            return cut;
+        }
+    }
+    text
+}
+
+/// Why a file could not be opened for reading.
+#[derive(Debug)]
+pub enum OpenError {
+    /// The open itself failed.
+    Io(io::Error),
+    /// The path is a FIFO, a device or a socket.
+    NotRegular,
+}
+
+/// Opens `path` for reading only if it is a regular file. The open never blocks
+/// (`O_NONBLOCK`: opening a FIFO would otherwise wait for a writer forever) and the
+/// type is checked on the opened handle, so a swap after a check cannot slip one in.
+pub fn open_regular(path: &Path) -> Result<fs::File, OpenError> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(nix::libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(OpenError::Io)?;
+    let meta = file.metadata().map_err(OpenError::Io)?;
+    if !meta.is_file() {
+        return Err(OpenError::NotRegular);
+    }
+    Ok(file)
+}
+
+fn special_file(path: &ProjectPath) -> ToolError {
+    ToolError::Failed(format!(
+        "{} is not a regular file (a pipe, device or socket); only regular files can be read or changed",
+        path.display()
+    ))
+}
+
+/// Refuses to replace anything but a regular file (or nothing).
+fn refuse_special(path: &ProjectPath) -> Result<(), ToolError> {
+    match fs::metadata(&path.absolute) {
+        Ok(meta) if !meta.is_file() => Err(special_file(path)),
+        _ => Ok(()),
+    }
+}
+
+fn not_applied(path: &ProjectPath) -> ToolError {
+    ToolError::Failed(format!(
+        "the task was stopped before the change was applied; {} is unchanged",
+        path.display()
+    ))
 }

@@ -102,7 +102,12 @@ pub fn parse_complete_task(input: &Value) -> Result<(ReportStatus, Handoff), Too
             ));
         }
     }
-    Ok((parsed.status, parsed.handoff))
+    let mut handoff = parsed.handoff;
+    // Check results are the runtime's record; a model cannot claim them.
+    handoff.checks.clear();
+    handoff.file_checks.clear();
+    handoff.verification = None;
+    Ok((parsed.status, handoff))
 }
 
 /// `enqueue_task`: adds a task to the queue on behalf of the calling agent.

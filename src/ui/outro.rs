@@ -60,6 +60,18 @@ pub fn outro_text(
         )),
     }
 
+    // "Set up" never stands alone: say what reached the backend, what was only sent,
+    // and what was not checked.
+    for verification in view
+        .rows()
+        .iter()
+        .filter_map(|r| r.task.handoff.as_ref()?.verification.as_ref())
+    {
+        for line in verification.summary(ctx.product) {
+            out.push(format!("  {line}"));
+        }
+    }
+
     // Failed and blocked steps one by one; steps that never ran grouped by
     // reason, since an interrupt leaves many with the same one.
     let mut not_run: Vec<(&str, Vec<&str>)> = Vec::new();
@@ -181,4 +193,111 @@ fn shorten(path: &Path, install_dir: &Path) -> String {
         .unwrap_or(path)
         .display()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::messages::{
+        EventEvidence, EventOutcome, Handoff, Task, TaskStatus, Usage, Verification,
+    };
+
+    fn verify_task(verification: Verification) -> Task {
+        Task {
+            id: "verify".into(),
+            task_type: "verify".into(),
+            label: "Check that events reach PostHog".into(),
+            status: TaskStatus::Completed,
+            depends_on: vec![],
+            inputs: serde_json::json!({}),
+            model: "small".into(),
+            attempts: 1,
+            max_attempts: 2,
+            enqueued_by: "orchestrator".into(),
+            depth: 1,
+            created_at: chrono::Utc::now(),
+            started_at: None,
+            finished_at: None,
+            handoff: Some(Handoff {
+                verification: Some(verification),
+                ..Handoff::default()
+            }),
+            error: None,
+            usage: Usage::default(),
+            cost_usd: 0.0,
+            provider_retries: 0,
+        }
+    }
+
+    #[test]
+    fn set_up_always_comes_with_what_was_verified_sent_and_not_checked() {
+        let evidence = |event: &str, outcome, detail: &str| EventEvidence {
+            event: event.into(),
+            side: String::new(),
+            outcome,
+            detail: detail.into(),
+        };
+        let mut view = RunView::new();
+        view.load_tasks(&[verify_task(Verification {
+            method: "the query API at https://us.posthog.com".into(),
+            events: vec![
+                evidence("subscription_created", EventOutcome::Reached, ""),
+                evidence(
+                    "plan_changed",
+                    EventOutcome::NotSeen,
+                    "not received since the step began",
+                ),
+                evidence(
+                    "subscribe_clicked",
+                    EventOutcome::NotChecked,
+                    "needs a browser",
+                ),
+                evidence(
+                    "checkout_done",
+                    EventOutcome::Sent,
+                    "no key to read events back",
+                ),
+            ],
+            requests: vec![],
+        })]);
+        let outcome = RunOutcome {
+            verdict: Verdict::Success,
+            message: "done".into(),
+            total: 1,
+            completed: 1,
+            not_needed: 0,
+            failed: 0,
+            blocked: 0,
+            never_ran: 0,
+            problems: vec![],
+            conflicts: vec![],
+            usage: Usage::default(),
+            cost_usd: 0.0,
+        };
+        let ctx = OutroContext {
+            product: "PostHog",
+            user_report: None,
+            install_dir: Path::new("/tmp/app"),
+            variant: Variant::Orchestrator,
+        };
+        let text = outro_text(&outcome, &view, None, &ctx);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "✓ PostHog is set up: 1/1 steps.");
+        assert_eq!(
+            lines[1],
+            "  verified: 1 of 4 planned events reached PostHog"
+        );
+        assert_eq!(
+            lines[2],
+            "  only sent: checkout_done (no key to read events back)"
+        );
+        assert_eq!(
+            lines[3],
+            "  not seen: plan_changed (not received since the step began)"
+        );
+        assert_eq!(
+            lines[4],
+            "  not verified: subscribe_clicked (needs a browser)"
+        );
+    }
 }

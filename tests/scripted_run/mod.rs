@@ -164,6 +164,7 @@ impl Script {
             for_next_agent: String::new(),
             files_touched: vec![],
             conflict: conflict.map(str::to_string),
+            ..Default::default()
         });
         let task = task.clone();
         self.push(t_ms, EventKind::TaskCompleted { task });

@@ -1,0 +1,385 @@
+//! A task's own success checks, run by the runtime after `complete_task(done)`.
+//!
+//! An agent saying "done" is a claim; the content's `checkFiles` assertions and
+//! `check` commands test it. File assertions run first (they are instant),
+//! then the commands, each under the Bash tool's fence (no shell, confined to
+//! the app, its own process group) but without needing the agent's `bash`
+//! prefixes: the runtime runs them, not the model. A failure is not the end of
+//! the task: the agent loop hands the output back as the result of the
+//! `complete_task` call and the agent keeps working within its budget.
+
+use std::path::Path;
+use std::time::Instant;
+
+use globset::{GlobBuilder, GlobMatcher};
+use regex::Regex;
+
+use super::TaskPort;
+use crate::content::{AgentPrompt, FileCheck};
+use crate::messages::{CommandCheck, FileAssertion};
+use crate::tools::bash::run_allowed;
+use crate::tools::fs::project_files;
+use crate::tools::permissions::{check_bash_command, check_bash_paths};
+use crate::tools::{run_blocking, Permissions, ToolContext, ToolError};
+
+/// Directories of build output a file assertion never counts: compiled copies of the
+/// source would match the same patterns (`.gitignore` usually hides them too, not always).
+const BUILD_OUTPUT_DIRS: &[&str] = &[
+    ".next",
+    ".nuxt",
+    ".output",
+    ".svelte-kit",
+    ".turbo",
+    ".vercel",
+    "build",
+    "dist",
+    "out",
+    "coverage",
+];
+/// Largest file a pattern is counted in; bigger ones are bundles, not source.
+const MAX_SCANNED_BYTES: u64 = 2 * 1024 * 1024;
+/// Lines of a failing command's output handed back to the agent.
+const OUTPUT_TAIL_LINES: usize = 60;
+/// Lines of the failure kept as the task's failure reason (queue, outro, report).
+const REASON_LINES: usize = 12;
+/// Files listed under a failing assertion.
+const LISTED_FILES: usize = 10;
+
+/// What a task type promises, from its agent prompt.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskChecks {
+    /// File assertions, checked first.
+    pub files: Vec<FileCheck>,
+    /// Commands, run in order; the first failure stops the rest.
+    pub commands: Vec<String>,
+}
+
+impl TaskChecks {
+    /// The checks an agent prompt declares.
+    pub fn of(agent: &AgentPrompt) -> Self {
+        Self {
+            files: agent.check_files.clone(),
+            commands: agent.check.clone(),
+        }
+    }
+
+    /// True when there is nothing to check.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.commands.is_empty()
+    }
+}
+
+/// What one pass of the checks found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChecksOutcome {
+    /// The commands run (or recorded as not run).
+    pub commands: Vec<CommandCheck>,
+    /// The file assertions and their counts.
+    pub files: Vec<FileAssertion>,
+    /// What failed, with the output: `None` when every check passed.
+    pub failure: Option<String>,
+}
+
+/// Runs every check against the app; reports each as task activity.
+pub async fn run_checks(
+    checks: &TaskChecks,
+    ctx: &ToolContext,
+    port: &dyn TaskPort,
+) -> ChecksOutcome {
+    let mut outcome = ChecksOutcome::default();
+    let mut failures = Vec::new();
+    for check in &checks.files {
+        port.activity(
+            format!(
+                "checking: {}",
+                check.message.as_deref().unwrap_or(&check.files)
+            ),
+            None,
+            None,
+        );
+        let (assertion, failure) = assert_files(ctx.install_dir.clone(), check.clone()).await;
+        outcome.files.push(assertion);
+        failures.extend(failure);
+    }
+    if !failures.is_empty() {
+        // A build takes minutes; the agent fixes the files first.
+        outcome.failure = Some(failures.join("\n\n"));
+        return outcome;
+    }
+    for command in &checks.commands {
+        port.activity(format!("checking: {command}"), None, None);
+        let (record, failure) = run_command_check(ctx, &checks.commands, command).await;
+        outcome.commands.push(record);
+        if let Some(failure) = failure {
+            outcome.failure = Some(failure);
+            return outcome;
+        }
+    }
+    outcome
+}
+
+/// What the agent reads as the result of a `complete_task(done)` whose checks failed.
+pub fn failure_for_agent(failure: &str) -> String {
+    format!(
+        "Not done yet: after your complete_task(done) the runtime ran this task's checks, \
+         and they failed. Fix the cause, then call complete_task again.\n\n{failure}"
+    )
+}
+
+/// The failure as a task's failure reason: its first line (which check) and the last
+/// lines of the output, short enough for the outro.
+pub fn failure_reason(failure: &str) -> String {
+    let lines: Vec<&str> = failure.lines().filter(|l| !l.trim().is_empty()).collect();
+    match lines.split_first() {
+        None => "the checks failed".into(),
+        Some((first, rest)) if rest.len() <= REASON_LINES => std::iter::once(*first)
+            .chain(rest.iter().copied())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Some((first, rest)) => {
+            let kept = &rest[rest.len() - REASON_LINES..];
+            std::iter::once(*first)
+                .chain(std::iter::once("…"))
+                .chain(kept.iter().copied())
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+    }
+}
+
+async fn run_command_check(
+    ctx: &ToolContext,
+    all: &[String],
+    command: &str,
+) -> (CommandCheck, Option<String>) {
+    let record = |exit_code, ms, not_run| CommandCheck {
+        command: command.to_string(),
+        exit_code,
+        ms,
+        not_run,
+    };
+    // The task's own fence, widened by exactly its check commands: the runtime runs them.
+    let permissions = Permissions {
+        bash: all
+            .iter()
+            .map(|c| c.split('|').next().unwrap_or(c).to_string())
+            .collect(),
+        ..ctx.permissions.clone()
+    };
+    let allowed = match check_bash_command(&permissions, command)
+        .and_then(|allowed| check_bash_paths(&ctx.install_dir, &allowed).map(|()| allowed))
+    {
+        Ok(allowed) => allowed,
+        Err(e) => {
+            let why = format!("check `{command}` was refused: {e}");
+            return (record(None, 0, Some(why.clone())), Some(why));
+        }
+    };
+    if let Some(reason) = &ctx.bash.skip_reason {
+        tracing::info!(command, "check not run: {reason}");
+        return (record(None, 0, Some(reason.clone())), None);
+    }
+    let started = Instant::now();
+    let run = run_allowed(ctx, &allowed, command, ctx.bash.max_timeout).await;
+    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match run {
+        Ok(run) => {
+            tracing::info!(
+                command,
+                exit = run.exit_code.unwrap_or(-1),
+                ms,
+                "check finished"
+            );
+            let failure = (run.exit_code != Some(0))
+                .then(|| format!("check `{command}` failed:\n{}", tail(&run.report)));
+            (record(run.exit_code, ms, None), failure)
+        }
+        Err(e) => {
+            let why = format!("check `{command}` could not run: {e}");
+            (record(None, ms, None), Some(why))
+        }
+    }
+}
+
+/// Counts what `check` asks for, on the blocking pool (it walks the app).
+async fn assert_files(
+    root: std::path::PathBuf,
+    check: FileCheck,
+) -> (FileAssertion, Option<String>) {
+    let expect = check.describe();
+    let counted = run_blocking(move || count_matches(&root, &check).map(|c| (c, check))).await;
+    match counted {
+        Ok((found, check)) => {
+            let total: u64 = found.iter().map(|(_, n)| n).sum();
+            let (min, max) = check.bounds();
+            let passed = total >= u64::from(min) && max.is_none_or(|max| total <= u64::from(max));
+            let failure = (!passed).then(|| {
+                let what = check.message.as_deref().unwrap_or(&expect);
+                let mut text =
+                    format!("file check failed: {what}\nexpected {expect}; found {total}");
+                for (path, n) in found.iter().take(LISTED_FILES) {
+                    match check.pattern {
+                        Some(_) => text.push_str(&format!("\n  {path}: {n}")),
+                        None => text.push_str(&format!("\n  {path}")),
+                    }
+                }
+                if found.len() > LISTED_FILES {
+                    text.push_str(&format!("\n  … and {} more", found.len() - LISTED_FILES));
+                }
+                text
+            });
+            let assertion = FileAssertion {
+                expect,
+                found: total,
+                passed,
+            };
+            (assertion, failure)
+        }
+        Err(e) => {
+            let why = format!("file check could not run: {expect}: {e}");
+            let assertion = FileAssertion {
+                expect,
+                found: 0,
+                passed: false,
+            };
+            (assertion, Some(why))
+        }
+    }
+}
+
+/// The files the glob matches (relative, `/`-separated) with their counts: 1 each
+/// without a pattern, the pattern's occurrences with one (files with none left out).
+fn count_matches(root: &Path, check: &FileCheck) -> Result<Vec<(String, u64)>, ToolError> {
+    let glob = compile_glob(&check.files)?;
+    let pattern = check
+        .pattern
+        .as_deref()
+        .map(Regex::new)
+        .transpose()
+        .map_err(|e| ToolError::InvalidInput(format!("pattern does not compile: {e}")))?;
+    let mut found = Vec::new();
+    for path in project_files(root) {
+        let Ok(relative) = path.strip_prefix(root) else {
+            continue;
+        };
+        let relative = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        if relative
+            .split('/')
+            .any(|part| BUILD_OUTPUT_DIRS.contains(&part))
+            || !glob.is_match(&relative)
+        {
+            continue;
+        }
+        let Some(regex) = &pattern else {
+            found.push((relative, 1));
+            continue;
+        };
+        let too_big = std::fs::metadata(&path).map_or(true, |m| m.len() > MAX_SCANNED_BYTES);
+        if too_big {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        let n = regex.find_iter(&String::from_utf8_lossy(&bytes)).count() as u64;
+        if n > 0 {
+            found.push((relative, n));
+        }
+    }
+    Ok(found)
+}
+
+fn compile_glob(glob: &str) -> Result<GlobMatcher, ToolError> {
+    GlobBuilder::new(glob)
+        .literal_separator(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| ToolError::InvalidInput(format!("glob {glob:?} does not compile: {e}")))
+}
+
+/// The last lines of a command's report (build errors come last).
+fn tail(report: &str) -> String {
+    let lines: Vec<&str> = report.lines().collect();
+    let start = lines.len().saturating_sub(OUTPUT_TAIL_LINES);
+    let mut text = String::new();
+    if start > 0 {
+        text.push_str(&format!("[{start} earlier lines cut]\n"));
+    }
+    text.push_str(&lines[start..].join("\n"));
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, path: &str, text: &str) {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn check(files: &str, pattern: Option<&str>, min: Option<u32>, max: Option<u32>) -> FileCheck {
+        FileCheck {
+            files: files.into(),
+            pattern: pattern.map(str::to_string),
+            min,
+            max,
+            message: None,
+        }
+    }
+
+    #[test]
+    fn patterns_are_counted_in_source_but_never_in_build_output_or_dependencies() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "instrumentation-client.ts", "posthog.init('x')\n");
+        write(root, ".next/server/chunk.js", "posthog.init('x')\n");
+        write(root, "node_modules/posthog-js/x.js", "posthog.init('x')\n");
+        write(root, ".posthog-wizard/plan.ts", "posthog.init('x')\n");
+        write(root, "src/app/page.tsx", "export default 1\n");
+        let once = check(
+            "**/*.{ts,tsx,js}",
+            Some(r"posthog\.init\("),
+            Some(1),
+            Some(1),
+        );
+        let found = count_matches(root, &once).unwrap();
+        assert_eq!(found, vec![("instrumentation-client.ts".to_string(), 1)]);
+
+        write(
+            root,
+            "src/app/providers.tsx",
+            "posthog.init(a); posthog.init(b)\n",
+        );
+        let found = count_matches(root, &once).unwrap();
+        assert_eq!(found.iter().map(|(_, n)| n).sum::<u64>(), 3);
+    }
+
+    #[test]
+    fn a_glob_without_a_pattern_counts_files_relative_to_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "src/instrumentation-client.ts", "");
+        let exists = check(
+            "{instrumentation-client,src/instrumentation-client}.{ts,js}",
+            None,
+            None,
+            None,
+        );
+        assert_eq!(count_matches(dir.path(), &exists).unwrap().len(), 1);
+        let nested = check("instrumentation-client.ts", None, None, None);
+        assert!(count_matches(dir.path(), &nested).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_tail_keeps_the_last_lines_and_says_how_many_were_cut() {
+        let report: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let t = tail(&report);
+        assert!(t.starts_with("[40 earlier lines cut]\nline 40"));
+        assert!(t.ends_with("line 99"));
+    }
+}
