@@ -96,7 +96,7 @@ fn a_run_with_content_from_a_content_server_integrates_the_sample_app() {
     let text = std::fs::read_to_string(app.join(".posthog-wizard/queue.json")).unwrap();
     let file: QueueFile = serde_json::from_str(&text).unwrap();
     assert_eq!(file.outcome.map(|o| o.verdict), Some(Verdict::Success));
-    assert_eq!(file.tasks.len(), 9);
+    assert_eq!(file.tasks.len(), 10);
     assert!(app.join("instrumentation-client.ts").exists());
     drop(server);
 }

@@ -134,6 +134,8 @@ async fn integrate(mcp_url: &str, key: Option<&str>) -> Run {
             "--replay-speed",
             "0",
             "--orchestrator",
+            // No npm here: build's check is recorded as not run and verify starts no app.
+            "--skip-commands",
             "--yes",
             "--no-telemetry",
             "--ui",

@@ -260,3 +260,53 @@ async fn an_env_file_in_a_content_env_dir_is_created_with_its_directory() {
         "A=1\n"
     );
 }
+
+#[tokio::test]
+async fn an_env_template_takes_names_with_empty_values_and_is_never_git_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q"]);
+    let c = ctx(dir.path());
+    let out = SetEnvValues
+        .call(
+            &c,
+            json!({
+                "file_path": ".env.example",
+                "values": {"NEXT_PUBLIC_POSTHOG_PROJECT_TOKEN": "", "NEXT_PUBLIC_POSTHOG_HOST": ""}
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.content, "Updated 2 key(s) in .env.example");
+    assert_eq!(out.files_touched, [".env.example"]);
+    assert!(!dir.path().join(".gitignore").exists());
+    let text = fs::read_to_string(dir.path().join(".env.example")).unwrap();
+    assert!(
+        text.contains("NEXT_PUBLIC_POSTHOG_PROJECT_TOKEN="),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_secret_is_refused_in_an_env_template_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = ctx(dir.path());
+    let err = SetEnvValues
+        .call(
+            &c,
+            json!({
+                "file_path": ".env.example",
+                "values": {"NEXT_PUBLIC_POSTHOG_PROJECT_TOKEN": {"secret": "posthog_project_token"}}
+            }),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ToolError::Denied(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("values.NEXT_PUBLIC_POSTHOG_PROJECT_TOKEN"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains(TOKEN));
+    assert!(!dir.path().join(".env.example").exists());
+    assert!(!dir.path().join(".gitignore").exists());
+}

@@ -418,7 +418,7 @@ fn a_finished_demo_restores_the_terminal_and_prints_the_outro() {
     let line = |prefix: &str| rows.iter().find(|r| r.starts_with(prefix)).cloned();
     let headline = line("✓ ").unwrap_or_else(|| panic!("no success headline:\n{screen}"));
     assert!(
-        headline.contains("is set up: 9/9 steps"),
+        headline.contains("is set up: 10/10 steps"),
         "headline: {headline:?}"
     );
     assert_eq!(

@@ -115,6 +115,15 @@ fn check_key_name(key: &str) -> Result<(), ToolError> {
     }
 }
 
+/// Env files meant to be committed: they list the variable names a project needs, never
+/// their values, so they take no secrets and are never added to `.gitignore`.
+const ENV_TEMPLATE_NAMES: &[&str] = &[".env.example", ".env.sample", ".env.template"];
+
+/// True for a committed env template (`.env.example`, `.env.sample`, `.env.template`).
+pub fn is_env_template(name: &str) -> bool {
+    ENV_TEMPLATE_NAMES.contains(&name)
+}
+
 /// Resolves an env tool's path: inside the install dir, an env file, not in a protected dir.
 fn env_path(ctx: &ToolContext, tool_name: &str, raw: &str) -> Result<ProjectPath, ToolError> {
     let path = paths::resolve(&ctx.install_dir, raw)?;
@@ -269,6 +278,20 @@ impl Tool for SetEnvValues {
         }
         let path = env_path(ctx, "set_env_values", &args.file_path)?;
         check_loaded_env_file(&ctx.fences, &path)?;
+        let template = is_env_template(path.file_name());
+        if template {
+            if let Some(key) = args
+                .values
+                .iter()
+                .find_map(|(key, value)| matches!(value, EnvValue::Secret(_)).then_some(key))
+            {
+                return Err(ToolError::Denied(format!(
+                    "env-file rule: {} is committed with the project, so it takes names, not \
+                     secrets: give `values.{key}` an empty string or a placeholder",
+                    path.display()
+                )));
+            }
+        }
         let mut lines = Vec::with_capacity(args.values.len());
         for (key, value) in &args.values {
             check_key_name(key)?;
@@ -294,7 +317,8 @@ impl Tool for SetEnvValues {
                 .map_err(|e| ToolError::Failed(format!("cannot write {}: {e}", path.display())))?;
             let mut files_touched = vec![path.relative.clone()];
             let mut text = format!("Updated {} key(s) in {}", lines.len(), path.display());
-            if ensure_git_ignores(&install_dir, &path)? {
+            // A template is committed on purpose; only files that may hold values are ignored.
+            if !template && ensure_git_ignores(&install_dir, &path)? {
                 text.push_str(&format!("; added {} to .gitignore", path.file_name()));
                 files_touched.push(".gitignore".into());
             }

@@ -5,7 +5,8 @@ let posthogClient: PostHog | null = null;
 // One client per server process, shared by every route handler.
 export function getPostHogClient(): PostHog {
   if (!posthogClient) {
-    posthogClient = new PostHog(process.env.NEXT_PUBLIC_POSTHOG_PROJECT_TOKEN!, {
+    // Without a token posthog-node disables itself and logs why; it never throws.
+    posthogClient = new PostHog(process.env.NEXT_PUBLIC_POSTHOG_PROJECT_TOKEN ?? "", {
       host: process.env.NEXT_PUBLIC_POSTHOG_HOST,
       // Route handlers can be short-lived: send each event as soon as it is captured.
       flushAt: 1,

@@ -25,12 +25,7 @@ export default function SubscribeButton({
     try {
       const response = await fetch("/api/subscribe", {
         method: "POST",
-        headers: {
-          "Content-Type": "application/json",
-          // Lets the server attribute its events to this visitor and session.
-          "X-POSTHOG-DISTINCT-ID": posthog.get_distinct_id(),
-          "X-POSTHOG-SESSION-ID": posthog.get_session_id(),
-        },
+        headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ plan: planId }),
       });
       const body = await response.json();

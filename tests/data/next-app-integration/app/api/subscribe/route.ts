@@ -18,8 +18,8 @@ export async function POST(request: Request) {
   // A real app would create the subscription with its billing provider here.
   const subscriptionId = `sub_${crypto.randomUUID()}`;
 
-  // The browser sends its PostHog ids so this event joins the visitor's
-  // session. Without them the event is captured personless.
+  // posthog-js sends its ids in these headers (tracing_headers), so this event
+  // joins the visitor's session. Without them the event is captured personless.
   const distinctId = request.headers.get("x-posthog-distinct-id") ?? undefined;
   const sessionId = request.headers.get("x-posthog-session-id");
   const posthog = getPostHogClient();

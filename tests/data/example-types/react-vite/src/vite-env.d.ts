@@ -1,0 +1,10 @@
+// What `vite/client` declares for the env variables the example reads.
+interface ImportMetaEnv {
+  readonly VITE_PUBLIC_POSTHOG_PROJECT_TOKEN?: string
+  readonly VITE_PUBLIC_POSTHOG_HOST?: string
+  readonly DEV: boolean
+}
+
+interface ImportMeta {
+  readonly env: ImportMetaEnv
+}
