@@ -15,6 +15,7 @@ pub mod providers;
 pub mod queue;
 pub mod report;
 pub mod runner;
+pub mod secrets;
 pub mod telemetry;
 pub mod tools;
 pub mod ui;

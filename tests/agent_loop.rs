@@ -201,6 +201,7 @@ impl Agent {
                 secrets,
                 bash: self.bash.clone(),
                 package_managers: Vec::new(),
+                fences: Default::default(),
             },
             max_turns: self.max_turns,
             max_tokens: 1_000,
@@ -694,6 +695,7 @@ async fn backend(client: Arc<dyn ModelClient>, defaults: AgentDefaults) -> Backe
         secrets,
         bash: BashLimits::default(),
         package_managers: content.package_managers.clone(),
+        fences: content.frameworks.fences.clone(),
     };
     let backend = ModelBackend::new(AgentEnv {
         client,
@@ -1375,4 +1377,24 @@ scripts:
         "{outro}"
     );
     assert!(outro.contains("[exit status 1]"), "{outro}");
+}
+
+#[tokio::test]
+async fn a_secret_in_a_handoff_or_an_error_result_is_redacted() {
+    let agent = Agent::new(&format!(
+        r#"
+version: 1
+scripts:
+  install:
+    - turn: [{{tool: Read, input: {{file_path: "src/phc_LoopSecret_0123456789.ts"}}}}]
+    - turn:{}
+"#,
+        complete("Saw phc_LoopSecret_0123 and _0123456789 in pieces")
+    ));
+    let result = agent.run().await;
+    let (_, handoff) = reported(&result);
+    assert_eq!(handoff.did, "Saw [redacted] and [redacted] in pieces");
+    let error = &agent.results_in(1)[0];
+    assert!(error.2, "{error:?}");
+    assert!(error.1.contains("src/[redacted].ts"), "{}", error.1);
 }

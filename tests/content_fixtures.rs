@@ -66,6 +66,7 @@ fn ctx(set: &ContentSet, agent: &str, app: &Path, host: &str) -> ToolContext {
         secrets,
         bash: BashLimits::default(),
         package_managers: Vec::new(),
+        fences: set.frameworks.fences.clone(),
     }
 }
 

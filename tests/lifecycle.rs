@@ -283,6 +283,7 @@ fn ctx(dir: &Path) -> ToolContext {
         secrets: Secrets::default(),
         bash: BashLimits::default(),
         package_managers: Vec::new(),
+        fences: Default::default(),
     }
 }
 

@@ -150,6 +150,7 @@ async fn the_linear_runners_requests_on_the_demo_cassette_match_the_golden_file(
             ..BashLimits::default()
         },
         package_managers: set.package_managers.clone(),
+        fences: set.frameworks.fences.clone(),
     };
     // The same project context the runner builds, with the temp path replaced by a fixed one.
     let project = ProjectContext {

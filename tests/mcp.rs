@@ -22,6 +22,7 @@ fn ctx(allowed: &[&str]) -> ToolContext {
         secrets: Secrets::default(),
         bash: BashLimits::default(),
         package_managers: Vec::new(),
+        fences: Default::default(),
     }
 }
 

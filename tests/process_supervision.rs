@@ -23,6 +23,7 @@ fn ctx(dir: &Path) -> ToolContext {
         secrets: Secrets::default(),
         bash: BashLimits::default(),
         package_managers: Vec::new(),
+        fences: Default::default(),
     }
 }
 

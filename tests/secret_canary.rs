@@ -54,6 +54,10 @@ fn the_project_token_reaches_the_env_file_and_nowhere_else() {
         .env("ANTHROPIC_BASE_URL", fake.base_url())
         .env("ANTHROPIC_API_KEY", &api_key)
         .env("CANARY_PLAIN_SETTING", "visible")
+        .env("LANG", "C.UTF-8")
+        // Padded copies of the key, under a secret-looking name and an allowed one.
+        .env("CANARY_SERVICE_TOKEN", format!("{api_key} "))
+        .env("NODE_CANARY_SETTING", format!("{api_key}\n"))
         .env("WIZARD_LOG", "trace");
     let out = run_to_end(command);
     assert_exit(&out, 0);
@@ -92,20 +96,36 @@ fn the_project_token_reaches_the_env_file_and_nowhere_else() {
     assert!(example.contains(HOST), "{example}");
     assert!(!example.contains("[redacted]"), "{example}");
 
-    // Commands see the wizard's environment, but not the provider key in it.
+    // Commands get an allow-list of the wizard's environment: the basics pass, a variable
+    // off the list does not, and neither does a secret-looking name or a padded key.
     let env_dump = all
         .iter()
         .find(|e| e.input["command"] == "printenv")
         .and_then(|e| e.result.as_deref())
         .unwrap();
-    assert!(
-        env_dump.contains("CANARY_PLAIN_SETTING=visible"),
-        "{env_dump}"
-    );
-    assert!(
-        !env_dump.contains("ANTHROPIC_API_KEY="),
-        "the key's variable is removed"
-    );
+    assert!(env_dump.contains("PATH="), "{env_dump}");
+    assert!(env_dump.contains("LANG=C.UTF-8"), "{env_dump}");
+    for gone in [
+        "CANARY_PLAIN_SETTING=",
+        "ANTHROPIC_API_KEY=",
+        "CANARY_SERVICE_TOKEN=",
+        "NODE_CANARY_SETTING=",
+    ] {
+        assert!(
+            !env_dump.contains(gone),
+            "{gone} reached the command: {env_dump}"
+        );
+    }
+
+    // No request carried either secret in an encoded form, nor a long piece of one.
+    for body in &bodies {
+        let text = body.to_string();
+        for secret in [&canary, &api_key] {
+            for form in encoded_forms(secret) {
+                assert!(!text.contains(&form), "a request carried {form:?}");
+            }
+        }
+    }
 
     // Nowhere else: no request (headers included), no stdout or stderr line...
     for request in fake.requests() {
@@ -158,4 +178,33 @@ fn the_project_token_reaches_the_env_file_and_nowhere_else() {
             path.display()
         );
     }
+}
+
+/// The forms a command could print a secret in: base64 (standard and URL-safe, at each
+/// byte alignment), hex in both cases, percent-encoded, and its two halves.
+fn encoded_forms(secret: &str) -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    let mut forms = Vec::new();
+    for shift in 0..3 {
+        let mut bytes = vec![b'='; shift];
+        bytes.extend_from_slice(secret.as_bytes());
+        for encoded in [STANDARD.encode(&bytes), URL_SAFE_NO_PAD.encode(&bytes)] {
+            // The middle of the encoding does not depend on the neighbours.
+            let start = (8 * shift).div_ceil(6);
+            let end = (8 * bytes.len()) / 6;
+            forms.push(encoded[start..end].to_string());
+        }
+    }
+    let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+    forms.push(hex.to_uppercase());
+    forms.push(hex);
+    forms.push(
+        percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+            .to_string(),
+    );
+    let half = secret.len() / 2;
+    forms.push(secret[..half].to_string());
+    forms.push(secret[half..].to_string());
+    forms
 }

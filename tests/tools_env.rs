@@ -26,6 +26,7 @@ fn ctx(dir: &Path) -> ToolContext {
         secrets,
         bash: BashLimits::default(),
         package_managers: Vec::new(),
+        fences: Default::default(),
     }
 }
 
@@ -238,15 +239,21 @@ async fn invalid_key_names_are_refused() {
 }
 
 #[tokio::test]
-async fn an_env_file_in_a_subdirectory_is_created_with_its_directory() {
+async fn an_env_file_in_a_content_env_dir_is_created_with_its_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let out = SetEnvValues
-        .call(
-            &ctx(dir.path()),
-            json!({"file_path": "apps/web/.env.local", "values": {"A": "1"}}),
-        )
+    let input = json!({"file_path": "apps/web/.env.local", "values": {"A": "1"}});
+    // Only the app root and the content's env folders are where env files are loaded.
+    let err = SetEnvValues
+        .call(&ctx(dir.path()), input.clone())
         .await
-        .unwrap();
+        .unwrap_err();
+    assert!(
+        matches!(&err, ToolError::Denied(m) if m.contains("not where the framework loads env files")),
+        "{err}"
+    );
+    let mut ctx = ctx(dir.path());
+    ctx.fences.env_dirs = vec!["apps/web".into()];
+    let out = SetEnvValues.call(&ctx, input).await.unwrap();
     assert_eq!(out.files_touched, ["apps/web/.env.local", ".gitignore"]);
     assert_eq!(
         fs::read_to_string(dir.path().join("apps/web/.env.local")).unwrap(),

@@ -20,6 +20,7 @@ fn ctx(dir: &Path, write: &[&str]) -> ToolContext {
         secrets: Secrets::default(),
         bash: BashLimits::default(),
         package_managers: Vec::new(),
+        fences: Default::default(),
     }
 }
 

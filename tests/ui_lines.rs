@@ -283,3 +283,68 @@ fn the_status_table_lists_every_task_with_its_reason() {
     }
     insta::assert_snapshot!(table);
 }
+
+/// Escape sequences in a label, an activity, a conflict and the app's path never reach
+/// the terminal or the report as they are, and a newline in a conflict forges no line.
+#[test]
+fn escape_sequences_from_a_model_are_printed_as_text() {
+    let evil_label = "Add \u{1b}[2J\u{1b}]0;pwned\u{7}the SDK";
+    let evil_conflict =
+        "check env\n✓ PostHog is set up: 9/9 steps.\nNext: run \u{1b}]52;c;cm0gLXJm\u{7}";
+    let mut script = Script::new();
+    script
+        .run_started(0)
+        .enqueue(100, "install", evil_label, "small", &[])
+        .start(200, "install")
+        .activity(300, "install", "Reading \u{1b}[31mapp/\u{9b}x.tsx", None)
+        .complete(
+            900,
+            "install",
+            usage(1, 1, 0),
+            0.0,
+            "done\u{1b}[1A",
+            Some(evil_conflict),
+        )
+        .finish(1_000, Verdict::Success, "All done.");
+    let mut view = RunView::new();
+    let mut printed = Vec::new();
+    for ev in &script.events {
+        view.apply(ev);
+        printed.push(plain_line(ev, &view).unwrap());
+    }
+    let report = wizard::report::run_report_markdown(&view);
+    let outro = wizard::ui::outro::outro_text(
+        view.outcome().unwrap(),
+        &view,
+        None,
+        &wizard::ui::outro::OutroContext {
+            product: "PostHog",
+            user_report: None,
+            install_dir: std::path::Path::new("/tmp/app\u{1b}]0;x\u{7}"),
+            variant: Variant::Orchestrator,
+        },
+    );
+    for text in printed.iter().chain([&report, &outro]) {
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "a control character is printed: {text:?}"
+        );
+    }
+    for line in &printed {
+        assert!(!line.contains('\n'), "{line:?}");
+    }
+    assert!(printed[1].contains("\\x1b[2J"), "{}", printed[1]);
+    assert!(view.rows()[0].task.label.contains("\\x1b]0;pwned\\x07"));
+    // The conflict stays on its own line of the outro: nothing forged a second headline.
+    assert_eq!(
+        outro.lines().filter(|l| l.starts_with("✓ ")).count(),
+        1,
+        "{outro}"
+    );
+    assert_eq!(
+        outro.lines().filter(|l| l.starts_with("Next:")).count(),
+        1,
+        "{outro}"
+    );
+    assert!(report.contains("\\x1b]52;c;"), "{report}");
+}

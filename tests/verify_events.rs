@@ -181,6 +181,7 @@ async fn setup_with(
             ..BashLimits::default()
         },
         package_managers: content.package_managers.clone(),
+        fences: content.frameworks.fences.clone(),
     };
     let models = Arc::new(ModelTable::parse(&content.models_yaml).unwrap());
     let client = Arc::new(

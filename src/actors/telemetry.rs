@@ -47,7 +47,7 @@ const BATCH_SIZE: usize = 100;
 /// Events kept while waiting; older ones are dropped first.
 const MAX_PENDING: usize = 2_000;
 /// What replaces a string that contains a secret.
-const REDACTED: &str = "[redacted]";
+use crate::secrets::REDACTED;
 
 /// Send an event. Properties must be types, ids, numbers or verdicts: no secrets, paths or file contents.
 #[derive(Debug, Clone, PartialEq, Message)]
@@ -126,7 +126,7 @@ pub struct TelemetryActor {
     identity: Option<(Variant, String)>,
     pending: VecDeque<Pending>,
     metrics: RunMetrics,
-    redactions: Vec<String>,
+    redactions: crate::secrets::Redactor,
     flush_every: Duration,
     exit_deadline: Duration,
     retry: RetryPolicy,
@@ -144,7 +144,7 @@ impl TelemetryActor {
             identity: None,
             pending: VecDeque::new(),
             metrics: RunMetrics::with_fallback_start(crate::clock::now_ms()),
-            redactions: Vec::new(),
+            redactions: crate::secrets::Redactor::default(),
             flush_every: FLUSH_EVERY,
             exit_deadline: EXIT_DEADLINE,
             retry: RetryPolicy::default(),
@@ -161,7 +161,7 @@ impl TelemetryActor {
 
     /// Replaces any string property containing one of these values (the run's secrets).
     pub fn with_redactions(mut self, secrets: impl IntoIterator<Item = String>) -> Self {
-        self.redactions = secrets.into_iter().filter(|s| !s.is_empty()).collect();
+        self.redactions = crate::secrets::Redactor::new(secrets);
         self
     }
 
@@ -265,10 +265,10 @@ impl TelemetryActor {
     }
 }
 
-/// Replaces, recursively, every string that contains a secret.
-fn redact(value: &mut Value, secrets: &[String]) {
+/// Replaces, recursively, every string that contains a secret (in any form the redactor knows).
+fn redact(value: &mut Value, secrets: &crate::secrets::Redactor) {
     match value {
-        Value::String(s) if secrets.iter().any(|secret| s.contains(secret.as_str())) => {
+        Value::String(s) if secrets.contains_secret(s) => {
             *s = REDACTED.to_string();
         }
         Value::Array(items) => items.iter_mut().for_each(|v| redact(v, secrets)),

@@ -96,13 +96,7 @@ pub async fn run_agent(
         .iter()
         .map(|t| (t.spec().name, t.clone()))
         .collect();
-    let secrets: Vec<String> = setup
-        .ctx
-        .secrets
-        .values()
-        .filter(|v| v.len() >= 6)
-        .map(str::to_string)
-        .collect();
+    let secrets = setup.ctx.secrets.clone();
 
     let mut messages = vec![Message {
         role: Role::User,
@@ -255,6 +249,17 @@ pub async fn run_agent(
             if name == COMPLETE_TASK && setup.offers_complete_task {
                 match parse_complete_task(&input) {
                     Ok((status, mut handoff)) => {
+                        // The handoff reaches later prompts, queue.json and the reports.
+                        for text in [
+                            &mut handoff.goals,
+                            &mut handoff.did,
+                            &mut handoff.for_next_agent,
+                        ]
+                        .into_iter()
+                        .chain(handoff.conflict.as_mut())
+                        {
+                            *text = secrets.redact(text);
+                        }
                         for f in &result.files_touched {
                             if !handoff.files_touched.contains(f) {
                                 handoff.files_touched.push(f.clone());
@@ -263,15 +268,15 @@ pub async fn run_agent(
                         if status == ReportStatus::Done && !setup.checks.is_empty() {
                             let outcome = run_checks(&setup.checks, &setup.ctx, port).await;
                             let reason = outcome.failure.as_deref().map(failure_reason);
-                            port.check_failed(reason.clone().map(|r| redact(r, &secrets)));
+                            port.check_failed(reason.clone().map(|r| secrets.redact(&r)));
                             if let Some(failure) = outcome.failure {
                                 tracing::info!("checks failed; the agent continues");
                                 results.push(ContentBlock::ToolResult {
                                     tool_use_id: id,
-                                    content: redact(failure_for_agent(&failure), &secrets),
+                                    content: secrets.redact(&failure_for_agent(&failure)),
                                     is_error: true,
                                 });
-                                failing_checks = reason.map(|r| redact(r, &secrets));
+                                failing_checks = reason.map(|r| secrets.redact(&r));
                                 continue;
                             }
                             handoff.checks = outcome.commands;
@@ -305,13 +310,19 @@ pub async fn run_agent(
                     }
                     results.push(ContentBlock::ToolResult {
                         tool_use_id: id,
-                        content: redact(out.content, &secrets),
+                        content: secrets.redact(&out.content),
                         is_error: false,
                     });
                 }
                 Err(e) => {
-                    tracing::info!(tool = %name, "tool refused or failed: {e}");
-                    results.push(error_result(id, &e));
+                    // A refusal may quote its input, and a failure a file: both are scrubbed.
+                    let text = secrets.redact(&e.to_string());
+                    tracing::info!(tool = %name, "tool refused or failed: {text}");
+                    results.push(ContentBlock::ToolResult {
+                        tool_use_id: id,
+                        content: text,
+                        is_error: true,
+                    });
                 }
             }
         }
@@ -354,16 +365,6 @@ fn error_result(id: String, e: &ToolError) -> ContentBlock {
         content: e.to_string(),
         is_error: true,
     }
-}
-
-/// Replaces any secret value in tool output: defence in depth, tools never print them.
-fn redact(mut text: String, secrets: &[String]) -> String {
-    for s in secrets {
-        if text.contains(s.as_str()) {
-            text = text.replace(s.as_str(), "[redacted]");
-        }
-    }
-    text
 }
 
 /// All the text of an answer, joined.

@@ -8,10 +8,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::tools::PackageManagerRule;
+use crate::tools::{Fences, PackageManagerRule};
 
 /// The top-level fields of `frameworks.yaml`.
-pub const FRAMEWORKS_FIELDS: &[&str] = &["frameworks", "packageManagers", "projects", "workspaces"];
+pub const FRAMEWORKS_FIELDS: &[&str] =
+    &["frameworks", "packageManagers", "projects", "workspaces", "fences"];
 
 /// Everything in `frameworks.yaml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +30,10 @@ pub struct FrameworkRules {
     /// What makes a folder a workspace root, and where it lists its members.
     #[serde(default)]
     pub workspaces: WorkspaceRules,
+    /// What the security fences need to know about the toolchains (executed
+    /// config files, public env prefixes, env and public folders).
+    #[serde(default)]
+    pub fences: Fences,
 }
 
 /// One kind of project, recognised by a manifest file.

@@ -404,7 +404,10 @@ fn outcome_of(row: &TaskRow) -> String {
 
 /// Text on one line: model and tool output may contain newlines.
 fn inline(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::ui::sanitize::one_line(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Text safe inside a markdown table cell.

@@ -182,6 +182,14 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         .map(|f| f.run_id.clone())
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
 
+    // The app's env values are secrets like the credentials: scrubbed everywhere.
+    let (dir, fences) = (install_dir.clone(), content.frameworks.fences.clone());
+    let app_env_values = tokio::task::spawn_blocking(move || {
+        crate::secrets::env_files::app_env_values(&dir, &fences)
+    })
+    .await
+    .context("reading the app's env files stopped")?;
+
     // Telemetry first, so the run's own start is counted; it never blocks the run.
     let http = reqwest::Client::new();
     let telemetry_setting = TelemetrySetting::resolve(opts.no_telemetry, &env);
@@ -192,7 +200,14 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         ),
         None => TelemetryActor::disabled(run_id.clone()),
     }
-    .with_redactions(credentials.secret_values())
+    .with_redactions(
+        credentials.secret_values().into_iter().chain(
+            app_env_values
+                .iter()
+                .filter(|v| v.trim() != credentials.host())
+                .cloned(),
+        ),
+    )
     .start();
     telemetry.do_send(Capture::new(names::STARTED).prop("resumed", resume_file.is_some()));
 
@@ -278,7 +293,10 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
 
     let framework_name = detection.framework.as_ref().map(|f| f.name.clone());
     let framework_id = detection.framework.as_ref().map(|f| f.id.clone());
-    let secrets = credentials.secrets();
+    let mut secrets = credentials.secrets();
+    for value in app_env_values {
+        secrets.insert_hidden(value);
+    }
     let example_path = match detection.framework.as_ref().and_then(|f| f.example.clone()) {
         Some(example) => write_example(&state_dir, &content, &example),
         None => None,
@@ -305,6 +323,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
             ..BashLimits::default()
         },
         package_managers: content.package_managers.clone(),
+        fences: content.frameworks.fences.clone(),
     };
     let tools = ToolRegistry::builtin().tools();
     let model_names = crate::queue::ModelNames {

@@ -289,16 +289,15 @@ async fn run_command(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    // An allow-list, not the wizard's own environment: it may hold keys (see child_env).
+    // Cleared first: supervision adds its marker variable next.
+    command.env_clear().envs(super::child_env::child_env(
+        std::env::vars_os(),
+        &ctx.fences,
+        &ctx.secrets,
+    ));
     let marker = super::process::command_marker(&ctx.install_dir);
     super::process::supervise(&mut command, &marker);
-    // The wizard's own environment may hold a secret (a provider key); a build must not see it.
-    for (name, value) in std::env::vars_os() {
-        if let Some(value) = value.to_str() {
-            if ctx.secrets.values().any(|secret| secret == value) {
-                command.env_remove(name);
-            }
-        }
-    }
 
     let mut child = command.spawn().map_err(|e| {
         let why = match e.kind() {

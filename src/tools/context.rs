@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,6 +12,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::providers::ToolSpec;
+use crate::secrets::Redactor;
 
 /// A task's permissions, from its agent prompt's frontmatter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +41,8 @@ pub struct Secrets {
     values: BTreeMap<String, String>,
     public: BTreeSet<String>,
     hidden: Vec<String>,
+    /// Built on first use, dropped by every change.
+    redactor: Arc<OnceLock<Redactor>>,
 }
 
 impl Secrets {
@@ -47,6 +51,7 @@ impl Secrets {
         let name = name.into();
         self.public.remove(&name);
         self.values.insert(name, value.into());
+        self.redactor = Arc::default();
     }
 
     /// Adds a named value that is not secret (never redacted from tool output).
@@ -54,6 +59,7 @@ impl Secrets {
         let name = name.into();
         self.public.insert(name.clone());
         self.values.insert(name, value.into());
+        self.redactor = Arc::default();
     }
 
     /// Adds a secret with no name (a provider API key): redacted from every
@@ -62,6 +68,7 @@ impl Secrets {
         let value = value.into();
         if !value.is_empty() && !self.hidden.contains(&value) {
             self.hidden.push(value);
+            self.redactor = Arc::default();
         }
     }
 
@@ -75,13 +82,36 @@ impl Secrets {
         self.values.keys().map(String::as_str)
     }
 
-    /// Every secret value, hidden ones included (for redaction checks); public values are left out.
+    /// Every secret value, hidden ones included (for redaction checks); public values are
+    /// left out, also where an env file repeats one.
     pub fn values(&self) -> impl Iterator<Item = &str> {
+        let is_public = |value: &str| {
+            self.public.iter().any(|name| {
+                self.values
+                    .get(name)
+                    .is_some_and(|v| v.trim() == value.trim())
+            })
+        };
         self.values
             .iter()
             .filter(|(name, _)| !self.public.contains(*name))
             .map(|(_, value)| value.as_str())
-            .chain(self.hidden.iter().map(String::as_str))
+            .chain(
+                self.hidden
+                    .iter()
+                    .map(String::as_str)
+                    .filter(move |v| !is_public(v)),
+            )
+    }
+
+    /// The scrubber for these secrets (see [`crate::secrets`]).
+    pub fn redactor(&self) -> &Redactor {
+        self.redactor.get_or_init(|| Redactor::new(self.values()))
+    }
+
+    /// `text` with every secret, encoded or in pieces, replaced by `[redacted]`.
+    pub fn redact(&self, text: &str) -> String {
+        self.redactor().redact(text)
     }
 }
 
@@ -89,6 +119,31 @@ impl fmt::Debug for Secrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(self.values.keys()).finish()
     }
+}
+
+/// What the fences need to know about the app's toolchain, from content
+/// (`frameworks.yaml` → `fences`). The runner knows none of it itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Fences {
+    /// Globs of files the toolchain executes at build time (`next.config.*`): a task
+    /// may change one only when one of its own `write` globs names it.
+    #[serde(default)]
+    pub executed_config: Vec<String>,
+    /// Prefixes of env variables that are public by design (`NEXT_PUBLIC_`): they
+    /// reach commands (unless named like a secret).
+    #[serde(default)]
+    pub public_env_prefixes: Vec<String>,
+    /// Other variables the toolchain reads (`NEXT_TELEMETRY_DISABLED`); a name ending
+    /// in `*` is a prefix. They reach commands unless named like a secret.
+    #[serde(default)]
+    pub command_env: Vec<String>,
+    /// Folders, besides the app root, where the framework loads env files from.
+    #[serde(default)]
+    pub env_dirs: Vec<String>,
+    /// Folders served as they are (`public`, `static`): never a place for an env file.
+    #[serde(default)]
+    pub public_dirs: Vec<String>,
 }
 
 /// Limits for the `Bash` tool.
@@ -131,6 +186,8 @@ pub struct ToolContext {
     pub bash: BashLimits,
     /// Package managers `detect_package_manager` knows, from the content.
     pub package_managers: Vec<PackageManagerRule>,
+    /// The content's facts about the toolchain that the fences need.
+    pub fences: Fences,
 }
 
 /// What a tool returns to the model.

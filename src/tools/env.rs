@@ -28,11 +28,13 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::context::{Secrets, Tool, ToolContext, ToolError, ToolOutput};
+use super::context::{Fences, Secrets, Tool, ToolContext, ToolError, ToolOutput};
 use super::fs::write_atomic;
 use super::input;
 use super::paths::{self, ProjectPath};
-use super::permissions::{check_not_protected, check_tool_allowed, is_env_file_name};
+use super::permissions::{
+    check_not_protected, check_tool_allowed, is_env_file_name, is_loaded_env_file_name,
+};
 use super::run_blocking;
 use crate::providers::ToolSpec;
 
@@ -133,6 +135,43 @@ fn env_path(ctx: &ToolContext, tool_name: &str, raw: &str) -> Result<ProjectPath
     }
     check_not_protected(&path)?;
     Ok(path)
+}
+
+/// Refuses an env file the framework would not load, or one it would serve: the name
+/// must be an env loader's (`.env`, `.env.local`, not `.env.ts`), the folder the app
+/// root or one of the content's env folders, and no part of it a public folder.
+fn check_loaded_env_file(fences: &Fences, path: &ProjectPath) -> Result<(), ToolError> {
+    let (dir, _) = path.relative.rsplit_once('/').unwrap_or(("", ""));
+    if let Some(public) = path
+        .relative
+        .split('/')
+        .find(|part| fences.public_dirs.iter().any(|p| p == part))
+    {
+        return Err(ToolError::Denied(format!(
+            "env-file rule: {} is inside {public}/, which is served to browsers as it is",
+            path.display()
+        )));
+    }
+    if !is_loaded_env_file_name(path.file_name()) {
+        return Err(ToolError::Denied(format!(
+            "env-file rule: {} is not an env file a loader reads (.env, .env.local, \
+             .env.<mode>…); source files that start with .env are not env files",
+            path.display()
+        )));
+    }
+    let loaded = dir.is_empty() || fences.env_dirs.iter().any(|d| d.trim_matches('/') == dir);
+    if !loaded {
+        return Err(ToolError::Denied(format!(
+            "env-file rule: {} is not where the framework loads env files (the app root{})",
+            path.display(),
+            if fences.env_dirs.is_empty() {
+                String::new()
+            } else {
+                format!(" or {}", fences.env_dirs.join(", "))
+            }
+        )));
+    }
+    Ok(())
 }
 
 /// The file's text, or `None` when it does not exist yet.
@@ -238,6 +277,7 @@ impl Tool for SetEnvValues {
             ));
         }
         let path = env_path(ctx, "set_env_values", &args.file_path)?;
+        check_loaded_env_file(&ctx.fences, &path)?;
         let template = is_env_template(path.file_name());
         if template {
             if let Some(key) = args

@@ -21,11 +21,12 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::context::{Tool, ToolContext, ToolError, ToolOutput};
+use super::executed_config::{check_executed_config, check_manifest_change};
 use super::input;
 use super::paths::{self, ProjectPath};
 use super::permissions::{
-    check_not_env_file, check_tool_allowed, check_write_allowed, glob_from_input, is_env_file_name,
-    redact_secrets,
+    check_not_env_file, check_not_git, check_not_hard_link, check_tool_allowed,
+    check_write_allowed, glob_from_input, is_env_file_name, is_foreign_hard_link, redact_secrets,
 };
 use super::run_blocking;
 use crate::providers::ToolSpec;
@@ -151,6 +152,8 @@ impl Tool for ReadFile {
         let args: ReadInput = input::parse("Read", input)?;
         let path = paths::resolve(&ctx.install_dir, &args.file_path)?;
         check_not_env_file("Read", &path)?;
+        check_not_git("Read", &path)?;
+        check_not_hard_link("Read", &path)?;
         let secrets = ctx.secrets.clone();
         run_blocking(move || {
             let text = read_numbered(&path, args.offset, args.limit)?;
@@ -181,6 +184,7 @@ impl Tool for WriteFile {
         let path = paths::resolve(&ctx.install_dir, &args.file_path)?;
         check_not_env_file("Write", &path)?;
         check_write_allowed(&ctx.permissions, &path)?;
+        check_executed_config(&ctx.permissions, &ctx.fences, &path)?;
         run_blocking(move || {
             if path.absolute.is_dir() {
                 return Err(ToolError::Failed(format!(
@@ -190,6 +194,8 @@ impl Tool for WriteFile {
             }
             refuse_special(&path)?;
             let existed = path.absolute.exists();
+            let before = fs::read_to_string(&path.absolute).ok();
+            check_manifest_change(&path, before.as_deref(), &args.content)?;
             if crate::cancel::blocking_cancelled() {
                 return Err(not_applied(&path));
             }
@@ -246,6 +252,8 @@ impl Tool for EditFile {
         let path = paths::resolve(&ctx.install_dir, &args.file_path)?;
         check_not_env_file("Edit", &path)?;
         check_write_allowed(&ctx.permissions, &path)?;
+        check_executed_config(&ctx.permissions, &ctx.fences, &path)?;
+        check_not_hard_link("Edit", &path)?;
         run_blocking(move || edit(&path, &args)).await
     }
 }
@@ -283,6 +291,7 @@ impl Tool for FindFiles {
                 ))
             })?;
         let root = paths::resolve(&ctx.install_dir, args.path.as_deref().unwrap_or("."))?;
+        check_not_git("Glob", &root)?;
         run_blocking(move || {
             require_dir(&root)?;
             let mut found: Vec<String> = project_files(&root.absolute)
@@ -340,6 +349,8 @@ impl Tool for SearchFiles {
         };
         let root = paths::resolve(&ctx.install_dir, args.path.as_deref().unwrap_or("."))?;
         check_not_env_file("Grep", &root)?;
+        check_not_git("Grep", &root)?;
+        check_not_hard_link("Grep", &root)?;
         let secrets = ctx.secrets.clone();
         run_blocking(move || {
             let files: Vec<std::path::PathBuf> = if root.absolute.is_file() {
@@ -350,6 +361,10 @@ impl Tool for SearchFiles {
                     .filter(|file| {
                         let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
                         if is_env_file_name(name) {
+                            return false;
+                        }
+                        let relative = relative_to_root(&root, file).unwrap_or_default();
+                        if is_foreign_hard_link(file, &relative) {
                             return false;
                         }
                         match &name_filter {
@@ -616,6 +631,7 @@ fn edit(path: &ProjectPath, args: &EditInput) -> Result<ToolOutput, ToolError> {
             )))
         }
     };
+    check_manifest_change(path, Some(&before), &after)?;
     // The diff comes first and is bounded: a change applied after the task ended
     // (its time limit, an interrupt) would be a change nobody accounts for.
     let diff = bounded_diff(&before, &after, &path.relative);

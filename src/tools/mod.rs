@@ -8,12 +8,15 @@
 //! tools are added to it by their owners with [`ToolRegistry::insert`].
 
 pub mod bash;
+pub mod child_env;
 pub mod context;
 pub mod env;
+pub mod executed_config;
 pub mod fs;
 pub mod input;
 pub mod install_lock;
 pub mod mcp;
+pub mod package_args;
 pub mod package_manager;
 pub mod paths;
 pub mod permissions;
@@ -22,7 +25,7 @@ pub mod queue_tools;
 pub mod registry;
 
 pub use context::*;
-pub use permissions::check_tool_allowed;
+pub use permissions::{check_tool_allowed, is_loaded_env_file_name};
 pub use registry::ToolRegistry;
 
 /// Runs file-system work on tokio's blocking pool, so an actor thread never waits on a disk.

@@ -15,7 +15,9 @@
 //! * **protected-dir rule**: nothing is written inside `.git/` or `.posthog-wizard/`;
 //! * **write rule**: `Write`/`Edit` may only change paths matching a `write` glob;
 //! * **bash rule**: a command runs only if it is one plain command (no chaining,
-//!   substitution or redirection) whose words start with an allowed prefix.
+//!   substitution or redirection) whose words start with an allowed prefix;
+//!   a package manager's install/add words must be registry package names
+//!   ([`super::package_args`]).
 
 use std::path::Path;
 
@@ -69,12 +71,95 @@ pub fn is_env_file_name(name: &str) -> bool {
     name.starts_with(".env")
 }
 
+/// Extensions that make a `.env…` name a source file (`.env.ts`), not an env file a loader reads.
+const SOURCE_EXTENSIONS: [&str; 14] = [
+    "ts", "tsx", "js", "jsx", "mjs", "cjs", "mts", "cts", "json", "py", "rb", "vue", "svelte",
+    "astro",
+];
+
+/// True for a name an env loader reads: `.env`, `.env.local`, `.env.production.local`;
+/// false for source files that merely start with `.env` (`.env.ts`, `.env.d.ts`).
+pub fn is_loaded_env_file_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(".env") else {
+        return false;
+    };
+    if rest.is_empty() {
+        return true;
+    }
+    let Some(rest) = rest.strip_prefix('.') else {
+        return false;
+    };
+    rest.split('.').all(|part| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && !SOURCE_EXTENSIONS.contains(&part.to_ascii_lowercase().as_str())
+    })
+}
+
 /// Refuses `Read`/`Write`/`Edit`/`Grep` on an env file, pointing at the env tools.
 pub fn check_not_env_file(tool_name: &str, path: &ProjectPath) -> Result<(), ToolError> {
     if is_env_file_name(path.file_name()) {
         return Err(ToolError::Denied(format!(
             "env-file rule: {tool_name} may not touch {}; env files hold secrets. \
              Use check_env_keys to see which keys exist and set_env_values to set them",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Folders where package managers hard-link files on purpose (pnpm's store, wheels).
+pub const DEPENDENCY_DIRS: [&str; 5] = [
+    "node_modules",
+    ".venv",
+    "venv",
+    "site-packages",
+    ".pnpm-store",
+];
+
+/// Refuses reading or searching inside `.git/`: its config may hold a credential in a
+/// remote URL, and nothing an integration needs lives there.
+pub fn check_not_git(tool_name: &str, path: &ProjectPath) -> Result<(), ToolError> {
+    if path.relative.split('/').any(|part| part == ".git") {
+        return Err(ToolError::Denied(format!(
+            "protected-dir rule: {tool_name} may not look inside .git/ ({}); it holds the \
+             repository's credentials and history, not the app",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// True for a regular file that has other names too (a hard link), outside the
+/// dependency folders. A hard link inside the app may be the same file as one
+/// outside it, and the path rule cannot see that; so such a file is not read.
+pub fn is_foreign_hard_link(path: &Path, relative: &str) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        if relative
+            .split('/')
+            .any(|part| DEPENDENCY_DIRS.contains(&part))
+        {
+            return false;
+        }
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.nlink() > 1)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, relative);
+        false
+    }
+}
+
+/// Refuses a file with more than one link (see [`is_foreign_hard_link`]).
+pub fn check_not_hard_link(tool_name: &str, path: &ProjectPath) -> Result<(), ToolError> {
+    if is_foreign_hard_link(&path.absolute, &path.relative) {
+        return Err(ToolError::Denied(format!(
+            "hard-link rule: {tool_name} may not read {}: it is a hard link (the same file \
+             may live outside the project); only dependency folders may hold hard links",
             path.display()
         )));
     }
@@ -245,6 +330,7 @@ pub fn check_bash_command(perms: &Permissions, command: &str) -> Result<AllowedC
             argv.join(" ")
         )));
     }
+    super::package_args::check_package_args(&argv)?;
     Ok(AllowedCommand { argv, filter })
 }
 
@@ -265,6 +351,18 @@ pub fn check_bash_paths(install_dir: &Path, command: &AllowedCommand) -> Result<
             // Any word may be a path (`link/secret.txt` through a symlink), so every one is
             // resolved; words that are not paths (`build`, `--save`) resolve harmlessly inside.
             match resolve(install_dir, part) {
+                Ok(path) if path.relative.split('/').any(|p| p == ".git") => {
+                    return Err(ToolError::Denied(format!(
+                        "bash rule: protected-dir rule: argument {word} is inside .git/, which \
+                         holds the repository's credentials and history, not the app"
+                    )))
+                }
+                Ok(path) if is_foreign_hard_link(&path.absolute, &path.relative) => {
+                    return Err(ToolError::Denied(format!(
+                        "bash rule: hard-link rule: argument {word} is a hard link (the same \
+                         file may live outside the project)"
+                    )))
+                }
                 Ok(_) => {}
                 Err(ToolError::Denied(why)) => {
                     return Err(ToolError::Denied(format!(
@@ -299,10 +397,40 @@ fn has_variable_reference(command: &str) -> bool {
         .any(|w| w[0] == b'$' && (w[1].is_ascii_alphabetic() || w[1] == b'_'))
 }
 
-/// `.env`, `./apps/web/.env.local`, `--env-file=.env`: a word that points at an env file.
+/// Env file names a glob is tried against: a glob that matches one names env files.
+const ENV_FILE_SAMPLES: [&str; 8] = [
+    ".env",
+    ".env.local",
+    ".env.development",
+    ".env.development.local",
+    ".env.production",
+    ".env.production.local",
+    ".env.test",
+    ".env.test.local",
+];
+
+/// `.env`, `./apps/web/.env.local`, `--env-file=.env`, `--include=*.local`, `.env*`:
+/// a word that points at an env file, by name or by a glob that matches one.
 fn names_env_file(word: &str) -> bool {
-    word.split('=')
-        .any(|part| is_env_file_name(part.rsplit('/').next().unwrap_or(part)))
+    word.split('=').any(|part| {
+        let name = part.rsplit('/').next().unwrap_or(part);
+        if is_env_file_name(name) {
+            return true;
+        }
+        if !name.contains(['*', '?', '[', '{']) {
+            return false;
+        }
+        // A glob that does not compile may still be read by the program as a pattern.
+        match Glob::new(name) {
+            Ok(glob) => {
+                let matcher = glob.compile_matcher();
+                ENV_FILE_SAMPLES
+                    .iter()
+                    .any(|sample| matcher.is_match(sample))
+            }
+            Err(_) => true,
+        }
+    })
 }
 
 fn is_env_assignment(word: &str) -> bool {
@@ -340,14 +468,7 @@ fn parse_output_filter(pipe: &str) -> Option<OutputFilter> {
 /// Replaces every secret value in `text` with `[redacted]`, so output a tool returns
 /// (a build log, a grep hit) never carries a secret into the model's context.
 pub fn redact_secrets(secrets: &Secrets, text: &str) -> String {
-    let mut out = text.to_string();
-    for value in secrets.values() {
-        // Very short values would redact ordinary text; real keys are long.
-        if value.len() >= 8 && out.contains(value) {
-            out = out.replace(value, "[redacted]");
-        }
-    }
-    out
+    secrets.redact(text)
 }
 
 #[cfg(test)]
@@ -456,6 +577,9 @@ mod tests {
             ("ls .env", "env-file rule"),
             ("ls apps/web/.env.local", "env-file rule"),
             ("npm install --env-file=.env", "env-file rule"),
+            ("ls --include=*.local", "env-file rule"),
+            ("ls --include=.env*", "env-file rule"),
+            ("ls *.production", "env-file rule"),
         ];
         for (command, why) in cases {
             let err = check_bash_command(&p, command).unwrap_err();
@@ -503,7 +627,7 @@ mod tests {
             "cat ../x",
             "cat /etc/passwd",
             "cat ~/.ssh/id_rsa",
-            "npm install --prefix=/tmp",
+            "cat --file=/tmp",
         ] {
             let err = check(command).unwrap_err();
             assert!(
@@ -515,7 +639,8 @@ mod tests {
         for command in [
             "cat app/../package.json",
             inside.as_str(),
-            "npm install @scope/pkg https://x.y/z",
+            "npm install @scope/pkg",
+            "cat https://x.y/z",
         ] {
             assert!(check(command).is_ok(), "{command}");
         }

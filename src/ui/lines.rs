@@ -82,7 +82,7 @@ pub fn plain_line(ev: &QueueEvent, view: &RunView) -> Option<String> {
             )
         }
     };
-    Some(line)
+    Some(super::sanitize::one_line(&line).into_owned())
 }
 
 /// The latest attempt's duration: from the view's start time if it saw the

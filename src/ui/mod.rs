@@ -8,6 +8,7 @@
 pub mod apps;
 pub mod lines;
 pub mod outro;
+pub mod sanitize;
 pub mod status;
 pub mod terminal;
 pub mod tui;

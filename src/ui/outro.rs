@@ -97,18 +97,23 @@ pub fn outro_text(
         };
         out.push(format!(
             "  {glyph} {} — {}",
-            problem.task_id, problem.reason
+            clean(&problem.task_id),
+            clean(&problem.reason)
         ));
     }
     for (reason, ids) in not_run {
-        out.push(format!("  · not run ({reason}): {}", ids.join(", ")));
+        out.push(format!(
+            "  · not run ({}): {}",
+            clean(reason),
+            clean(&ids.join(", "))
+        ));
     }
     if outcome.verdict == Verdict::Failed && ctx.variant == Variant::Orchestrator {
         out.push(format!("  {done}/{} steps done.", outcome.total));
     }
 
     for (task, line) in &outcome.conflicts {
-        out.push(format!("⚠ Review: {line} (from {task})"));
+        out.push(format!("⚠ Review: {} (from {})", clean(line), clean(task)));
     }
 
     out.push(String::new());
@@ -133,7 +138,16 @@ pub fn outro_text(
         }
     };
     out.push(format!("Next: {next}"));
-    out.join("\n")
+    // Each entry is one line: whatever a field held, it cannot start another.
+    out.iter()
+        .map(|line| clean(line))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One field of the outro, printable and on one line.
+fn clean(text: &str) -> std::borrow::Cow<'_, str> {
+    super::sanitize::one_line(text)
 }
 
 fn failure_headline(outcome: &RunOutcome, view: &RunView) -> String {
@@ -144,7 +158,7 @@ fn failure_headline(outcome: &RunOutcome, view: &RunView) -> String {
         .find(|p| view.row(&p.task_id).map(|r| r.status()) == Some(&TaskStatus::Failed))
         .or(outcome.problems.first());
     let lead = match first {
-        Some(p) => format!(": {} — {}", p.task_id, p.reason),
+        Some(p) => format!(": {} — {}", clean(&p.task_id), clean(&p.reason)),
         None => format!(": {}", outcome.message),
     };
     if outcome.failed > 0 {

@@ -252,6 +252,9 @@ impl RunView {
 
     /// Folds one event into the view. Events must come in `seq` order.
     pub fn apply(&mut self, ev: &QueueEvent) {
+        // Model, file and command text is kept only as printable, one-line text.
+        let ev = super::sanitize::clean_event(ev);
+        let ev = ev.as_ref();
         let t = ev.t_ms;
         self.last_event_ms = self.last_event_ms.max(t);
         match &ev.kind {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
 
-use crate::tools::Secrets;
+use crate::tools::{Fences, Secrets};
 
 /// Bytes of the app's output kept, for a start that fails.
 const OUTPUT_CAP: usize = 16 * 1024;
@@ -62,6 +62,7 @@ impl RunningApp {
     pub async fn start(
         dir: &Path,
         command: &str,
+        fences: &Fences,
         secrets: &Secrets,
         ready: Duration,
     ) -> Result<Self, StartError> {
@@ -72,6 +73,12 @@ impl RunningApp {
             .split_first()
             .ok_or_else(|| StartError::BadCommand(line.clone()))?;
         let mut cmd = Command::new(program);
+        // The same allow-listed environment as every command (see tools::child_env).
+        cmd.env_clear().envs(crate::tools::child_env::child_env(
+            std::env::vars_os(),
+            fences,
+            secrets,
+        ));
         cmd.args(args)
             .current_dir(dir)
             .env("PORT", port.to_string())
@@ -82,13 +89,6 @@ impl RunningApp {
             .kill_on_drop(true);
         // Own process group, killed with the wizard, found by the run's sweeps (`tools::process`).
         crate::tools::process::supervise(&mut cmd, &crate::tools::process::command_marker(dir));
-        for (name, value) in std::env::vars_os() {
-            if let Some(value) = value.to_str() {
-                if secrets.values().any(|secret| secret == value) {
-                    cmd.env_remove(name);
-                }
-            }
-        }
         let mut child = cmd.spawn().map_err(|source| StartError::Spawn {
             command: line.clone(),
             source,

@@ -92,7 +92,7 @@ pub async fn prepare(
         return skip(why, &plan, "the app was not started");
     };
     let ready = Duration::from_secs(config.ready_secs);
-    match RunningApp::start(&ctx.install_dir, &start, &ctx.secrets, ready).await {
+    match RunningApp::start(&ctx.install_dir, &start, &ctx.fences, &ctx.secrets, ready).await {
         Ok(app) => {
             let log = Arc::new(Mutex::new(Vec::new()));
             match RequestApp::new(&app.base_url(), log.clone()) {
