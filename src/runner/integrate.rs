@@ -48,6 +48,8 @@ pub enum ProviderChoice {
     Anthropic,
     /// An OpenAI-compatible server (`OPENAI_BASE_URL`, `OPENAI_API_KEY`).
     Openai,
+    /// PostHog's LLM gateway, with the PostHog sign-in (`wizard login`) or personal API key.
+    Posthog,
     /// A scripted cassette (offline).
     Replay,
     /// No model: stub tasks that write a file each (machinery tests).
@@ -89,6 +91,8 @@ pub struct IntegrateOptions {
     pub variant: Option<Variant>,
     /// `--project-token`, `--region`, `--host`, `--mcp-url` (env vars are read by bootstrap).
     pub credentials: CredentialFlags,
+    /// `--ci`, `--no-browser`, `--api-key`, `--project-id`.
+    pub sign_in: crate::auth::SignInFlags,
     /// `--email`, for the flag's targeting.
     pub email: Option<String>,
     /// `--no-telemetry`.
@@ -146,7 +150,18 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     }
 
     let env = |name: &str| std::env::var(name).ok();
-    let credentials = resolve_credentials(&opts.credentials, &env)?.or_demo_token();
+    let http = reqwest::Client::new();
+    let offline = opts.provider == Some(ProviderChoice::Replay);
+    let given = resolve_credentials(&opts.credentials, &env)?;
+    let (credentials, access) = crate::auth::prepare_run(
+        &opts.sign_in,
+        &opts.credentials,
+        given,
+        offline,
+        &env,
+        &http,
+    )
+    .await?;
     let resume_file = match resume_or_fresh(&opts, &state_dir, &content)? {
         Ok(file) => file,
         Err(code) => return Ok(code),
@@ -157,7 +172,6 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
 
     // Telemetry first, so the run's own start is counted; it never blocks the run.
-    let http = reqwest::Client::new();
     let telemetry_setting = TelemetrySetting::resolve(opts.no_telemetry, &env);
     let telemetry = match telemetry_setting.target() {
         Some(target) => TelemetryActor::new(
@@ -170,7 +184,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     .start();
     telemetry.do_send(Capture::new(names::STARTED).prop("resumed", resume_file.is_some()));
 
-    let (client, provider, auth) = model_client(&opts, &content, &mut models)?;
+    let (client, provider, auth) = model_client(&opts, &content, &mut models, access.as_ref())?;
 
     let rules = content.frameworks.clone();
     let dir = install_dir.clone();
@@ -215,6 +229,10 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
             decision.reason
         );
     }
+    let client = match (&access, provider) {
+        (Some(access), "posthog") => gateway_client(access, decision.variant)?,
+        _ => client,
+    };
     telemetry.do_send(AssignVariant {
         variant: decision.variant,
         distinct_id: decision.distinct_id.clone(),
@@ -328,6 +346,7 @@ async fn bootstrap_checks(
     let provider_flag = opts.provider.map(|p| match p {
         ProviderChoice::Anthropic => "anthropic",
         ProviderChoice::Openai => "openai",
+        ProviderChoice::Posthog => "posthog",
         ProviderChoice::Replay => "replay",
         ProviderChoice::Stub => "stub",
     });
@@ -369,8 +388,7 @@ async fn bootstrap_checks(
             ask("Continue anyway? [y/N] ")
         }
         HealthDecision::Stop { message } => {
-            eprintln!("wizard: {message}");
-            Ok(false)
+            Err(crate::auth::AuthError::ModelRejected(message).into())
         }
     }
 }
@@ -504,6 +522,7 @@ fn model_client(
     opts: &IntegrateOptions,
     content: &ContentSet,
     models: &mut ModelTable,
+    access: Option<&crate::auth::PostHogAccess>,
 ) -> Result<ChosenClient> {
     let choice = match opts.provider {
         Some(p) => p,
@@ -511,9 +530,11 @@ fn model_client(
             ProviderChoice::Anthropic
         }
         None if std::env::var_os("OPENAI_BASE_URL").is_some() => ProviderChoice::Openai,
+        None if access.is_some() => ProviderChoice::Posthog,
         None => bail!(
-            "no model provider is configured: set ANTHROPIC_API_KEY, or OPENAI_BASE_URL for an OpenAI-compatible server, \
-             or pass --provider. To see the wizard work without any key, run `wizard demo`."
+            "no model provider is configured: run `wizard login` (models through PostHog), set ANTHROPIC_API_KEY, \
+             or OPENAI_BASE_URL for an OpenAI-compatible server, or pass --provider. \
+             To see the wizard work without any key, run `wizard demo`."
         ),
     };
     Ok(match choice {
@@ -539,6 +560,21 @@ fn model_client(
             let client = Arc::new(OpenAiClient::new(config)?);
             (client.clone(), "openai", Some(Arc::new(ClientAuth(client))))
         }
+        ProviderChoice::Posthog => {
+            let access = access.ok_or_else(|| {
+                crate::auth::AuthError::NotSignedIn(
+                    "--provider posthog needs a PostHog sign-in: run `wizard login`, or set POSTHOG_PERSONAL_API_KEY".into(),
+                )
+            })?;
+            let env = |name: &str| std::env::var(name).ok();
+            let config = crate::providers::gateway::gateway_config(access, None, &env);
+            let client = Arc::new(AnthropicClient::new(config)?);
+            (
+                client.clone(),
+                "posthog",
+                Some(Arc::new(ClientAuth(client))),
+            )
+        }
         ProviderChoice::Stub => bail!("the stub provider has no model client"),
         ProviderChoice::Replay => {
             let name = opts
@@ -561,6 +597,20 @@ fn model_client(
             (Arc::new(client), "replay", None)
         }
     })
+}
+
+/// The gateway client for the run's variant (the gateway records it on each generation).
+fn gateway_client(
+    access: &crate::auth::PostHogAccess,
+    variant: Variant,
+) -> Result<Arc<dyn ModelClient>> {
+    let name = match variant {
+        Variant::Orchestrator => "orchestrator",
+        Variant::Linear => "base",
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let config = crate::providers::gateway::gateway_config(access, Some(name), &env);
+    Ok(Arc::new(AnthropicClient::new(config)?))
 }
 
 /// The saved queue to continue (`Ok(Some)`), a fresh start (`Ok(None)`), or an exit code

@@ -239,6 +239,31 @@ impl Credentials {
         self
     }
 
+    /// The same credentials completed by a PostHog sign-in or personal key: its project
+    /// token when none was given, its ingestion host when no host or region was given, and
+    /// its bearer for the MCP server (and for redaction) when no personal API key was set.
+    pub fn with_posthog_access(
+        mut self,
+        project_token: Option<String>,
+        host: Option<(String, Option<Region>)>,
+        bearer: Option<String>,
+    ) -> Self {
+        if self.project_token.is_none() {
+            self.project_token = project_token;
+        }
+        if let Some((host, region)) = host {
+            self.host = host;
+            self.region = region;
+            if self.mcp_url.is_none() && region.is_some() {
+                self.mcp_url = Some(DEFAULT_MCP_URL.to_string());
+            }
+        }
+        if self.personal_api_key.is_none() {
+            self.personal_api_key = bearer;
+        }
+        self
+    }
+
     /// True when a project token is known (given, or the demo one).
     pub fn has_project_token(&self) -> bool {
         self.project_token.is_some()
