@@ -138,6 +138,12 @@ struct RunArgs {
     /// The PostHog project id (with a personal API key, or to choose at sign-in).
     #[arg(long)]
     project_id: Option<u64>,
+    /// Grant a command prefix no task was given (repeatable), e.g. --allow-command "npm run lint".
+    #[arg(long, value_name = "PATTERN")]
+    allow_command: Vec<String>,
+    /// Grant writes to paths matching GLOB (repeatable), e.g. --allow-write "lib/**".
+    #[arg(long, value_name = "GLOB")]
+    allow_write: Vec<String>,
     /// The model provider (default: anthropic when its key is set, else openai when OPENAI_BASE_URL is set).
     #[arg(long, value_enum)]
     provider: Option<ProviderChoice>,
@@ -316,6 +322,10 @@ fn options(args: RunArgs, mut resume: ResumeChoice) -> IntegrateOptions {
             api_key: args.api_key,
             project_id: args.project_id,
         },
+        asks: crate::tools::asks::AskFlags {
+            allow_commands: args.allow_command,
+            allow_writes: args.allow_write,
+        },
         email: args.email,
         no_telemetry: args.no_telemetry,
         budget,
@@ -349,6 +359,7 @@ fn demo_command(args: DemoArgs) -> Result<i32> {
         }),
         credentials: CredentialFlags::default(),
         sign_in: crate::auth::SignInFlags::default(),
+        asks: Default::default(),
         email: None,
         no_telemetry: true,
         budget: None,

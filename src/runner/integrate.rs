@@ -93,6 +93,8 @@ pub struct IntegrateOptions {
     pub credentials: CredentialFlags,
     /// `--ci`, `--no-browser`, `--api-key`, `--project-id`.
     pub sign_in: crate::auth::SignInFlags,
+    /// `--allow-command`, `--allow-write`.
+    pub asks: crate::tools::asks::AskFlags,
     /// `--email`, for the flag's targeting.
     pub email: Option<String>,
     /// `--no-telemetry`.
@@ -279,6 +281,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     };
     let tools = ToolRegistry::builtin().tools();
     let models = Arc::new(models);
+    let asks = crate::tools::asks::for_run(&opts.asks, asks_interactive(&opts));
     let env = AgentEnv {
         client,
         provider: provider.to_string(),
@@ -288,6 +291,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         base_ctx,
         project,
         framework_id,
+        asks: Some(asks.clone()),
     };
     let (backend, catalogue): (Arc<dyn AgentBackend>, _) = match decision.variant {
         Variant::Orchestrator => (
@@ -331,7 +335,20 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         fail_queue_writes_after: injected_write_fault(),
     };
     let result = orchestrated::run(setup).await;
-    finish(&opts, &install_dir, &state_dir, &content, variant, result)
+    let code = finish(&opts, &install_dir, &state_dir, &content, variant, result)?;
+    if let Err(e) = crate::tools::asks::append_to_report(&state_dir, &asks) {
+        eprintln!("wizard: could not add the permission asks to the run report: {e}");
+    }
+    Ok(match code {
+        crate::cli::EXIT_FAILED if asks.blocked() => crate::cli::EXIT_BLOCKED,
+        code => code,
+    })
+}
+
+/// Asks go to the terminal only when someone is there and the TUI does not own the screen.
+fn asks_interactive(opts: &IntegrateOptions) -> bool {
+    use std::io::IsTerminal;
+    !opts.sign_in.ci && opts.ui != UiMode::Tui && std::io::stdin().is_terminal()
 }
 
 /// Settings conflicts and health, before any task. Returns false when the run must not start.
