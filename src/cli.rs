@@ -144,6 +144,10 @@ struct RunArgs {
     /// Grant writes to paths matching GLOB (repeatable), e.g. --allow-write "lib/**".
     #[arg(long, value_name = "GLOB")]
     allow_write: Vec<String>,
+    /// Run in a scratch copy, show the diff, and apply it only on confirmation (--yes applies;
+    /// with --ci only .posthog-wizard/changes.patch is written).
+    #[arg(long)]
+    review: bool,
     /// The model provider (default: anthropic when its key is set, else openai when OPENAI_BASE_URL is set).
     #[arg(long, value_enum)]
     provider: Option<ProviderChoice>,
@@ -326,6 +330,7 @@ fn options(args: RunArgs, mut resume: ResumeChoice) -> IntegrateOptions {
             allow_commands: args.allow_command,
             allow_writes: args.allow_write,
         },
+        review: args.review,
         email: args.email,
         no_telemetry: args.no_telemetry,
         budget,
@@ -360,6 +365,7 @@ fn demo_command(args: DemoArgs) -> Result<i32> {
         credentials: CredentialFlags::default(),
         sign_in: crate::auth::SignInFlags::default(),
         asks: Default::default(),
+        review: false,
         email: None,
         no_telemetry: true,
         budget: None,

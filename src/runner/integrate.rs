@@ -95,6 +95,8 @@ pub struct IntegrateOptions {
     pub sign_in: crate::auth::SignInFlags,
     /// `--allow-command`, `--allow-write`.
     pub asks: crate::tools::asks::AskFlags,
+    /// `--review`: run in a scratch copy and apply the diff on confirmation.
+    pub review: bool,
     /// `--email`, for the flag's targeting.
     pub email: Option<String>,
     /// `--no-telemetry`.
@@ -111,6 +113,22 @@ pub struct IntegrateOptions {
 
 /// Runs `integrate` (or `resume`) and returns the exit code.
 pub fn integrate(opts: IntegrateOptions) -> Result<i32> {
+    if opts.review {
+        use crate::runner::review::{review, Confirm};
+        let confirm = match (opts.sign_in.ci, opts.yes) {
+            (true, _) => Confirm::PatchOnly,
+            (false, true) => Confirm::Apply,
+            (false, false) => Confirm::Ask,
+        };
+        let real = opts.dir.clone();
+        return review(&real, confirm, |dir| {
+            integrate(IntegrateOptions {
+                dir,
+                review: false,
+                ..opts
+            })
+        });
+    }
     let install_dir = opts
         .dir
         .canonicalize()

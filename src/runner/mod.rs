@@ -8,3 +8,4 @@ pub mod linear;
 pub mod lock;
 pub mod orchestrated;
 pub mod resume;
+pub mod review;
