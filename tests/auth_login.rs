@@ -457,3 +457,97 @@ fn no_token_and_no_sign_in_exits_3_naming_the_options_before_any_model_call() {
     }
     assert_eq!(gateway.request_count(), 0, "no model was contacted");
 }
+
+#[test]
+fn in_a_terminal_integrate_offers_sign_in_or_a_pasted_token() {
+    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+
+    let account = account();
+    let config = tempfile::tempdir().unwrap();
+    let gateway = gateway_fake();
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    let content = content_dir();
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 40,
+            cols: 160,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_wizard"));
+    cmd.arg("integrate");
+    cmd.arg(&app);
+    cmd.args([
+        "--orchestrator",
+        "--yes",
+        "--no-telemetry",
+        "--ui",
+        "plain",
+        "--content",
+    ]);
+    cmd.arg(content.path());
+    cmd.env("ANTHROPIC_BASE_URL", gateway.base_url());
+    cmd.env("ANTHROPIC_API_KEY", "test-key");
+    cmd.env("XDG_CONFIG_HOME", config.path());
+    cmd.env("WIZARD_OAUTH_BASE_URL", account.url());
+    cmd.env("POSTHOG_HOST", account.url());
+    for var in [
+        "POSTHOG_PROJECT_TOKEN",
+        "POSTHOG_PERSONAL_API_KEY",
+        "ANTHROPIC_AUTH_TOKEN",
+        "OPENAI_BASE_URL",
+        "WIZARD_ORCHESTRATOR",
+    ] {
+        cmd.env_remove(var);
+    }
+    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let screen = Arc::new(Mutex::new(String::new()));
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let feed = screen.clone();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            feed.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+    });
+    let mut keys = pair.master.take_writer().unwrap();
+    let deadline = Instant::now() + LOGIN_GUARD;
+    while !screen.lock().unwrap().contains("paste a project token") {
+        assert!(
+            Instant::now() < deadline,
+            "no sign-in offer: {}",
+            screen.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    keys.write_all(b"phc_pasted_project_token\r").unwrap();
+    keys.flush().unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run did not finish: {}",
+            screen.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{}", screen.lock().unwrap());
+    let env = std::fs::read_to_string(app.join(".env.local")).unwrap();
+    assert!(env.contains("phc_pasted_project_token"), "{env}");
+    assert!(
+        !credentials_path(config.path()).exists(),
+        "a pasted token stores nothing"
+    );
+}

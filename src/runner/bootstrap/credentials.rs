@@ -343,3 +343,39 @@ impl Credentials {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod posthog_access_tests {
+    use super::*;
+
+    #[test]
+    fn a_sign_in_fills_the_token_host_and_mcp_bearer_but_never_overrides_what_was_given() {
+        let none = |_: &str| None;
+        let base = resolve_credentials(&CredentialFlags::default(), &none).unwrap();
+        let signed = base.clone().with_posthog_access(
+            Some("phc_from_sign_in".into()),
+            Some(("https://eu.i.posthog.com".into(), Some(Region::Eu))),
+            Some("pha_bearer".into()),
+        );
+        assert_eq!(signed.project_token(), Some("phc_from_sign_in"));
+        assert_eq!(signed.host(), "https://eu.i.posthog.com");
+        // The MCP dashboard task uses the same bearer as the gateway.
+        assert_eq!(signed.mcp_endpoint(), Some((DEFAULT_MCP_URL, "pha_bearer")));
+        assert!(signed.secret_values().contains(&"pha_bearer".to_string()));
+
+        let env = |n: &str| match n {
+            "POSTHOG_PROJECT_TOKEN" => Some("phc_given".to_string()),
+            "POSTHOG_PERSONAL_API_KEY" => Some("phx_given".to_string()),
+            _ => None,
+        };
+        let given = resolve_credentials(&CredentialFlags::default(), &env)
+            .unwrap()
+            .with_posthog_access(
+                Some("phc_from_sign_in".into()),
+                None,
+                Some("pha_bearer".into()),
+            );
+        assert_eq!(given.project_token(), Some("phc_given"));
+        assert_eq!(given.personal_api_key(), Some("phx_given"));
+    }
+}
