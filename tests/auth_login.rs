@@ -551,3 +551,84 @@ fn in_a_terminal_integrate_offers_sign_in_or_a_pasted_token() {
         "a pasted token stores nothing"
     );
 }
+
+#[test]
+fn in_a_terminal_the_pasted_code_then_a_project_pick_both_reach_the_wizard() {
+    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+
+    let account = account();
+    let config = tempfile::tempdir().unwrap();
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 40,
+            cols: 200,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_wizard"));
+    cmd.args(["login", "--no-browser"]);
+    cmd.env("XDG_CONFIG_HOME", config.path());
+    cmd.env("WIZARD_OAUTH_BASE_URL", account.url());
+    cmd.env("POSTHOG_HOST", account.url());
+    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let screen = Arc::new(Mutex::new(String::new()));
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let feed = screen.clone();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            feed.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+    });
+    let mut keys = pair.master.take_writer().unwrap();
+    let deadline = Instant::now() + LOGIN_GUARD;
+    let wait_for = |needle: &str| loop {
+        let text = screen.lock().unwrap().clone();
+        if let Some(at) = text.find(needle) {
+            return text[at..].to_string();
+        }
+        assert!(Instant::now() < deadline, "never saw {needle:?}: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let from_url = wait_for(&format!("{}/oauth/authorize", account.url()));
+    // Wait for the whole line.
+    let url = loop {
+        let text = wait_for(&format!("{}/oauth/authorize", account.url()));
+        if let Some(end) = text.find(['\r', '\n']) {
+            break text[..end].trim().to_string();
+        }
+        assert!(Instant::now() < deadline, "{from_url}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let location = play_browser(&url);
+    keys.write_all(format!("{location}\r").as_bytes()).unwrap();
+    keys.flush().unwrap();
+    wait_for("Which PostHog project");
+    keys.write_all(b"2\r").unwrap();
+    keys.flush().unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "login did not finish: {}",
+            screen.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{}", screen.lock().unwrap());
+    assert_eq!(
+        stored(config.path())["project"]["api_token"],
+        "phc_mobile_project_token"
+    );
+}

@@ -1,6 +1,6 @@
 //! The sign-in steps a user sees: `login`, `logout`, and the sign-in a run needs.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use tokio::sync::mpsc;
@@ -37,8 +37,9 @@ pub async fn login(
     let prompter = TerminalPrompter {
         open_browser: !opts.no_browser,
     };
-    // Paste fallback: read lines from stdin whenever the browser may not reach us.
-    let pasted = opts.no_browser.then(stdin_lines);
+    // Paste fallback: whenever someone can type (a terminal, or --no-browser's pipe), a
+    // pasted code races the loopback callback, so a browser that cannot reach us is no dead end.
+    let pasted = (opts.no_browser || std::io::stdin().is_terminal()).then(pasted_lines);
     let tokens = oauth::authorize(&settings, http, &prompter, pasted).await?;
     let sign_in = complete_sign_in(&settings, &tokens, opts, env, http).await?;
     store::save(&path, &sign_in)?;
@@ -152,7 +153,7 @@ async fn choose_project(
     let projects = account::projects(http, host, bearer).await?;
     let current_id = current.as_ref().map(|t| t.id);
     let chosen = if projects.len() > 1 && opts.interactive {
-        pick(&projects, current_id)?
+        pick(&projects, current_id).await?
     } else {
         // Not asked: the user's current project (documented default), else the only one.
         current
@@ -178,7 +179,7 @@ async fn with_token(
         .ok_or(AuthError::NoProjectToken { id: team.id })
 }
 
-fn pick(projects: &[Team], current: Option<u64>) -> Result<Team, AuthError> {
+async fn pick(projects: &[Team], current: Option<u64>) -> Result<Team, AuthError> {
     let default = projects
         .iter()
         .position(|p| Some(p.id) == current)
@@ -190,8 +191,9 @@ fn pick(projects: &[Team], current: Option<u64>) -> Result<Team, AuthError> {
     }
     eprint!("Project [{}]: ", default + 1);
     let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut line);
+    let line = crate::ui::stdin_lines::next_line()
+        .await
+        .unwrap_or_default();
     let answer = line.trim();
     let index = if answer.is_empty() {
         default
@@ -230,14 +232,20 @@ impl Prompter for TerminalPrompter {
     }
 }
 
-/// Lines typed on stdin, read on a thread of their own (stdin has no async reads).
-fn stdin_lines() -> mpsc::Receiver<String> {
+/// Pasted lines for the OAuth flow, forwarded from the process's stdin lines until the flow
+/// stops listening.
+fn pasted_lines() -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel(4);
-    std::thread::spawn(move || {
-        let stdin = std::io::stdin();
-        for line in stdin.lock().lines() {
-            let Ok(line) = line else { break };
-            if tx.blocking_send(line).is_err() {
+    tokio::spawn(async move {
+        loop {
+            // Stops waiting (and lets go of stdin) as soon as the flow ends, so the next
+            // question's answer is not swallowed here.
+            let line = tokio::select! {
+                _ = tx.closed() => break,
+                line = crate::ui::stdin_lines::next_line() => line,
+            };
+            let Some(line) = line else { break };
+            if tx.send(line).await.is_err() {
                 break;
             }
         }
@@ -332,8 +340,9 @@ async fn offer_sign_in(
          Press Enter to sign in with PostHog in your browser, or paste a project token (phc_…): "
     );
     let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut line);
+    let line = crate::ui::stdin_lines::next_line()
+        .await
+        .unwrap_or_default();
     let answer = line.trim();
     if answer.starts_with("phc_") {
         return Ok(RunAccess {

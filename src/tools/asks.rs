@@ -398,39 +398,14 @@ fn glob_matches(glob: &str, path: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Asks on the terminal: the question on stderr, the answer from stdin, one line.
-pub struct TerminalAsker {
-    // Started at the first ask, so a run that never asks never reads stdin.
-    lines: tokio::sync::OnceCell<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<String>>>,
-}
+/// Asks on the terminal: the question on stderr, the answer a line on stdin.
+#[derive(Debug, Default)]
+pub struct TerminalAsker;
 
 impl TerminalAsker {
-    /// An asker that reads answers from stdin once it first asks.
+    /// An asker on the process's terminal.
     pub fn new() -> Self {
-        TerminalAsker {
-            lines: tokio::sync::OnceCell::new(),
-        }
-    }
-}
-
-/// Lines typed on stdin, read on a thread of their own (stdin has no async reads).
-fn stdin_lines() -> tokio::sync::Mutex<tokio::sync::mpsc::Receiver<String>> {
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    std::thread::spawn(move || {
-        let stdin = std::io::stdin();
-        let mut line = String::new();
-        while stdin.read_line(&mut line).is_ok_and(|n| n > 0) {
-            if tx.blocking_send(std::mem::take(&mut line)).is_err() {
-                break;
-            }
-        }
-    });
-    tokio::sync::Mutex::new(rx)
-}
-
-impl Default for TerminalAsker {
-    fn default() -> Self {
-        Self::new()
+        TerminalAsker
     }
 }
 
@@ -450,13 +425,10 @@ impl Asker for TerminalAsker {
         question.push_str("\n  [o] allow once  [r] allow for this run  [d] deny: ");
         eprint!("{question}");
         let _ = std::io::stderr().flush();
-        let mut lines = self
-            .lines
-            .get_or_init(|| async { stdin_lines() })
+        match crate::ui::stdin_lines::next_line()
             .await
-            .lock()
-            .await;
-        match lines.recv().await.map(|l| l.trim().to_ascii_lowercase()) {
+            .map(|l| l.trim().to_ascii_lowercase())
+        {
             Some(a) if a == "o" || a == "once" => Answer::AllowOnce,
             Some(a) if a == "r" || a == "run" => Answer::AllowRun,
             _ => Answer::Deny,

@@ -8,6 +8,7 @@
 pub mod lines;
 pub mod outro;
 pub mod status;
+pub mod stdin_lines;
 pub mod terminal;
 pub mod tui;
 pub mod units;
