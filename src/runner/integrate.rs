@@ -749,14 +749,13 @@ fn decide_resume(
 }
 
 fn ask(question: &str) -> Result<bool> {
-    use std::io::{BufRead, IsTerminal, Write};
+    use std::io::{IsTerminal, Write};
     if !std::io::stdin().is_terminal() {
         bail!("{question}\n(no terminal to answer on: pass --yes to go on without asking)");
     }
     eprint!("{question}");
     let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
+    let line = crate::ui::stdin_lines::next_line_blocking().unwrap_or_default();
     let answer = line.trim().to_ascii_lowercase();
     Ok(answer.is_empty() && question.contains("[Y/n]") || answer == "y" || answer == "yes")
 }

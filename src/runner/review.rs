@@ -366,14 +366,13 @@ pub fn review(
 }
 
 fn ask_apply(real: &Path) -> Result<bool> {
-    use std::io::{BufRead, IsTerminal, Write};
+    use std::io::{IsTerminal, Write};
     if !std::io::stdin().is_terminal() {
         return Ok(false);
     }
     eprint!("Apply these changes to {}? [y/N] ", real.display());
     let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
+    let line = crate::ui::stdin_lines::next_line_blocking().unwrap_or_default();
     let answer = line.trim().to_ascii_lowercase();
     Ok(answer == "y" || answer == "yes")
 }
