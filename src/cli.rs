@@ -1,7 +1,8 @@
 //! The command line: flags in, a run out, an exit code back.
 //!
-//! Exit codes: 0 success, 1 the run failed, 2 usage or configuration error,
-//! 130 interrupted.
+//! Exit codes (README, "Exit codes"): 0 success, 1 a task failed, 2 usage or
+//! input error, 3 authentication, 4 a budget stopped the run, 10 blocked by a
+//! permission the run needed, 130 interrupted.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -26,6 +27,12 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILED: i32 = 1;
 /// Exit code for a usage or configuration error.
 pub const EXIT_USAGE: i32 = 2;
+/// Exit code for a missing or refused credential (sign-in, project token, model key).
+pub const EXIT_AUTH: i32 = 3;
+/// Exit code for a run a budget (`--budget-usd`, `--max-tokens`) stopped.
+pub const EXIT_BUDGET: i32 = 4;
+/// Exit code for a run blocked by a permission it needed and was not given.
+pub const EXIT_BLOCKED: i32 = 10;
 /// Exit code for an interrupted run.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
@@ -45,6 +52,10 @@ enum Command {
     Resume(RunArgs),
     /// See it work: integrate a bundled sample Next.js app offline, with scripted models.
     Demo(DemoArgs),
+    /// Sign in to PostHog in the browser; the sign-in is kept in your config dir.
+    Login(LoginArgs),
+    /// Forget the stored PostHog sign-in.
+    Logout,
     /// Show the last run's queue in DIR.
     Status {
         /// The app's directory.
@@ -128,9 +139,28 @@ struct RunArgs {
     /// Answer yes to every question.
     #[arg(long, short)]
     yes: bool,
-    /// Non-interactive: like --yes.
+    /// Headless: no prompts, no browser; every question takes its documented default.
     #[arg(long)]
     ci: bool,
+    /// Do not open a browser to sign in; print the URL and take the pasted code.
+    #[arg(long)]
+    no_browser: bool,
+    /// A PostHog personal API key (phx_…) instead of a sign-in, for CI (else POSTHOG_PERSONAL_API_KEY).
+    #[arg(long)]
+    api_key: Option<String>,
+    /// The PostHog project id (with a personal API key, or to choose at sign-in).
+    #[arg(long)]
+    project_id: Option<u64>,
+    /// Grant a command prefix no task was given (repeatable), e.g. --allow-command "npm run lint".
+    #[arg(long, value_name = "PATTERN")]
+    allow_command: Vec<String>,
+    /// Grant writes to paths matching GLOB (repeatable), e.g. --allow-write "lib/**".
+    #[arg(long, value_name = "GLOB")]
+    allow_write: Vec<String>,
+    /// Run in a scratch copy, show the diff, and apply it only on confirmation (--yes applies;
+    /// with --ci only .posthog-wizard/changes.patch is written).
+    #[arg(long)]
+    review: bool,
     /// The model provider (default: anthropic when its key is set, else openai when OPENAI_BASE_URL is set).
     #[arg(long, value_enum)]
     provider: Option<ProviderChoice>,
@@ -194,6 +224,16 @@ struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+struct LoginArgs {
+    /// Print the sign-in URL instead of opening a browser, and take the pasted code.
+    #[arg(long)]
+    no_browser: bool,
+    /// The PostHog project to use (default: your current project; asked when you have several).
+    #[arg(long)]
+    project_id: Option<u64>,
+}
+
+#[derive(Debug, Args)]
 struct DemoArgs {
     /// The sample app to integrate (a folder of `examples/`), replayed with the cassette
     /// of the same name (default: next-app).
@@ -233,6 +273,8 @@ pub fn main() -> i32 {
         Command::Integrate(args) => integrate::integrate(options(args, ResumeChoice::Ask)),
         Command::Resume(args) => integrate::integrate(options(args, ResumeChoice::Resume)),
         Command::Demo(args) => demo_command(args),
+        Command::Login(args) => login_command(args),
+        Command::Logout => logout_command(),
         Command::Status { dir } => status(&dir),
         Command::Content(cmd) => content_command(cmd),
         Command::Detect { dir, json, content } => {
@@ -243,7 +285,11 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) => {
             eprintln!("wizard: {e:#}");
-            EXIT_USAGE
+            if e.downcast_ref::<crate::auth::AuthError>().is_some() {
+                EXIT_AUTH
+            } else {
+                EXIT_USAGE
+            }
         }
     }
 }
@@ -313,6 +359,17 @@ fn options(args: RunArgs, mut resume: ResumeChoice) -> IntegrateOptions {
             host: args.host,
             mcp_url: args.mcp_url,
         },
+        sign_in: crate::auth::SignInFlags {
+            ci: args.ci,
+            no_browser: args.no_browser,
+            api_key: args.api_key,
+            project_id: args.project_id,
+        },
+        asks: crate::tools::asks::AskFlags {
+            allow_commands: args.allow_command,
+            allow_writes: args.allow_write,
+        },
+        review: args.review,
         email: args.email,
         no_telemetry: args.no_telemetry,
         budget,
@@ -352,6 +409,9 @@ fn demo_command(args: DemoArgs) -> Result<i32> {
             Variant::Orchestrator
         }),
         credentials: CredentialFlags::default(),
+        sign_in: crate::auth::SignInFlags::default(),
+        asks: Default::default(),
+        review: false,
         email: None,
         no_telemetry: true,
         budget: None,
@@ -371,9 +431,44 @@ fn demo_command(args: DemoArgs) -> Result<i32> {
 pub fn exit_code(verdict: Verdict) -> i32 {
     match verdict {
         Verdict::Success => EXIT_OK,
-        Verdict::Failed | Verdict::BudgetExhausted => EXIT_FAILED,
+        Verdict::Failed => EXIT_FAILED,
+        Verdict::BudgetExhausted => EXIT_BUDGET,
         Verdict::Interrupted => EXIT_INTERRUPTED,
     }
+}
+
+fn login_command(args: LoginArgs) -> Result<i32> {
+    use std::io::IsTerminal;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let opts = crate::auth::LoginOptions {
+        no_browser: args.no_browser,
+        project_id: args.project_id,
+        interactive: std::io::stdin().is_terminal(),
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let http = reqwest::Client::new();
+    let signed_in = rt.block_on(crate::auth::login(&opts, &env, &http))?;
+    println!(
+        "Signed in{} to PostHog; project {} (id {}). `wizard integrate` will use it; `wizard logout` forgets it.",
+        signed_in
+            .email
+            .as_deref()
+            .map(|e| format!(" as {e}"))
+            .unwrap_or_default(),
+        signed_in.project.name,
+        signed_in.project.id,
+    );
+    Ok(EXIT_OK)
+}
+
+fn logout_command() -> Result<i32> {
+    match crate::auth::logout()? {
+        Some(path) => println!("Signed out: removed {}.", path.display()),
+        None => println!("Not signed in: nothing to remove."),
+    }
+    Ok(EXIT_OK)
 }
 
 fn status(dir: &Path) -> Result<i32> {

@@ -6,6 +6,7 @@
 pub mod actors;
 pub mod agent;
 pub mod cancel;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod content;

@@ -210,6 +210,7 @@ impl Agent {
                 task_type: "install".into(),
             },
             repeat_limit: self.repeat_limit,
+            asks: None,
         };
         let price = |_: &str, u: &Usage| u.total() as f64 * 1e-6;
         run_agent(&self.client, setup, self.port.as_ref(), &price).await
@@ -706,6 +707,7 @@ async fn backend(client: Arc<dyn ModelClient>, defaults: AgentDefaults) -> Backe
         base_ctx: ctx,
         project: project(&app),
         framework_id: Some("nextjs-app-router".into()),
+        asks: None,
     })
     .with_defaults(defaults);
     Backend {

@@ -379,10 +379,15 @@ fn a_rejected_key_stops_at_bootstrap_with_the_reason() {
             ("ANTHROPIC_API_KEY", "wrong-key".into()),
         ],
     );
-    // The health check's authenticated probe finds the bad key before any task (even with --yes).
-    assert_exit(&run.out, 2);
+    // The health check's authenticated probe finds the bad key before any task (even with
+    // --yes): an authentication failure (exit 3) that names the refused credential.
+    assert_exit(&run.out, 3);
     let stderr = String::from_utf8_lossy(&run.out.stderr);
     assert!(stderr.contains("invalid x-api-key"), "{stderr}");
+    assert!(
+        stderr.contains("The refused credential is ANTHROPIC_API_KEY"),
+        "{stderr}"
+    );
     assert!(json_lines(&run.out).is_empty(), "no run started");
     assert_eq!(fake.request_count(), 1, "one probe, not retried");
     // The key itself is a secret: not in the output, not in any file the run left.

@@ -178,6 +178,7 @@ async fn the_linear_runners_requests_on_the_demo_cassette_match_the_golden_file(
         base_ctx: ctx,
         project,
         framework_id: Some(framework.id.clone()),
+        asks: None,
     });
     let report = backend
         .run(

@@ -9,7 +9,7 @@
 //! cut off or stalled after N bytes. [`Answer`] builds well-formed streams from
 //! blocks, so whole runs can be scripted; [`Faults`] injects seeded failures
 //! and [`Latency`] paces streams for benchmarks. The PostHog and MCP fakes
-//! live in [`posthog`] and [`mcp`].
+//! live in [`posthog`] and [`mcp`]; the sign-in (OAuth + API) in [`account`].
 //!
 //! The fakes follow the checklist of the wire reference (§6): event order,
 //! `event:` + `data:` lines with blank-line terminators, error envelopes,
@@ -23,6 +23,7 @@
 //! # }
 //! ```
 
+pub mod account;
 mod answer;
 mod anthropic;
 mod faults;

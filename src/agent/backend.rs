@@ -75,6 +75,8 @@ pub struct AgentEnv {
     pub project: ProjectContext,
     /// The detected framework's id, for framework-specific skills.
     pub framework_id: Option<String>,
+    /// The run's permission asks and grants.
+    pub asks: Option<Arc<crate::tools::asks::RunAsks>>,
 }
 
 impl AgentEnv {
@@ -216,6 +218,7 @@ impl AgentBackend for ModelBackend {
                 task_type: task.task_type.clone(),
             },
             repeat_limit: self.defaults.repeat_limit,
+            asks: self.env.asks.clone(),
         };
         let price = self.env.pricer();
         let mut result = run_agent(self.env.client.as_ref(), setup, port.as_ref(), &price).await;
@@ -263,6 +266,7 @@ impl AgentBackend for ModelBackend {
                 task_type: "seed".into(),
             },
             repeat_limit: self.defaults.repeat_limit,
+            asks: self.env.asks.clone(),
         };
         let price = self.env.pricer();
         let result = run_agent(self.env.client.as_ref(), setup, port.as_ref(), &price).await;

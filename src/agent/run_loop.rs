@@ -52,6 +52,8 @@ pub struct AgentSetup {
     pub meta: RequestMeta,
     /// Identical tool calls in a row that stop the agent.
     pub repeat_limit: u32,
+    /// The run's permission asks and grants (none: a refusal is final).
+    pub asks: Option<Arc<crate::tools::asks::RunAsks>>,
 }
 
 /// How the loop ended, with what it used.
@@ -217,6 +219,7 @@ pub async fn run_agent(
             return result;
         }
 
+        let reason = first_text(&response.content);
         let mut results = Vec::with_capacity(calls.len());
         for (id, name, input) in calls {
             let key = format!("{name}:{}", canonical_json(&input));
@@ -298,8 +301,14 @@ pub async fn run_agent(
                 ))),
                 Some(tool) => match check_tool_allowed(&setup.ctx.permissions, &name) {
                     Err(e) => Err(e),
-                    Ok(()) => tool.call(&setup.ctx, input).await,
+                    Ok(()) => tool.call(&setup.ctx, input.clone()).await,
                 },
+            };
+            let outcome = match (outcome, &setup.asks, by_name.get(&name)) {
+                (Err(ToolError::Denied(why)), Some(asks), Some(tool)) => {
+                    ask_and_retry(asks, &setup, tool, &name, input, why, &reason, port).await
+                }
+                (other, _, _) => other,
             };
             match outcome {
                 Ok(out) => {
@@ -344,6 +353,36 @@ fn checks_or(failing_checks: &Option<String>, otherwise: AttemptEnd) -> AttemptE
         },
         None => otherwise,
     }
+/// The hook where a permission rule refused a call: ask (or apply a grant), then retry the
+/// call with the lifted permission, or return the refusal.
+#[allow(clippy::too_many_arguments)]
+async fn ask_and_retry(
+    asks: &crate::tools::asks::RunAsks,
+    setup: &AgentSetup,
+    tool: &Arc<dyn Tool>,
+    name: &str,
+    input: Value,
+    why: String,
+    reason: &Option<String>,
+    port: &dyn TaskPort,
+) -> Result<crate::tools::ToolOutput, ToolError> {
+    let task = (setup.meta.task_id.as_str(), setup.meta.task_type.as_str());
+    let (decision, phrase) = asks
+        .on_denied(
+            task,
+            &setup.ctx.permissions,
+            name,
+            &input,
+            why,
+            reason.clone(),
+        )
+        .await;
+    if let Some(phrase) = phrase {
+        port.activity(phrase, None, None);
+    }
+    let mut ctx = setup.ctx.clone();
+    ctx.permissions = decision?;
+    tool.call(&ctx, input).await
 }
 
 /// The activity phrase of one call: the tool's own, or a plain one for

@@ -70,6 +70,8 @@ pub struct AnthropicConfig {
     pub retry: RetryPolicy,
     /// Extra headers sent with every request (gateway properties); never secrets.
     pub extra_headers: Vec<(String, String)>,
+    /// Appended to a 401/403's message: which credential was refused and how to fix it.
+    pub auth_hint: Option<String>,
 }
 
 impl AnthropicConfig {
@@ -80,6 +82,7 @@ impl AnthropicConfig {
             credential,
             retry: RetryPolicy::default(),
             extra_headers: Vec::new(),
+            auth_hint: None,
         }
     }
 
@@ -94,8 +97,16 @@ impl AnthropicConfig {
             (None, None) => return None,
         };
         let base = set("ANTHROPIC_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-        let mut config = AnthropicConfig::new(base, credential);
+        let name = match &credential {
+            AnthropicCredential::ApiKey(_) => "ANTHROPIC_API_KEY",
+            AnthropicCredential::AuthToken(_) => "ANTHROPIC_AUTH_TOKEN",
+        };
+        let mut config = AnthropicConfig::new(base.clone(), credential);
         config.retry = RetryPolicy::from_env_with(&lookup);
+        config.auth_hint = Some(format!(
+            "The refused credential is {name} (sent to {base}); fix or unset it \
+             (unset, a PostHog sign-in from `wizard login` is used instead)."
+        ));
         Some(config)
     }
 
@@ -146,6 +157,18 @@ impl AnthropicClient {
             Err(failure_from_response(response, idle).await)
         })
         .await
+        .map_err(|e| self.name_credential(e))
+    }
+
+    /// A refusal, with the config's hint about which credential it was.
+    fn name_credential(&self, error: ProviderError) -> ProviderError {
+        match (error, &self.config.auth_hint) {
+            (ProviderError::Auth { status, message }, Some(hint)) => ProviderError::Auth {
+                status,
+                message: format!("{message}. {hint}"),
+            },
+            (other, _) => other,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -215,6 +238,7 @@ impl ModelClient for AnthropicClient {
             self.attempt(&body, &request.model, progress, &first_token)
         })
         .await
+        .map_err(|e| self.name_credential(e))
     }
 
     fn name(&self) -> &'static str {

@@ -8,6 +8,7 @@
 
 pub mod anthropic;
 pub mod credential;
+pub mod gateway;
 pub mod openai;
 pub mod pricing;
 pub mod replay;

@@ -51,6 +51,8 @@ pub enum ProviderChoice {
     Anthropic,
     /// An OpenAI-compatible server (`OPENAI_BASE_URL`, `OPENAI_API_KEY`).
     Openai,
+    /// PostHog's LLM gateway, with the PostHog sign-in (`wizard login`) or personal API key.
+    Posthog,
     /// A scripted cassette (offline).
     Replay,
     /// No model: stub tasks that write a file each (machinery tests).
@@ -92,6 +94,12 @@ pub struct IntegrateOptions {
     pub variant: Option<Variant>,
     /// `--project-token`, `--region`, `--host`, `--mcp-url` (env vars are read by bootstrap).
     pub credentials: CredentialFlags,
+    /// `--ci`, `--no-browser`, `--api-key`, `--project-id`.
+    pub sign_in: crate::auth::SignInFlags,
+    /// `--allow-command`, `--allow-write`.
+    pub asks: crate::tools::asks::AskFlags,
+    /// `--review`: run in a scratch copy and apply the diff on confirmation.
+    pub review: bool,
     /// `--email`, for the flag's targeting.
     pub email: Option<String>,
     /// `--no-telemetry`.
@@ -114,6 +122,22 @@ pub struct IntegrateOptions {
 
 /// Runs `integrate` (or `resume`) and returns the exit code.
 pub fn integrate(mut opts: IntegrateOptions) -> Result<i32> {
+    if opts.review {
+        use crate::runner::review::{review, Confirm};
+        let confirm = match (opts.sign_in.ci, opts.yes) {
+            (true, _) => Confirm::PatchOnly,
+            (false, true) => Confirm::Apply,
+            (false, false) => Confirm::Ask,
+        };
+        let real = opts.dir.clone();
+        return review(&real, confirm, |dir| {
+            integrate(IntegrateOptions {
+                dir,
+                review: false,
+                ..opts
+            })
+        });
+    }
     let install_dir = opts
         .dir
         .canonicalize()
@@ -172,7 +196,18 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     }
 
     let env = |name: &str| std::env::var(name).ok();
-    let credentials = resolve_credentials(&opts.credentials, &env)?.or_demo_token();
+    let http = reqwest::Client::new();
+    let offline = opts.provider == Some(ProviderChoice::Replay);
+    let given = resolve_credentials(&opts.credentials, &env)?;
+    let (credentials, access) = crate::auth::prepare_run(
+        &opts.sign_in,
+        &opts.credentials,
+        given,
+        offline,
+        &env,
+        &http,
+    )
+    .await?;
     let resume_file = match resume_or_fresh(&opts, &state_dir, &content)? {
         Ok(file) => file,
         Err(code) => return Ok(code),
@@ -191,7 +226,6 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     .context("reading the app's env files stopped")?;
 
     // Telemetry first, so the run's own start is counted; it never blocks the run.
-    let http = reqwest::Client::new();
     let telemetry_setting = TelemetrySetting::resolve(opts.no_telemetry, &env);
     let telemetry = match telemetry_setting.target() {
         Some(target) => TelemetryActor::new(
@@ -211,7 +245,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     .start();
     telemetry.do_send(Capture::new(names::STARTED).prop("resumed", resume_file.is_some()));
 
-    let (client, provider, auth) = model_client(&opts, &content, &mut models)?;
+    let (client, provider, auth) = model_client(&opts, &content, &mut models, access.as_ref())?;
 
     let flags = apps::AppFlags {
         apps: opts.apps.clone(),
@@ -272,6 +306,10 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
             decision.reason
         );
     }
+    let client = match (&access, provider) {
+        (Some(access), "posthog") => gateway_client(access, decision.variant)?,
+        _ => client,
+    };
     telemetry.do_send(AssignVariant {
         variant: decision.variant,
         distinct_id: decision.distinct_id.clone(),
@@ -333,6 +371,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         priced: models.priced_ids().map(str::to_string).collect(),
     };
     let models = Arc::new(models);
+    let asks = crate::tools::asks::for_run(&opts.asks, asks_interactive(&opts));
     let env = AgentEnv {
         client,
         provider: provider.to_string(),
@@ -342,6 +381,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         base_ctx,
         project,
         framework_id,
+        asks: Some(asks.clone()),
     };
     let (backend, catalogue): (Arc<dyn AgentBackend>, _) = match decision.variant {
         Variant::Orchestrator if branched => (
@@ -397,7 +437,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     };
     let found = apps::found_section(&targets, &content.product().name);
     let result = orchestrated::run(setup).await;
-    finish(
+    let code = finish(
         &opts,
         &install_dir,
         &state_dir,
@@ -405,7 +445,20 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         variant,
         result,
         &found,
-    )
+    )?;
+    if let Err(e) = crate::tools::asks::append_to_report(&state_dir, &asks) {
+        eprintln!("wizard: could not add the permission asks to the run report: {e}");
+    }
+    Ok(match code {
+        crate::cli::EXIT_FAILED if asks.blocked() => crate::cli::EXIT_BLOCKED,
+        code => code,
+    })
+}
+
+/// Asks go to the terminal only when someone is there and the TUI does not own the screen.
+fn asks_interactive(opts: &IntegrateOptions) -> bool {
+    use std::io::IsTerminal;
+    !opts.sign_in.ci && opts.ui != UiMode::Tui && std::io::stdin().is_terminal()
 }
 
 /// True when the command line asks for the linear runner.
@@ -425,6 +478,7 @@ async fn bootstrap_checks(
     let provider_flag = opts.provider.map(|p| match p {
         ProviderChoice::Anthropic => "anthropic",
         ProviderChoice::Openai => "openai",
+        ProviderChoice::Posthog => "posthog",
         ProviderChoice::Replay => "replay",
         ProviderChoice::Stub => "stub",
     });
@@ -466,8 +520,7 @@ async fn bootstrap_checks(
             ask("Continue anyway? [y/N] ")
         }
         HealthDecision::Stop { message } => {
-            eprintln!("wizard: {message}");
-            Ok(false)
+            Err(crate::auth::AuthError::ModelRejected(message).into())
         }
     }
 }
@@ -628,6 +681,7 @@ fn model_client(
     opts: &IntegrateOptions,
     content: &ContentSet,
     models: &mut ModelTable,
+    access: Option<&crate::auth::PostHogAccess>,
 ) -> Result<ChosenClient> {
     let choice = match opts.provider {
         Some(p) => p,
@@ -635,9 +689,11 @@ fn model_client(
             ProviderChoice::Anthropic
         }
         None if std::env::var_os("OPENAI_BASE_URL").is_some() => ProviderChoice::Openai,
+        None if access.is_some() => ProviderChoice::Posthog,
         None => bail!(
-            "no model provider is configured: set ANTHROPIC_API_KEY, or OPENAI_BASE_URL for an OpenAI-compatible server, \
-             or pass --provider. To see the wizard work without any key, run `wizard demo`."
+            "no model provider is configured: run `wizard login` (models through PostHog), set ANTHROPIC_API_KEY, \
+             or OPENAI_BASE_URL for an OpenAI-compatible server, or pass --provider. \
+             To see the wizard work without any key, run `wizard demo`."
         ),
     };
     Ok(match choice {
@@ -662,6 +718,21 @@ fn model_client(
                 .ok_or_else(|| anyhow!("--provider openai needs OPENAI_BASE_URL (and OPENAI_API_KEY if the server wants one)"))?;
             let client = Arc::new(OpenAiClient::new(config)?);
             (client.clone(), "openai", Some(Arc::new(ClientAuth(client))))
+        }
+        ProviderChoice::Posthog => {
+            let access = access.ok_or_else(|| {
+                crate::auth::AuthError::NotSignedIn(
+                    "--provider posthog needs a PostHog sign-in: run `wizard login`, or set POSTHOG_PERSONAL_API_KEY".into(),
+                )
+            })?;
+            let env = |name: &str| std::env::var(name).ok();
+            let config = crate::providers::gateway::gateway_config(access, None, &env);
+            let client = Arc::new(AnthropicClient::new(config)?);
+            (
+                client.clone(),
+                "posthog",
+                Some(Arc::new(ClientAuth(client))),
+            )
         }
         ProviderChoice::Stub => bail!("the stub provider has no model client"),
         ProviderChoice::Replay => {
@@ -695,6 +766,20 @@ fn continues_a_run(opts: &IntegrateOptions, state_dir: &Path) -> bool {
         ResumeChoice::Fresh => false,
         ResumeChoice::Ask => opts.yes && resume::has_unfinished_run(state_dir),
     }
+}
+
+/// The gateway client for the run's variant (the gateway records it on each generation).
+fn gateway_client(
+    access: &crate::auth::PostHogAccess,
+    variant: Variant,
+) -> Result<Arc<dyn ModelClient>> {
+    let name = match variant {
+        Variant::Orchestrator => "orchestrator",
+        Variant::Linear => "base",
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let config = crate::providers::gateway::gateway_config(access, Some(name), &env);
+    Ok(Arc::new(AnthropicClient::new(config)?))
 }
 
 /// The saved queue to continue (`Ok(Some)`), a fresh start (`Ok(None)`), or an exit code
@@ -831,14 +916,13 @@ fn check_content(opts: &IntegrateOptions, file: &QueueFile, content: &ContentSet
 }
 
 fn ask(question: &str) -> Result<bool> {
-    use std::io::{BufRead, IsTerminal, Write};
+    use std::io::{IsTerminal, Write};
     if !std::io::stdin().is_terminal() {
         bail!("{question}\n(no terminal to answer on: pass --yes to go on without asking)");
     }
     eprint!("{question}");
     let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
+    let line = crate::ui::stdin_lines::next_line_blocking().unwrap_or_default();
     let answer = line.trim().to_ascii_lowercase();
     Ok(answer.is_empty() && question.contains("[Y/n]") || answer == "y" || answer == "yes")
 }

@@ -128,6 +128,7 @@ impl AgentBackend for LinearBackend {
                 task_type: LINEAR_TYPE.into(),
             },
             repeat_limit: 5,
+            asks: self.env.asks.clone(),
         };
         let price = self.env.pricer();
         let result = run_agent(self.env.client.as_ref(), setup, port.as_ref(), &price).await;

@@ -11,3 +11,4 @@ pub mod lock;
 pub mod orchestrated;
 pub mod resume;
 pub mod settings;
+pub mod review;

@@ -7,6 +7,7 @@
 //! [`ToolRegistry::builtin`] holds every tool defined here; the queue and MCP
 //! tools are added to it by their owners with [`ToolRegistry::insert`].
 
+pub mod asks;
 pub mod bash;
 pub mod child_env;
 pub mod context;

@@ -10,6 +10,7 @@ pub mod lines;
 pub mod outro;
 pub mod sanitize;
 pub mod status;
+pub mod stdin_lines;
 pub mod terminal;
 pub mod tui;
 pub mod units;

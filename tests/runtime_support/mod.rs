@@ -344,6 +344,9 @@ pub fn anthropic_exchanges(bodies: &[Value], script: &str) -> Vec<Exchange> {
 
 // ---- the binary ----------------------------------------------------------
 
+/// The project token [`wizard`] gives every run (a test may override it).
+pub const FIXTURE_PROJECT_TOKEN: &str = "phc_fixture_project_token";
+
 /// The `wizard` binary with none of the caller's provider, product or wizard settings.
 pub fn wizard() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_wizard"));
@@ -358,9 +361,19 @@ pub fn wizard() -> Command {
         "WIZARD_ORCHESTRATOR",
         "WIZARD_LOG",
         "WIZARD_FAIL_QUEUE_WRITES",
+        "POSTHOG_PERSONAL_API_KEY",
+        "WIZARD_OAUTH_BASE_URL",
+        "WIZARD_LLM_GATEWAY_URL",
     ] {
         command.env_remove(var);
     }
+    // A run with a model needs a project (a token or a sign-in); the fixture's token stands in,
+    // and no sign-in the developer stored may leak in.
+    command.env("POSTHOG_PROJECT_TOKEN", FIXTURE_PROJECT_TOKEN);
+    command.env(
+        "XDG_CONFIG_HOME",
+        std::env::temp_dir().join("wizard-tests-no-config"),
+    );
     command.stdin(Stdio::null());
     command
 }

@@ -239,6 +239,31 @@ impl Credentials {
         self
     }
 
+    /// The same credentials completed by a PostHog sign-in or personal key: its project
+    /// token when none was given, its ingestion host when no host or region was given, and
+    /// its bearer for the MCP server (and for redaction) when no personal API key was set.
+    pub fn with_posthog_access(
+        mut self,
+        project_token: Option<String>,
+        host: Option<(String, Option<Region>)>,
+        bearer: Option<String>,
+    ) -> Self {
+        if self.project_token.is_none() {
+            self.project_token = project_token;
+        }
+        if let Some((host, region)) = host {
+            self.host = host;
+            self.region = region;
+            if self.mcp_url.is_none() && region.is_some() {
+                self.mcp_url = Some(DEFAULT_MCP_URL.to_string());
+            }
+        }
+        if self.personal_api_key.is_none() {
+            self.personal_api_key = bearer;
+        }
+        self
+    }
+
     /// True when a project token is known (given, or the demo one).
     pub fn has_project_token(&self) -> bool {
         self.project_token.is_some()
@@ -316,5 +341,41 @@ impl Credentials {
             .filter(|v| v.as_str() != DEMO_PROJECT_TOKEN)
             .cloned()
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod posthog_access_tests {
+    use super::*;
+
+    #[test]
+    fn a_sign_in_fills_the_token_host_and_mcp_bearer_but_never_overrides_what_was_given() {
+        let none = |_: &str| None;
+        let base = resolve_credentials(&CredentialFlags::default(), &none).unwrap();
+        let signed = base.clone().with_posthog_access(
+            Some("phc_from_sign_in".into()),
+            Some(("https://eu.i.posthog.com".into(), Some(Region::Eu))),
+            Some("pha_bearer".into()),
+        );
+        assert_eq!(signed.project_token(), Some("phc_from_sign_in"));
+        assert_eq!(signed.host(), "https://eu.i.posthog.com");
+        // The MCP dashboard task uses the same bearer as the gateway.
+        assert_eq!(signed.mcp_endpoint(), Some((DEFAULT_MCP_URL, "pha_bearer")));
+        assert!(signed.secret_values().contains(&"pha_bearer".to_string()));
+
+        let env = |n: &str| match n {
+            "POSTHOG_PROJECT_TOKEN" => Some("phc_given".to_string()),
+            "POSTHOG_PERSONAL_API_KEY" => Some("phx_given".to_string()),
+            _ => None,
+        };
+        let given = resolve_credentials(&CredentialFlags::default(), &env)
+            .unwrap()
+            .with_posthog_access(
+                Some("phc_from_sign_in".into()),
+                None,
+                Some("pha_bearer".into()),
+            );
+        assert_eq!(given.project_token(), Some("phc_given"));
+        assert_eq!(given.personal_api_key(), Some("phx_given"));
     }
 }

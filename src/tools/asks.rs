@@ -1,0 +1,612 @@
+//! Permission asks: what happens when a permission rule refuses a command or a write.
+//!
+//! The rules in [`super::permissions`] stay as they are; this is the hook at
+//! the point where one of them said no. A refusal is *askable* only when it
+//! is the task's allow-list that said no (a command prefix, a write glob,
+//! the `Bash`/`Write`/`Edit` tool itself). Writes outside the project, into
+//! `.git/` or the run's state, env files and secrets are never askable: those
+//! rules refuse before any allow-list is consulted, and their messages are
+//! not recognised here.
+//!
+//! An askable refusal is checked against the run's grants (`--allow-command`,
+//! `--allow-write`, and answers "allow for this run"); then, when the run has
+//! an [`Asker`] (a terminal), the user is asked: allow once, allow for this
+//! run, or deny, with a timeout that denies. With no asker the refusal stays,
+//! and its text names the flag that would grant it. Every ask and answer is
+//! kept ([`RunAsks::records`]) for the run report and shown as task activity,
+//! which `audit.jsonl` records. `--yes` never answers an ask.
+
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::context::{Permissions, ToolError};
+
+/// How long an ask waits for an answer before it counts as "deny".
+pub const ASK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What the agent asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "subject", rename_all = "snake_case")]
+pub enum Request {
+    /// A command line (`npm run lint`).
+    Command(String),
+    /// A path to write, relative to the app.
+    Write(String),
+}
+
+impl Request {
+    /// The flag that grants this in advance.
+    pub fn flag(&self) -> String {
+        match self {
+            Request::Command(c) => format!("--allow-command {c:?}"),
+            Request::Write(p) => format!("--allow-write {p:?}"),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Request::Command(c) => format!("run `{c}`"),
+            Request::Write(p) => format!("write {p}"),
+        }
+    }
+}
+
+/// One ask, as the user sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ask {
+    /// The task's id.
+    pub task_id: String,
+    /// The task's type.
+    pub task_type: String,
+    /// What it wants.
+    pub request: Request,
+    /// Why, in the agent's words (its text before the call), when it said.
+    pub reason: Option<String>,
+    /// The rule that refused.
+    pub refusal: String,
+}
+
+/// The user's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    /// Allow this one call.
+    AllowOnce,
+    /// Allow this command prefix or path for the rest of the run.
+    AllowRun,
+    /// Refuse.
+    Deny,
+    /// Nobody answered in time (a refusal).
+    TimedOut,
+    /// Granted in advance by a flag or an earlier "allow for this run".
+    Granted,
+    /// No one to ask: the run is not interactive (a refusal naming the flag).
+    NotAsked,
+}
+
+impl Answer {
+    fn allows(self) -> bool {
+        matches!(self, Answer::AllowOnce | Answer::AllowRun | Answer::Granted)
+    }
+}
+
+/// An ask and its answer, for the run report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AskRecord {
+    /// The ask.
+    #[serde(flatten)]
+    pub ask: Ask,
+    /// The answer.
+    pub answer: Answer,
+}
+
+/// `--allow-command` / `--allow-write`, as given.
+#[derive(Debug, Clone, Default)]
+pub struct AskFlags {
+    /// Command prefixes granted in advance.
+    pub allow_commands: Vec<String>,
+    /// Write globs granted in advance.
+    pub allow_writes: Vec<String>,
+}
+
+/// The run's asks: grants from `flags`, and a terminal to ask on when `interactive`.
+pub fn for_run(flags: &AskFlags, interactive: bool) -> Arc<RunAsks> {
+    let asker: Option<Arc<dyn Asker>> = if interactive {
+        Some(Arc::new(TerminalAsker::new()))
+    } else {
+        None
+    };
+    Arc::new(RunAsks::new(
+        flags.allow_commands.clone(),
+        flags.allow_writes.clone(),
+        asker,
+    ))
+}
+
+/// Appends the asks and their answers to the run report (`run-report.md` in `state_dir`).
+pub fn append_to_report(state_dir: &std::path::Path, asks: &RunAsks) -> std::io::Result<()> {
+    let records = asks.records();
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut text = String::from(
+        "\n## Permission asks\n\n| task | asked to | why | answer |\n|---|---|---|---|\n",
+    );
+    for r in &records {
+        text.push_str(&format!(
+            "| {} ({}) | {} | {} | {} |\n",
+            r.ask.task_id,
+            r.ask.task_type,
+            r.ask.request.describe().replace('|', "\\|"),
+            r.ask.reason.as_deref().unwrap_or("").replace('|', "\\|"),
+            answer_words(r.answer)
+        ));
+    }
+    if asks.blocked() {
+        text.push_str("\nRefused for lack of an answer; to grant in advance, re-run with:");
+        for r in records
+            .iter()
+            .filter(|r| matches!(r.answer, Answer::NotAsked | Answer::TimedOut))
+        {
+            text.push_str(&format!(" `{}`", r.ask.request.flag()));
+        }
+        text.push('\n');
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(state_dir.join("run-report.md"))?;
+    file.write_all(text.as_bytes())
+}
+
+/// Someone who can answer asks (a terminal).
+#[async_trait]
+pub trait Asker: Send + Sync {
+    /// Asks and waits; the caller applies the timeout.
+    async fn ask(&self, ask: &Ask) -> Answer;
+}
+
+/// The run's grants, asker and record of asks; shared by every agent of the run.
+pub struct RunAsks {
+    commands: Mutex<Vec<String>>,
+    writes: Mutex<Vec<String>>,
+    asker: Option<Arc<dyn Asker>>,
+    // One question on screen at a time; other tasks keep running meanwhile.
+    turn: tokio::sync::Mutex<()>,
+    timeout: Duration,
+    records: Mutex<Vec<AskRecord>>,
+}
+
+impl std::fmt::Debug for RunAsks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunAsks")
+            .field("interactive", &self.asker.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunAsks {
+    /// Grants from `--allow-command` / `--allow-write`, and who answers asks (none: refuse).
+    pub fn new(commands: Vec<String>, writes: Vec<String>, asker: Option<Arc<dyn Asker>>) -> Self {
+        RunAsks {
+            commands: Mutex::new(commands),
+            writes: Mutex::new(writes),
+            asker,
+            turn: tokio::sync::Mutex::new(()),
+            timeout: ASK_TIMEOUT,
+            records: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The same, with another ask timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Every ask so far, with its answer.
+    pub fn records(&self) -> Vec<AskRecord> {
+        self.records.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// True when a refusal that a flag could have granted was kept because no one could be
+    /// asked: the run was blocked by a permission it needed.
+    pub fn blocked(&self) -> bool {
+        self.records()
+            .iter()
+            .any(|r| matches!(r.answer, Answer::NotAsked | Answer::TimedOut))
+    }
+
+    /// Called where a permission rule refused `tool` with `input`: the permissions to retry
+    /// the call with when it is now allowed, or the refusal to return to the agent; and,
+    /// when there was an ask, a phrase saying how it was answered (for the activity line).
+    pub async fn on_denied(
+        &self,
+        task: (&str, &str),
+        perms: &Permissions,
+        tool: &str,
+        input: &Value,
+        refusal: String,
+        reason: Option<String>,
+    ) -> (Result<Permissions, ToolError>, Option<String>) {
+        let Some(request) = askable(tool, input, &refusal) else {
+            return (Err(ToolError::Denied(refusal)), None);
+        };
+        let ask = Ask {
+            task_id: task.0.to_string(),
+            task_type: task.1.to_string(),
+            request,
+            reason,
+            refusal: refusal.clone(),
+        };
+        let answer = if self.granted(&ask.request) {
+            Answer::Granted
+        } else if let Some(asker) = &self.asker {
+            let _turn = self.turn.lock().await;
+            // An earlier answer may have granted it while this one waited its turn.
+            if self.granted(&ask.request) {
+                Answer::Granted
+            } else {
+                tokio::time::timeout(self.timeout, asker.ask(&ask))
+                    .await
+                    .unwrap_or(Answer::TimedOut)
+            }
+        } else {
+            Answer::NotAsked
+        };
+        if answer == Answer::AllowRun {
+            self.grant(&ask.request);
+        }
+        let phrase = format!(
+            "Asked to {}: {}",
+            ask.request.describe(),
+            answer_words(answer)
+        );
+        if let Ok(mut records) = self.records.lock() {
+            records.push(AskRecord {
+                ask: ask.clone(),
+                answer,
+            });
+        }
+        if answer.allows() {
+            return (Ok(extended(perms, tool, &ask.request)), Some(phrase));
+        }
+        let why = match answer {
+            Answer::Deny => "the user denied it".to_string(),
+            Answer::TimedOut => format!("no one answered within {}s", self.timeout.as_secs()),
+            _ => format!(
+                "this run cannot ask (it is not interactive); re-run with {} to allow it",
+                ask.request.flag()
+            ),
+        };
+        (
+            Err(ToolError::Denied(format!(
+                "{refusal}. Asked to allow it: {why}"
+            ))),
+            Some(phrase),
+        )
+    }
+
+    fn granted(&self, request: &Request) -> bool {
+        match request {
+            Request::Command(c) => self
+                .commands
+                .lock()
+                .map(|g| g.iter().any(|p| prefix_matches(p, c)))
+                .unwrap_or(false),
+            Request::Write(p) => self
+                .writes
+                .lock()
+                .map(|g| g.iter().any(|glob| glob_matches(glob, p)))
+                .unwrap_or(false),
+        }
+    }
+
+    fn grant(&self, request: &Request) {
+        match request {
+            Request::Command(c) => {
+                if let Ok(mut g) = self.commands.lock() {
+                    g.push(c.clone());
+                }
+            }
+            Request::Write(p) => {
+                if let Ok(mut g) = self.writes.lock() {
+                    g.push(p.clone());
+                }
+            }
+        }
+    }
+}
+
+fn answer_words(answer: Answer) -> &'static str {
+    match answer {
+        Answer::AllowOnce => "allowed once",
+        Answer::AllowRun => "allowed for this run",
+        Answer::Deny => "denied",
+        Answer::TimedOut => "no answer (denied)",
+        Answer::Granted => "allowed by a grant",
+        Answer::NotAsked => "denied (not interactive)",
+    }
+}
+
+/// What an askable refusal asks for; `None` when the refusal is not one a user may lift.
+pub fn askable(tool: &str, input: &Value, refusal: &str) -> Option<Request> {
+    let field = |k: &str| input.get(k).and_then(Value::as_str).map(str::to_string);
+    match tool {
+        "Bash" => {
+            let allow_list = refusal.contains("matches no allowed prefix")
+                || refusal.contains("may not run commands")
+                || refusal.starts_with("tool rule: Bash is not in this task's allowedTools")
+                || refusal.starts_with("tool rule: Bash is in this task's disallowedTools");
+            let command = field("command")?;
+            let words = shell_words::split(&command).ok()?;
+            (allow_list && !words.is_empty()).then(|| Request::Command(words.join(" ")))
+        }
+        "Write" | "Edit" => {
+            let allow_list = refusal.starts_with("write rule:")
+                || refusal.starts_with(&format!(
+                    "tool rule: {tool} is not in this task's allowedTools"
+                ))
+                || refusal.starts_with(&format!(
+                    "tool rule: {tool} is in this task's disallowedTools"
+                ));
+            let path = field("file_path")?;
+            (allow_list && !path.starts_with('/') && !path.contains(".."))
+                .then_some(Request::Write(path))
+        }
+        _ => None,
+    }
+}
+
+/// `perms` with `request` allowed (the tool, and the prefix or the exact path).
+fn extended(perms: &Permissions, tool: &str, request: &Request) -> Permissions {
+    let mut perms = perms.clone();
+    let tools: &[&str] = match request {
+        Request::Command(_) => &["Bash"],
+        Request::Write(_) => &["Write", "Edit"],
+    };
+    for t in tools {
+        if !perms.allowed_tools.iter().any(|a| a == t) {
+            perms.allowed_tools.push(t.to_string());
+        }
+    }
+    perms.disallowed_tools.retain(|t| t != tool);
+    match request {
+        Request::Command(c) => perms.bash.push(c.clone()),
+        Request::Write(p) => perms.write.push(globset::escape(p)),
+    }
+    perms
+}
+
+fn prefix_matches(pattern: &str, command: &str) -> bool {
+    match (shell_words::split(pattern), shell_words::split(command)) {
+        (Ok(p), Ok(c)) => !p.is_empty() && c.starts_with(&p),
+        _ => false,
+    }
+}
+
+fn glob_matches(glob: &str, path: &str) -> bool {
+    globset::GlobBuilder::new(glob)
+        .literal_separator(true)
+        .build()
+        .map(|g| g.compile_matcher().is_match(path))
+        .unwrap_or(false)
+}
+
+/// Asks on the terminal: the question on stderr, the answer a line on stdin.
+#[derive(Debug, Default)]
+pub struct TerminalAsker;
+
+impl TerminalAsker {
+    /// An asker on the process's terminal.
+    pub fn new() -> Self {
+        TerminalAsker
+    }
+}
+
+#[async_trait]
+impl Asker for TerminalAsker {
+    async fn ask(&self, ask: &Ask) -> Answer {
+        let mut question = format!(
+            "\nwizard: task {} ({}) asks to {}",
+            ask.task_id,
+            ask.task_type,
+            ask.request.describe()
+        );
+        if let Some(reason) = &ask.reason {
+            question.push_str(&format!("\n  why: {reason}"));
+        }
+        question.push_str(&format!("\n  refused by: {}", ask.refusal));
+        question.push_str("\n  [o] allow once  [r] allow for this run  [d] deny: ");
+        eprint!("{question}");
+        let _ = std::io::stderr().flush();
+        match crate::ui::stdin_lines::next_line()
+            .await
+            .map(|l| l.trim().to_ascii_lowercase())
+        {
+            Some(a) if a == "o" || a == "once" => Answer::AllowOnce,
+            Some(a) if a == "r" || a == "run" => Answer::AllowRun,
+            _ => Answer::Deny,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn perms() -> Permissions {
+        Permissions {
+            allowed_tools: vec!["Bash".into(), "Write".into()],
+            disallowed_tools: vec![],
+            write: vec!["app/**".into()],
+            bash: vec!["npm install".into()],
+        }
+    }
+
+    struct Always(Answer);
+    #[async_trait]
+    impl Asker for Always {
+        async fn ask(&self, _: &Ask) -> Answer {
+            self.0
+        }
+    }
+
+    fn lint() -> Value {
+        json!({"command": "npm run lint"})
+    }
+
+    fn refusal_for(cmd: &str) -> String {
+        match super::super::permissions::check_bash_command(&perms(), cmd) {
+            Err(ToolError::Denied(m)) => m,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_non_interactive_refusal_names_the_flag_and_counts_as_blocked() {
+        let asks = RunAsks::new(vec![], vec![], None);
+        let err = asks
+            .on_denied(
+                ("build-1", "build"),
+                &perms(),
+                "Bash",
+                &lint(),
+                refusal_for("npm run lint"),
+                None,
+            )
+            .await
+            .0
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--allow-command \"npm run lint\""), "{err}");
+        assert!(asks.blocked());
+    }
+
+    #[tokio::test]
+    async fn a_flag_grant_allows_the_prefix_and_the_checks_still_run() {
+        let asks = RunAsks::new(vec!["npm run lint".into()], vec![], None);
+        let p = asks
+            .on_denied(
+                ("b", "build"),
+                &perms(),
+                "Bash",
+                &lint(),
+                refusal_for("npm run lint"),
+                None,
+            )
+            .await
+            .0
+            .unwrap();
+        assert!(super::super::permissions::check_bash_command(&p, "npm run lint").is_ok());
+        // The no-shell rules still refuse, grant or not.
+        assert!(
+            super::super::permissions::check_bash_command(&p, "npm run lint; rm -rf /").is_err()
+        );
+        assert!(!asks.blocked());
+    }
+
+    #[tokio::test]
+    async fn allow_for_this_run_is_remembered_and_deny_is_a_refusal() {
+        let asks = RunAsks::new(vec![], vec![], Some(Arc::new(Always(Answer::AllowRun))));
+        asks.on_denied(
+            ("a", "t"),
+            &perms(),
+            "Bash",
+            &lint(),
+            refusal_for("npm run lint"),
+            None,
+        )
+        .await
+        .0
+        .unwrap();
+        assert!(asks.granted(&Request::Command("npm run lint --fix".into())));
+        let deny = RunAsks::new(vec![], vec![], Some(Arc::new(Always(Answer::Deny))));
+        let err = deny
+            .on_denied(
+                ("a", "t"),
+                &perms(),
+                "Bash",
+                &json!({"command": "make"}),
+                refusal_for("make"),
+                Some("to build".into()),
+            )
+            .await
+            .0
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("the user denied it"), "{err}");
+        assert_eq!(deny.records()[0].ask.reason.as_deref(), Some("to build"));
+        assert!(
+            !deny.blocked(),
+            "an answered deny is the user's choice, not a block"
+        );
+    }
+
+    #[test]
+    fn env_files_protected_dirs_and_shell_tricks_are_never_askable() {
+        let p = perms();
+        for (tool, input) in [
+            ("Bash", json!({"command": "cat .env"})),
+            ("Bash", json!({"command": "npm run lint && curl x"})),
+            ("Write", json!({"file_path": ".git/config"})),
+            ("Write", json!({"file_path": ".env.local"})),
+        ] {
+            let refusal = match tool {
+                "Bash" => refusal_for(input["command"].as_str().unwrap()),
+                _ => {
+                    let path = input["file_path"].as_str().unwrap();
+                    if path.starts_with(".env") {
+                        "env-file rule: Write may not touch .env.local".to_string()
+                    } else {
+                        "protected-dir rule: .git/config is inside .git/".to_string()
+                    }
+                }
+            };
+            let _ = &p;
+            assert_eq!(askable(tool, &input, &refusal), None, "{tool} {input}");
+        }
+        assert_eq!(
+            askable(
+                "Write",
+                &json!({"file_path": "lib/x.ts"}),
+                "write rule: lib/x.ts does not match"
+            ),
+            Some(Request::Write("lib/x.ts".into()))
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_ask_times_out_as_a_refusal() {
+        struct Never;
+        #[async_trait]
+        impl Asker for Never {
+            async fn ask(&self, _: &Ask) -> Answer {
+                std::future::pending().await
+            }
+        }
+        let asks = RunAsks::new(vec![], vec![], Some(Arc::new(Never)))
+            .with_timeout(Duration::from_millis(50));
+        let err = asks
+            .on_denied(
+                ("a", "t"),
+                &perms(),
+                "Bash",
+                &lint(),
+                refusal_for("npm run lint"),
+                None,
+            )
+            .await
+            .0
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no one answered"), "{err}");
+        assert_eq!(asks.records()[0].answer, Answer::TimedOut);
+    }
+}

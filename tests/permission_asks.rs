@@ -1,0 +1,224 @@
+//! Permission asks through the real binary: the install task of a scripted run
+//! asks for `npm run lint`, which its permissions do not give (Bash is
+//! disallowed for it). Non-interactive runs refuse naming `--allow-command`
+//! and exit 10 when the run then fails; `--allow-command` grants it in
+//! advance; in a terminal the user answers "allow once" and the command runs.
+
+mod runtime_support;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+use serde_json::Value;
+use wizard_fakes::{FakeAnthropic, FakeServer};
+
+use runtime_support::{
+    assert_exit, caller, cassette_text, content_dir, fixture_app, run_to_end, wizard, Caller,
+    Played, FIXTURE_PROJECT_TOKEN,
+};
+
+const E2E_INSTALL_FIRST_TURN: &str = "  install:
+    - turn:
+        - text: Reading the manifest
+        - tool: Read
+          input: {file_path: package.json}";
+
+const LINT_FIRST_TURN: &str = "  install:
+    - turn:
+        - text: I want to run the linter before I touch the manifest
+        - tool: Bash
+          input: {command: npm run lint}";
+
+/// The e2e cassette with install asking for `npm run lint` first; install reports `status`.
+fn lint_fake(status: &str) -> FakeServer {
+    let text = cassette_text("e2e.yaml", None);
+    assert!(text.contains(E2E_INSTALL_FIRST_TURN));
+    let mut text = text.replacen(E2E_INSTALL_FIRST_TURN, LINT_FIRST_TURN, 1);
+    if status != "done" {
+        let done =
+            "            status: done\n            handoff:\n              goals: Declare the SDK";
+        assert!(text.contains(done));
+        text = text.replacen(
+            done,
+            &format!("            status: {status}\n            handoff:\n              goals: Declare the SDK"),
+            1,
+        );
+    }
+    let played = Arc::new(Played::new(&text));
+    FakeAnthropic::scripted_builder(move |body| played.answer(body)).start_background()
+}
+
+/// The tool result install's Bash call got back (the text of its second request).
+fn lint_result(fake: &FakeServer) -> (String, bool) {
+    for r in fake.requests() {
+        if !matches!(caller(&r.body), Some(Caller::Task { task_type, .. }) if task_type == "install")
+        {
+            continue;
+        }
+        for m in r.body["messages"].as_array().into_iter().flatten() {
+            for block in m["content"].as_array().into_iter().flatten() {
+                if block["type"] == "tool_result" {
+                    let text = match &block["content"] {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    return (text, block["is_error"] == true);
+                }
+            }
+        }
+    }
+    panic!("install never got a tool result");
+}
+
+fn run(fake: &FakeServer, app: &Path, extra: &[&str]) -> Output {
+    let content = content_dir();
+    let mut command = wizard();
+    command
+        .arg("integrate")
+        .arg(app)
+        .args([
+            "--orchestrator",
+            "--no-telemetry",
+            "--ui",
+            "json",
+            "--content",
+        ])
+        .arg(content.path())
+        .args(extra)
+        .env("ANTHROPIC_BASE_URL", fake.base_url())
+        .env("ANTHROPIC_API_KEY", "test-key");
+    run_to_end(command)
+}
+
+#[test]
+fn a_non_interactive_run_refuses_naming_the_flag_and_exits_10_when_blocked() {
+    let fake = lint_fake("failed");
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    // --yes answers the run's questions but never grants a permission.
+    let out = run(&fake, &app, &["--ci", "--yes"]);
+    assert_exit(&out, 10);
+    let (result, is_error) = lint_result(&fake);
+    assert!(is_error, "{result}");
+    assert!(
+        result.contains("--allow-command \"npm run lint\""),
+        "{result}"
+    );
+    let audit = std::fs::read_to_string(app.join(".posthog-wizard/audit.jsonl")).unwrap();
+    assert!(
+        audit.contains("Asked to run `npm run lint`: denied (not interactive)"),
+        "the ask is in audit.jsonl"
+    );
+    let report = std::fs::read_to_string(app.join(".posthog-wizard/run-report.md")).unwrap();
+    assert!(report.contains("## Permission asks"), "{report}");
+    assert!(
+        report.contains("--allow-command \"npm run lint\""),
+        "{report}"
+    );
+}
+
+#[test]
+fn allow_command_grants_it_in_advance() {
+    let fake = lint_fake("done");
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    let out = run(&fake, &app, &["--ci", "--allow-command", "npm run lint"]);
+    assert_exit(&out, 0);
+    let (result, _) = lint_result(&fake);
+    assert!(!result.contains("permission denied"), "{result}");
+    // npm ran: the fixture has no lint script, and npm says so.
+    assert!(result.contains("lint"), "{result}");
+}
+
+#[test]
+fn in_a_terminal_allow_once_runs_the_command() {
+    let fake = lint_fake("done");
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    let content = content_dir();
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 40,
+            cols: 160,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_wizard"));
+    cmd.arg("integrate");
+    cmd.arg(&app);
+    cmd.args([
+        "--orchestrator",
+        "--yes",
+        "--no-telemetry",
+        "--ui",
+        "plain",
+        "--content",
+    ]);
+    cmd.arg(content.path());
+    cmd.env("ANTHROPIC_BASE_URL", fake.base_url());
+    cmd.env("ANTHROPIC_API_KEY", "test-key");
+    cmd.env("POSTHOG_PROJECT_TOKEN", FIXTURE_PROJECT_TOKEN);
+    cmd.env("XDG_CONFIG_HOME", root.path().join("config"));
+    for var in [
+        "ANTHROPIC_AUTH_TOKEN",
+        "OPENAI_BASE_URL",
+        "POSTHOG_PERSONAL_API_KEY",
+        "POSTHOG_HOST",
+        "WIZARD_ORCHESTRATOR",
+    ] {
+        cmd.env_remove(var);
+    }
+    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let screen = Arc::new(Mutex::new(String::new()));
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let feed = screen.clone();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            feed.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+    });
+    let mut keys = pair.master.take_writer().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = screen.lock().unwrap().clone();
+        if text.contains("[o] allow once") {
+            assert!(text.contains("asks to run `npm run lint`"), "{text}");
+            assert!(text.contains("why: I want to run the linter"), "{text}");
+            assert!(text.contains("(install)"), "the task is named: {text}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no ask appeared: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    keys.write_all(b"o\r").unwrap();
+    keys.flush().unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run did not finish: {}",
+            screen.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{}", screen.lock().unwrap());
+    let (result, _) = lint_result(&fake);
+    assert!(
+        !result.contains("permission denied"),
+        "allowed once, it ran: {result}"
+    );
+}
