@@ -5,8 +5,8 @@
 
 pub mod actors;
 pub mod agent;
-pub mod cancel;
 pub mod auth;
+pub mod cancel;
 pub mod cli;
 pub mod clock;
 pub mod content;

@@ -394,7 +394,8 @@ fn every_editing_agent_shares_one_source_glob() {
     }
     // Beyond the shared glob, these agents may only name other frameworks' source files
     // (Python, Vue, Svelte, Astro): never config, env files, manifests or lockfiles.
-    let other_source = Regex::new(r#"\.(py|vue|svelte|astro|\{ts,js\}|\{ts,tsx,js,jsx\})"?$"#).unwrap();
+    let other_source =
+        Regex::new(r#"\.(py|vue|svelte|astro|\{ts,js\}|\{ts,tsx,js,jsx\})"?$"#).unwrap();
     for name in ["identify", "capture", "error-tracking"] {
         for w in &set.agents[name].write {
             if SOURCE_GLOBS.contains(&w.as_str()) {

@@ -198,6 +198,7 @@ async fn setup_with(
         base_ctx: ctx,
         project: ProjectContext::default(),
         framework_id: Some("node-app".into()),
+        asks: None,
     });
     Setup {
         _content_root: content_root,

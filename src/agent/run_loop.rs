@@ -353,6 +353,8 @@ fn checks_or(failing_checks: &Option<String>, otherwise: AttemptEnd) -> AttemptE
         },
         None => otherwise,
     }
+}
+
 /// The hook where a permission rule refused a call: ask (or apply a grant), then retry the
 /// call with the lifted permission, or return the refusal.
 #[allow(clippy::too_many_arguments)]

@@ -11,8 +11,13 @@ use serde::{Deserialize, Serialize};
 use crate::tools::{Fences, PackageManagerRule};
 
 /// The top-level fields of `frameworks.yaml`.
-pub const FRAMEWORKS_FIELDS: &[&str] =
-    &["frameworks", "packageManagers", "projects", "workspaces", "fences"];
+pub const FRAMEWORKS_FIELDS: &[&str] = &[
+    "frameworks",
+    "packageManagers",
+    "projects",
+    "workspaces",
+    "fences",
+];
 
 /// Everything in `frameworks.yaml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

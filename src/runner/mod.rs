@@ -10,5 +10,5 @@ pub mod linear;
 pub mod lock;
 pub mod orchestrated;
 pub mod resume;
-pub mod settings;
 pub mod review;
+pub mod settings;
