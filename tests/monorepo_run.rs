@@ -290,7 +290,8 @@ fn a_budget_stopped_monorepo_run_resumes_its_branches() {
         repo.path(),
         &["--all-apps", "--concurrency", "1", "--max-tokens", "9000"],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // 4: a budget stopped the run.
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("✗ apps/marketing"),
         "{}",
@@ -309,7 +310,8 @@ fn a_budget_stopped_monorepo_run_resumes_its_branches() {
         .args(["--provider", "replay", "--cassette"])
         .arg(data("cassettes/monorepo.yaml"))
         .args(["--ui", "json", "--yes", "--skip-commands", "--no-telemetry"])
-        .args(["--concurrency", "3"])
+        // The run recorded its budget; a resume goes on only with a larger one.
+        .args(["--concurrency", "3", "--max-tokens", "10000000"])
         .env("HOME", &home)
         .env("XDG_CONFIG_HOME", &home)
         .env_remove("ANTHROPIC_API_KEY")

@@ -92,6 +92,7 @@ const NODE_FLAGS: &[&str] = &[
     "--offline",
     "--frozen-lockfile",
     "--immutable",
+    "--no-immutable",
     "--no-frozen-lockfile",
     "--ignore-scripts",
     "--no-progress",

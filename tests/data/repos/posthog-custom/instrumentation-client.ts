@@ -5,4 +5,5 @@ posthog.init(process.env.NEXT_PUBLIC_POSTHOG_KEY!, {
   api_host: "/relay-7f3a",
   ui_host: "https://eu.posthog.com",
   person_profiles: "identified_only",
+  capture_exceptions: true,
 });
