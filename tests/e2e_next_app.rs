@@ -538,8 +538,11 @@ fn assert_client_init_reads_the_env_vars(run: &E2eRun) {
         init.contains("from \"posthog-js\""),
         "instrumentation-client.ts does not import posthog-js:\n{init}"
     );
+    // The skill guards the init against a missing token: the env var is read into
+    // `token`, and only a present token initialises.
     assert!(
-        init.contains(&format!("posthog.init(process.env.{TOKEN_KEY}")),
+        init.contains(&format!("const token = process.env.{TOKEN_KEY};"))
+            && init.contains("posthog.init(token, {"),
         "instrumentation-client.ts does not initialise posthog from {TOKEN_KEY}:\n{init}"
     );
     assert!(
