@@ -47,3 +47,36 @@ impl Asker for UiAsker {
         answer.await.unwrap_or(Answer::NotAsked)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actors::ui::{UiActor, UiMode};
+    use crate::tools::asks::Request;
+    use actix::Actor;
+
+    fn lint() -> Ask {
+        Ask {
+            task_id: "install-1".into(),
+            task_type: "install".into(),
+            request: Request::Command("npm run lint".into()),
+            reason: None,
+            refusal: "command rule: npm run lint matches no allowed prefix".into(),
+        }
+    }
+
+    #[actix::test]
+    async fn an_asker_not_yet_connected_does_not_ask() {
+        assert_eq!(UiAsker::new().ask(&lint()).await, Answer::NotAsked);
+    }
+
+    #[actix::test]
+    async fn a_ui_without_a_terminal_answers_not_asked_at_once_instead_of_hanging() {
+        let asker = UiAsker::new();
+        asker.connect(UiActor::new(UiMode::Quiet, None).start().recipient());
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(5), asker.ask(&lint()))
+            .await
+            .expect("the ask came back without waiting for the timeout");
+        assert_eq!(answer, Answer::NotAsked);
+    }
+}
