@@ -304,6 +304,7 @@ pub fn run_one(config: Config) -> Result<MachineryRun> {
         flush: Vec::new(),
         coalesce: Duration::from_millis(50),
         fail_queue_writes_after: None,
+        asker: None,
     };
     let result = actix::System::new().block_on(orchestrated::run(setup));
     let end = Instant::now();

@@ -953,6 +953,7 @@ async fn queue_run(
         subscribers: vec![rec],
         coalesce: Duration::from_millis(5),
         fail_queue_writes_after: None,
+        asker: None,
         flush: Vec::new(),
     };
     let result = tokio::time::timeout(HANG_GUARD, orchestrated::run(setup))

@@ -215,6 +215,7 @@ async fn an_interrupt_during_seeding_stops_the_seed_keeps_its_usage_and_leaves_t
         flush: Vec::new(),
         coalesce: Duration::from_millis(5),
         fail_queue_writes_after: None,
+        asker: None,
     };
     let run = actix::spawn(wizard::runner::orchestrated::run(setup));
     events.until("run_started", |_| true).await;

@@ -7,6 +7,7 @@
 mod runtime_support;
 
 use std::io::{Read, Write};
+use std::num::NonZeroU16;
 use std::path::Path;
 use std::process::Output;
 use std::sync::{Arc, Mutex};
@@ -94,6 +95,42 @@ fn run(fake: &FakeServer, app: &Path, extra: &[&str]) -> Output {
     run_to_end(command)
 }
 
+/// The scripted run in a terminal, shown with `ui`.
+fn pty_command(
+    fake: &FakeServer,
+    app: &Path,
+    root: &Path,
+    content: &Path,
+    ui: &str,
+) -> CommandBuilder {
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_wizard"));
+    cmd.arg("integrate");
+    cmd.arg(app);
+    cmd.args([
+        "--orchestrator",
+        "--yes",
+        "--no-telemetry",
+        "--ui",
+        ui,
+        "--content",
+    ]);
+    cmd.arg(content);
+    cmd.env("ANTHROPIC_BASE_URL", fake.base_url());
+    cmd.env("ANTHROPIC_API_KEY", "test-key");
+    cmd.env("POSTHOG_PROJECT_TOKEN", FIXTURE_PROJECT_TOKEN);
+    cmd.env("XDG_CONFIG_HOME", root.join("config"));
+    for var in [
+        "ANTHROPIC_AUTH_TOKEN",
+        "OPENAI_BASE_URL",
+        "POSTHOG_PERSONAL_API_KEY",
+        "POSTHOG_HOST",
+        "WIZARD_ORCHESTRATOR",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 #[test]
 fn a_non_interactive_run_refuses_naming_the_flag_and_exits_10_when_blocked() {
     let fake = lint_fake("failed");
@@ -148,31 +185,7 @@ fn in_a_terminal_allow_once_runs_the_command() {
             pixel_height: 0,
         })
         .unwrap();
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_wizard"));
-    cmd.arg("integrate");
-    cmd.arg(&app);
-    cmd.args([
-        "--orchestrator",
-        "--yes",
-        "--no-telemetry",
-        "--ui",
-        "plain",
-        "--content",
-    ]);
-    cmd.arg(content.path());
-    cmd.env("ANTHROPIC_BASE_URL", fake.base_url());
-    cmd.env("ANTHROPIC_API_KEY", "test-key");
-    cmd.env("POSTHOG_PROJECT_TOKEN", FIXTURE_PROJECT_TOKEN);
-    cmd.env("XDG_CONFIG_HOME", root.path().join("config"));
-    for var in [
-        "ANTHROPIC_AUTH_TOKEN",
-        "OPENAI_BASE_URL",
-        "POSTHOG_PERSONAL_API_KEY",
-        "POSTHOG_HOST",
-        "WIZARD_ORCHESTRATOR",
-    ] {
-        cmd.env_remove(var);
-    }
+    let cmd = pty_command(&fake, &app, root.path(), content.path(), "plain");
     let mut child = pair.slave.spawn_command(cmd).unwrap();
     drop(pair.slave);
     let screen = Arc::new(Mutex::new(String::new()));
@@ -220,5 +233,80 @@ fn in_a_terminal_allow_once_runs_the_command() {
     assert!(
         !result.contains("permission denied"),
         "allowed once, it ran: {result}"
+    );
+}
+
+#[test]
+fn in_the_tui_o_on_the_ask_panel_runs_the_command() {
+    let fake = lint_fake("done");
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    let content = content_dir();
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 40,
+            cols: 120,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let cmd = pty_command(&fake, &app, root.path(), content.path(), "tui");
+    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let screen = Arc::new(Mutex::new(vt100::Parser::new(
+        NonZeroU16::new(40).unwrap(),
+        NonZeroU16::new(120).unwrap(),
+        0,
+    )));
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let feed = screen.clone();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            feed.lock().unwrap().process(&chunk[..n]);
+        }
+    });
+    let text = |screen: &Mutex<vt100::Parser>| screen.lock().unwrap().screen().contents();
+    let mut keys = pair.master.take_writer().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let shown = text(&screen);
+        if shown.contains("[o] allow once") {
+            assert!(shown.contains("Permission ask"), "{shown}");
+            assert!(shown.contains("asks to run `npm run lint`"), "{shown}");
+            assert!(shown.contains("why: I want to run the linter"), "{shown}");
+            assert!(shown.contains("(install)"), "the task is named: {shown}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no ask panel appeared: {shown}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    keys.write_all(b"o").unwrap();
+    keys.flush().unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run did not finish: {}",
+            text(&screen)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{}", text(&screen));
+    let (result, is_error) = lint_result(&fake);
+    assert!(
+        !result.contains("permission denied") && !result.contains("Asked to allow it"),
+        "allowed once, it ran: {result}"
+    );
+    assert!(!is_error || result.contains("lint"), "{result}");
+    let audit = std::fs::read_to_string(app.join(".posthog-wizard/audit.jsonl")).unwrap();
+    assert!(
+        audit.contains("Asked to run `npm run lint`: allowed once"),
+        "the answer is in audit.jsonl"
     );
 }

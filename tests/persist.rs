@@ -58,6 +58,7 @@ async fn finished_run(concurrency: usize, coalesce: Duration) -> Finished {
         subscribers: vec![rec],
         coalesce,
         fail_queue_writes_after: None,
+        asker: None,
         flush: Vec::new(),
     };
     let result = tokio::time::timeout(HANG_GUARD, orchestrated::run(setup))
@@ -327,6 +328,7 @@ async fn queue_json_is_never_seen_half_written() {
         subscribers: vec![rec],
         coalesce: Duration::ZERO,
         fail_queue_writes_after: None,
+        asker: None,
         flush: Vec::new(),
     };
     tokio::time::timeout(HANG_GUARD, orchestrated::run(setup))

@@ -513,6 +513,7 @@ async fn run_with(
         subscribers: vec![rec],
         coalesce: Duration::from_millis(5),
         fail_queue_writes_after: None,
+        asker: None,
         flush: Vec::new(),
     };
     let result = tokio::time::timeout(HANG_GUARD, orchestrated::run(setup))

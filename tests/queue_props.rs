@@ -333,6 +333,7 @@ fn run_actors(plan: &ActorPlan) -> Result<(), TestCaseError> {
             subscribers: vec![rec],
             coalesce: Duration::from_millis(1),
             fail_queue_writes_after: None,
+            asker: None,
             flush: Vec::new(),
         };
         let result = tokio::time::timeout(HANG_GUARD, orchestrated::run(setup)).await;

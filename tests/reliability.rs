@@ -70,6 +70,7 @@ async fn priced_run(dir: &Path, budget: Budget, resume: Option<QueueFile>) -> Ru
         subscribers: Vec::new(),
         coalesce: Duration::from_millis(5),
         fail_queue_writes_after: None,
+        asker: None,
         flush: Vec::new(),
     };
     orchestrated::run(setup).await

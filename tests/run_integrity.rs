@@ -322,6 +322,7 @@ async fn stub_run(
         flush: Vec::new(),
         coalesce: Duration::from_millis(5),
         fail_queue_writes_after: None,
+        asker: None,
     };
     orchestrated::run(setup).await.outcome
 }
@@ -429,6 +430,7 @@ async fn a_failed_handoff_write_is_still_reported_at_the_end_after_good_writes()
         flush: Vec::new(),
         coalesce: Duration::from_millis(1),
         fail_queue_writes_after: None,
+        asker: None,
     };
     let result = orchestrated::run(setup).await;
     assert_eq!(result.outcome.verdict, Verdict::Success);

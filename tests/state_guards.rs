@@ -161,6 +161,7 @@ async fn the_seed_is_cut_at_its_time_limit() {
         flush: Vec::new(),
         coalesce: Duration::from_millis(5),
         fail_queue_writes_after: None,
+        asker: None,
     };
     let result = tokio::time::timeout(Duration::from_secs(10), orchestrated::run(setup))
         .await

@@ -11,6 +11,7 @@ use ratatui::Terminal;
 use scripted_run::{failed_build, two_running, Script, INSTALL_DIR};
 use wizard::messages::{Variant, Verdict};
 use wizard::report::ReportPaths;
+use wizard::tools::asks::{Ask, Request};
 use wizard::ui::outro::{outro_text, OutroContext};
 use wizard::ui::tui::render;
 use wizard::ui::view::{Phase, RunView};
@@ -50,6 +51,19 @@ fn seeding_before_any_task_shows_the_planning_state() {
 #[test]
 fn two_running_tasks_show_their_activity_under_now() {
     insta::assert_snapshot!(draw(&running_view(), 90, 16, 3_000).backend());
+}
+
+#[test]
+fn a_permission_ask_opens_a_panel_naming_the_task_the_command_and_the_keys() {
+    let mut view = running_view();
+    view.set_ask(Some(Ask {
+        task_id: "install-1".into(),
+        task_type: "install".into(),
+        request: Request::Command("npm run lint".into()),
+        reason: Some("I want to run the linter before I touch the manifest".into()),
+        refusal: "command rule: npm run lint matches no allowed prefix".into(),
+    }));
+    insta::assert_snapshot!(draw(&view, 90, 16, 3_000).backend());
 }
 
 #[test]

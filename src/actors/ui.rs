@@ -5,16 +5,20 @@
 //! turns `q` / Ctrl-C into an `Interrupt` for the queue; nothing else
 //! writes to the terminal while it is up. Plain mode prints one line per
 //! transition; JSON mode prints one JSON object per event on stdout and
-//! nothing else there. `Flush` restores the terminal; `TakeView` hands the
+//! nothing else there. In TUI mode an `AskUser` opens the ask panel and the
+//! next `o` / `r` / `d` answers it (tasks keep running meanwhile); without a
+//! terminal the ask is dropped, which reads as "not asked". `Flush` restores the terminal; `TakeView` hands the
 //! view to the runner for the reports and the outro.
 
+use std::collections::VecDeque;
 use std::io::Write;
 use std::time::Duration;
 
 use actix::prelude::*;
 
 use crate::clock;
-use crate::messages::{EventKind, Flush, Interrupt, QueueEvent};
+use crate::messages::{AskUser, EventKind, Flush, Interrupt, QueueEvent};
+use crate::tools::asks::Answer;
 use crate::ui::lines::{json_line, plain_line};
 use crate::ui::terminal::{TerminalUi, UiKey};
 use crate::ui::view::RunView;
@@ -49,6 +53,8 @@ pub struct UiActor {
     terminal: Option<TerminalUi>,
     interrupt: Option<Recipient<Interrupt>>,
     quit_sent: bool,
+    // Asks waiting for a key, the one on screen first.
+    asks: VecDeque<AskUser>,
 }
 
 impl UiActor {
@@ -62,6 +68,7 @@ impl UiActor {
             terminal: None,
             interrupt: None,
             quit_sent: false,
+            asks: VecDeque::new(),
         }
     }
 
@@ -88,11 +95,27 @@ impl UiActor {
                     r.do_send(Interrupt);
                 }
             }
+            Ok(Some(UiKey::AllowOnce)) => self.answer(Answer::AllowOnce),
+            Ok(Some(UiKey::AllowRun)) => self.answer(Answer::AllowRun),
+            Ok(Some(UiKey::Deny)) => self.answer(Answer::Deny),
             Ok(_) => {}
             Err(e) => tracing::warn!("terminal input failed: {e}"),
         }
+        // An ask whose asker stopped waiting (it timed out) leaves the screen.
+        self.asks.retain(|a| !a.reply.is_closed());
+        self.view.set_ask(self.asks.front().map(|a| a.ask.clone()));
+        let Some(term) = self.terminal.as_mut() else {
+            return;
+        };
         if let Err(e) = term.draw(&self.view, clock::now_ms()) {
             tracing::warn!("terminal draw failed: {e}");
+        }
+    }
+
+    /// Answers the ask on screen, if there is one.
+    fn answer(&mut self, answer: Answer) {
+        if let Some(ask) = self.asks.pop_front() {
+            let _ = ask.reply.send(answer);
         }
     }
 
@@ -154,6 +177,20 @@ impl Handler<QueueEvent> for UiActor {
             }
             UiMode::Quiet => {}
         }
+    }
+}
+
+impl Handler<AskUser> for UiActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: AskUser, _ctx: &mut Self::Context) {
+        // Without the TUI on screen no one can see the ask: dropping it answers "not asked".
+        let Some(term) = self.terminal.as_mut() else {
+            return;
+        };
+        self.asks.push_back(msg);
+        self.view.set_ask(self.asks.front().map(|a| a.ask.clone()));
+        let _ = term.draw(&self.view, clock::now_ms());
     }
 }
 

@@ -4,6 +4,7 @@
 //! (`queue.json`, `audit.jsonl`, `handoffs/`) is defined here, so tests can
 //! build messages by hand and assert on replies and events.
 
+mod asks;
 mod events;
 mod handoff;
 mod queue_file;
@@ -11,6 +12,7 @@ mod requests;
 mod task;
 mod verification;
 
+pub use asks::*;
 pub use events::*;
 pub use handoff::*;
 pub use queue_file::*;

@@ -371,7 +371,8 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         priced: models.priced_ids().map(str::to_string).collect(),
     };
     let models = Arc::new(models);
-    let asks = crate::tools::asks::for_run(&opts.asks, asks_interactive(&opts));
+    let (asker, ui_asker) = run_asker(&opts);
+    let asks = crate::tools::asks::for_run(&opts.asks, asker);
     let env = AgentEnv {
         client,
         provider: provider.to_string(),
@@ -434,6 +435,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         flush: vec![telemetry.clone().recipient()],
         coalesce: Duration::from_millis(50),
         fail_queue_writes_after: injected_write_fault(),
+        asker: ui_asker,
     };
     let found = apps::found_section(&targets, &content.product().name);
     let result = orchestrated::run(setup).await;
@@ -455,10 +457,27 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     })
 }
 
-/// Asks go to the terminal only when someone is there and the TUI does not own the screen.
-fn asks_interactive(opts: &IntegrateOptions) -> bool {
+/// Who answers permission asks: the TUI's ask panel when the TUI owns the screen, else the
+/// terminal; no one under `--ci` or without a terminal. The panel's asker is also returned,
+/// to be connected to the UI actor once it starts.
+fn run_asker(
+    opts: &IntegrateOptions,
+) -> (
+    Option<Arc<dyn crate::tools::asks::Asker>>,
+    Option<Arc<crate::ui::asker::UiAsker>>,
+) {
     use std::io::IsTerminal;
-    !opts.sign_in.ci && opts.ui != UiMode::Tui && std::io::stdin().is_terminal()
+    if opts.sign_in.ci || !std::io::stdin().is_terminal() {
+        return (None, None);
+    }
+    if opts.ui == UiMode::Tui {
+        let panel = Arc::new(crate::ui::asker::UiAsker::new());
+        return (Some(panel.clone()), Some(panel));
+    }
+    (
+        Some(Arc::new(crate::tools::asks::TerminalAsker::new())),
+        None,
+    )
 }
 
 /// True when the command line asks for the linear runner.
@@ -593,6 +612,7 @@ async fn run_stub(
         flush: Vec::new(),
         coalesce: Duration::from_millis(50),
         fail_queue_writes_after: injected_write_fault(),
+        asker: None,
     };
     let result = orchestrated::run(setup).await;
     finish(

@@ -47,6 +47,8 @@ pub struct RunSetup {
     pub coalesce: Duration,
     /// Make `queue.json` writes fail after this many good ones (storage-fault tests).
     pub fail_queue_writes_after: Option<u64>,
+    /// The TUI's asker for permission asks, connected to the UI actor once it starts.
+    pub asker: Option<Arc<crate::ui::asker::UiAsker>>,
 }
 
 /// How a run ended.
@@ -77,6 +79,7 @@ pub async fn run(setup: RunSetup) -> RunResult {
         flush: extra_flush,
         coalesce,
         fail_queue_writes_after,
+        asker,
     } = setup;
 
     let mut ui_actor = UiActor::new(ui, run.framework.clone());
@@ -110,6 +113,10 @@ pub async fn run(setup: RunSetup) -> RunResult {
     let persist_arbiter = Arbiter::new();
     let persist = PersistActor::start_in_arbiter(&persist_arbiter.handle(), move |_| persist);
     let ui = ui_actor.start();
+    // Before the queue starts, so no task can ask before the panel is there.
+    if let Some(asker) = &asker {
+        asker.connect(ui.clone().recipient());
+    }
 
     let (done_tx, done_rx) = oneshot::channel();
     let audit_dir = state_dir.clone();

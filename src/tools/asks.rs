@@ -10,7 +10,7 @@
 //!
 //! An askable refusal is checked against the run's grants (`--allow-command`,
 //! `--allow-write`, and answers "allow for this run"); then, when the run has
-//! an [`Asker`] (a terminal), the user is asked: allow once, allow for this
+//! an [`Asker`] (the TUI's ask panel, or the terminal in plain mode), the user is asked: allow once, allow for this
 //! run, or deny, with a timeout that denies. With no asker the refusal stays,
 //! and its text names the flag that would grant it. Every ask and answer is
 //! kept ([`RunAsks::records`]) for the run report and shown as task activity,
@@ -48,7 +48,8 @@ impl Request {
         }
     }
 
-    fn describe(&self) -> String {
+    /// "run `npm run lint`", "write lib/x.ts".
+    pub fn describe(&self) -> String {
         match self {
             Request::Command(c) => format!("run `{c}`"),
             Request::Write(p) => format!("write {p}"),
@@ -114,13 +115,8 @@ pub struct AskFlags {
     pub allow_writes: Vec<String>,
 }
 
-/// The run's asks: grants from `flags`, and a terminal to ask on when `interactive`.
-pub fn for_run(flags: &AskFlags, interactive: bool) -> Arc<RunAsks> {
-    let asker: Option<Arc<dyn Asker>> = if interactive {
-        Some(Arc::new(TerminalAsker::new()))
-    } else {
-        None
-    };
+/// The run's asks: grants from `flags`, and who answers asks (`None`: refuse, naming the flag).
+pub fn for_run(flags: &AskFlags, asker: Option<Arc<dyn Asker>>) -> Arc<RunAsks> {
     Arc::new(RunAsks::new(
         flags.allow_commands.clone(),
         flags.allow_writes.clone(),

@@ -6,6 +6,7 @@
 //! clock it is given), so each screen state can be pinned by a snapshot test.
 
 pub mod apps;
+pub mod asker;
 pub mod lines;
 pub mod outro;
 pub mod sanitize;

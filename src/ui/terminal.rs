@@ -33,6 +33,12 @@ pub enum UiKey {
     Quit,
     /// The terminal changed size; draw again now rather than at the next tick.
     Resize,
+    /// `o`: allow the ask on screen once.
+    AllowOnce,
+    /// `r`: allow the ask on screen for the rest of the run.
+    AllowRun,
+    /// `d`: deny the ask on screen.
+    Deny,
 }
 
 /// A terminal operation that failed, with what was being done.
@@ -142,6 +148,9 @@ pub fn key_for(ev: &Event) -> Option<UiKey> {
     match ev {
         Event::Key(key) if key.kind != KeyEventKind::Release => match key.code {
             KeyCode::Char('q') | KeyCode::Char('Q') => Some(UiKey::Quit),
+            KeyCode::Char('o') | KeyCode::Char('O') => Some(UiKey::AllowOnce),
+            KeyCode::Char('r') | KeyCode::Char('R') => Some(UiKey::AllowRun),
+            KeyCode::Char('d') | KeyCode::Char('D') => Some(UiKey::Deny),
             KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
                 Some(UiKey::Quit)
             }
@@ -187,6 +196,20 @@ mod tests {
         let mut release = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
         release.kind = KeyEventKind::Release;
         assert_eq!(key_for(&Event::Key(release)), None);
+    }
+
+    #[test]
+    fn o_r_and_d_answer_an_ask() {
+        for (c, key) in [
+            ('o', UiKey::AllowOnce),
+            ('r', UiKey::AllowRun),
+            ('d', UiKey::Deny),
+        ] {
+            assert_eq!(
+                key_for(&press(KeyCode::Char(c), KeyModifiers::NONE)),
+                Some(key)
+            );
+        }
     }
 
     #[test]

@@ -8,11 +8,14 @@
 //! Small terminals degrade in a fixed order: the panel loses its border and
 //! the Now/Next lines first, then the header; the totals line goes last,
 //! because progress is what the user looks for. Text is cut, never wrapped.
+//!
+//! A permission ask waiting for the user's key is drawn as a panel over the
+//! bottom of the screen, just above the totals line, so it cannot be missed.
 
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table};
 use ratatui::Frame;
 use unicode_width::UnicodeWidthChar;
 
@@ -71,6 +74,50 @@ pub fn render(frame: &mut Frame, view: &RunView, now_ms: u64, spinner_tick: usiz
         render_queue(frame, queue, view, now_ms, spin, false);
         frame.render_widget(Paragraph::new(totals_line(view)), totals);
     }
+    render_ask(frame, area, view);
+}
+
+/// The ask panel: which task, what exactly, why, and the keys that answer.
+fn render_ask(frame: &mut Frame, area: Rect, view: &RunView) {
+    let Some(ask) = view.ask() else {
+        return;
+    };
+    let width = area.width.saturating_sub(2) as usize;
+    let mut lines = vec![Line::from(vec![
+        Span::from(format!("{} ({}) asks to ", ask.task_id, ask.task_type)),
+        Span::from(ask.request.describe()).bold(),
+    ])];
+    if let Some(reason) = &ask.reason {
+        lines.push(Line::from(format!("why: {reason}")));
+    }
+    lines.push(Line::from(format!("refused by: {}", ask.refusal)).dim());
+    lines.push(Line::from(vec![
+        Span::from("[o]").bold(),
+        Span::from(" allow once  "),
+        Span::from("[r]").bold(),
+        Span::from(" allow for this run  "),
+        Span::from("[d]").bold(),
+        Span::from(" deny"),
+    ]));
+    let lines: Vec<Line> = lines.into_iter().map(|l| cut(l, width)).collect();
+    // Keep the totals line visible under the panel when there is room for both.
+    let spare = u16::from(area.height > lines.len() as u16 + 2);
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let panel = Rect {
+        x: area.x,
+        y: area.y + area.height.saturating_sub(height + spare),
+        width: area.width,
+        height,
+    };
+    frame.render_widget(Clear, panel);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .title(" Permission ask ")
+                .border_style(Style::default().fg(Color::Yellow)),
+        ),
+        panel,
+    );
 }
 
 fn render_header(frame: &mut Frame, area: Rect, view: &RunView, now_ms: u64) {

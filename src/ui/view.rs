@@ -242,6 +242,8 @@ pub struct RunView {
     /// The latest visible event (or the run start), for measuring silences.
     last_beat_ms: Option<u64>,
     longest_silence: Option<Silence>,
+    /// The permission ask waiting for the user's key, if any.
+    ask: Option<crate::tools::asks::Ask>,
 }
 
 impl RunView {
@@ -348,6 +350,16 @@ impl RunView {
         for task in tasks {
             self.upsert(task);
         }
+    }
+
+    /// Opens the ask panel for `ask`, or closes it with `None`.
+    pub fn set_ask(&mut self, ask: Option<crate::tools::asks::Ask>) {
+        self.ask = ask;
+    }
+
+    /// The permission ask on screen, if any.
+    pub fn ask(&self) -> Option<&crate::tools::asks::Ask> {
+        self.ask.as_ref()
     }
 
     /// Sets the detected framework (the caller detects it; events may not carry it).
