@@ -1136,6 +1136,7 @@ fn sdk_check() -> TaskChecks {
             min: None,
             max: None,
             message: None,
+            keep: false,
         }],
         commands: vec![SDK_CHECK.into()],
     }
@@ -1259,6 +1260,7 @@ scripts:
             min: Some(1),
             max: Some(1),
             message: Some("exactly one posthog.init in the app".into()),
+            keep: false,
         }],
         commands: vec![SDK_CHECK.into()],
     };
