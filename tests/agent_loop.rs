@@ -1137,6 +1137,7 @@ fn sdk_check() -> TaskChecks {
             min: None,
             max: None,
             message: None,
+            keep: false,
         }],
         commands: vec![SDK_CHECK.into()],
     }
@@ -1260,6 +1261,7 @@ scripts:
             min: Some(1),
             max: Some(1),
             message: Some("exactly one posthog.init in the app".into()),
+            keep: false,
         }],
         commands: vec![SDK_CHECK.into()],
     };

@@ -7,13 +7,14 @@
 //! that cannot tell the two apart is not a check.
 //!
 //! The checks run through the runtime's own `run_checks`, as after an agent's
-//! `complete_task(done)`.
+//! `complete_task(done)`, against counts taken before the script plays, as
+//! before an agent's first turn (`keep` assertions compare with them).
 
 use std::path::Path;
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
-use wizard::agent::checks::{run_checks, TaskChecks};
+use wizard::agent::checks::{run_checks, StartCounts, TaskChecks};
 use wizard::agent::TaskPort;
 use wizard::content::{load_blocking, ContentSet, ContentSource};
 use wizard::messages::{HandoffQuery, TaskHandoff, TaskId, TaskSpec, Usage};
@@ -107,15 +108,45 @@ impl TaskPort for ChecksOnly {
     }
 }
 
-/// The expectations of `agent`'s `checkFiles` that fail on `app`, as the runtime
-/// checks them after the agent's `complete_task(done)`.
-async fn failed_checks(set: &ContentSet, agent: &str, app: &Path) -> Vec<String> {
+/// `agent`'s `checkFiles`, without its commands (no build in these tests).
+fn file_checks(set: &ContentSet, agent: &str) -> TaskChecks {
     let checks = TaskChecks {
         files: set.agents[agent].check_files.clone(),
         commands: Vec::new(),
     };
     assert!(!checks.files.is_empty(), "{agent} declares no checkFiles");
-    let outcome = run_checks(&checks, &ctx(set, agent, app, US), &ChecksOnly).await;
+    checks
+}
+
+/// The counts `agent`'s `keep` checks start from on `app`, as before its first turn.
+async fn start_counts(set: &ContentSet, agent: &str, app: &Path) -> StartCounts {
+    StartCounts::take(&file_checks(set, agent), &app.canonicalize().unwrap()).await
+}
+
+/// Plays `steps` on `app` as one attempt of `agent` and returns the expectations of
+/// its `checkFiles` that then fail, as the runtime checks them after the agent's
+/// `complete_task(done)`.
+async fn play_and_check(
+    set: &ContentSet,
+    agent: &str,
+    app: &Path,
+    host: &str,
+    steps: &[Step],
+) -> Vec<String> {
+    let start = start_counts(set, agent, app).await;
+    play(set, app, host, steps).await;
+    failed_checks(set, agent, app, &start).await
+}
+
+/// The expectations of `agent`'s `checkFiles` that fail on `app` against `start`.
+async fn failed_checks(
+    set: &ContentSet,
+    agent: &str,
+    app: &Path,
+    start: &StartCounts,
+) -> Vec<String> {
+    let checks = file_checks(set, agent);
+    let outcome = run_checks(&checks, start, &ctx(set, agent, app, US), &ChecksOnly).await;
     let failed: Vec<String> = outcome
         .files
         .iter()
@@ -142,16 +173,14 @@ async fn good_passes_careless_is_caught(
 ) {
     let set = content();
     let app = fixture(name);
-    play(&set, app.path(), host, &good).await;
-    let failed = failed_checks(&set, "init", app.path()).await;
+    let failed = play_and_check(&set, "init", app.path(), host, &good).await;
     assert!(
         failed.is_empty(),
         "{name}: the good run fails checks: {failed:?}"
     );
 
     let app = fixture(name);
-    play(&set, app.path(), host, &careless).await;
-    let failed = failed_checks(&set, "init", app.path()).await;
+    let failed = play_and_check(&set, "init", app.path(), host, &careless).await;
     assert!(
         failed.iter().any(|m| m.contains(caught_by)),
         "{name}: the careless run is not caught by {caught_by:?}; failed: {failed:?}"
@@ -218,7 +247,42 @@ const US_ASSETS: &str = "https://us-assets.i.posthog.com";
 async fn sentry_instrumentation_client_is_merged_not_replaced() {
     let set = content();
     let app = fixture("sentry");
-    let good = vec![
+    let good = sentry_merge();
+    let failed = play_and_check(&set, "init", app.path(), US, &good).await;
+    assert!(failed.is_empty(), "the good run fails checks: {failed:?}");
+    let merged = std::fs::read_to_string(app.path().join("instrumentation-client.ts")).unwrap();
+    assert!(merged.contains("Sentry.init(") && merged.contains("onRouterTransitionStart"));
+    assert!(merged.contains("posthog.init("));
+    let config = std::fs::read_to_string(app.path().join("next.config.ts")).unwrap();
+    assert!(
+        config.contains("withSentryConfig(nextConfig"),
+        "the wrapper is kept"
+    );
+
+    // Careless: PostHog's snippet written over Sentry's file. Every other check
+    // passes on the result; only the comparison with the start sees Sentry gone.
+    let careless = vec![
+        write_client(
+            "instrumentation-client.ts",
+            "\"/ingest\"",
+            "https://us.posthog.com",
+        ),
+        sentry_merge().remove(2),
+        env_step(),
+    ];
+    let overwritten = fixture("sentry");
+    let failed = play_and_check(&set, "init", overwritten.path(), US, &careless).await;
+    assert_eq!(
+        failed.concat().matches("file check failed:").count(),
+        1,
+        "only the comparison with the start catches it: {failed:?}"
+    );
+    good_passes_careless_is_caught("sentry", US, good, careless, "existing initialisations").await;
+}
+
+/// The good init on the Sentry fixture: PostHog merged into Sentry's file.
+fn sentry_merge() -> Vec<Step> {
+    vec![
         step(
             "init",
             "Edit",
@@ -242,18 +306,7 @@ async fn sentry_instrumentation_client_is_merged_not_replaced() {
             "new_string": format!("const nextConfig: NextConfig = {{\n  {}\n}};", rewrites(US, US_ASSETS))}),
         ),
         env_step(),
-    ];
-    play(&set, app.path(), US, &good).await;
-    let failed = failed_checks(&set, "init", app.path()).await;
-    assert!(failed.is_empty(), "the good run fails checks: {failed:?}");
-    let merged = std::fs::read_to_string(app.path().join("instrumentation-client.ts")).unwrap();
-    assert!(merged.contains("Sentry.init(") && merged.contains("onRouterTransitionStart"));
-    assert!(merged.contains("posthog.init("));
-    let config = std::fs::read_to_string(app.path().join("next.config.ts")).unwrap();
-    assert!(
-        config.contains("withSentryConfig(nextConfig"),
-        "the wrapper is kept"
-    );
+    ]
 }
 
 #[tokio::test]
@@ -475,7 +528,8 @@ async fn editing_agents_may_not_touch_config_lockfiles_or_env_files() {
 async fn the_demo_target_passes_the_init_checks() {
     let set = content();
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/next-app-integration");
-    let failed = failed_checks(&set, "init", &target).await;
+    let start = start_counts(&set, "init", &target).await;
+    let failed = failed_checks(&set, "init", &target, &start).await;
     assert!(
         failed.is_empty(),
         "the demo's target fails init checks: {failed:?}"

@@ -494,3 +494,37 @@ fn checks_in_the_documented_format_load() {
         Some("exactly one posthog.init in the app")
     );
 }
+
+#[test]
+fn keep_needs_a_pattern_and_with_one_loads_as_at_least_what_there_was() {
+    let dir = exported();
+    edit(
+        dir.path(),
+        "agents/report.md",
+        "maxTurns:",
+        "checkFiles:\n  - files: \"instrumentation-client.ts\"\n    keep: true\nmaxTurns:",
+    );
+    let lines: Vec<String> = errors_of(dir.path())
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].starts_with("agents/report.md: checkFiles[0].keep: ")
+            && lines[0].contains("pattern"),
+        "{lines:#?}"
+    );
+
+    let dir = exported();
+    edit(
+        dir.path(),
+        "agents/report.md",
+        "maxTurns:",
+        "checkFiles:\n  - files: \"instrumentation-client.ts\"\n    pattern: '\\.init\\('\n    keep: true\nmaxTurns:",
+    );
+    let set = load_blocking(&ContentSource::Dir(dir.path().to_path_buf())).unwrap();
+    let keep = &set.agents["report"].check_files[0];
+    assert!(keep.keep);
+    // No lower bound of its own: a file that did not exist may stay absent.
+    assert_eq!(keep.bounds(), (0, None));
+}

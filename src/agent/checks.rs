@@ -69,6 +69,40 @@ impl TaskChecks {
     }
 }
 
+/// The counts of the `keep` file assertions when the attempt started, by index in
+/// [`TaskChecks::files`] (`None` for the others, or a count that could not be taken).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StartCounts(Vec<Option<u64>>);
+
+impl StartCounts {
+    /// Counts every `keep` assertion's matches in the app as it is now: call it
+    /// before the agent's first turn.
+    pub async fn take(checks: &TaskChecks, root: &Path) -> Self {
+        let mut counts = Vec::with_capacity(checks.files.len());
+        for check in &checks.files {
+            if !check.keep {
+                counts.push(None);
+                continue;
+            }
+            let (root, check) = (root.to_path_buf(), check.clone());
+            let counted = run_blocking(move || count_matches(&root, &check)).await;
+            counts.push(match counted {
+                Ok(found) => Some(found.iter().map(|(_, n)| n).sum()),
+                Err(e) => {
+                    // Validation compiles the glob and regex; this is a content bug.
+                    tracing::warn!("a keep check could not count at the start: {e}");
+                    None
+                }
+            });
+        }
+        Self(counts)
+    }
+
+    fn of(&self, index: usize) -> Option<u64> {
+        self.0.get(index).copied().flatten()
+    }
+}
+
 /// What one pass of the checks found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChecksOutcome {
@@ -83,12 +117,13 @@ pub struct ChecksOutcome {
 /// Runs every check against the app; reports each as task activity.
 pub async fn run_checks(
     checks: &TaskChecks,
+    start: &StartCounts,
     ctx: &ToolContext,
     port: &dyn TaskPort,
 ) -> ChecksOutcome {
     let mut outcome = ChecksOutcome::default();
     let mut failures = Vec::new();
-    for check in &checks.files {
+    for (index, check) in checks.files.iter().enumerate() {
         port.activity(
             format!(
                 "checking: {}",
@@ -97,7 +132,9 @@ pub async fn run_checks(
             None,
             None,
         );
-        let (assertion, failure) = assert_files(ctx.install_dir.clone(), check.clone()).await;
+        let at_start = check.keep.then(|| start.of(index).unwrap_or(0));
+        let (assertion, failure) =
+            assert_files(ctx.install_dir.clone(), check.clone(), at_start).await;
         outcome.files.push(assertion);
         failures.extend(failure);
     }
@@ -201,18 +238,24 @@ async fn run_command_check(
     }
 }
 
-/// Counts what `check` asks for, on the blocking pool (it walks the app).
+/// Counts what `check` asks for, on the blocking pool (it walks the app);
+/// `at_start` is a `keep` assertion's count when the attempt started.
 async fn assert_files(
     root: std::path::PathBuf,
     check: FileCheck,
+    at_start: Option<u64>,
 ) -> (FileAssertion, Option<String>) {
-    let expect = check.describe();
+    let expect = match at_start {
+        Some(n) => format!("{} ({n} at the start)", check.describe()),
+        None => check.describe(),
+    };
     let counted = run_blocking(move || count_matches(&root, &check).map(|c| (c, check))).await;
     match counted {
         Ok((found, check)) => {
             let total: u64 = found.iter().map(|(_, n)| n).sum();
             let (min, max) = check.bounds();
-            let passed = total >= u64::from(min) && max.is_none_or(|max| total <= u64::from(max));
+            let min = u64::from(min).max(at_start.unwrap_or(0));
+            let passed = total >= min && max.is_none_or(|max| total <= u64::from(max));
             let failure = (!passed).then(|| {
                 let what = check.message.as_deref().unwrap_or(&expect);
                 let mut text =
@@ -330,6 +373,7 @@ mod tests {
             min,
             max,
             message: None,
+            keep: false,
         }
     }
 
@@ -373,6 +417,80 @@ mod tests {
         assert_eq!(count_matches(dir.path(), &exists).unwrap().len(), 1);
         let nested = check("instrumentation-client.ts", None, None, None);
         assert!(count_matches(dir.path(), &nested).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_keep_check_fails_when_the_matches_drop_below_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "instrumentation-client.ts", "Sentry.init({});\n");
+        let keep = FileCheck {
+            keep: true,
+            ..check(
+                "instrumentation-client.ts",
+                Some(r"Sentry\.init\("),
+                None,
+                None,
+            )
+        };
+        let checks = TaskChecks {
+            files: vec![check("*.ts", None, None, None), keep.clone()],
+            commands: Vec::new(),
+        };
+        let start = StartCounts::take(&checks, root).await;
+        assert_eq!(start, StartCounts(vec![None, Some(1)]));
+
+        // Merged: Sentry's init and PostHog's.
+        write(
+            root,
+            "instrumentation-client.ts",
+            "Sentry.init({});\nposthog.init(t, {});\n",
+        );
+        let (merged, failure) = assert_files(root.into(), keep.clone(), start.of(1)).await;
+        assert!(merged.passed && failure.is_none(), "{failure:?}");
+        assert_eq!(merged.found, 1);
+
+        // Overwritten: only PostHog's, the same kind of file a fresh init writes.
+        write(root, "instrumentation-client.ts", "posthog.init(t, {});\n");
+        let (overwritten, failure) = assert_files(root.into(), keep.clone(), start.of(1)).await;
+        assert!(!overwritten.passed);
+        assert_eq!(
+            overwritten.expect,
+            r"no fewer match(es) of /Sentry\.init\(/ in instrumentation-client.ts than at the start (1 at the start)"
+        );
+        let failure = failure.unwrap();
+        assert!(failure.contains("found 0"), "{failure}");
+    }
+
+    #[tokio::test]
+    async fn a_keep_check_on_a_file_that_did_not_exist_passes_and_still_applies_its_max() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let keep = FileCheck {
+            keep: true,
+            ..check(
+                "instrumentation-client.ts",
+                Some(r"\.init\("),
+                None,
+                Some(1),
+            )
+        };
+        let checks = TaskChecks {
+            files: vec![keep.clone()],
+            commands: Vec::new(),
+        };
+        let start = StartCounts::take(&checks, root).await;
+        assert_eq!(start.of(0), Some(0));
+        write(root, "instrumentation-client.ts", "posthog.init(t);\n");
+        let (fresh, _) = assert_files(root.into(), keep.clone(), start.of(0)).await;
+        assert!(fresh.passed, "a fresh file keeps the nothing there was");
+        write(
+            root,
+            "instrumentation-client.ts",
+            "a.init(t);\nb.init(t);\n",
+        );
+        let (twice, _) = assert_files(root.into(), keep, start.of(0)).await;
+        assert!(!twice.passed, "max still applies");
     }
 
     #[test]

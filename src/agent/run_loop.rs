@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::checks::{failure_for_agent, failure_reason, run_checks, TaskChecks};
+use super::checks::{failure_for_agent, failure_reason, run_checks, StartCounts, TaskChecks};
 use super::TaskPort;
 use crate::messages::{AttemptEnd, ReportStatus, Usage};
 use crate::providers::{
@@ -122,6 +122,8 @@ pub async fn run_agent(
     let mut failing_checks: Option<String> = None;
     let mut repeats = 0u32;
     let retries = std::sync::atomic::AtomicU32::new(0);
+    // Before the first turn: `keep` assertions compare with the app as the agent found it.
+    let start_counts = StartCounts::take(&setup.checks, &setup.ctx.install_dir).await;
 
     loop {
         if result.turns >= setup.max_turns {
@@ -269,7 +271,8 @@ pub async fn run_agent(
                             }
                         }
                         if status == ReportStatus::Done && !setup.checks.is_empty() {
-                            let outcome = run_checks(&setup.checks, &setup.ctx, port).await;
+                            let outcome =
+                                run_checks(&setup.checks, &start_counts, &setup.ctx, port).await;
                             let reason = outcome.failure.as_deref().map(failure_reason);
                             port.check_failed(reason.clone().map(|r| secrets.redact(&r)));
                             if let Some(failure) = outcome.failure {

@@ -88,7 +88,8 @@ pub struct AgentPrompt {
 }
 
 /// One `checkFiles` entry: files matching a glob (and, with `pattern`, the
-/// occurrences of a regex in them) must number between `min` and `max`.
+/// occurrences of a regex in them) must number between `min` and `max`, and with
+/// `keep`, no fewer than when the attempt started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FileCheck {
@@ -106,13 +107,19 @@ pub struct FileCheck {
     /// What a failure says, instead of the generated description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The count may not drop below what it was when the attempt started: what the
+    /// app already had survives (a final count cannot tell "overwritten" from "new").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep: bool,
 }
 
 impl FileCheck {
-    /// The inclusive bounds on the count: no `min`/`max` means "at least one";
-    /// only `max` means "at most", from zero.
+    /// The inclusive bounds on the count: no `min`/`max` means "at least one"
+    /// (with `keep`, "at least what there was", from zero); only `max` means
+    /// "at most", from zero.
     pub fn bounds(&self) -> (u32, Option<u32>) {
         match (self.min, self.max) {
+            (None, None) if self.keep => (0, None),
             (None, None) => (1, None),
             (min, max) => (min.unwrap_or(0), max),
         }
@@ -126,9 +133,14 @@ impl FileCheck {
             (min, Some(max)) => format!("{min} to {max}"),
             (min, None) => format!("at least {min}"),
         };
-        match &self.pattern {
-            Some(pattern) => format!("{count} match(es) of /{pattern}/ in {}", self.files),
-            None => format!("{count} file(s) matching {}", self.files),
+        let what = match &self.pattern {
+            Some(pattern) => format!("match(es) of /{pattern}/ in {}", self.files),
+            None => format!("file(s) matching {}", self.files),
+        };
+        match self.bounds() {
+            (0, None) if self.keep => format!("no fewer {what} than at the start"),
+            _ if self.keep => format!("{count} {what}, and no fewer than at the start"),
+            _ => format!("{count} {what}"),
         }
     }
 }

@@ -312,6 +312,13 @@ fn check_agent_checks(agent: &AgentPrompt, errors: &mut Vec<ContentError>) {
                 ));
             }
         }
+        if check.keep && check.pattern.is_none() {
+            errors.push(ContentError::field(
+                agent.path(),
+                at("keep"),
+                "keep compares a pattern's matches with the start; it needs `pattern`",
+            ));
+        }
         if let (Some(min), Some(max)) = (check.min, check.max) {
             if min > max {
                 errors.push(ContentError::field(
