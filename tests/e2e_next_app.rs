@@ -630,8 +630,8 @@ fn assert_token_kept_off_the_terminal(run: &E2eRun) {
 
 /// The event names in the event plan the run wrote (at least one).
 fn planned_events(run: &E2eRun) -> Vec<String> {
-    let plan: Vec<Value> = serde_json::from_str(&run.read(".posthog-events.json"))
-        .unwrap_or_else(|e| panic!(".posthog-events.json does not parse: {e}"));
+    let plan: Vec<Value> = serde_json::from_str(&run.read(".posthog-wizard/event-plan.json"))
+        .unwrap_or_else(|e| panic!(".posthog-wizard/event-plan.json does not parse: {e}"));
     let events: Vec<String> = plan
         .iter()
         .map(|e| {

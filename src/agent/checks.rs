@@ -163,6 +163,15 @@ pub fn failure_for_agent(failure: &str) -> String {
     )
 }
 
+/// What an agent without `complete_task` (the linear runner's) reads when it ended its
+/// turn and the checks failed: the same output, as the next user message.
+pub fn failure_after_stop(failure: &str) -> String {
+    format!(
+        "Not done yet: you ended your turn, so the runtime ran the checks of every step, \
+         and they failed. Fix the cause, then end your turn again.\n\n{failure}"
+    )
+}
+
 /// The failure as a task's failure reason: its first line (which check) and the last
 /// lines of the output, short enough for the outro.
 pub fn failure_reason(failure: &str) -> String {
