@@ -379,12 +379,17 @@ fn assert_events_verified(run: &E2eRun, fake: &FakePostHog) {
         .find(|r| r.path == "/api/subscribe")
         .expect("the subscribe route was requested");
     assert_eq!(subscribe.status, Some(200));
-    // Build's check is the build itself, run for real.
-    let build = queue.tasks.iter().find(|t| t.task_type == "build").unwrap();
-    let checks = &build.handoff.as_ref().unwrap().checks;
+    // The build is a check (the build step's, or the linear agent's), run for real.
+    let checks: Vec<_> = queue
+        .tasks
+        .iter()
+        .filter_map(|t| t.handoff.as_ref())
+        .flat_map(|h| h.checks.clone())
+        .filter(|c| c.command == BUILD_CHECK)
+        .collect();
     assert!(
-        checks.iter().any(|c| c.passed()),
-        "build's check did not pass: {checks:?}"
+        checks.len() == 1 && checks[0].passed(),
+        "the build check did not pass once: {checks:?}"
     );
     let left = processes_in(&run.app);
     assert!(
@@ -580,11 +585,27 @@ fn assert_captures_in_the_browser_and_on_the_server(run: &E2eRun) {
     assert!(server, "no posthog.capture in a route handler: {files:?}");
 }
 
-/// The log shows both npm commands exited 0, and the build output is on disk and
-/// holds every planned event (so it is a build of the integrated code).
+/// The build step's check (the runtime runs it; no agent runs the build itself).
+const BUILD_CHECK: &str = "npm run build --if-present";
+
+/// The log shows the install exited 0 and the build ran once, as the check and not
+/// by the agent; the build output is on disk and holds every planned event (so it is
+/// a build of the integrated code).
 fn assert_install_and_build_passed(run: &E2eRun) {
     let log = run.log();
-    for command in ["npm install", "npm run build"] {
+    assert!(
+        !log.contains("bash finished command=npm run build"),
+        "an agent ran the build itself; it is the check's to run"
+    );
+    let builds = log
+        .lines()
+        .filter(|l| l.contains("check finished") && l.contains(BUILD_CHECK))
+        .collect::<Vec<_>>();
+    assert!(
+        builds.len() == 1 && builds[0].contains("exit=0"),
+        "the build check did not run exactly once and pass: {builds:#?}"
+    );
+    for command in ["npm install"] {
         let ok = format!("bash finished command={command} exit=0");
         assert!(
             log.contains(&ok),
@@ -730,5 +751,18 @@ fn linear_integrates_and_builds_the_sample_app_needs_npm_registry() {
     let queue = run.queue();
     assert_eq!(queue.variant, Variant::Linear);
     let ids: Vec<&str> = queue.tasks.iter().map(|t| t.id.as_str()).collect();
-    assert_eq!(ids, ["linear"], "the linear runner runs one agent");
+    assert_eq!(
+        ids,
+        ["linear", "verify"],
+        "the linear runner runs one agent, then the verify step"
+    );
+    // Its end of turn was checked: every step's never-break assertions passed, and the
+    // build ran once, as a check (assert_events_verified).
+    let linear = queue.tasks[0].handoff.as_ref().unwrap();
+    assert!(
+        !linear.file_checks.is_empty() && linear.file_checks.iter().all(|c| c.passed),
+        "{:?}",
+        linear.file_checks
+    );
+    assert_events_verified(&run, &fake);
 }
