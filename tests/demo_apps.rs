@@ -36,11 +36,12 @@ fn read(dir: &Path, rel: &str) -> String {
     std::fs::read_to_string(dir.join(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
 }
 
-#[test]
-fn the_react_router_sample_app_is_integrated_offline_by_its_cassette() {
+/// Plays sample app `name`'s cassette offline and checks the run succeeded with no
+/// refused or failed tool call and detected `framework` on the copy; returns the copy.
+fn integrated_offline(name: &str, framework: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let app = tmp.path().join("app");
-    let out = demo(&app, &["--app", "react-router-app"]);
+    let out = demo(&app, &["--app", name]);
     let log = std::fs::read_to_string(app.join(".posthog-wizard/wizard.log")).unwrap_or_default();
     assert_eq!(
         out.status.code(),
@@ -62,9 +63,15 @@ fn the_react_router_sample_app_is_integrated_offline_by_its_cassette() {
     assert_eq!(outcome.verdict, Verdict::Success, "{}", outcome.message);
     assert_eq!(
         queue.framework.as_deref(),
-        Some("React Router (framework mode)"),
+        Some(framework),
         "detection ran on the copied app"
     );
+    (tmp, app)
+}
+
+#[test]
+fn the_react_router_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("react-router-app", "React Router (framework mode)");
 
     // The copy is the React Router app, and the integration the skills describe is in it.
     assert!(read(&app, "react-router.config.ts").contains("ssr: true"));
@@ -94,6 +101,35 @@ fn the_react_router_sample_app_is_integrated_offline_by_its_cassette() {
     assert!(env.contains("VITE_PUBLIC_POSTHOG_PROJECT_TOKEN="), "{env}");
     assert!(env.contains("VITE_PUBLIC_POSTHOG_HOST="), "{env}");
     assert!(app.join("posthog-setup-report.md").is_file());
+}
+
+#[test]
+fn the_fastapi_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("fastapi-app", "FastAPI");
+    assert!(
+        !app.join(".venv").exists(),
+        "the demo runs no command: no virtual environment"
+    );
+    assert!(read(&app, "requirements.txt").contains("posthog>=7.91.1,<8"));
+    let main = read(&app, "main.py");
+    for line in [
+        "posthog.project_api_key = os.environ.get(\"POSTHOG_PROJECT_TOKEN\", \"\")",
+        "app.add_middleware(PosthogASGIMiddleware)",
+        "posthog.identify_context(user.id)",
+        "posthog.capture(\"user_logged_in\", distinct_id=user.id)",
+        "posthog.capture(\"note_created\", properties={\"note_id\": note.id})",
+        "posthog.capture(\"note_pinned\", properties={\"note_id\": note.id})",
+    ] {
+        assert!(main.contains(line), "main.py lacks {line}:\n{main}");
+    }
+    // The client is configured after load_dotenv() and before the app exists.
+    let at = |needle: &str| main.find(needle).unwrap();
+    assert!(at("load_dotenv()\n") < at("posthog.project_api_key"));
+    assert!(at("posthog.project_api_key") < at("app = FastAPI("));
+    let env = read(&app, ".env");
+    assert!(env.contains("POSTHOG_PROJECT_TOKEN="), "{env}");
+    assert!(env.contains("POSTHOG_HOST="), "{env}");
+    assert!(read(&app, "posthog-setup-report.md").contains("note_pinned"));
 }
 
 #[test]
