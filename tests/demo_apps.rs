@@ -133,6 +133,33 @@ fn the_fastapi_sample_app_is_integrated_offline_by_its_cassette() {
 }
 
 #[test]
+fn the_fastify_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("fastify-app", "Node.js (Fastify)");
+    assert!(read(&app, "package.json").contains("\"posthog-node\": \"^5.70.0\""));
+    assert!(read(&app, "lib/posthog.js").contains("process.env.POSTHOG_PROJECT_TOKEN"));
+    let server = read(&app, "server.js");
+    for line in [
+        "import { posthog } from './lib/posthog.js'",
+        "distinctId: request.user?.id,",
+        "await posthog.shutdown()",
+        "posthog.captureException(error, request.user?.id, {",
+        "posthog.identify({ distinctId: user.id, properties: { email: user.email } })",
+        "posthog.capture({ distinctId: user.id, event: 'user_signed_up' })",
+        "posthog.capture({ distinctId: user.id, event: 'user_logged_in' })",
+        "posthog.capture({ event: 'todo_created', properties: { todo_id: todo.id } })",
+        "posthog.capture({ event: 'todo_completed', properties: { todo_id: todo.id } })",
+    ] {
+        assert!(server.contains(line), "server.js lacks {line}:\n{server}");
+    }
+    // The context hook runs after the app's own authentication hook.
+    let at = |needle: &str| server.find(needle).unwrap();
+    assert!(at("request.user = store.userForToken") < at("posthog.withContext("));
+    let env = read(&app, ".env");
+    assert!(env.contains("POSTHOG_PROJECT_TOKEN="), "{env}");
+    assert!(read(&app, "posthog-setup-report.md").contains("todo_completed"));
+}
+
+#[test]
 fn an_unknown_sample_app_is_refused_with_the_ones_there_are() {
     let tmp = tempfile::tempdir().unwrap();
     let out = demo(&tmp.path().join("app"), &["--app", "no-such-app"]);
