@@ -160,6 +160,28 @@ fn the_fastify_sample_app_is_integrated_offline_by_its_cassette() {
 }
 
 #[test]
+fn the_flask_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("flask-app", "Flask");
+    assert!(read(&app, "requirements.txt").contains("posthog>=7.91.1,<8"));
+    let main = read(&app, "app.py");
+    for line in [
+        "posthog.project_api_key = os.environ.get(\"POSTHOG_PROJECT_TOKEN\", \"\")",
+        "PosthogFlaskIntegration(app)",
+        "posthog.identify_context(g.user.id)",
+        "posthog.capture(\"user_logged_in\", distinct_id=user.id)",
+        "posthog.capture(\"bookmark_added\", properties={\"bookmark_id\": bookmark.id})",
+        "posthog.capture(\"bookmark_archived\", properties={\"bookmark_id\": bookmark.id})",
+    ] {
+        assert!(main.contains(line), "app.py lacks {line}:\n{main}");
+    }
+    let at = |needle: &str| main.find(needle).unwrap();
+    assert!(at("posthog.project_api_key") < at("app = Flask("));
+    assert!(at("app = Flask(") < at("PosthogFlaskIntegration(app)"));
+    assert!(read(&app, ".env").contains("POSTHOG_PROJECT_TOKEN="));
+    assert!(read(&app, "posthog-setup-report.md").contains("bookmark_archived"));
+}
+
+#[test]
 fn an_unknown_sample_app_is_refused_with_the_ones_there_are() {
     let tmp = tempfile::tempdir().unwrap();
     let out = demo(&tmp.path().join("app"), &["--app", "no-such-app"]);

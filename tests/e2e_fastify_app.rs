@@ -20,17 +20,13 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use npm_support::{
-    free_port, git, processes_in, quiet, registry_reachable_for, sample_app_repo, spawn_in_group,
-    stop, stop_group, wait_for_events, wait_with_limit, Waited, SERVE_LIMIT,
+    assert_run_succeeded, free_port, git, integrate_with_cassette, processes_in, quiet,
+    registry_reachable_for, sample_app_repo, spawn_in_group, stop_group, wait_for_events,
+    SERVE_LIMIT,
 };
 use serde_json::{json, Value};
-use wizard::messages::{QueueFile, Variant, Verdict};
 use wizard_fakes::posthog::FakePostHog;
 
-/// How long the run (the npm install included) may take before the test calls it hung.
-const HANG_GUARD: Duration = Duration::from_secs(10 * 60);
-/// What the agent loop logs when a tool call is refused or fails.
-const TOOL_FAILURE_LOG: &str = "tool refused or failed";
 /// The env file the init task writes, and its keys.
 const ENV_FILE: &str = ".env";
 const TOKEN_KEY: &str = "POSTHOG_PROJECT_TOKEN";
@@ -68,59 +64,15 @@ fn the_fastify_app_is_integrated_installed_and_sends_server_events_needs_npm_reg
 
     // 1. The run: scripted model, real tools, a real npm install.
     let token = format!("phc_e2e_{}", uuid::Uuid::new_v4().simple());
-    let started = Instant::now();
-    let child = quiet(env!("CARGO_BIN_EXE_wizard"))
-        .arg("integrate")
-        .arg(&app)
-        .args(["--provider", "replay", "--cassette", "fastify-app"])
-        .args([
-            "--replay-speed",
-            "0",
-            "--orchestrator",
-            "--concurrency",
-            "2",
-        ])
-        .args(["--yes", "--project-token", &token, "--host", &posthog.url()])
-        .args(["--ui", "json", "--no-telemetry"])
-        .env("WIZARD_LOG", "info")
-        .spawn()
-        .unwrap();
-    let out = match wait_with_limit(child, HANG_GUARD) {
-        Waited::Exited(out) => out,
-        Waited::TimedOut(child) => {
-            stop(child);
-            panic!(
-                "wizard integrate did not finish within {}s",
-                HANG_GUARD.as_secs()
-            );
-        }
-    };
-    println!(
-        "e2e fastify-app: wizard integrate with a real npm install took {:.1}s",
-        started.elapsed().as_secs_f64()
+    let out = integrate_with_cassette(
+        "e2e fastify-app",
+        &app,
+        "fastify-app",
+        &token,
+        &posthog.url(),
     );
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let log = std::fs::read_to_string(app.join(".posthog-wizard/wizard.log")).unwrap_or_default();
-    assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}\nlog:\n{log}");
-    let failures: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains(TOOL_FAILURE_LOG))
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "refused or failed tool calls:\n{}",
-        failures.join("\n")
-    );
-    let queue: QueueFile = serde_json::from_str(&read(&app, ".posthog-wizard/queue.json")).unwrap();
-    assert_eq!(queue.variant, Variant::Orchestrator);
-    let outcome = queue.outcome.as_ref().expect("an outcome");
-    assert_eq!(outcome.verdict, Verdict::Success, "{}", outcome.message);
+    let (queue, log) = assert_run_succeeded(&app, &out, &token);
     assert_eq!(queue.framework.as_deref(), Some("Node.js (Fastify)"));
-    assert!(
-        !String::from_utf8_lossy(&out.stdout).contains(&token),
-        "the token is on stdout"
-    );
-    assert!(!stderr.contains(&token), "the token is on stderr");
 
     // 2. What the run left: the SDK declared, locked and installed, the env file.
     let manifest: Value = serde_json::from_str(&read(&app, "package.json")).unwrap();

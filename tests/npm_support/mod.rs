@@ -377,3 +377,93 @@ pub async fn wait_for_events(posthog: &FakePostHog, names: &[&str]) -> Vec<Value
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// How long a sample app's run (its install included) may take before it counts as hung.
+pub const HANG_GUARD: Duration = Duration::from_secs(10 * 60);
+
+/// What the agent loop logs when a tool call is refused or fails.
+pub const TOOL_FAILURE_LOG: &str = "tool refused or failed";
+
+/// Runs `wizard integrate` on `app` with `cassette` as the model (orchestrator, cap 2,
+/// speed 0), the run's `token` and `host`; stops it at [`HANG_GUARD`]. Prints its wall
+/// time as `label`.
+pub fn integrate_with_cassette(
+    label: &str,
+    app: &Path,
+    cassette: &str,
+    token: &str,
+    host: &str,
+) -> Output {
+    let started = Instant::now();
+    let child = quiet(env!("CARGO_BIN_EXE_wizard"))
+        .arg("integrate")
+        .arg(app)
+        .args(["--provider", "replay", "--cassette", cassette])
+        .args([
+            "--replay-speed",
+            "0",
+            "--orchestrator",
+            "--concurrency",
+            "2",
+        ])
+        .args(["--yes", "--project-token", token, "--host", host])
+        .args(["--ui", "json", "--no-telemetry"])
+        // Tool failures are logged at info; make sure the filter keeps them.
+        .env("WIZARD_LOG", "info")
+        .spawn()
+        .expect("the wizard starts");
+    let out = match wait_with_limit(child, HANG_GUARD) {
+        Waited::Exited(out) => out,
+        Waited::TimedOut(child) => {
+            stop(child);
+            panic!(
+                "{label}: wizard integrate did not finish within {}s",
+                HANG_GUARD.as_secs()
+            );
+        }
+    };
+    println!(
+        "{label}: wizard integrate took {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    out
+}
+
+/// Asserts the run in `app` exited 0 with a success verdict, no refused or failed tool
+/// call, and `token` on neither stdout nor stderr; answers its queue and its log.
+pub fn assert_run_succeeded(
+    app: &Path,
+    out: &Output,
+    token: &str,
+) -> (wizard::messages::QueueFile, String) {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let log = std::fs::read_to_string(app.join(".posthog-wizard/wizard.log")).unwrap_or_default();
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}\nlog:\n{log}");
+    let failures: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(TOOL_FAILURE_LOG))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "refused or failed tool calls:\n{}",
+        failures.join("\n")
+    );
+    let queue: wizard::messages::QueueFile = serde_json::from_str(
+        &std::fs::read_to_string(app.join(".posthog-wizard/queue.json")).expect("queue.json"),
+    )
+    .expect("queue.json parses");
+    assert_eq!(queue.variant, wizard::messages::Variant::Orchestrator);
+    let outcome = queue.outcome.as_ref().expect("an outcome");
+    assert_eq!(
+        outcome.verdict,
+        wizard::messages::Verdict::Success,
+        "{}",
+        outcome.message
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(token),
+        "the token is on stdout"
+    );
+    assert!(!stderr.contains(token), "the token is on stderr");
+    (queue, log)
+}
