@@ -182,6 +182,37 @@ fn the_flask_sample_app_is_integrated_offline_by_its_cassette() {
 }
 
 #[test]
+fn the_django_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("django-app", "Django");
+    assert!(read(&app, "requirements.txt").contains("posthog>=7.91.1,<8"));
+    let config = read(&app, "books/apps.py");
+    assert!(config.contains("    def ready(self):"), "{config}");
+    assert!(config
+        .contains("posthog.project_api_key = os.environ.get(\"POSTHOG_PROJECT_TOKEN\", \"\")"));
+    let settings = read(&app, "reading/settings.py");
+    let at = |needle: &str| settings.find(needle).unwrap();
+    assert!(
+        at("django.contrib.auth.middleware.AuthenticationMiddleware")
+            < at("posthog.integrations.django.PosthogContextMiddleware"),
+        "{settings}"
+    );
+    assert!(settings.contains("POSTHOG_MW_CAPTURE_EXCEPTIONS = True"));
+    let views = read(&app, "books/views.py");
+    for line in [
+        "posthog.capture(\"user_logged_in\", distinct_id=str(user.pk))",
+        "posthog.capture(\"book_added\", properties={\"book_id\": book.id})",
+        "posthog.capture(\"book_finished\", properties={\"book_id\": book.id})",
+    ] {
+        assert!(
+            views.contains(line),
+            "books/views.py lacks {line}:\n{views}"
+        );
+    }
+    assert!(read(&app, ".env").contains("POSTHOG_PROJECT_TOKEN="));
+    assert!(read(&app, "posthog-setup-report.md").contains("book_finished"));
+}
+
+#[test]
 fn an_unknown_sample_app_is_refused_with_the_ones_there_are() {
     let tmp = tempfile::tempdir().unwrap();
     let out = demo(&tmp.path().join("app"), &["--app", "no-such-app"]);
