@@ -100,12 +100,38 @@ pub fn npm_registry_problem() -> Option<String> {
     probe("npm ping", ping)
 }
 
-/// Why the Python package index cannot be used, or `None` when it answered: pip asks
-/// the index for `package`'s versions (the lightest request pip makes to it).
+/// Why the Python package index cannot be used, or `None` when it answered: `python3`
+/// must be able to make a venv (`venv` and `ensurepip` import), and the index's simple
+/// page for `package` (pip's own first request; `PIP_INDEX_URL` when set) must answer.
+/// Asked over HTTP: `pip index versions` takes half a minute on a loaded machine.
 pub fn pip_index_problem(package: &str) -> Option<String> {
-    let mut ask = quiet("python3");
-    ask.args(["-m", "pip", "index", "versions", package]);
-    probe(&format!("pip index versions {package}"), ask)
+    let mut venv = quiet("python3");
+    venv.args(["-c", "import venv, ensurepip"]);
+    if let Some(problem) = probe("python3 -c 'import venv, ensurepip'", venv) {
+        return Some(problem);
+    }
+    let index =
+        std::env::var("PIP_INDEX_URL").unwrap_or_else(|_| "https://pypi.org/simple".to_string());
+    let url = format!("{}/{package}/", index.trim_end_matches('/'));
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => return Some(format!("no runtime to ask {url}: {e}")),
+    };
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(REGISTRY_CHECK_LIMIT)
+            .build()
+            .map_err(|e| e.to_string());
+        let answer = match client {
+            Ok(client) => client.get(&url).send().await.map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok(response) if response.status().is_success() => None,
+            Ok(response) => Some(format!("GET {url} answered {}", response.status())),
+            Err(e) => Some(format!("GET {url} failed: {e}")),
+        }
+    })
 }
 
 /// Runs `cmd` up to [`REGISTRY_CHECK_LIMIT`]; why it failed, or `None`.
