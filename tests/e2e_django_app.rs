@@ -6,9 +6,9 @@
 //! runs `manage.py migrate` (it creates the demo account) and `manage.py runserver`
 //! (its own process group; `settings.py` loads `.env`); the demo user signs in through
 //! the CSRF-protected form, adds a book and finishes it through the JSON API, and the
-//! planned server events must reach a fake PostHog
-//! (the run's `--host`) under the signed-in user's id, with the run's token. After the
-//! server is stopped no process may be left in the app's folder.
+//! planned server events must reach a fake PostHog (the run's `--host`) under the
+//! signed-in user's id, with the run's token. After the server is stopped no process may
+//! be left in the app's folder.
 //!
 //! It needs the Python package index: without it, a loud SKIPPED banner (a failure
 //! with `WIZARD_E2E_REQUIRE_NPM=1`, the switch every registry e2e test shares). pip's

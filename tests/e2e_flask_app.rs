@@ -4,9 +4,9 @@
 //! `python3 -m venv .venv`, a `.venv` pip install of `requirements.txt`, `compileall`
 //! and an import of the app, and here they run. Then the app is served with `flask run`
 //! (which loads `.env`; its own process group), a user signs in, adds a bookmark through
-//! the form and archives it through the JSON API, and the planned server events must reach a fake PostHog
-//! (the run's `--host`) under the signed-in user's id, with the run's token. After the
-//! server is stopped no process may be left in the app's folder.
+//! the form and archives it through the JSON API, and the planned server events must
+//! reach a fake PostHog (the run's `--host`) under the signed-in user's id, with the
+//! run's token. After the server is stopped no process may be left in the app's folder.
 //!
 //! It needs the Python package index: without it, a loud SKIPPED banner (a failure
 //! with `WIZARD_E2E_REQUIRE_NPM=1`, the switch every registry e2e test shares). pip's
