@@ -1142,6 +1142,7 @@ fn sdk_check() -> TaskChecks {
             keep: false,
         }],
         commands: vec![SDK_CHECK.into()],
+        commands_when: Vec::new(),
     }
 }
 
@@ -1351,6 +1352,7 @@ scripts:
             keep: false,
         }],
         commands: vec![SDK_CHECK.into()],
+        commands_when: Vec::new(),
     };
     agent.max_turns = 1;
     let result = agent.run().await;

@@ -299,6 +299,15 @@ fn check_agent_checks(agent: &AgentPrompt, errors: &mut Vec<ContentError>) {
             ));
         }
     }
+    for (i, glob) in agent.check_when_files.iter().enumerate() {
+        if let Some(problem) = glob_problem(glob) {
+            errors.push(ContentError::field(
+                agent.path(),
+                format!("checkWhenFiles[{i}]"),
+                problem,
+            ));
+        }
+    }
     for (i, check) in agent.check_files.iter().enumerate() {
         let at = |field: &str| format!("checkFiles[{i}].{field}");
         if let Some(problem) = glob_problem(&check.files) {
