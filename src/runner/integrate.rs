@@ -346,6 +346,11 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         facts: vec![("Host".into(), credentials.host().to_string())],
         example_path,
         secret_names: secrets.names().map(str::to_string).collect(),
+        sections: if branched {
+            Vec::new()
+        } else {
+            super::prefix::sections(&install_dir, &content, framework_id.as_deref(), &secrets)
+        },
     };
     if !branched {
         project
