@@ -261,9 +261,14 @@ fn run_variant(
         .args(["--provider", "anthropic", "--ui", "json", "--concurrency"])
         .arg(cap.to_string())
         .arg(if linear { "--linear" } else { "--orchestrator" })
-        .args(["--yes", "--fresh", "--no-telemetry"])
+        // The build task's checks would run `npm run build` on an app with no node_modules.
+        .args(["--yes", "--fresh", "--no-telemetry", "--skip-commands"])
         .env("ANTHROPIC_BASE_URL", server.base_url())
         .env("ANTHROPIC_API_KEY", "bench")
+        // A run with a model needs a PostHog project; no sign-in stored on this machine may leak in.
+        .env("POSTHOG_PROJECT_TOKEN", "phc_bench_project_token")
+        .env_remove("POSTHOG_PERSONAL_API_KEY")
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
         .env_remove("ANTHROPIC_AUTH_TOKEN")
         .env_remove("WIZARD_ORCHESTRATOR")
         .stdin(Stdio::null())

@@ -352,6 +352,9 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
             super::prefix::sections(&install_dir, &content, framework_id.as_deref(), &secrets)
         },
     };
+    if decision.variant == Variant::Orchestrator {
+        project.sections.extend(super::prefix::task_types(&content));
+    }
     if !branched {
         project
             .facts

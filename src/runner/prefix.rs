@@ -1,6 +1,6 @@
 //! What every agent of a run is shown up front, in the cached part of its
-//! prompt: the app's manifest, a bounded file tree and the framework's
-//! reference integration. Agents otherwise spend their first turns reading
+//! prompt: the app's manifest, a bounded file tree, the framework's
+//! reference integration and (orchestrator only) the default graph's task types. Agents otherwise spend their first turns reading
 //! these, each on its own; shared here they cost one cache write per run and
 //! make the shared prefix long enough to clear the models' minimum cacheable
 //! length (4,096 tokens for the small tier). Which files are manifests and
@@ -56,6 +56,34 @@ pub fn sections(
         ));
     }
     out
+}
+
+/// The task types of the default graph, for the orchestrator's agents: each
+/// learns what the others do, and leaves it to them. (The linear runner's one
+/// agent has every step in its own prompt instead.)
+pub fn task_types(content: &ContentSet) -> Option<(String, String)> {
+    let graph = content.graph_order();
+    if graph.is_empty() {
+        return None;
+    }
+    let mut text = String::new();
+    for agent in graph {
+        let _ = write!(
+            text,
+            "- {} ({}): {}",
+            agent.task_type,
+            agent.label,
+            agent.goal.trim()
+        );
+        if !agent.depends_on.is_empty() {
+            let _ = write!(text, " After: {}.", agent.depends_on.join(", "));
+        }
+        text.push('\n');
+    }
+    Some((
+        "The run's task types (each is done by its own agent)".into(),
+        text,
+    ))
 }
 
 /// The first manifest of a project kind the content knows that the app has.
@@ -145,6 +173,9 @@ mod tests {
             got[1].1,
             "app/components/Button.tsx\napp/page.tsx\npackage.json"
         );
+        let (_, types) = task_types(&content).unwrap();
+        assert!(types.contains("- capture (Capture product events): "));
+        assert!(types.contains(" After: plan-capture."));
         assert_eq!(
             got[2].1,
             content.example("nextjs-app-router").unwrap().to_string()
