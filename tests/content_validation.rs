@@ -255,8 +255,8 @@ fn each_kind_of_broken_content_fails_with_its_own_message() {
         Broken {
             name: "unknown dependsOn type",
             file: "agents/capture.md",
-            from: "dependsOn: [plan-capture]",
-            to: "dependsOn: [plan-captur]",
+            from: "dependsOn: [plan-capture, identify]",
+            to: "dependsOn: [plan-captur, identify]",
             expect: "agents/capture.md: dependsOn: unknown task type \"plan-captur\" (did you mean \"plan-capture\"?)",
         },
         Broken {

@@ -220,7 +220,7 @@ fn expected_graph() -> Vec<(&'static str, Vec<&'static str>)> {
         ("identify", vec!["init"]),
         ("error-tracking", vec!["init"]),
         ("plan-capture", vec!["init"]),
-        ("capture", vec!["plan-capture"]),
+        ("capture", vec!["plan-capture", "identify"]),
         (
             "build",
             vec!["install", "init", "identify", "error-tracking", "capture"],

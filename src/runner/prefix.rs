@@ -175,7 +175,7 @@ mod tests {
         );
         let (_, types) = task_types(&content).unwrap();
         assert!(types.contains("- capture (Capture product events): "));
-        assert!(types.contains(" After: plan-capture."));
+        assert!(types.contains(" After: plan-capture, identify."));
         assert_eq!(
             got[2].1,
             content.example("nextjs-app-router").unwrap().to_string()
