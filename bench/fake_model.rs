@@ -3,12 +3,16 @@
 //!
 //! * **Answer**: the cassette script the request belongs to ([`ScriptKey`]),
 //!   at the turn the conversation has reached.
-//! * **Usage**, computed from the request like a real API bills it (about
-//!   four characters per token, as the replay provider estimates): the tools
-//!   plus the system blocks up to the last one with `cache_control` form the
-//!   cacheable prefix — written to the cache the first time that exact prefix
-//!   (and model) is seen, read from it afterwards; everything else is
-//!   uncached input. Output tokens are the answer's characters / 4.
+//! * **Usage**, computed from the request like the real API bills it (about
+//!   four characters per token, as the replay provider estimates): every block
+//!   with `cache_control` (system or message) is a breakpoint; the longest
+//!   prefix already in the cache, found at a breakpoint or up to 20 blocks
+//!   before one, is read; the prefix up to the last breakpoint is written
+//!   beyond that; the rest is uncached input. A prefix shorter than the
+//!   model's minimum ([`min_cacheable_tokens`]) is never cached: that is the
+//!   billed usage. The same request is also billed by a floor-free twin of the
+//!   cache (`usage_without_floors`), the simulation the issue first asked for.
+//!   Output tokens are the answer's characters / 4.
 //! * **Latency** per model tier: time to first token = a fixed part plus
 //!   prefill of the tokens the model must process (uncached input and cache
 //!   writes; cache reads are taken as free), then output at the tier's
@@ -101,11 +105,13 @@ pub struct RequestRecord {
     pub turn: usize,
     /// The model id asked for.
     pub model: String,
-    /// Billed usage.
+    /// Billed usage, with the model's minimum cacheable prefix.
     pub usage: Usage,
+    /// The same request billed by a cache with no minimum prefix.
+    pub usage_without_floors: Usage,
     /// Tokens before the task's own text: tools and every system block.
     pub fixed_tokens: u64,
-    /// Tokens of the cacheable prefix (tools and system up to the last `cache_control`).
+    /// Tokens of the shared prefix (tools and system up to the last `cache_control`).
     pub cached_prefix_tokens: u64,
     /// Time to first token before scaling, in milliseconds.
     pub ttft_ms: f64,
@@ -118,8 +124,15 @@ pub struct FakeModel {
     scripts: Scripts,
     models: ModelTable,
     pacing: Pacing,
-    cache: Mutex<HashSet<u64>>,
+    cache: Mutex<Caches>,
     log: Mutex<Vec<RequestRecord>>,
+}
+
+/// The billed cache and its floor-free twin.
+#[derive(Default)]
+struct Caches {
+    billed: PromptCache,
+    floor_free: PromptCache,
 }
 
 impl FakeModel {
@@ -129,7 +142,10 @@ impl FakeModel {
             scripts,
             models,
             pacing,
-            cache: Mutex::new(HashSet::new()),
+            cache: Mutex::new(Caches {
+                billed: PromptCache::with_floors(true),
+                floor_free: PromptCache::with_floors(false),
+            }),
             log: Mutex::new(Vec::new()),
         }
     }
@@ -148,6 +164,7 @@ impl FakeModel {
             turn: 0,
             model: model.clone(),
             usage: Usage::default(),
+            usage_without_floors: Usage::default(),
             fixed_tokens: 0,
             cached_prefix_tokens: 0,
             ttft_ms: 0.0,
@@ -176,8 +193,10 @@ impl FakeModel {
                     Some(turn) => {
                         let mut answer = turn.answer(&model);
                         let prompt = PromptSize::of(body);
-                        let mut usage = self.input_usage(&model, &prompt);
+                        let (mut usage, mut floor_free) = self.input_usage(&model, &prompt);
                         usage.output_tokens = answer.output_tokens();
+                        floor_free.output_tokens = usage.output_tokens;
+                        record.usage_without_floors = floor_free;
                         answer = answer.with_usage(FakeUsage {
                             input: usage.input_tokens,
                             output: usage.output_tokens,
@@ -212,32 +231,91 @@ impl FakeModel {
         reply
     }
 
-    fn input_usage(&self, model: &str, prompt: &PromptSize) -> Usage {
-        let total = prompt.total_tokens;
-        let Some((prefix_tokens, prefix_hash)) = prompt.cached_prefix else {
-            return Usage {
-                input_tokens: total,
-                ..Usage::default()
-            };
+    fn input_usage(&self, model: &str, prompt: &PromptSize) -> (Usage, Usage) {
+        let mut caches = match self.cache.lock() {
+            Ok(caches) => caches,
+            Err(poisoned) => poisoned.into_inner(),
         };
-        let mut hasher = DefaultHasher::new();
-        (model, prefix_hash).hash(&mut hasher);
-        let first_sight = match self.cache.lock() {
-            Ok(mut seen) => seen.insert(hasher.finish()),
-            Err(poisoned) => poisoned.into_inner().insert(hasher.finish()),
+        (
+            caches.billed.bill(model, prompt),
+            caches.floor_free.bill(model, prompt),
+        )
+    }
+}
+
+/// How far before a breakpoint the API looks for a prefix it already holds.
+const LOOKBACK_BLOCKS: usize = 20;
+
+/// A prompt cache as the Messages API keeps one: prefixes by model, written at
+/// breakpoints, found at a breakpoint or up to 20 blocks before it.
+#[derive(Default)]
+pub struct PromptCache {
+    floors: bool,
+    held: HashSet<u64>,
+}
+
+impl PromptCache {
+    /// A cache that applies each model's minimum cacheable prefix, or not.
+    pub fn with_floors(floors: bool) -> PromptCache {
+        PromptCache {
+            floors,
+            held: HashSet::new(),
+        }
+    }
+
+    /// Bills one request's input and caches its breakpoints' prefixes.
+    pub fn bill(&mut self, model: &str, prompt: &PromptSize) -> Usage {
+        let key = |hash: u64| {
+            let mut hasher = DefaultHasher::new();
+            (model, hash).hash(&mut hasher);
+            hasher.finish()
         };
-        let cached = prefix_tokens.min(total);
+        let floor = if self.floors {
+            min_cacheable_tokens(model)
+        } else {
+            0
+        };
+        let bounds = &prompt.boundaries;
+        let breakpoints: Vec<usize> = (0..bounds.len())
+            .filter(|&i| bounds[i].breakpoint)
+            .collect();
+        let read = breakpoints
+            .iter()
+            .flat_map(|&b| (b.saturating_sub(LOOKBACK_BLOCKS)..=b).rev())
+            .filter(|&i| self.held.contains(&key(bounds[i].hash)))
+            .map(|i| bounds[i].tokens)
+            .max()
+            .unwrap_or(0);
+        let mut written_to = read;
+        for &b in &breakpoints {
+            if bounds[b].tokens >= floor.max(1) {
+                self.held.insert(key(bounds[b].hash));
+                written_to = written_to.max(bounds[b].tokens);
+            }
+        }
+        let total = prompt.total_tokens.max(written_to);
         Usage {
-            input_tokens: total - cached,
+            input_tokens: total - written_to,
             output_tokens: 0,
-            cache_write_tokens: if first_sight { cached } else { 0 },
-            cache_read_tokens: if first_sight { 0 } else { cached },
+            cache_read_tokens: read,
+            cache_write_tokens: written_to - read,
         }
     }
 }
 
-/// The token sizes of one request's prompt.
+/// The end of one block of the prompt (the tools count as one block).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Boundary {
+    /// Tokens from the start of the prompt to here.
+    pub tokens: u64,
+    /// A hash of everything from the start to here.
+    pub hash: u64,
+    /// True when the block carries `cache_control`.
+    pub breakpoint: bool,
+}
+
+/// The token sizes of one request's prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PromptSize {
     /// Everything: tools, system, messages.
     pub total_tokens: u64,
@@ -246,6 +324,8 @@ pub struct PromptSize {
     /// Tokens and a hash of the tools plus the system blocks up to the last
     /// `cache_control` one, when there is such a block.
     pub cached_prefix: Option<(u64, u64)>,
+    /// The end of every block, in wire order: tools, system blocks, message blocks.
+    pub boundaries: Vec<Boundary>,
 }
 
 impl PromptSize {
@@ -283,10 +363,47 @@ impl PromptSize {
             let chars = tools.len() + prefix.iter().map(|(t, _)| t.len()).sum::<usize>();
             (tokens(chars), hasher.finish())
         });
+        let mut boundaries = Vec::new();
+        let mut hasher = DefaultHasher::new();
+        let mut chars = 0;
+        let mut push = |text_chars: usize, what: &str, breakpoint: bool| {
+            what.hash(&mut hasher);
+            chars += text_chars;
+            boundaries.push(Boundary {
+                tokens: tokens(chars),
+                hash: hasher.finish(),
+                breakpoint,
+            });
+        };
+        push(tools.len(), &tools, false);
+        for (text, cached) in &system {
+            push(text.len(), text, *cached);
+        }
+        for message in body["messages"].as_array().into_iter().flatten() {
+            match &message["content"] {
+                Value::Array(blocks) => {
+                    for block in blocks {
+                        let mut bare = block.clone();
+                        let breakpoint = bare
+                            .as_object_mut()
+                            .and_then(|o| o.remove("cache_control"))
+                            .is_some();
+                        let text = format!("{}{}", message["role"], bare);
+                        push(block_chars(block), &text, breakpoint);
+                    }
+                }
+                content => push(
+                    content_chars(content),
+                    &format!("{}{}", message["role"], content),
+                    false,
+                ),
+            }
+        }
         PromptSize {
             total_tokens: tokens(tools.len() + system_chars + message_chars),
             fixed_tokens: tokens(tools.len() + system_chars),
             cached_prefix,
+            boundaries,
         }
     }
 }
@@ -319,8 +436,8 @@ fn block_chars(block: &Value) -> usize {
 /// The smallest prefix the real API caches, per model (below it nothing is
 /// cached and the whole prompt is billed as input). Platform documentation,
 /// prompt caching, as of 2026-11: Haiku 4.5 and Opus 4.5/4.6 4,096 tokens,
-/// Sonnet 4.5/4.6 1,024. The simulation itself follows the issue and ignores
-/// them; the figures report what they would change.
+/// Sonnet 4.5/4.6 1,024. The billed usage applies them; the floor-free twin
+/// shows what the issue's first simulation would have billed.
 pub fn min_cacheable_tokens(model: &str) -> u64 {
     if model.starts_with("claude-haiku-4")
         || model.starts_with("claude-opus-4-5")
@@ -332,52 +449,4 @@ pub fn min_cacheable_tokens(model: &str) -> u64 {
     } else {
         0
     }
-}
-
-/// A request's usage as the real API would bill it with its minimum cacheable
-/// prefix: a prefix below the model's floor is neither written nor read.
-pub fn usage_with_floor(record: &RequestRecord) -> Usage {
-    let mut usage = record.usage;
-    if record.cached_prefix_tokens < min_cacheable_tokens(&record.model) {
-        usage.input_tokens += usage.cache_read_tokens + usage.cache_write_tokens;
-        usage.cache_read_tokens = 0;
-        usage.cache_write_tokens = 0;
-    }
-    usage
-}
-
-/// What-if: the requests billed as if every request also carried a moving
-/// `cache_control` breakpoint on its last message (incremental caching of the
-/// conversation, as agent loops commonly do). Turn 0 of an agent reads or
-/// writes the shared prefix as recorded and writes the rest; each later turn
-/// reads the whole previous request and writes only what was appended.
-/// Minimum cacheable lengths are ignored here, as in the simulation.
-pub fn usage_with_moving_breakpoint(requests: &[RequestRecord]) -> Vec<(String, Usage)> {
-    let total = |r: &RequestRecord| {
-        r.usage.input_tokens + r.usage.cache_read_tokens + r.usage.cache_write_tokens
-    };
-    let mut previous: std::collections::HashMap<(String, Option<String>), u64> =
-        std::collections::HashMap::new();
-    let mut out = Vec::with_capacity(requests.len());
-    for r in requests.iter().filter(|r| r.error.is_none()) {
-        let agent = (r.key.clone(), r.task_id.clone());
-        let now = total(r);
-        let usage = match previous.get(&agent) {
-            Some(&before) if r.turn > 0 && before <= now => Usage {
-                input_tokens: 0,
-                output_tokens: r.usage.output_tokens,
-                cache_read_tokens: before,
-                cache_write_tokens: now - before,
-            },
-            _ => Usage {
-                input_tokens: 0,
-                output_tokens: r.usage.output_tokens,
-                cache_read_tokens: r.usage.cache_read_tokens,
-                cache_write_tokens: now - r.usage.cache_read_tokens,
-            },
-        };
-        previous.insert(agent, now);
-        out.push((r.model.clone(), usage));
-    }
-    out
 }

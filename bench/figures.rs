@@ -181,3 +181,22 @@ pub fn ratio(value: Option<f64>, base: Option<f64>) -> Option<f64> {
         _ => None,
     }
 }
+
+/// Model requests per task agent: every agent but the seed, each told apart by
+/// its script and task id.
+pub fn turns_per_task(requests: &[RequestRecord]) -> f64 {
+    let agents: std::collections::HashSet<(&str, Option<&str>)> = requests
+        .iter()
+        .filter(|r| r.error.is_none() && r.key != "seed" && !r.key.is_empty())
+        .map(|r| (r.key.as_str(), r.task_id.as_deref()))
+        .collect();
+    let turns = requests
+        .iter()
+        .filter(|r| r.error.is_none() && r.key != "seed" && !r.key.is_empty())
+        .count();
+    if agents.is_empty() {
+        0.0
+    } else {
+        turns as f64 / agents.len() as f64
+    }
+}

@@ -26,9 +26,7 @@ use wizard::messages::{QueueFile, TaskStatus, Usage};
 use wizard::providers::pricing::ModelTable;
 use wizard_fakes::FakeAnthropic;
 
-use crate::fake_model::{
-    usage_with_floor, usage_with_moving_breakpoint, FakeModel, Pacing, RequestRecord,
-};
+use crate::fake_model::{FakeModel, Pacing, RequestRecord};
 use crate::figures::{self, FixedPrompt, Spend, Timeline};
 use crate::scripts::Scripts;
 
@@ -93,16 +91,16 @@ pub struct VariantFigures {
     pub process_wall_ms: f64,
     /// Tokens before each agent's own text.
     pub fixed_prompt: FixedPrompt,
-    /// Tokens and cost, from `queue.json`.
+    /// Model requests per task agent (the seed left out; linear's one session is one agent).
+    pub turns_per_task: f64,
+    /// Tokens and cost, from `queue.json`: what the real API would bill, with
+    /// each model's minimum cacheable prefix (the headline).
     pub spend: Spend,
     /// The same, summed by the fake server from each request it billed (a cross-check).
     pub server_spend: Spend,
-    /// What the real API would bill with its minimum cacheable prefix per model
-    /// (the simulation caches any prefix; see [`crate::fake_model::min_cacheable_tokens`]).
-    pub spend_with_cache_floors: Spend,
-    /// What-if: billed with a moving cache breakpoint on the last message as well
-    /// (see [`crate::fake_model::usage_with_moving_breakpoint`]).
-    pub spend_with_moving_breakpoint: Spend,
+    /// The floor-free simulation: the same requests billed by a cache that
+    /// caches any prefix (see [`crate::fake_model::min_cacheable_tokens`]).
+    pub spend_without_floors: Spend,
     /// Each figure over linear's (absent for linear itself).
     pub vs_linear: Option<VsLinear>,
 }
@@ -263,9 +261,14 @@ fn run_variant(
         .args(["--provider", "anthropic", "--ui", "json", "--concurrency"])
         .arg(cap.to_string())
         .arg(if linear { "--linear" } else { "--orchestrator" })
-        .args(["--yes", "--fresh", "--no-telemetry"])
+        // The build task's checks would run `npm run build` on an app with no node_modules.
+        .args(["--yes", "--fresh", "--no-telemetry", "--skip-commands"])
         .env("ANTHROPIC_BASE_URL", server.base_url())
         .env("ANTHROPIC_API_KEY", "bench")
+        // A run with a model needs a PostHog project; no sign-in stored on this machine may leak in.
+        .env("POSTHOG_PROJECT_TOKEN", "phc_bench_project_token")
+        .env_remove("POSTHOG_PERSONAL_API_KEY")
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
         .env_remove("ANTHROPIC_AUTH_TOKEN")
         .env_remove("WIZARD_ORCHESTRATOR")
         .stdin(Stdio::null())
@@ -343,8 +346,8 @@ fn run_variant(
         fixed_prompt: figures::fixed_prompt(&requests),
         spend: Spend::of_queue(&file).unwrap_or_default(),
         server_spend: server_spend(&requests, models, |r| r.usage),
-        spend_with_cache_floors: server_spend(&requests, models, usage_with_floor),
-        spend_with_moving_breakpoint: moving_breakpoint_spend(&requests, models),
+        spend_without_floors: server_spend(&requests, models, |r| r.usage_without_floors),
+        turns_per_task: figures::turns_per_task(&requests),
         vs_linear: None,
     };
     Ok((figures, lines, requests))
@@ -362,16 +365,6 @@ fn server_spend(
         let billed = bill(r);
         usage.add(&billed);
         cost += models.cost_usd(&r.model, &billed);
-    }
-    Spend::of(&usage, cost)
-}
-
-fn moving_breakpoint_spend(requests: &[RequestRecord], models: &ModelTable) -> Spend {
-    let mut usage = Usage::default();
-    let mut cost = 0.0;
-    for (model, billed) in usage_with_moving_breakpoint(requests) {
-        usage.add(&billed);
-        cost += models.cost_usd(&model, &billed);
     }
     Spend::of(&usage, cost)
 }

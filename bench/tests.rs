@@ -118,11 +118,12 @@ mod fake_model_tests {
         let log = fake.requests();
         let size = PromptSize::of(&request("a"));
         let (prefix, _) = size.cached_prefix.unwrap();
-        assert_eq!(log[0].usage.cache_write_tokens, prefix);
-        assert_eq!(log[0].usage.cache_read_tokens, 0);
-        assert_eq!(log[1].usage.cache_write_tokens, 0);
-        assert_eq!(log[1].usage.cache_read_tokens, prefix);
-        assert_eq!(log[1].usage.input_tokens, size.total_tokens - prefix);
+        let (first, second) = (log[0].usage_without_floors, log[1].usage_without_floors);
+        assert_eq!(first.cache_write_tokens, prefix);
+        assert_eq!(first.cache_read_tokens, 0);
+        assert_eq!(second.cache_write_tokens, 0);
+        assert_eq!(second.cache_read_tokens, prefix);
+        assert_eq!(second.input_tokens, size.total_tokens - prefix);
         assert!(log[0].usage.output_tokens > 0);
     }
 
@@ -132,8 +133,8 @@ mod fake_model_tests {
         fake.reply(&request("a"));
         fake.reply(&request("b"));
         let log = fake.requests();
-        assert!(log[1].usage.cache_write_tokens > 0);
-        assert_eq!(log[1].usage.cache_read_tokens, 0);
+        assert!(log[1].usage_without_floors.cache_write_tokens > 0);
+        assert_eq!(log[1].usage_without_floors.cache_read_tokens, 0);
     }
 
     #[test]
@@ -161,74 +162,96 @@ mod fake_model_tests {
         assert!(log[1].ttft_ms > log[0].ttft_ms + 900.0);
     }
 
+    /// A request of `model` with a shared prefix of about `prefix` tokens and
+    /// `turns` exchanges, the conversation's breakpoint on its last block.
+    fn conversation(model: &str, prefix: usize, turns: usize) -> Value {
+        let mut messages = vec![
+            json!({"role": "user", "content": [{"type": "text", "text": "Task id: install · type: install"}]}),
+        ];
+        for t in 0..turns {
+            messages.push(json!({"role": "assistant", "content": [{"type": "tool_use", "id": format!("t{t}"), "name": "Read", "input": {"file_path": "package.json"}}]}));
+            messages.push(json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": format!("t{t}"), "content": "x".repeat(400)}]}));
+        }
+        if let Some(last) = messages.last_mut() {
+            last["content"][0]["cache_control"] = json!({"type": "ephemeral"});
+        }
+        json!({
+            "model": model,
+            "system": [{"type": "text", "text": "p".repeat(prefix * 4), "cache_control": {"type": "ephemeral"}}],
+            "messages": messages
+        })
+    }
+
     #[test]
-    fn a_prefix_below_the_model_floor_is_billed_as_plain_input() {
-        let record = |model: &str, prefix: u64| RequestRecord {
-            key: "install".into(),
-            task_id: None,
-            turn: 1,
-            model: model.into(),
-            usage: wizard::messages::Usage {
-                input_tokens: 500,
-                output_tokens: 10,
-                cache_read_tokens: prefix,
-                cache_write_tokens: 0,
-            },
-            fixed_tokens: prefix,
-            cached_prefix_tokens: prefix,
-            ttft_ms: 0.0,
-            error: None,
-        };
-        // 2,500 tokens: below Haiku 4.5's 4,096, above Sonnet 4.6's 1,024.
-        let haiku = usage_with_floor(&record("claude-haiku-4-5", 2_500));
-        assert_eq!((haiku.input_tokens, haiku.cache_read_tokens), (3_000, 0));
-        let sonnet = usage_with_floor(&record("claude-sonnet-4-6", 2_500));
+    fn each_turn_reads_the_previous_one_and_writes_only_what_it_added() {
+        let mut cache = PromptCache::with_floors(false);
+        let first = PromptSize::of(&conversation("claude-sonnet-4-6", 2_000, 0));
+        let second = PromptSize::of(&conversation("claude-sonnet-4-6", 2_000, 1));
+        let a = cache.bill("claude-sonnet-4-6", &first);
         assert_eq!(
-            (sonnet.input_tokens, sonnet.cache_read_tokens),
-            (500, 2_500)
+            (a.input_tokens, a.cache_read_tokens, a.cache_write_tokens),
+            (0, 0, first.total_tokens)
+        );
+        // The first request's breakpoint is no longer marked, but the lookback finds it.
+        let b = cache.bill("claude-sonnet-4-6", &second);
+        assert_eq!(b.cache_read_tokens, first.total_tokens);
+        assert_eq!(
+            b.cache_write_tokens,
+            second.total_tokens - first.total_tokens
+        );
+        assert_eq!(b.input_tokens, 0);
+    }
+
+    #[test]
+    fn a_prefix_below_the_model_floor_is_never_cached() {
+        // 2,500 tokens: below Haiku 4.5's 4,096, above Sonnet 4.6's 1,024.
+        for (model, cached) in [("claude-haiku-4-5", false), ("claude-sonnet-4-6", true)] {
+            let mut cache = PromptCache::with_floors(true);
+            let size = PromptSize::of(&conversation(model, 2_500, 0));
+            cache.bill(model, &size);
+            let again = cache.bill(model, &size);
+            assert_eq!(again.cache_read_tokens > 0, cached, "{model}");
+            if !cached {
+                assert_eq!(again.input_tokens, size.total_tokens);
+            }
+        }
+        // The floor-free twin caches it.
+        let mut cache = PromptCache::with_floors(false);
+        let size = PromptSize::of(&conversation("claude-haiku-4-5", 2_500, 0));
+        cache.bill("claude-haiku-4-5", &size);
+        assert_eq!(
+            cache.bill("claude-haiku-4-5", &size).cache_read_tokens,
+            size.total_tokens
         );
     }
 
     #[test]
-    fn a_moving_breakpoint_reads_the_previous_turn_and_writes_only_the_new_part() {
-        let record = |turn: usize, input: u64, read: u64, write: u64| RequestRecord {
-            key: "install".into(),
-            task_id: Some("install".into()),
-            turn,
-            model: "claude-haiku-4-5".into(),
-            usage: wizard::messages::Usage {
-                input_tokens: input,
-                output_tokens: 7,
-                cache_read_tokens: read,
-                cache_write_tokens: write,
-            },
-            fixed_tokens: 2_000,
-            cached_prefix_tokens: 2_000,
-            ttft_ms: 0.0,
-            error: None,
-        };
-        // Turn 0: 2,000 shared tokens read, 1,000 of task text; turn 1 adds 300.
-        let billed =
-            usage_with_moving_breakpoint(&[record(0, 1_000, 2_000, 0), record(1, 1_300, 2_000, 0)]);
-        let turn0 = billed[0].1;
-        let turn1 = billed[1].1;
+    fn a_conversation_that_grows_past_the_floor_starts_caching_there() {
+        let model = "claude-haiku-4-5";
+        let mut cache = PromptCache::with_floors(true);
+        // 3,000 tokens of prefix, 100 per exchange: the floor is crossed at turn 11.
+        let bills: Vec<_> = (0..14)
+            .map(|t| cache.bill(model, &PromptSize::of(&conversation(model, 3_000, t))))
+            .collect();
+        assert_eq!(bills[5].cache_read_tokens + bills[5].cache_write_tokens, 0);
+        let first_write = bills.iter().position(|u| u.cache_write_tokens > 0).unwrap();
+        assert!(bills[first_write].cache_read_tokens == 0);
+        assert!(bills[first_write + 1].cache_read_tokens >= 4_096);
+    }
+
+    #[test]
+    fn the_fake_bills_with_floors_and_logs_the_floor_free_twin() {
+        let fake = model();
+        fake.reply(&request("a"));
+        fake.reply(&request("a"));
+        let log = fake.requests();
+        // Haiku, a prefix of a few dozen tokens: nothing billed from the cache.
+        assert_eq!(log[1].usage.cache_read_tokens, 0);
+        assert!(log[1].usage_without_floors.cache_read_tokens > 0);
         assert_eq!(
-            (
-                turn0.input_tokens,
-                turn0.cache_read_tokens,
-                turn0.cache_write_tokens
-            ),
-            (0, 2_000, 1_000)
+            log[1].usage_without_floors.output_tokens,
+            log[1].usage.output_tokens
         );
-        assert_eq!(
-            (
-                turn1.input_tokens,
-                turn1.cache_read_tokens,
-                turn1.cache_write_tokens
-            ),
-            (0, 3_000, 300)
-        );
-        assert_eq!(turn1.output_tokens, 7);
     }
 
     #[test]
@@ -301,6 +324,32 @@ mod figures_tests {
     }
 
     #[test]
+    fn turns_per_task_counts_each_agent_once_and_leaves_the_seed_out() {
+        let record = |key: &str, id: &str| RequestRecord {
+            key: key.into(),
+            task_id: Some(id.into()),
+            turn: 0,
+            model: "m".into(),
+            usage: Usage::default(),
+            usage_without_floors: Usage::default(),
+            fixed_tokens: 0,
+            cached_prefix_tokens: 0,
+            ttft_ms: 0.0,
+            error: None,
+        };
+        let requests = [
+            record("seed", "seed"),
+            record("seed", "seed"),
+            record("install", "install"),
+            record("install", "install"),
+            record("install", "install"),
+            record("capture", "capture"),
+        ];
+        assert!((turns_per_task(&requests) - 2.0).abs() < 1e-9);
+        assert_eq!(turns_per_task(&requests[..2]), 0.0);
+    }
+
+    #[test]
     fn fixed_prompt_averages_first_requests_and_sets_the_seed_apart() {
         let record = |key: &str, turn: usize, fixed: u64| RequestRecord {
             key: key.into(),
@@ -308,6 +357,7 @@ mod figures_tests {
             turn,
             model: "m".into(),
             usage: Usage::default(),
+            usage_without_floors: Usage::default(),
             fixed_tokens: fixed,
             cached_prefix_tokens: fixed,
             ttft_ms: 0.0,

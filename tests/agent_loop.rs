@@ -672,6 +672,7 @@ fn project(app: &Path) -> ProjectContext {
         facts: vec![("Host".into(), "https://example.test".into())],
         example_path: None,
         secret_names: vec!["project_token".into()],
+        sections: Vec::new(),
     }
 }
 

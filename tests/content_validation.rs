@@ -54,9 +54,9 @@ fn the_built_in_content_passes_validation() {
         order,
         vec![
             "init",
-            "install",
             "error-tracking",
             "identify",
+            "install",
             "plan-capture",
             "capture",
             "build",

@@ -222,16 +222,16 @@ fn expected_graph() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
         ("install", vec![]),
         ("init", vec![]),
-        ("identify", vec!["install", "init"]),
-        ("error-tracking", vec!["install", "init"]),
-        ("plan-capture", vec!["install", "init"]),
+        ("identify", vec!["init"]),
+        ("error-tracking", vec!["init"]),
+        ("plan-capture", vec!["init"]),
         ("capture", vec!["plan-capture", "identify"]),
         (
             "build",
             vec!["install", "init", "identify", "error-tracking", "capture"],
         ),
         ("verify", vec!["build"]),
-        ("dashboard", vec!["capture", "build"]),
+        ("dashboard", vec!["capture"]),
         ("report", vec!["build", "dashboard"]),
     ]
 }

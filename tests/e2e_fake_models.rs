@@ -241,6 +241,8 @@ fn a_run_against_fake_anthropic_is_driven_by_its_tool_calls() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert!(names.contains(&"complete_task") && names.contains(&"enqueue_task"));
+    // The conversation is cached too: the seed's and every task's requests end with a breakpoint.
+    assert_conversation_breakpoint(&bodies);
     // The seed has its own system prompt, marked the same way.
     let seed = bodies
         .iter()
@@ -280,6 +282,72 @@ fn a_run_against_fake_anthropic_is_driven_by_its_tool_calls() {
         .requests()
         .iter()
         .all(|r| r.header("x-api-key") == Some("test-key")));
+}
+
+/// Every request puts a breakpoint on the last block of its last message (so each turn
+/// reads the previous one from the cache), one only, within the API's four.
+fn assert_conversation_breakpoint(bodies: &[Value]) {
+    assert!(!bodies.is_empty());
+    let marked = |blocks: &Value| {
+        blocks
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|b| b.get("cache_control").is_some())
+            .count()
+    };
+    for body in bodies {
+        let messages = body["messages"].as_array().expect("messages");
+        let last = messages.last().expect("a message")["content"]
+            .as_array()
+            .expect("content blocks");
+        assert_eq!(
+            last.last().expect("a block")["cache_control"],
+            json!({"type": "ephemeral"}),
+            "the conversation's breakpoint: {body}"
+        );
+        let in_messages: usize = messages.iter().map(|m| marked(&m["content"])).sum();
+        assert_eq!(in_messages, 1, "one breakpoint in the conversation");
+        assert!(marked(&body["system"]) + in_messages <= 4, "at most four");
+    }
+}
+
+#[test]
+fn the_linear_runner_caches_its_conversation_too() {
+    // One session: read package.json, then the summary.
+    let fake =
+        FakeAnthropic::scripted_builder(|body: &Value| {
+            match runtime_support::assistant_turns(body) {
+                0 | 1 => wizard_fakes::Answer::new()
+                    .with_tool("Read", json!({"file_path": "package.json"}))
+                    .with_usage(PER_ANSWER),
+                _ => wizard_fakes::Answer::text("Nothing to change.").with_usage(PER_ANSWER),
+            }
+        })
+        .expect_key("test-key")
+        .start_background();
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    let content = content_dir();
+    let mut command = wizard();
+    command
+        .arg("integrate")
+        .arg(&app)
+        .args(["--linear", "--yes", "--provider", "anthropic", "--content"])
+        .arg(content.path())
+        .args(["--ui", "json"])
+        .env("ANTHROPIC_BASE_URL", fake.base_url())
+        .env("ANTHROPIC_API_KEY", "test-key");
+    let out = run_to_end(command);
+    assert_exit(&out, 0);
+    let bodies = model_bodies(&fake);
+    assert_eq!(bodies.len(), 3, "two reads and the summary");
+    assert_conversation_breakpoint(&bodies);
+    // The breakpoint moves: the second request's marked block is the first's tool result.
+    assert_eq!(
+        bodies[1]["messages"].as_array().unwrap().len(),
+        bodies[0]["messages"].as_array().unwrap().len() + 2
+    );
 }
 
 #[test]

@@ -76,6 +76,7 @@ fn request(task_type: &str, assistant_turns: usize) -> ModelRequest {
             task_id: task_type.into(),
             task_type: task_type.into(),
         },
+        cache_conversation: false,
     }
 }
 

@@ -383,3 +383,75 @@ async fn grep_with_a_bad_regex_names_the_pattern_field() {
         .unwrap_err();
     assert!(matches!(&err, ToolError::InvalidInput(m) if m.contains("`pattern`")));
 }
+
+#[tokio::test]
+async fn an_edit_waits_while_another_writer_holds_the_file() {
+    let dir = project();
+    fs::write(dir.path().join("a.ts"), "one\n").unwrap();
+    let ctx = ctx(dir.path(), &["*.ts"]);
+    let path = ctx.install_dir.join("a.ts");
+    let held = wizard::tools::file_locks::lock(&path).await;
+    let edit = tokio::spawn(async move {
+        EditFile
+            .call(
+                &ctx,
+                json!({"file_path": "a.ts", "old_string": "one", "new_string": "two"}),
+            )
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!edit.is_finished(), "the edit waits for the lock");
+    assert_eq!(fs::read_to_string(&path).unwrap(), "one\n");
+    drop(held);
+    edit.await.unwrap().unwrap();
+    assert_eq!(fs::read_to_string(&path).unwrap(), "two\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_parallel_tasks_editing_one_file_never_lose_an_edit() {
+    const EDITS: usize = 40;
+    let dir = project();
+    // One line per edit, padded so each read and write takes a little while.
+    let text: String = ["a", "b"]
+        .iter()
+        .flat_map(|task| {
+            (0..EDITS).map(move |i| format!("{task}{i:02} todo {}\n", "x".repeat(2_000)))
+        })
+        .collect();
+    fs::write(dir.path().join("layout.tsx"), text).unwrap();
+    let task = |name: &'static str| {
+        let ctx = ctx(dir.path(), &["*.tsx"]);
+        tokio::spawn(async move {
+            for i in 0..EDITS {
+                EditFile
+                    .call(
+                        &ctx,
+                        json!({
+                            "file_path": "layout.tsx",
+                            "old_string": format!("{name}{i:02} todo"),
+                            "new_string": format!("{name}{i:02} done"),
+                        }),
+                    )
+                    .await
+                    .unwrap();
+                WriteFile
+                    .call(
+                        &ctx,
+                        json!({"file_path": format!("{name}.tsx"), "content": format!("{i}")}),
+                    )
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let (a, b) = tokio::join!(task("a"), task("b"));
+    a.unwrap();
+    b.unwrap();
+    let after = fs::read_to_string(dir.path().join("layout.tsx")).unwrap();
+    assert_eq!(
+        after.matches(" done ").count(),
+        2 * EDITS,
+        "every edit kept"
+    );
+    assert_eq!(after.matches(" todo ").count(), 0);
+}

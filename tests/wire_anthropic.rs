@@ -76,6 +76,7 @@ fn request() -> ModelRequest {
             task_id: "install".into(),
             task_type: "install".into(),
         },
+        cache_conversation: false,
     }
 }
 

@@ -64,6 +64,7 @@ fn request() -> ModelRequest {
             task_id: "init".into(),
             task_type: "init".into(),
         },
+        cache_conversation: false,
     }
 }
 

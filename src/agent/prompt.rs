@@ -36,6 +36,10 @@ pub struct ProjectContext {
     pub example_path: Option<String>,
     /// Names of the secrets `set_env_values` can resolve (never their values).
     pub secret_names: Vec<String>,
+    /// What every agent would otherwise spend turns reading, as (title, text):
+    /// the manifest, a bounded file tree, the reference example, the task
+    /// types. Rendered inside the cached block (see `runner::prefix`).
+    pub sections: Vec<(String, String)>,
 }
 
 const TASK_CONTRACT: &str = "You are one task in a queue of small agents that together change a software project. \
@@ -168,6 +172,9 @@ fn project_text(project: &ProjectContext) -> String {
             s,
             "\nA reference integration for this framework is at `{example}`. Read it when you need a pattern; adapt it to this project."
         );
+    }
+    for (title, text) in &project.sections {
+        let _ = write!(s, "\n## {title}\n{}\n", text.trim_end());
     }
     s
 }
@@ -338,6 +345,7 @@ mod tests {
             facts: vec![("Host".into(), "https://example.test".into())],
             example_path: Some(".posthog-wizard/reference/EXAMPLE.md".into()),
             secret_names: vec!["project_token".into()],
+            sections: vec![("Files".into(), "app/page.tsx".into())],
         }
     }
 

@@ -158,6 +158,7 @@ pub async fn run_agent(
             tools: specs.clone(),
             max_tokens: setup.max_tokens,
             meta: setup.meta.clone(),
+            cache_conversation: true,
         };
         let progress = |event: ProviderEvent| {
             if let ProviderEvent::Retrying {

@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::content::{FrameworkRules, ProjectKind, WorkspaceRules};
 
 /// Folders never walked: dependencies, build output, caches, virtual envs.
-const SKIPPED_DIRS: &[&str] = &[
+pub(crate) const SKIPPED_DIRS: &[&str] = &[
     "node_modules",
     "dist",
     "build",

@@ -330,7 +330,11 @@ pub fn request_body(request: &ModelRequest) -> Value {
             .collect();
         body.insert("system".into(), Value::Array(system));
     }
-    let messages: Vec<Value> = request.messages.iter().map(message_to_wire).collect();
+    let mut messages: Vec<Value> = request.messages.iter().map(message_to_wire).collect();
+    let system_breakpoints = request.system.iter().filter(|b| b.cache).count();
+    if request.cache_conversation && system_breakpoints < MAX_BREAKPOINTS {
+        mark_conversation_breakpoint(&mut messages);
+    }
     body.insert("messages".into(), Value::Array(messages));
     if !request.tools.is_empty() {
         let tools: Vec<Value> = request
@@ -347,6 +351,29 @@ pub fn request_body(request: &ModelRequest) -> Value {
         body.insert("tools".into(), Value::Array(tools));
     }
     Value::Object(body)
+}
+
+/// The API accepts at most four `cache_control` breakpoints per request.
+const MAX_BREAKPOINTS: usize = 4;
+
+/// Marks the last block of the last message that may carry `cache_control`
+/// (thinking blocks may not). The API looks back from a breakpoint for the
+/// longest prefix it already holds, so the previous turn's breakpoint is still
+/// read even though this one moved.
+fn mark_conversation_breakpoint(messages: &mut [Value]) {
+    let Some(blocks) = messages
+        .last_mut()
+        .and_then(|m| m["content"].as_array_mut())
+    else {
+        return;
+    };
+    if let Some(block) = blocks
+        .iter_mut()
+        .rev()
+        .find(|b| !matches!(b["type"].as_str(), Some("thinking" | "redacted_thinking")))
+    {
+        block["cache_control"] = json!({"type": "ephemeral"});
+    }
 }
 
 fn message_to_wire(message: &Message) -> Value {
@@ -833,6 +860,7 @@ data: {"type":"message_stop"}
             }],
             max_tokens: 1000,
             meta: RequestMeta::default(),
+            cache_conversation: false,
         };
         let body = request_body(&request);
         assert_eq!(
@@ -855,6 +883,85 @@ data: {"type":"message_stop"}
             body["messages"][2]["content"][0],
             json!({"type": "tool_result", "tool_use_id": "t1", "content": "nope", "is_error": true})
         );
+    }
+
+    #[test]
+    fn the_conversation_breakpoint_goes_on_the_last_block_but_never_a_fifth() {
+        let block = |cache| SystemBlock {
+            text: "s".into(),
+            cache,
+        };
+        let mut request = ModelRequest {
+            model: "claude-haiku-4-5".into(),
+            system: vec![block(true)],
+            messages: vec![
+                Message {
+                    role: Role::User,
+                    content: vec![ContentBlock::Text { text: "go".into() }],
+                },
+                Message {
+                    role: Role::Assistant,
+                    content: vec![ContentBlock::ToolUse {
+                        id: "t1".into(),
+                        name: "Read".into(),
+                        input: json!({}),
+                    }],
+                },
+                Message {
+                    role: Role::User,
+                    content: vec![
+                        ContentBlock::ToolResult {
+                            tool_use_id: "t1".into(),
+                            content: "a".into(),
+                            is_error: false,
+                        },
+                        ContentBlock::Text { text: "b".into() },
+                    ],
+                },
+            ],
+            tools: vec![],
+            max_tokens: 10,
+            meta: RequestMeta::default(),
+            cache_conversation: true,
+        };
+        let marked = |body: &Value| -> Vec<(usize, usize)> {
+            let mut at = Vec::new();
+            for (m, message) in body["messages"].as_array().unwrap().iter().enumerate() {
+                for (b, block) in message["content"].as_array().unwrap().iter().enumerate() {
+                    if block.get("cache_control").is_some() {
+                        at.push((m, b));
+                    }
+                }
+            }
+            at
+        };
+        assert_eq!(marked(&request_body(&request)), vec![(2, 1)]);
+        assert_eq!(
+            request_body(&request)["messages"][2]["content"][1]["cache_control"],
+            json!({"type": "ephemeral"})
+        );
+
+        request.messages[2].content = vec![ContentBlock::Thinking {
+            thinking: "t".into(),
+            signature: "s".into(),
+        }];
+        request.messages[2]
+            .content
+            .insert(0, ContentBlock::Text { text: "x".into() });
+        assert_eq!(
+            marked(&request_body(&request)),
+            vec![(2, 0)],
+            "a thinking block cannot carry cache_control"
+        );
+
+        request.system = vec![block(true), block(true), block(true), block(true)];
+        assert!(
+            marked(&request_body(&request)).is_empty(),
+            "four system breakpoints leave no room"
+        );
+        request.cache_conversation = false;
+        request.system = vec![block(true)];
+        assert!(marked(&request_body(&request)).is_empty());
     }
 
     #[test]

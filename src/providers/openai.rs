@@ -669,6 +669,7 @@ mod tests {
             tools: vec![],
             max_tokens: 10,
             meta: RequestMeta::default(),
+            cache_conversation: false,
         };
         let body = request_body(&request);
         assert_eq!(

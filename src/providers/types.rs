@@ -107,6 +107,11 @@ pub struct ModelRequest {
     pub max_tokens: u32,
     /// Who the request is for.
     pub meta: RequestMeta,
+    /// Put a cache breakpoint on the conversation (the last block of the last
+    /// message), so each turn of an agent loop reads the previous turn from the
+    /// cache and writes only what it appended.
+    #[serde(default)]
+    pub cache_conversation: bool,
 }
 
 /// Why the model stopped.

@@ -502,6 +502,15 @@ pub fn branch_backend(
             facts,
             example_path: example(t),
             secret_names: env.project.secret_names.clone(),
+            sections: super::prefix::sections(
+                &dir,
+                &env.content,
+                t.detection.framework.as_ref().map(|f| f.id.as_str()),
+                &env.base_ctx.secrets,
+            )
+            .into_iter()
+            .chain(super::prefix::task_types(&env.content))
+            .collect(),
         };
         app_env.framework_id = t.detection.framework.as_ref().map(|f| f.id.clone());
         branches.insert(

@@ -346,7 +346,15 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         facts: vec![("Host".into(), credentials.host().to_string())],
         example_path,
         secret_names: secrets.names().map(str::to_string).collect(),
+        sections: if branched {
+            Vec::new()
+        } else {
+            super::prefix::sections(&install_dir, &content, framework_id.as_deref(), &secrets)
+        },
     };
+    if decision.variant == Variant::Orchestrator {
+        project.sections.extend(super::prefix::task_types(&content));
+    }
     if !branched {
         project
             .facts

@@ -9,6 +9,7 @@ pub mod integrate;
 pub mod linear;
 pub mod lock;
 pub mod orchestrated;
+pub mod prefix;
 pub mod resume;
 pub mod review;
 pub mod settings;

@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use super::context::{Tool, ToolContext, ToolError, ToolOutput};
 use super::executed_config::{check_executed_config, check_manifest_change};
+use super::file_locks;
 use super::input;
 use super::paths::{self, ProjectPath};
 use super::permissions::{
@@ -185,7 +186,10 @@ impl Tool for WriteFile {
         check_not_env_file("Write", &path)?;
         check_write_allowed(&ctx.permissions, &ctx.fences, &path)?;
         check_executed_config(&ctx.permissions, &ctx.fences, &path)?;
+        let held = file_locks::lock(&path.absolute).await;
         run_blocking(move || {
+            // Held until the write is on disk, even when the waiting task is stopped.
+            let _held = held;
             if path.absolute.is_dir() {
                 return Err(ToolError::Failed(format!(
                     "{} is a directory, not a file",
@@ -254,7 +258,13 @@ impl Tool for EditFile {
         check_write_allowed(&ctx.permissions, &ctx.fences, &path)?;
         check_executed_config(&ctx.permissions, &ctx.fences, &path)?;
         check_not_hard_link("Edit", &path)?;
-        run_blocking(move || edit(&path, &args)).await
+        let held = file_locks::lock(&path.absolute).await;
+        run_blocking(move || {
+            // Read, replace and write back as one step: a parallel edit cannot slip in between.
+            let _held = held;
+            edit(&path, &args)
+        })
+        .await
     }
 }
 

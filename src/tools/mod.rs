@@ -13,6 +13,7 @@ pub mod child_env;
 pub mod context;
 pub mod env;
 pub mod executed_config;
+pub mod file_locks;
 pub mod fs;
 pub mod input;
 pub mod install_lock;
