@@ -127,6 +127,7 @@ pub fn integrate(mut opts: IntegrateOptions) -> Result<i32> {
         let confirm = match (opts.sign_in.ci, opts.yes) {
             (true, _) => Confirm::PatchOnly,
             (false, true) => Confirm::Apply,
+            (false, false) if opts.ui == UiMode::Tui => Confirm::Screen,
             (false, false) => Confirm::Ask,
         };
         let real = opts.dir.clone();
