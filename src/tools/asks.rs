@@ -116,12 +116,32 @@ pub struct AskFlags {
 }
 
 /// The run's asks: grants from `flags`, and who answers asks (`None`: refuse, naming the flag).
+/// `WIZARD_ASK_TIMEOUT_MS` shortens the ask timeout (tests of the timeout use it).
 pub fn for_run(flags: &AskFlags, asker: Option<Arc<dyn Asker>>) -> Arc<RunAsks> {
-    Arc::new(RunAsks::new(
+    let asks = RunAsks::new(
         flags.allow_commands.clone(),
         flags.allow_writes.clone(),
         asker,
-    ))
+    );
+    Arc::new(asks.with_timeout(timeout_from(|name| std::env::var(name).ok())))
+}
+
+/// The ask timeout: `WIZARD_ASK_TIMEOUT_MS` when it is a number of milliseconds, else [`ASK_TIMEOUT`].
+fn timeout_from(env: impl Fn(&str) -> Option<String>) -> Duration {
+    env("WIZARD_ASK_TIMEOUT_MS")
+        .and_then(|ms| ms.trim().parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .map(Duration::from_millis)
+        .unwrap_or(ASK_TIMEOUT)
+}
+
+/// "120s", or "1500ms" when it is not whole seconds.
+fn seconds(d: Duration) -> String {
+    if d.subsec_millis() != 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}s", d.as_secs())
+    }
 }
 
 /// Appends the asks and their answers to the run report (`run-report.md` in `state_dir`).
@@ -274,7 +294,7 @@ impl RunAsks {
         }
         let why = match answer {
             Answer::Deny => "the user denied it".to_string(),
-            Answer::TimedOut => format!("no one answered within {}s", self.timeout.as_secs()),
+            Answer::TimedOut => format!("no one answered within {}", seconds(self.timeout)),
             _ => format!(
                 "this run cannot ask (it is not interactive); re-run with {} to allow it",
                 ask.request.flag()
@@ -602,7 +622,21 @@ mod tests {
             .0
             .unwrap_err()
             .to_string();
-        assert!(err.contains("no one answered"), "{err}");
+        assert!(err.contains("no one answered within 50ms"), "{err}");
         assert_eq!(asks.records()[0].answer, Answer::TimedOut);
+    }
+
+    #[test]
+    fn the_ask_timeout_is_two_minutes_unless_the_environment_shortens_it() {
+        assert_eq!(timeout_from(|_| None), ASK_TIMEOUT);
+        assert_eq!(
+            timeout_from(|n| (n == "WIZARD_ASK_TIMEOUT_MS").then(|| "1500".into())),
+            Duration::from_millis(1500)
+        );
+        for bad in ["0", "soon", "-5"] {
+            assert_eq!(timeout_from(|_| Some(bad.into())), ASK_TIMEOUT, "{bad}");
+        }
+        assert_eq!(seconds(ASK_TIMEOUT), "120s");
+        assert_eq!(seconds(Duration::from_millis(1500)), "1500ms");
     }
 }
