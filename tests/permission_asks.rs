@@ -462,3 +462,44 @@ fn in_the_tui_an_unanswered_ask_times_out_as_a_refusal_with_its_reason() {
         "{report}"
     );
 }
+
+#[test]
+fn in_the_tui_env_files_are_refused_without_an_ask() {
+    // Install tries to write .env.local and to read it with a command: hard refusals, never asks.
+    let text = cassette_text("e2e.yaml", None);
+    let env_turn = "  install:
+    - turn:
+        - text: I want the token in the env file
+        - tool: Write
+          input: {file_path: .env.local, content: \"X=1\\n\"}
+        - tool: Bash
+          input: {command: cat .env.local}";
+    let played = Arc::new(Played::new(&text.replacen(
+        E2E_INSTALL_FIRST_TURN,
+        env_turn,
+        1,
+    )));
+    let fake = FakeAnthropic::scripted_builder(move |body| played.answer(body)).start_background();
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    let content = content_dir();
+    // Were either asked, the panel would wait for a key: a minute's timeout makes that a hang.
+    let mut pty = tui_run(
+        &fake,
+        &app,
+        root.path(),
+        content.path(),
+        &[("WIZARD_ASK_TIMEOUT_MS", "60000")],
+    );
+    let (code, screen) = pty.wait_for_exit();
+    assert_eq!(code, 0, "{screen}");
+    let results = install_results(&fake);
+    assert!(results.len() >= 2, "{results:?}");
+    for (text, is_error) in results.iter().take(2) {
+        assert!(*is_error, "refused: {text}");
+        assert!(text.contains("permission denied"), "{text}");
+        assert!(!text.contains("Asked to allow it"), "not asked: {text}");
+        assert!(!text.contains("--allow-"), "no flag can grant it: {text}");
+    }
+    assert!(!audit(&app).contains("Asked to"), "no ask in audit.jsonl");
+}

@@ -253,6 +253,11 @@ impl RunAsks {
         let Some(request) = askable(tool, input, &refusal) else {
             return (Err(ToolError::Denied(refusal)), None);
         };
+        // The tool rule refuses first; an env file or a protected dir behind it is never asked
+        // about, because no answer could allow it.
+        if let Some(hard) = hard_refusal(perms, tool, input, &request) {
+            return (Err(ToolError::Denied(hard)), None);
+        }
         let ask = Ask {
             task_id: task.0.to_string(),
             task_type: task.1.to_string(),
@@ -376,6 +381,39 @@ pub fn askable(tool: &str, input: &Value, refusal: &str) -> Option<Request> {
                 .then_some(Request::Write(path))
         }
         _ => None,
+    }
+}
+
+/// The refusal `request` would still meet once granted: env files, protected dirs, shell tricks.
+fn hard_refusal(
+    perms: &Permissions,
+    tool: &str,
+    input: &Value,
+    request: &Request,
+) -> Option<String> {
+    use super::permissions::{check_bash_command, is_env_file_name, PROTECTED_DIRS};
+    match request {
+        Request::Command(_) => {
+            let command = input.get("command").and_then(Value::as_str)?;
+            match check_bash_command(&extended(perms, tool, request), command) {
+                Err(ToolError::Denied(why)) => Some(why),
+                _ => None,
+            }
+        }
+        Request::Write(path) => {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            if is_env_file_name(name) {
+                return Some(format!(
+                    "env-file rule: {tool} may not touch {path}; env files hold secrets. \
+                     Use check_env_keys to see which keys exist and set_env_values to set them"
+                ));
+            }
+            path.split('/')
+                .find(|part| PROTECTED_DIRS.contains(part))
+                .map(|dir| {
+                    format!("protected-dir rule: {path} is inside {dir}/, which tools never write")
+                })
+        }
     }
 }
 
@@ -563,6 +601,41 @@ mod tests {
             !deny.blocked(),
             "an answered deny is the user's choice, not a block"
         );
+    }
+
+    #[tokio::test]
+    async fn a_disallowed_tool_on_an_env_file_or_protected_dir_is_refused_without_asking() {
+        struct Panics;
+        #[async_trait]
+        impl Asker for Panics {
+            async fn ask(&self, ask: &Ask) -> Answer {
+                panic!("asked about {ask:?}")
+            }
+        }
+        let asks = RunAsks::new(vec![], vec![], Some(Arc::new(Panics)));
+        for (tool, input, rule) in [
+            ("Write", json!({"file_path": ".env.local"}), "env-file rule"),
+            ("Edit", json!({"file_path": "app/.env"}), "env-file rule"),
+            (
+                "Write",
+                json!({"file_path": ".git/config"}),
+                "protected-dir rule",
+            ),
+            (
+                "Bash",
+                json!({"command": "cat .env.local"}),
+                "env-file rule",
+            ),
+        ] {
+            let refusal = format!("tool rule: {tool} is in this task's disallowedTools");
+            let (result, phrase) = asks
+                .on_denied(("a", "t"), &perms(), tool, &input, refusal, None)
+                .await;
+            let err = result.unwrap_err().to_string();
+            assert!(err.contains(rule), "{tool} {input}: {err}");
+            assert_eq!(phrase, None, "no ask, no activity line");
+        }
+        assert!(asks.records().is_empty());
     }
 
     #[test]
