@@ -503,3 +503,21 @@ fn in_the_tui_env_files_are_refused_without_an_ask() {
     }
     assert!(!audit(&app).contains("Asked to"), "no ask in audit.jsonl");
 }
+
+#[test]
+fn while_a_task_waits_on_an_ask_the_other_tasks_keep_running() {
+    let fake = lint_fake("done");
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    let content = content_dir();
+    let mut cmd = pty_command(&fake, &app, root.path(), content.path(), "tui");
+    cmd.args(["--concurrency", "2"]);
+    let mut pty = Pty::spawn(cmd, 40, 120);
+    pty.wait_for("Permission ask");
+    // Init does not depend on install: it finishes while install's ask is on screen.
+    let screen = pty.wait_for("✓ Initialise the SDK");
+    assert!(screen.contains("Permission ask"), "still asking: {screen}");
+    pty.press("o");
+    let (code, screen) = pty.wait_for_exit();
+    assert_eq!(code, 0, "{screen}");
+}
