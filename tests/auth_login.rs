@@ -339,6 +339,60 @@ fn integrate_uses_the_stored_sign_in_with_no_keys_set() {
 }
 
 #[test]
+fn the_gateway_is_told_the_runs_tags_and_the_wizard_flag_as_the_original_does() {
+    let account = account();
+    let config = tempfile::tempdir().unwrap();
+    assert_exit(&login(&account, config.path(), &[], Answer::Browser).out, 0);
+    // The wizard's own PostHog project serves the `wizard-orchestrator` flag: on.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let flags = runtime.block_on(wizard_fakes::posthog::FakePostHog::start());
+    flags.set_flag(wizard::runner::flag::FLAG_KEY, true);
+
+    let gateway = gateway_fake();
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    let content = content_dir();
+    let mut command = signed_in_wizard(&account, config.path());
+    command
+        .arg("integrate")
+        .arg(&app)
+        .args(["--ci", "--yes", "--ui", "json", "--content"])
+        .arg(content.path())
+        .env("WIZARD_LLM_GATEWAY_URL", gateway.url("/wizard"))
+        .env("WIZARD_TELEMETRY_HOST", flags.url())
+        .env("WIZARD_TELEMETRY_TOKEN", "phc_wizard_telemetry_test");
+    let out = run_to_end(command);
+    assert_exit(&out, 0);
+    assert!(!flags.flag_requests().is_empty(), "the flag was evaluated");
+    let queue: Value = serde_json::from_str(
+        &std::fs::read_to_string(app.join(".posthog-wizard/queue.json")).unwrap(),
+    )
+    .unwrap();
+    let run_id = queue["runId"].as_str().expect("queue.json has the run id");
+    let messages: Vec<_> = gateway
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert!(!messages.is_empty());
+    for r in &messages {
+        for (name, value) in [
+            ("x-posthog-use-bedrock-fallback", "true"),
+            ("x-posthog-property-variant", "orchestrator"),
+            ("x-posthog-property-program_id", "posthog-integration"),
+            ("x-posthog-property-run_id", run_id),
+            ("x-posthog-property-build", "ci"),
+            ("x-posthog-property-call_type", "agent"),
+            ("x-posthog-flag-wizard-orchestrator", "true"),
+        ] {
+            assert_eq!(r.header(name), Some(value), "{name} on {}", r.path);
+        }
+        let integration = r.header("x-posthog-property-integration").unwrap_or("");
+        assert!(!integration.is_empty(), "the framework is named");
+    }
+}
+
+#[test]
 fn a_sign_in_close_to_expiry_is_refreshed_before_the_run() {
     let account = account();
     account.set_expires_in(60);

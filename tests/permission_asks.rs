@@ -4,6 +4,7 @@
 //! and exit 10 when the run then fails; `--allow-command` grants it in
 //! advance; in a terminal the user answers "allow once" and the command runs.
 
+mod pty_support;
 mod runtime_support;
 
 use std::io::{Read, Write};
@@ -16,6 +17,8 @@ use std::time::{Duration, Instant};
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 use serde_json::Value;
 use wizard_fakes::{FakeAnthropic, FakeServer};
+
+use pty_support::Pty;
 
 use runtime_support::{
     assert_exit, caller, cassette_text, content_dir, fixture_app, run_to_end, wizard, Caller,
@@ -309,4 +312,212 @@ fn in_the_tui_o_on_the_ask_panel_runs_the_command() {
         audit.contains("Asked to run `npm run lint`: allowed once"),
         "the answer is in audit.jsonl"
     );
+}
+
+/// The e2e cassette with install asking for `npm run lint` twice, in two turns, then going on.
+fn lint_twice_fake() -> FakeServer {
+    let text = cassette_text("e2e.yaml", None);
+    assert!(text.contains(E2E_INSTALL_FIRST_TURN));
+    let twice = format!(
+        "{LINT_FIRST_TURN}\n    - turn:\n        - text: Once more, to be sure\n        - tool: Bash\n          input: {{command: npm run lint}}"
+    );
+    let played = Arc::new(Played::new(&text.replacen(
+        E2E_INSTALL_FIRST_TURN,
+        &twice,
+        1,
+    )));
+    FakeAnthropic::scripted_builder(move |body| played.answer(body)).start_background()
+}
+
+/// Every tool result install got back, in order (from its longest conversation).
+fn install_results(fake: &FakeServer) -> Vec<(String, bool)> {
+    let last = fake
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            matches!(caller(&r.body), Some(Caller::Task { task_type, .. }) if task_type == "install")
+        })
+        .max_by_key(|r| r.body["messages"].as_array().map_or(0, Vec::len))
+        .expect("install sent a request");
+    let mut out = Vec::new();
+    for m in last.body["messages"].as_array().into_iter().flatten() {
+        for block in m["content"].as_array().into_iter().flatten() {
+            if block["type"] == "tool_result" {
+                let text = match &block["content"] {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                out.push((text, block["is_error"] == true));
+            }
+        }
+    }
+    out
+}
+
+/// The scripted run on a pty under the TUI, with `env` set too.
+fn tui_run(
+    fake: &FakeServer,
+    app: &Path,
+    root: &Path,
+    content: &Path,
+    env: &[(&str, &str)],
+) -> Pty {
+    let mut cmd = pty_command(fake, app, root, content, "tui");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Pty::spawn(cmd, 40, 120)
+}
+
+fn audit(app: &Path) -> String {
+    std::fs::read_to_string(app.join(".posthog-wizard/audit.jsonl")).unwrap()
+}
+
+#[test]
+fn in_the_tui_r_allows_the_command_for_the_rest_of_the_run() {
+    let fake = lint_twice_fake();
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    let content = content_dir();
+    let mut pty = tui_run(&fake, &app, root.path(), content.path(), &[]);
+    let screen = pty.wait_for("[r] allow for this run");
+    assert!(screen.contains("asks to run `npm run lint`"), "{screen}");
+    pty.press("r");
+    let (code, screen) = pty.wait_for_exit();
+    assert_eq!(code, 0, "{screen}");
+    let results = install_results(&fake);
+    let lint: Vec<&(String, bool)> = results.iter().take(2).collect();
+    assert_eq!(lint.len(), 2, "{results:?}");
+    for (text, _) in &lint {
+        assert!(
+            !text.contains("permission denied") && !text.contains("Asked to allow it"),
+            "both runs of the command ran: {text}"
+        );
+    }
+    let audit = audit(&app);
+    assert_eq!(
+        audit
+            .matches("Asked to run `npm run lint`: allowed for this run")
+            .count(),
+        1,
+        "asked once: {audit}"
+    );
+    assert!(
+        audit.contains("Asked to run `npm run lint`: allowed by a grant"),
+        "the second call was not asked again: {audit}"
+    );
+}
+
+#[test]
+fn in_the_tui_d_refuses_and_the_agent_reads_why() {
+    let fake = lint_fake("done");
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    let content = content_dir();
+    let mut pty = tui_run(&fake, &app, root.path(), content.path(), &[]);
+    pty.wait_for("[d] deny");
+    pty.press("d");
+    let (code, screen) = pty.wait_for_exit();
+    // The agent read the refusal and went on without the linter.
+    assert_eq!(code, 0, "{screen}");
+    let (result, is_error) = lint_result(&fake);
+    assert!(is_error, "{result}");
+    assert!(result.contains("the user denied it"), "{result}");
+    assert!(
+        audit(&app).contains("Asked to run `npm run lint`: denied\""),
+        "the answer is in audit.jsonl"
+    );
+}
+
+#[test]
+fn in_the_tui_an_unanswered_ask_times_out_as_a_refusal_with_its_reason() {
+    let fake = lint_fake("failed");
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    let content = content_dir();
+    let mut pty = tui_run(
+        &fake,
+        &app,
+        root.path(),
+        content.path(),
+        &[("WIZARD_ASK_TIMEOUT_MS", "1500")],
+    );
+    pty.wait_for("Permission ask");
+    // Nobody presses a key.
+    let (code, screen) = pty.wait_for_exit();
+    assert_eq!(
+        code, 10,
+        "blocked by a permission no one answered: {screen}"
+    );
+    let (result, is_error) = lint_result(&fake);
+    assert!(is_error, "{result}");
+    assert!(
+        result.contains("Asked to allow it: no one answered within 1500ms"),
+        "{result}"
+    );
+    assert!(audit(&app).contains("Asked to run `npm run lint`: no answer (denied)"));
+    let report = std::fs::read_to_string(app.join(".posthog-wizard/run-report.md")).unwrap();
+    assert!(
+        report.contains("--allow-command \"npm run lint\""),
+        "{report}"
+    );
+}
+
+#[test]
+fn in_the_tui_env_files_are_refused_without_an_ask() {
+    // Install tries to write .env.local and to read it with a command: hard refusals, never asks.
+    let text = cassette_text("e2e.yaml", None);
+    let env_turn = "  install:
+    - turn:
+        - text: I want the token in the env file
+        - tool: Write
+          input: {file_path: .env.local, content: \"X=1\\n\"}
+        - tool: Bash
+          input: {command: cat .env.local}";
+    let played = Arc::new(Played::new(&text.replacen(
+        E2E_INSTALL_FIRST_TURN,
+        env_turn,
+        1,
+    )));
+    let fake = FakeAnthropic::scripted_builder(move |body| played.answer(body)).start_background();
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    let content = content_dir();
+    // Were either asked, the panel would wait for a key: a minute's timeout makes that a hang.
+    let mut pty = tui_run(
+        &fake,
+        &app,
+        root.path(),
+        content.path(),
+        &[("WIZARD_ASK_TIMEOUT_MS", "60000")],
+    );
+    let (code, screen) = pty.wait_for_exit();
+    assert_eq!(code, 0, "{screen}");
+    let results = install_results(&fake);
+    assert!(results.len() >= 2, "{results:?}");
+    for (text, is_error) in results.iter().take(2) {
+        assert!(*is_error, "refused: {text}");
+        assert!(text.contains("permission denied"), "{text}");
+        assert!(!text.contains("Asked to allow it"), "not asked: {text}");
+        assert!(!text.contains("--allow-"), "no flag can grant it: {text}");
+    }
+    assert!(!audit(&app).contains("Asked to"), "no ask in audit.jsonl");
+}
+
+#[test]
+fn while_a_task_waits_on_an_ask_the_other_tasks_keep_running() {
+    let fake = lint_fake("done");
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    let content = content_dir();
+    let mut cmd = pty_command(&fake, &app, root.path(), content.path(), "tui");
+    cmd.args(["--concurrency", "2"]);
+    let mut pty = Pty::spawn(cmd, 40, 120);
+    pty.wait_for("Permission ask");
+    // Init does not depend on install: it finishes while install's ask is on screen.
+    let screen = pty.wait_for("✓ Initialise the SDK");
+    assert!(screen.contains("Permission ask"), "still asking: {screen}");
+    pty.press("o");
+    let (code, screen) = pty.wait_for_exit();
+    assert_eq!(code, 0, "{screen}");
 }

@@ -13,6 +13,7 @@ use wizard::messages::{Variant, Verdict};
 use wizard::report::ReportPaths;
 use wizard::tools::asks::{Ask, Request};
 use wizard::ui::outro::{outro_text, OutroContext};
+use wizard::ui::review_screen::{self, ReviewFile, ReviewKey, ReviewScreen};
 use wizard::ui::tui::render;
 use wizard::ui::view::{Phase, RunView};
 
@@ -222,4 +223,100 @@ fn outro_without_reports_says_so_instead_of_pointing_nowhere() {
     let text = outro_text(&outcome, &script.view(), None, &context());
     assert!(text.contains("could not be written"));
     assert!(!text.contains("run-report.md"));
+}
+
+fn review_files() -> Vec<ReviewFile> {
+    let long: String = (1..=40)
+        .map(|i| format!("+export const line{i} = {i};\n"))
+        .collect();
+    vec![
+        ReviewFile {
+            path: "lib/analytics.ts".into(),
+            what: "added",
+            diff: format!(
+                "diff --wizard a/lib/analytics.ts b/lib/analytics.ts\n--- /dev/null\n+++ b/lib/analytics.ts\n@@ -0,0 +1,40 @@\n{long}"
+            ),
+        },
+        ReviewFile {
+            path: "package.json".into(),
+            what: "changed",
+            diff: "diff --wizard a/package.json b/package.json\n--- a/package.json\n+++ b/package.json\n@@ -2,4 +2,5 @@\n   \"dependencies\": {\n-    \"next\": \"15.0.0\"\n+    \"next\": \"15.0.0\",\n+    \"posthog-js\": \"^1.200.0\"\n   }\n".into(),
+        },
+    ]
+}
+
+fn draw_review(screen: &ReviewScreen, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| review_screen::render(frame, screen))
+        .unwrap();
+    terminal
+}
+
+#[test]
+fn the_review_screen_lists_the_files_and_shows_the_first_diff() {
+    let screen = ReviewScreen::new("/home/me/app", review_files());
+    insta::assert_snapshot!(draw_review(&screen, 90, 14).backend());
+}
+
+#[test]
+fn the_review_screen_moves_to_the_next_file_and_scrolls_its_diff() {
+    let mut screen = ReviewScreen::new("/home/me/app", review_files());
+    let page = review_screen::diff_height(14);
+    assert_eq!(screen.press(ReviewKey::PageDown, page), None);
+    let text = draw_review(&screen, 90, 14).backend().to_string();
+    assert!(text.contains("line10 = 10"), "scrolled a page: {text}");
+    assert!(
+        !text.contains("@@ -0,0"),
+        "the top is scrolled away: {text}"
+    );
+    screen.press(ReviewKey::NextFile, page);
+    let text = draw_review(&screen, 90, 14).backend().to_string();
+    assert!(
+        text.contains("posthog-js"),
+        "the second file's diff: {text}"
+    );
+    assert!(text.contains("package.json · 1/9"), "from its top: {text}");
+}
+
+#[test]
+fn the_review_screen_colors_added_lines_green_and_removed_lines_red() {
+    let mut screen = ReviewScreen::new("/home/me/app", review_files());
+    screen.press(ReviewKey::NextFile, 10);
+    let terminal = draw_review(&screen, 90, 14);
+    let buffer = terminal.backend().buffer();
+    let row_of = |needle: &str| {
+        (0..buffer.area.height)
+            .find(|&y| {
+                (0..buffer.area.width)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+                    .contains(needle)
+            })
+            .unwrap_or_else(|| panic!("{needle} on screen"))
+    };
+    let first_colored = |y: u16, ch: &str| {
+        (0..buffer.area.width)
+            .map(|x| &buffer[(x, y)])
+            .filter(|c| c.symbol() == ch)
+            .map(|c| c.fg)
+            .find(|fg| *fg != Color::Reset)
+    };
+    assert_eq!(
+        first_colored(row_of("\"posthog-js\""), "+"),
+        Some(Color::Green)
+    );
+    assert_eq!(
+        first_colored(row_of("-    \"next\""), "-"),
+        Some(Color::Red)
+    );
+}
+
+#[test]
+fn the_review_screen_at_tiny_sizes_never_panics() {
+    let screen = ReviewScreen::new("/home/me/app", review_files());
+    for (w, h) in (0..=24u16).flat_map(|w| (0..=6u16).map(move |h| (w, h))) {
+        draw_review(&screen, w, h);
+    }
+    draw_review(&ReviewScreen::new("/app", Vec::new()), 40, 10);
 }

@@ -107,6 +107,19 @@ pub struct VariantDecision {
     pub distinct_id: String,
 }
 
+impl VariantDecision {
+    /// The flags the service evaluated for this run, key → value (none when it did not answer).
+    pub fn flags(&self) -> Vec<(String, String)> {
+        match self.source {
+            VariantSource::Flag => vec![(
+                FLAG_KEY.to_string(),
+                (self.variant == Variant::Orchestrator).to_string(),
+            )],
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// Decides the variant. Never fails: every problem means linear, with the reason.
 ///
 /// With telemetry off (or not configured) nobody receives the distinct id, so

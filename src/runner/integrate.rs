@@ -127,6 +127,7 @@ pub fn integrate(mut opts: IntegrateOptions) -> Result<i32> {
         let confirm = match (opts.sign_in.ci, opts.yes) {
             (true, _) => Confirm::PatchOnly,
             (false, true) => Confirm::Apply,
+            (false, false) if opts.ui == UiMode::Tui => Confirm::Screen,
             (false, false) => Confirm::Ask,
         };
         let real = opts.dir.clone();
@@ -307,7 +308,11 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         );
     }
     let client = match (&access, provider) {
-        (Some(access), "posthog") => gateway_client(access, decision.variant)?,
+        (Some(access), "posthog") => {
+            let framework = detection.framework.as_ref().map(|f| f.id.clone());
+            let tags = gateway_tags(&opts, &decision, &run_id, framework);
+            gateway_client(access, &tags)?
+        }
         _ => client,
     };
     telemetry.do_send(AssignVariant {
@@ -754,7 +759,8 @@ fn model_client(
                 )
             })?;
             let env = |name: &str| std::env::var(name).ok();
-            let config = crate::providers::gateway::gateway_config(access, None, &env);
+            let tags = crate::providers::gateway::GatewayTags::default();
+            let config = crate::providers::gateway::gateway_config(access, &tags, &env);
             let client = Arc::new(AnthropicClient::new(config)?);
             (
                 client.clone(),
@@ -796,17 +802,40 @@ fn continues_a_run(opts: &IntegrateOptions, state_dir: &Path) -> bool {
     }
 }
 
-/// The gateway client for the run's variant (the gateway records it on each generation).
+/// What the gateway records on each generation: the variant, the run, the framework, the flag.
+fn gateway_tags(
+    opts: &IntegrateOptions,
+    decision: &VariantDecision,
+    run_id: &str,
+    integration: Option<String>,
+) -> crate::providers::gateway::GatewayTags {
+    let build = match (opts.sign_in.ci, cfg!(debug_assertions)) {
+        (true, _) => "ci",
+        (false, true) => "dev",
+        (false, false) => "prod",
+    };
+    crate::providers::gateway::GatewayTags {
+        variant: Some(
+            match decision.variant {
+                Variant::Orchestrator => "orchestrator",
+                Variant::Linear => "base",
+            }
+            .into(),
+        ),
+        run_id: Some(run_id.to_string()),
+        integration,
+        build: Some(build.into()),
+        flags: decision.flags(),
+    }
+}
+
+/// The gateway client, telling the gateway `tags`.
 fn gateway_client(
     access: &crate::auth::PostHogAccess,
-    variant: Variant,
+    tags: &crate::providers::gateway::GatewayTags,
 ) -> Result<Arc<dyn ModelClient>> {
-    let name = match variant {
-        Variant::Orchestrator => "orchestrator",
-        Variant::Linear => "base",
-    };
     let env = |name: &str| std::env::var(name).ok();
-    let config = crate::providers::gateway::gateway_config(access, Some(name), &env);
+    let config = crate::providers::gateway::gateway_config(access, tags, &env);
     Ok(Arc::new(AnthropicClient::new(config)?))
 }
 

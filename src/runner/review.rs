@@ -19,6 +19,7 @@ use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
 use crate::actors::persist::files;
+use crate::ui::review_screen::{self, Decision, ReviewFile, ReviewScreen};
 
 /// The patch's name in the real app's state dir.
 pub const PATCH_FILE: &str = "changes.patch";
@@ -192,6 +193,8 @@ pub struct Changes {
     pub files: BTreeMap<String, Option<Vec<u8>>>,
     /// The unified diff, env files' values left out.
     pub patch: String,
+    /// Each file's part of the patch and what happened to it ("added", "changed", "deleted").
+    pub per_file: BTreeMap<String, (&'static str, String)>,
 }
 
 impl Changes {
@@ -214,9 +217,14 @@ impl Changes {
                 .get(path)
                 .map(|_| std::fs::read(scratch.join(path)))
                 .transpose()?;
-            changes
-                .patch
-                .push_str(&file_patch(path, old.as_deref(), new.as_deref()));
+            let what = match (&old, &new) {
+                (None, _) => "added",
+                (_, None) => "deleted",
+                _ => "changed",
+            };
+            let diff = file_patch(path, old.as_deref(), new.as_deref());
+            changes.patch.push_str(&diff);
+            changes.per_file.insert(path.clone(), (what, diff));
             changes.files.insert(path.clone(), new);
         }
         Ok(changes)
@@ -234,6 +242,18 @@ impl Changes {
         }
         out.push_str(&format!(" {} files\n", self.files.len()));
         out
+    }
+
+    /// The changed files as the TUI's review screen lists them.
+    pub fn review_files(&self) -> Vec<ReviewFile> {
+        self.per_file
+            .iter()
+            .map(|(path, (what, diff))| ReviewFile {
+                path: path.clone(),
+                what,
+                diff: diff.clone(),
+            })
+            .collect()
     }
 }
 
@@ -310,6 +330,8 @@ pub enum Confirm {
     PatchOnly,
     /// Ask on the terminal.
     Ask,
+    /// Ask on the TUI's review screen (a file list and a scrollable diff).
+    Screen,
 }
 
 /// Runs `run_in(dir)` on a scratch copy of `real`, then shows and (maybe) applies the diff.
@@ -351,6 +373,7 @@ pub fn review(
         Confirm::Apply => true,
         Confirm::PatchOnly => false,
         Confirm::Ask => ask_apply(&real)?,
+        Confirm::Screen => ask_on_screen(&real, &changes)?,
     };
     if !apply_it {
         eprintln!("wizard: --review: nothing was applied.");
@@ -363,6 +386,22 @@ pub fn review(
         real.display()
     );
     Ok(code)
+}
+
+/// The review screen when stdin and stdout are a terminal; else the plain question.
+fn ask_on_screen(real: &Path, changes: &Changes) -> Result<bool> {
+    use std::io::IsTerminal;
+    if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        return ask_apply(real);
+    }
+    let screen = ReviewScreen::new(real.display().to_string(), changes.review_files());
+    match review_screen::ask(screen) {
+        Ok(decision) => Ok(decision == Decision::Apply),
+        Err(e) => {
+            eprintln!("wizard: --review: the review screen failed ({e}); asking here instead.");
+            ask_apply(real)
+        }
+    }
 }
 
 fn ask_apply(real: &Path) -> Result<bool> {

@@ -116,12 +116,32 @@ pub struct AskFlags {
 }
 
 /// The run's asks: grants from `flags`, and who answers asks (`None`: refuse, naming the flag).
+/// `WIZARD_ASK_TIMEOUT_MS` shortens the ask timeout (tests of the timeout use it).
 pub fn for_run(flags: &AskFlags, asker: Option<Arc<dyn Asker>>) -> Arc<RunAsks> {
-    Arc::new(RunAsks::new(
+    let asks = RunAsks::new(
         flags.allow_commands.clone(),
         flags.allow_writes.clone(),
         asker,
-    ))
+    );
+    Arc::new(asks.with_timeout(timeout_from(|name| std::env::var(name).ok())))
+}
+
+/// The ask timeout: `WIZARD_ASK_TIMEOUT_MS` when it is a number of milliseconds, else [`ASK_TIMEOUT`].
+fn timeout_from(env: impl Fn(&str) -> Option<String>) -> Duration {
+    env("WIZARD_ASK_TIMEOUT_MS")
+        .and_then(|ms| ms.trim().parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .map(Duration::from_millis)
+        .unwrap_or(ASK_TIMEOUT)
+}
+
+/// "120s", or "1500ms" when it is not whole seconds.
+fn seconds(d: Duration) -> String {
+    if d.subsec_millis() != 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}s", d.as_secs())
+    }
 }
 
 /// Appends the asks and their answers to the run report (`run-report.md` in `state_dir`).
@@ -233,6 +253,11 @@ impl RunAsks {
         let Some(request) = askable(tool, input, &refusal) else {
             return (Err(ToolError::Denied(refusal)), None);
         };
+        // The tool rule refuses first; an env file or a protected dir behind it is never asked
+        // about, because no answer could allow it.
+        if let Some(hard) = hard_refusal(perms, tool, input, &request) {
+            return (Err(ToolError::Denied(hard)), None);
+        }
         let ask = Ask {
             task_id: task.0.to_string(),
             task_type: task.1.to_string(),
@@ -274,7 +299,7 @@ impl RunAsks {
         }
         let why = match answer {
             Answer::Deny => "the user denied it".to_string(),
-            Answer::TimedOut => format!("no one answered within {}s", self.timeout.as_secs()),
+            Answer::TimedOut => format!("no one answered within {}", seconds(self.timeout)),
             _ => format!(
                 "this run cannot ask (it is not interactive); re-run with {} to allow it",
                 ask.request.flag()
@@ -356,6 +381,39 @@ pub fn askable(tool: &str, input: &Value, refusal: &str) -> Option<Request> {
                 .then_some(Request::Write(path))
         }
         _ => None,
+    }
+}
+
+/// The refusal `request` would still meet once granted: env files, protected dirs, shell tricks.
+fn hard_refusal(
+    perms: &Permissions,
+    tool: &str,
+    input: &Value,
+    request: &Request,
+) -> Option<String> {
+    use super::permissions::{check_bash_command, is_env_file_name, PROTECTED_DIRS};
+    match request {
+        Request::Command(_) => {
+            let command = input.get("command").and_then(Value::as_str)?;
+            match check_bash_command(&extended(perms, tool, request), command) {
+                Err(ToolError::Denied(why)) => Some(why),
+                _ => None,
+            }
+        }
+        Request::Write(path) => {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            if is_env_file_name(name) {
+                return Some(format!(
+                    "env-file rule: {tool} may not touch {path}; env files hold secrets. \
+                     Use check_env_keys to see which keys exist and set_env_values to set them"
+                ));
+            }
+            path.split('/')
+                .find(|part| PROTECTED_DIRS.contains(part))
+                .map(|dir| {
+                    format!("protected-dir rule: {path} is inside {dir}/, which tools never write")
+                })
+        }
     }
 }
 
@@ -545,6 +603,41 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_disallowed_tool_on_an_env_file_or_protected_dir_is_refused_without_asking() {
+        struct Panics;
+        #[async_trait]
+        impl Asker for Panics {
+            async fn ask(&self, ask: &Ask) -> Answer {
+                panic!("asked about {ask:?}")
+            }
+        }
+        let asks = RunAsks::new(vec![], vec![], Some(Arc::new(Panics)));
+        for (tool, input, rule) in [
+            ("Write", json!({"file_path": ".env.local"}), "env-file rule"),
+            ("Edit", json!({"file_path": "app/.env"}), "env-file rule"),
+            (
+                "Write",
+                json!({"file_path": ".git/config"}),
+                "protected-dir rule",
+            ),
+            (
+                "Bash",
+                json!({"command": "cat .env.local"}),
+                "env-file rule",
+            ),
+        ] {
+            let refusal = format!("tool rule: {tool} is in this task's disallowedTools");
+            let (result, phrase) = asks
+                .on_denied(("a", "t"), &perms(), tool, &input, refusal, None)
+                .await;
+            let err = result.unwrap_err().to_string();
+            assert!(err.contains(rule), "{tool} {input}: {err}");
+            assert_eq!(phrase, None, "no ask, no activity line");
+        }
+        assert!(asks.records().is_empty());
+    }
+
     #[test]
     fn env_files_protected_dirs_and_shell_tricks_are_never_askable() {
         let p = perms();
@@ -602,7 +695,21 @@ mod tests {
             .0
             .unwrap_err()
             .to_string();
-        assert!(err.contains("no one answered"), "{err}");
+        assert!(err.contains("no one answered within 50ms"), "{err}");
         assert_eq!(asks.records()[0].answer, Answer::TimedOut);
+    }
+
+    #[test]
+    fn the_ask_timeout_is_two_minutes_unless_the_environment_shortens_it() {
+        assert_eq!(timeout_from(|_| None), ASK_TIMEOUT);
+        assert_eq!(
+            timeout_from(|n| (n == "WIZARD_ASK_TIMEOUT_MS").then(|| "1500".into())),
+            Duration::from_millis(1500)
+        );
+        for bad in ["0", "soon", "-5"] {
+            assert_eq!(timeout_from(|_| Some(bad.into())), ASK_TIMEOUT, "{bad}");
+        }
+        assert_eq!(seconds(ASK_TIMEOUT), "120s");
+        assert_eq!(seconds(Duration::from_millis(1500)), "1500ms");
     }
 }

@@ -9,6 +9,7 @@ pub mod apps;
 pub mod asker;
 pub mod lines;
 pub mod outro;
+pub mod review_screen;
 pub mod sanitize;
 pub mod status;
 pub mod stdin_lines;

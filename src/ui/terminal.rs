@@ -16,7 +16,7 @@ use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen};
 use crossterm::{cursor, execute, terminal};
 use ratatui::backend::CrosstermBackend;
-use ratatui::Terminal;
+use ratatui::{Frame, Terminal};
 use thiserror::Error;
 
 use super::tui;
@@ -100,19 +100,36 @@ impl TerminalUi {
         Ok(())
     }
 
-    /// Waits up to `timeout` for a key or a resize; `None` when nothing that matters came.
-    pub fn poll_key(&mut self, timeout: Duration) -> Result<Option<UiKey>, TerminalError> {
+    /// Draws one frame of another screen (the review) with `render`.
+    pub fn draw_with(&mut self, render: impl FnOnce(&mut Frame)) -> Result<(), TerminalError> {
+        if let Some(terminal) = self.terminal.as_mut() {
+            terminal.draw(render).map_err(failed("draw"))?;
+        }
+        Ok(())
+    }
+
+    /// The screen's height in rows.
+    pub fn height(&self) -> Result<u16, TerminalError> {
+        Ok(terminal::size().map_err(failed("read the screen size"))?.1)
+    }
+
+    /// Waits up to `timeout` for a terminal event; a resize is applied before it is returned.
+    pub fn poll_event(&mut self, timeout: Duration) -> Result<Option<Event>, TerminalError> {
         if !event::poll(timeout).map_err(failed("poll for input"))? {
             return Ok(None);
         }
         let ev = event::read().map_err(failed("read input"))?;
-        let key = key_for(&ev);
-        if key == Some(UiKey::Resize) {
+        if matches!(ev, Event::Resize(..)) {
             if let Some(terminal) = self.terminal.as_mut() {
                 terminal.autoresize().map_err(failed("resize"))?;
             }
         }
-        Ok(key)
+        Ok(Some(ev))
+    }
+
+    /// Waits up to `timeout` for a key or a resize; `None` when nothing that matters came.
+    pub fn poll_key(&mut self, timeout: Duration) -> Result<Option<UiKey>, TerminalError> {
+        Ok(self.poll_event(timeout)?.as_ref().and_then(key_for))
     }
 
     /// Leaves the alternate screen and raw mode. Safe to call twice.
