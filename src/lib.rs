@@ -5,6 +5,7 @@
 
 pub mod actors;
 pub mod agent;
+pub mod atomic_file;
 pub mod auth;
 pub mod cancel;
 pub mod cli;

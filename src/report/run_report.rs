@@ -1,13 +1,12 @@
 //! `run-report.md`: what each step did, what it cost, and how lively the run was.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use tempfile::NamedTempFile;
 use thiserror::Error;
 
 use super::timeline::timeline_svg;
+use crate::atomic_file::{self, Access};
 use crate::messages::TaskStatus;
 use crate::ui::status::glyph;
 use crate::ui::units;
@@ -69,18 +68,12 @@ pub fn write_reports_with_errors(
     Ok(paths)
 }
 
-/// Writes to a temp file beside `path`, syncs it, then renames it over `path`.
+/// Writes the report file owner-only and atomically, naming the path on error.
 fn write_atomically(path: &Path, contents: &str) -> Result<(), ReportError> {
-    let err = |source| ReportError {
+    atomic_file::write(path, contents.as_bytes(), Access::OwnerOnly).map_err(|source| ReportError {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = NamedTempFile::new_in(dir).map_err(err)?;
-    tmp.write_all(contents.as_bytes()).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
+    })
 }
 
 /// The markdown report for a run.

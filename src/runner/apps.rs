@@ -533,7 +533,7 @@ pub fn append_to_report(path: &Path, section: &str) {
     }
     let appended = std::fs::read_to_string(path).and_then(|mut text| {
         text.push_str(section);
-        crate::actors::persist::write_atomic(path, text.as_bytes())
+        crate::atomic_file::write(path, text.as_bytes(), crate::atomic_file::Access::OwnerOnly)
     });
     if let Err(e) = appended {
         tracing::warn!(path = %path.display(), "cannot add the found section to the report: {e}");

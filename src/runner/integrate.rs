@@ -13,13 +13,14 @@ use std::time::Duration;
 use actix::Actor;
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::actors::persist::{files, write_atomic};
+use crate::actors::persist::files;
 use crate::actors::queue::Budget;
 use crate::actors::telemetry::{AssignVariant, Capture, TelemetryActor};
 use crate::actors::ui::UiMode;
 use crate::agent::backend::{AgentEnv, ModelBackend};
 use crate::agent::prompt::ProjectContext;
 use crate::agent::AgentBackend;
+use crate::atomic_file::{self, Access};
 use crate::content::{self, ContentSet, ContentSource};
 use crate::messages::{QueueFile, RunInfo, RunOutcome, Variant};
 use crate::providers::anthropic::{AnthropicClient, AnthropicConfig};
@@ -841,7 +842,7 @@ fn already_finished(
     message: &str,
     file: &QueueFile,
 ) -> i32 {
-    if let Err(e) = crate::actors::persist::write_json_atomic(&state_dir.join(files::QUEUE), file) {
+    if let Err(e) = atomic_file::write_json(&state_dir.join(files::QUEUE), file) {
         eprintln!(
             "wizard: could not update {}: {e}",
             state_dir.join(files::QUEUE).display()
@@ -996,7 +997,7 @@ fn write_example(state_dir: &Path, content: &ContentSet, example: &str) -> Optio
     let text = content.example(example)?;
     let dir = state_dir.join("reference").join(example);
     std::fs::create_dir_all(&dir).ok()?;
-    write_atomic(&dir.join("EXAMPLE.md"), text.as_bytes()).ok()?;
+    atomic_file::write(&dir.join("EXAMPLE.md"), text.as_bytes(), Access::OwnerOnly).ok()?;
     Some(format!(
         "{}/reference/{example}/EXAMPLE.md",
         files::STATE_DIR
