@@ -12,6 +12,8 @@ pub mod cli;
 pub mod clock;
 pub mod content;
 pub mod detect;
+pub mod exit;
+pub mod logging;
 pub mod messages;
 pub mod providers;
 pub mod queue;
