@@ -29,9 +29,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use serde::Serialize;
 
-use crate::messages::{EventKind, Flush, QueueEvent, QueueFile, RunInfo, TaskHandoff};
+use crate::messages::{
+    EventKind, Flush, GetStats, PersistStats, QueueEvent, QueueFile, RunInfo, TaskHandoff,
+};
 use crate::queue::Mirror;
 
 /// Names of the files a run leaves.
@@ -49,25 +50,6 @@ pub mod files {
     /// The lock held for the life of a run.
     pub const LOCK: &str = "lock";
 }
-
-/// Counters a benchmark reads.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PersistStats {
-    /// `queue.json` writes.
-    pub queue_writes: u64,
-    /// Bytes written to `queue.json` over all writes.
-    pub queue_bytes: u64,
-    /// Bytes appended to `audit.jsonl`.
-    pub audit_bytes: u64,
-    /// Handoff files written.
-    pub handoff_writes: u64,
-}
-
-/// Ask for the counters.
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "PersistStats")]
-pub struct GetStats;
 
 /// The wait before the next `queue.json` write is at least this many times
 /// what the last write took: rewriting the queue takes at most about a tenth

@@ -26,9 +26,8 @@ use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
 use super::credential::ApiSecret;
-use super::retry::{
-    classify_status, connection_failure, http_client, with_retries, AttemptError, RetryPolicy,
-};
+use super::http::{self, failure_from_response, send_within};
+use super::retry::{connection_failure, http_client, with_retries, AttemptError, RetryPolicy};
 use super::sse::{self, StreamFailure};
 use super::types::{
     ContentBlock, Message, ModelClient, ModelRequest, ModelResponse, ProviderError, ProviderEvent,
@@ -145,17 +144,11 @@ impl AnthropicClient {
     /// [`ProviderError::Auth`].
     pub async fn check_auth(&self) -> Result<(), ProviderError> {
         let url = self.url("/v1/models?limit=1");
-        let idle = self.config.retry.idle_timeout;
-        let no_progress = |_: ProviderEvent| {};
-        let url = &url;
-        with_retries(&self.config.retry, &no_progress, |_| async move {
-            let request = self.with_headers(self.http.get(url.as_str()));
-            let response = send_within(request, idle).await?;
-            if response.status().is_success() {
-                return Ok(());
-            }
-            Err(failure_from_response(response, idle).await)
-        })
+        http::check_auth(
+            &self.config.retry,
+            || self.with_headers(self.http.get(url.as_str())),
+            error_message,
+        )
         .await
         .map_err(|e| self.name_credential(e))
     }
@@ -172,7 +165,7 @@ impl AnthropicClient {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{}", self.config.base_url.trim_end_matches('/'), path)
+        http::url(&self.config.base_url, path)
     }
 
     fn with_headers(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -181,10 +174,7 @@ impl AnthropicClient {
             AnthropicCredential::ApiKey(key) => request.header("x-api-key", key.expose()),
             AnthropicCredential::AuthToken(token) => request.bearer_auth(token.expose()),
         };
-        for (name, value) in &self.config.extra_headers {
-            request = request.header(name, value);
-        }
-        request
+        http::with_extra_headers(request, &self.config.extra_headers)
     }
 
     async fn attempt(
@@ -200,7 +190,7 @@ impl AnthropicClient {
             .json(body);
         let response = send_within(request, idle).await?;
         if !response.status().is_success() {
-            return Err(failure_from_response(response, idle).await);
+            return Err(failure_from_response(response, idle, error_message).await);
         }
         if is_json(&response) {
             // A gateway that ignored `stream: true` answered with one message.
@@ -246,18 +236,6 @@ impl ModelClient for AnthropicClient {
     }
 }
 
-/// Sends `request`, treating a response head that takes longer than `idle` as a stall.
-async fn send_within(
-    request: reqwest::RequestBuilder,
-    idle: Duration,
-) -> Result<reqwest::Response, AttemptError> {
-    match tokio::time::timeout(idle, request.send()).await {
-        Ok(Ok(response)) => Ok(response),
-        Ok(Err(error)) => Err(connection_failure(&error)),
-        Err(_) => Err(StreamFailure::Stalled(idle).into_attempt_error()),
-    }
-}
-
 async fn read_within(response: reqwest::Response, idle: Duration) -> Result<String, AttemptError> {
     match tokio::time::timeout(idle, response.text()).await {
         Ok(Ok(text)) => Ok(text),
@@ -272,23 +250,6 @@ fn is_json(response: &reqwest::Response) -> bool {
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"))
-}
-
-/// Turns a non-success response into an attempt failure, with the server's message.
-async fn failure_from_response(response: reqwest::Response, idle: Duration) -> AttemptError {
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = match tokio::time::timeout(idle, response.text()).await {
-        Ok(Ok(text)) => text,
-        _ => String::new(),
-    };
-    let message = error_message(&body).unwrap_or_else(|| {
-        status
-            .canonical_reason()
-            .unwrap_or("no message")
-            .to_string()
-    });
-    classify_status(status.as_u16(), &headers, message)
 }
 
 /// The message of an error envelope `{"type":"error","error":{"type","message"}}`,

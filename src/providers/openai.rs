@@ -22,7 +22,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -30,9 +29,8 @@ use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
 use super::credential::ApiSecret;
-use super::retry::{
-    classify_status, connection_failure, http_client, with_retries, AttemptError, RetryPolicy,
-};
+use super::http::{self, failure_from_response, send_within};
+use super::retry::{classify_status, http_client, with_retries, AttemptError, RetryPolicy};
 use super::sse::{self, StreamFailure};
 use super::types::{
     ContentBlock, Message, ModelClient, ModelRequest, ModelResponse, ProviderError, ProviderEvent,
@@ -115,32 +113,23 @@ impl OpenAiClient {
     /// Checks that the server is reachable and accepts the key (`GET {base}/models`).
     pub async fn check_auth(&self) -> Result<(), ProviderError> {
         let url = self.url("/models");
-        let idle = self.config.retry.idle_timeout;
-        let no_progress = |_: ProviderEvent| {};
-        let url = &url;
-        with_retries(&self.config.retry, &no_progress, |_| async move {
-            let response =
-                send_within(self.with_headers(self.http.get(url.as_str())), idle).await?;
-            if response.status().is_success() {
-                return Ok(());
-            }
-            Err(failure_from_response(response, idle).await)
-        })
+        http::check_auth(
+            &self.config.retry,
+            || self.with_headers(self.http.get(url.as_str())),
+            error_message,
+        )
         .await
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{}", self.config.base_url.trim_end_matches('/'), path)
+        http::url(&self.config.base_url, path)
     }
 
     fn with_headers(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         if let Some(key) = &self.config.api_key {
             request = request.bearer_auth(key.expose());
         }
-        for (name, value) in &self.config.extra_headers {
-            request = request.header(name, value);
-        }
-        request
+        http::with_extra_headers(request, &self.config.extra_headers)
     }
 
     async fn attempt(
@@ -156,7 +145,7 @@ impl OpenAiClient {
             .json(body);
         let response = send_within(request, idle).await?;
         if !response.status().is_success() {
-            return Err(failure_from_response(response, idle).await);
+            return Err(failure_from_response(response, idle, error_message).await);
         }
         let mut events = std::pin::pin!(sse::events(response, idle));
         let mut assembler = ChunkAssembler::default();
@@ -192,33 +181,6 @@ impl ModelClient for OpenAiClient {
     fn name(&self) -> &'static str {
         "openai"
     }
-}
-
-async fn send_within(
-    request: reqwest::RequestBuilder,
-    idle: Duration,
-) -> Result<reqwest::Response, AttemptError> {
-    match tokio::time::timeout(idle, request.send()).await {
-        Ok(Ok(response)) => Ok(response),
-        Ok(Err(error)) => Err(connection_failure(&error)),
-        Err(_) => Err(StreamFailure::Stalled(idle).into_attempt_error()),
-    }
-}
-
-async fn failure_from_response(response: reqwest::Response, idle: Duration) -> AttemptError {
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = match tokio::time::timeout(idle, response.text()).await {
-        Ok(Ok(text)) => text,
-        _ => String::new(),
-    };
-    let message = error_message(&body).unwrap_or_else(|| {
-        status
-            .canonical_reason()
-            .unwrap_or("no message")
-            .to_string()
-    });
-    classify_status(status.as_u16(), &headers, message)
 }
 
 /// The message of an error body in any known shape: `{"error":{"message"}}`

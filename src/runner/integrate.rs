@@ -15,14 +15,14 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use crate::actors::persist::files;
 use crate::actors::queue::Budget;
-use crate::actors::telemetry::{AssignVariant, Capture, TelemetryActor};
+use crate::actors::telemetry::TelemetryActor;
 use crate::actors::ui::UiMode;
 use crate::agent::backend::{AgentEnv, ModelBackend};
 use crate::agent::prompt::ProjectContext;
 use crate::agent::AgentBackend;
 use crate::atomic_file::{self, Access};
 use crate::content::{self, ContentSet, ContentSource};
-use crate::messages::{QueueFile, RunInfo, RunOutcome, Variant};
+use crate::messages::{AssignVariant, Capture, QueueFile, RunInfo, RunOutcome, Variant};
 use crate::providers::anthropic::{AnthropicClient, AnthropicConfig};
 use crate::providers::openai::{OpenAiClient, OpenAiConfig};
 use crate::providers::pricing::{ModelTable, Tier};
