@@ -26,8 +26,8 @@ use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
 use super::credential::ApiSecret;
-use super::http::{self, failure_from_response, send_within};
-use super::retry::{connection_failure, http_client, with_retries, AttemptError, RetryPolicy};
+use super::http::{self, failure_from_response, send_within, HttpModelClient};
+use super::retry::{connection_failure, with_retries, AttemptError, RetryPolicy};
 use super::sse::{self, StreamFailure};
 use super::types::{
     ContentBlock, Message, ModelClient, ModelRequest, ModelResponse, ProviderError, ProviderEvent,
@@ -116,29 +116,9 @@ impl AnthropicConfig {
 }
 
 /// A [`ModelClient`] for the Anthropic Messages API.
-pub struct AnthropicClient {
-    http: reqwest::Client,
-    config: AnthropicConfig,
-}
-
-impl fmt::Debug for AnthropicClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `config` is safe to print: its credential's Debug is redacted.
-        f.debug_struct("AnthropicClient")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
+pub type AnthropicClient = HttpModelClient<AnthropicConfig>;
 
 impl AnthropicClient {
-    /// A client for `config`.
-    pub fn new(config: AnthropicConfig) -> Result<Self, ProviderError> {
-        Ok(AnthropicClient {
-            http: http_client()?,
-            config,
-        })
-    }
-
     /// Checks that the API is reachable and the credential valid, with one
     /// cheap authenticated call (`GET /v1/models?limit=1`). A rejected key is
     /// [`ProviderError::Auth`].

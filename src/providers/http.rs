@@ -3,11 +3,40 @@
 //! the one-call credential check. The clients keep only what differs: their headers,
 //! their wire formats and how their servers shape an error body.
 
+use std::fmt;
 use std::time::Duration;
 
-use super::retry::{classify_status, connection_failure, with_retries, AttemptError, RetryPolicy};
+use super::retry::{
+    classify_status, connection_failure, http_client, with_retries, AttemptError, RetryPolicy,
+};
 use super::sse::StreamFailure;
 use super::types::{ProviderError, ProviderEvent};
+
+/// A model client over HTTP: the shared connection and one API's config
+/// ([`super::anthropic::AnthropicClient`], [`super::openai::OpenAiClient`]).
+pub struct HttpModelClient<C> {
+    pub(crate) http: reqwest::Client,
+    pub(crate) config: C,
+}
+
+impl<C: fmt::Debug> fmt::Debug for HttpModelClient<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `config` is safe to print: credentials' Debug is redacted.
+        f.debug_struct("HttpModelClient")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C> HttpModelClient<C> {
+    /// A client for `config`.
+    pub fn new(config: C) -> Result<Self, ProviderError> {
+        Ok(HttpModelClient {
+            http: http_client()?,
+            config,
+        })
+    }
+}
 
 /// Reads a server's error body into its message (`None` for an empty body).
 pub(crate) type ErrorMessage = fn(&str) -> Option<String>;

@@ -9,7 +9,7 @@
 pub mod anthropic;
 pub mod credential;
 pub mod gateway;
-mod http;
+pub mod http;
 pub mod openai;
 pub mod pricing;
 pub mod replay;

@@ -20,7 +20,6 @@
 //! `tool_calls` (with `content: ""`, never `null`, which some servers reject).
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
@@ -29,8 +28,8 @@ use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
 use super::credential::ApiSecret;
-use super::http::{self, failure_from_response, send_within};
-use super::retry::{classify_status, http_client, with_retries, AttemptError, RetryPolicy};
+use super::http::{self, failure_from_response, send_within, HttpModelClient};
+use super::retry::{classify_status, with_retries, AttemptError, RetryPolicy};
 use super::sse::{self, StreamFailure};
 use super::types::{
     ContentBlock, Message, ModelClient, ModelRequest, ModelResponse, ProviderError, ProviderEvent,
@@ -87,29 +86,9 @@ impl OpenAiConfig {
 }
 
 /// A [`ModelClient`] for OpenAI-compatible Chat Completions servers.
-pub struct OpenAiClient {
-    http: reqwest::Client,
-    config: OpenAiConfig,
-}
-
-impl fmt::Debug for OpenAiClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `config` is safe to print: `ApiSecret`'s Debug is redacted.
-        f.debug_struct("OpenAiClient")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
+pub type OpenAiClient = HttpModelClient<OpenAiConfig>;
 
 impl OpenAiClient {
-    /// A client for `config`.
-    pub fn new(config: OpenAiConfig) -> Result<Self, ProviderError> {
-        Ok(OpenAiClient {
-            http: http_client()?,
-            config,
-        })
-    }
-
     /// Checks that the server is reachable and accepts the key (`GET {base}/models`).
     pub async fn check_auth(&self) -> Result<(), ProviderError> {
         let url = self.url("/models");
