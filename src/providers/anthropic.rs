@@ -26,7 +26,7 @@ use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
 use super::credential::ApiSecret;
-use super::http::{self, failure_from_response, send_within, HttpModelClient};
+use super::http::{HttpApi, HttpModelClient};
 use super::retry::{connection_failure, with_retries, AttemptError, RetryPolicy};
 use super::sse::{self, StreamFailure};
 use super::types::{
@@ -115,6 +115,32 @@ impl AnthropicConfig {
     }
 }
 
+impl HttpApi for AnthropicConfig {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    fn retry(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    fn extra_headers(&self) -> &[(String, String)] {
+        &self.extra_headers
+    }
+
+    fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let request = request.header("anthropic-version", ANTHROPIC_VERSION);
+        match &self.credential {
+            AnthropicCredential::ApiKey(key) => request.header("x-api-key", key.expose()),
+            AnthropicCredential::AuthToken(token) => request.bearer_auth(token.expose()),
+        }
+    }
+
+    fn error_message(body: &str) -> Option<String> {
+        error_message(body)
+    }
+}
+
 /// A [`ModelClient`] for the Anthropic Messages API.
 pub type AnthropicClient = HttpModelClient<AnthropicConfig>;
 
@@ -123,14 +149,9 @@ impl AnthropicClient {
     /// cheap authenticated call (`GET /v1/models?limit=1`). A rejected key is
     /// [`ProviderError::Auth`].
     pub async fn check_auth(&self) -> Result<(), ProviderError> {
-        let url = self.url("/v1/models?limit=1");
-        http::check_auth(
-            &self.config.retry,
-            || self.with_headers(self.http.get(url.as_str())),
-            error_message,
-        )
-        .await
-        .map_err(|e| self.name_credential(e))
+        self.check_credential("/v1/models?limit=1")
+            .await
+            .map_err(|e| self.name_credential(e))
     }
 
     /// A refusal, with the config's hint about which credential it was.
@@ -144,19 +165,6 @@ impl AnthropicClient {
         }
     }
 
-    fn url(&self, path: &str) -> String {
-        http::url(&self.config.base_url, path)
-    }
-
-    fn with_headers(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        let mut request = request.header("anthropic-version", ANTHROPIC_VERSION);
-        request = match &self.config.credential {
-            AnthropicCredential::ApiKey(key) => request.header("x-api-key", key.expose()),
-            AnthropicCredential::AuthToken(token) => request.bearer_auth(token.expose()),
-        };
-        http::with_extra_headers(request, &self.config.extra_headers)
-    }
-
     async fn attempt(
         &self,
         body: &Value,
@@ -165,13 +173,12 @@ impl AnthropicClient {
         first_token: &AtomicBool,
     ) -> Result<ModelResponse, AttemptError> {
         let idle = self.config.retry.idle_timeout;
-        let request = self
-            .with_headers(self.http.post(self.url("/v1/messages")))
-            .json(body);
-        let response = send_within(request, idle).await?;
-        if !response.status().is_success() {
-            return Err(failure_from_response(response, idle, error_message).await);
-        }
+        let response = self
+            .send(
+                self.request(reqwest::Method::POST, "/v1/messages")
+                    .json(body),
+            )
+            .await?;
         if is_json(&response) {
             // A gateway that ignored `stream: true` answered with one message.
             let text = read_within(response, idle).await?;

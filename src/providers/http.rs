@@ -1,7 +1,8 @@
-//! The HTTP plumbing both model clients share: the address join, the extra headers,
-//! sending with a stall limit, turning an error response into an attempt failure, and
-//! the one-call credential check. The clients keep only what differs: their headers,
-//! their wire formats and how their servers shape an error body.
+//! The HTTP plumbing both model clients share: the client type, building a request
+//! (address, credential, extra headers), sending it with a stall limit, turning an
+//! error response into an attempt failure, and the one-call credential check. Each
+//! client's config says what differs through [`HttpApi`]; the clients keep their wire
+//! formats.
 
 use std::fmt;
 use std::time::Duration;
@@ -38,27 +39,63 @@ impl<C> HttpModelClient<C> {
     }
 }
 
-/// Reads a server's error body into its message (`None` for an empty body).
-pub(crate) type ErrorMessage = fn(&str) -> Option<String>;
-
-/// `path` appended to `base_url`, with no doubled slash.
-pub(crate) fn url(base_url: &str, path: &str) -> String {
-    format!("{}{}", base_url.trim_end_matches('/'), path)
+/// What one API's config tells the shared client: where, how patiently, and how a
+/// request is authorised. Implemented by the two configs.
+pub trait HttpApi {
+    /// Base URL the request paths are appended to.
+    fn base_url(&self) -> &str;
+    /// Retry and stall rules.
+    fn retry(&self) -> &RetryPolicy;
+    /// Extra headers sent with every request; never secrets.
+    fn extra_headers(&self) -> &[(String, String)];
+    /// `request` with the API's version and credential headers.
+    fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder;
+    /// The server's message in an error body (`None` for an empty body).
+    fn error_message(body: &str) -> Option<String>;
 }
 
-/// `request` with the config's extra headers (never secrets).
-pub(crate) fn with_extra_headers(
-    mut request: reqwest::RequestBuilder,
-    extra_headers: &[(String, String)],
-) -> reqwest::RequestBuilder {
-    for (name, value) in extra_headers {
-        request = request.header(name, value);
+impl<C: HttpApi> HttpModelClient<C> {
+    /// A request to `path` with every header the API needs.
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let url = format!("{}{}", self.config.base_url().trim_end_matches('/'), path);
+        let mut request = self.config.authorize(self.http.request(method, url));
+        for (name, value) in self.config.extra_headers() {
+            request = request.header(name, value);
+        }
+        request
     }
-    request
+
+    /// Sends `request`; a silent response head is a stall, an error status an attempt
+    /// failure classified by the shared retry rules.
+    pub(crate) async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, AttemptError> {
+        let idle = self.config.retry().idle_timeout;
+        let response = send_within(request, idle).await?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(failure_from_response(response, idle, C::error_message).await)
+        }
+    }
+
+    /// Checks that the server is reachable and accepts the credential with one cheap
+    /// authenticated `GET path`, under the shared retry rules; a refusal is
+    /// [`ProviderError::Auth`].
+    pub(crate) async fn check_credential(&self, path: &str) -> Result<(), ProviderError> {
+        let no_progress = |_: ProviderEvent| {};
+        with_retries(self.config.retry(), &no_progress, |_| async move {
+            self.send(self.request(reqwest::Method::GET, path))
+                .await
+                .map(drop)
+        })
+        .await
+    }
 }
 
 /// Sends `request`, treating a response head that takes longer than `idle` as a stall.
-pub(crate) async fn send_within(
+async fn send_within(
     request: reqwest::RequestBuilder,
     idle: Duration,
 ) -> Result<reqwest::Response, AttemptError> {
@@ -71,10 +108,10 @@ pub(crate) async fn send_within(
 
 /// Turns a non-success response into an attempt failure, with the server's message
 /// as `error_message` reads it from the body.
-pub(crate) async fn failure_from_response(
+async fn failure_from_response(
     response: reqwest::Response,
     idle: Duration,
-    error_message: ErrorMessage,
+    error_message: fn(&str) -> Option<String>,
 ) -> AttemptError {
     let status = response.status();
     let headers = response.headers().clone();
@@ -89,25 +126,4 @@ pub(crate) async fn failure_from_response(
             .to_string()
     });
     classify_status(status.as_u16(), &headers, message)
-}
-
-/// Checks that the server is reachable and accepts the credential with one cheap
-/// authenticated request built by `request`, under the shared retry rules; a refusal is
-/// [`ProviderError::Auth`].
-pub(crate) async fn check_auth(
-    retry: &RetryPolicy,
-    request: impl Fn() -> reqwest::RequestBuilder,
-    error_message: ErrorMessage,
-) -> Result<(), ProviderError> {
-    let idle = retry.idle_timeout;
-    let no_progress = |_: ProviderEvent| {};
-    let request = &request;
-    with_retries(retry, &no_progress, |_| async move {
-        let response = send_within(request(), idle).await?;
-        if response.status().is_success() {
-            return Ok(());
-        }
-        Err(failure_from_response(response, idle, error_message).await)
-    })
-    .await
 }

@@ -28,7 +28,7 @@ use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
 use super::credential::ApiSecret;
-use super::http::{self, failure_from_response, send_within, HttpModelClient};
+use super::http::{HttpApi, HttpModelClient};
 use super::retry::{classify_status, with_retries, AttemptError, RetryPolicy};
 use super::sse::{self, StreamFailure};
 use super::types::{
@@ -85,30 +85,38 @@ impl OpenAiConfig {
     }
 }
 
+impl HttpApi for OpenAiConfig {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    fn retry(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    fn extra_headers(&self) -> &[(String, String)] {
+        &self.extra_headers
+    }
+
+    fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.api_key {
+            Some(key) => request.bearer_auth(key.expose()),
+            None => request,
+        }
+    }
+
+    fn error_message(body: &str) -> Option<String> {
+        error_message(body)
+    }
+}
+
 /// A [`ModelClient`] for OpenAI-compatible Chat Completions servers.
 pub type OpenAiClient = HttpModelClient<OpenAiConfig>;
 
 impl OpenAiClient {
     /// Checks that the server is reachable and accepts the key (`GET {base}/models`).
     pub async fn check_auth(&self) -> Result<(), ProviderError> {
-        let url = self.url("/models");
-        http::check_auth(
-            &self.config.retry,
-            || self.with_headers(self.http.get(url.as_str())),
-            error_message,
-        )
-        .await
-    }
-
-    fn url(&self, path: &str) -> String {
-        http::url(&self.config.base_url, path)
-    }
-
-    fn with_headers(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        if let Some(key) = &self.config.api_key {
-            request = request.bearer_auth(key.expose());
-        }
-        http::with_extra_headers(request, &self.config.extra_headers)
+        self.check_credential("/models").await
     }
 
     async fn attempt(
@@ -119,13 +127,12 @@ impl OpenAiClient {
         first_token: &AtomicBool,
     ) -> Result<ModelResponse, AttemptError> {
         let idle = self.config.retry.idle_timeout;
-        let request = self
-            .with_headers(self.http.post(self.url("/chat/completions")))
-            .json(body);
-        let response = send_within(request, idle).await?;
-        if !response.status().is_success() {
-            return Err(failure_from_response(response, idle, error_message).await);
-        }
+        let response = self
+            .send(
+                self.request(reqwest::Method::POST, "/chat/completions")
+                    .json(body),
+            )
+            .await?;
         let mut events = std::pin::pin!(sse::events(response, idle));
         let mut assembler = ChunkAssembler::default();
         while let Some(event) = events.next().await {
