@@ -26,7 +26,7 @@ use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
 use super::credential::ApiSecret;
-use super::http::{HttpApi, HttpModelClient};
+use super::http::{Endpoint, HttpApi, HttpModelClient};
 use super::retry::{connection_failure, with_retries, AttemptError, RetryPolicy};
 use super::sse::{self, StreamFailure};
 use super::types::{
@@ -116,16 +116,13 @@ impl AnthropicConfig {
 }
 
 impl HttpApi for AnthropicConfig {
-    fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
-    fn retry(&self) -> &RetryPolicy {
-        &self.retry
-    }
-
-    fn extra_headers(&self) -> &[(String, String)] {
-        &self.extra_headers
+    fn endpoint(&self) -> Endpoint<'_> {
+        let (base_url, retry, headers) = (&self.base_url, &self.retry, &self.extra_headers);
+        Endpoint {
+            base_url,
+            retry,
+            extra_headers: headers,
+        }
     }
 
     fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {

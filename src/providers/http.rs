@@ -39,15 +39,21 @@ impl<C> HttpModelClient<C> {
     }
 }
 
+/// The settings every HTTP API's config has, borrowed.
+pub struct Endpoint<'a> {
+    /// Base URL the request paths are appended to.
+    pub base_url: &'a str,
+    /// Retry and stall rules.
+    pub retry: &'a RetryPolicy,
+    /// Extra headers sent with every request; never secrets.
+    pub extra_headers: &'a [(String, String)],
+}
+
 /// What one API's config tells the shared client: where, how patiently, and how a
 /// request is authorised. Implemented by the two configs.
 pub trait HttpApi {
-    /// Base URL the request paths are appended to.
-    fn base_url(&self) -> &str;
-    /// Retry and stall rules.
-    fn retry(&self) -> &RetryPolicy;
-    /// Extra headers sent with every request; never secrets.
-    fn extra_headers(&self) -> &[(String, String)];
+    /// Where and how patiently.
+    fn endpoint(&self) -> Endpoint<'_>;
     /// `request` with the API's version and credential headers.
     fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder;
     /// The server's message in an error body (`None` for an empty body).
@@ -57,9 +63,10 @@ pub trait HttpApi {
 impl<C: HttpApi> HttpModelClient<C> {
     /// A request to `path` with every header the API needs.
     pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let url = format!("{}{}", self.config.base_url().trim_end_matches('/'), path);
+        let endpoint = self.config.endpoint();
+        let url = format!("{}{}", endpoint.base_url.trim_end_matches('/'), path);
         let mut request = self.config.authorize(self.http.request(method, url));
-        for (name, value) in self.config.extra_headers() {
+        for (name, value) in endpoint.extra_headers {
             request = request.header(name, value);
         }
         request
@@ -71,7 +78,7 @@ impl<C: HttpApi> HttpModelClient<C> {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, AttemptError> {
-        let idle = self.config.retry().idle_timeout;
+        let idle = self.config.endpoint().retry.idle_timeout;
         let response = send_within(request, idle).await?;
         if response.status().is_success() {
             Ok(response)
@@ -85,7 +92,7 @@ impl<C: HttpApi> HttpModelClient<C> {
     /// [`ProviderError::Auth`].
     pub(crate) async fn check_credential(&self, path: &str) -> Result<(), ProviderError> {
         let no_progress = |_: ProviderEvent| {};
-        with_retries(self.config.retry(), &no_progress, |_| async move {
+        with_retries(self.config.endpoint().retry, &no_progress, |_| async move {
             self.send(self.request(reqwest::Method::GET, path))
                 .await
                 .map(drop)
