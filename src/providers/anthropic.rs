@@ -116,20 +116,19 @@ impl AnthropicConfig {
 }
 
 impl HttpApi for AnthropicConfig {
-    fn endpoint(&self) -> Endpoint<'_> {
-        let (base_url, retry, headers) = (&self.base_url, &self.retry, &self.extra_headers);
-        Endpoint {
-            base_url,
-            retry,
-            extra_headers: headers,
-        }
-    }
-
     fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         let request = request.header("anthropic-version", ANTHROPIC_VERSION);
         match &self.credential {
             AnthropicCredential::ApiKey(key) => request.header("x-api-key", key.expose()),
             AnthropicCredential::AuthToken(token) => request.bearer_auth(token.expose()),
+        }
+    }
+
+    fn endpoint(&self) -> Endpoint<'_> {
+        Endpoint {
+            base_url: &self.base_url,
+            retry: &self.retry,
+            extra_headers: &self.extra_headers,
         }
     }
 

@@ -40,6 +40,7 @@ impl<C> HttpModelClient<C> {
 }
 
 /// The settings every HTTP API's config has, borrowed.
+#[derive(Debug, Clone, Copy)]
 pub struct Endpoint<'a> {
     /// Base URL the request paths are appended to.
     pub base_url: &'a str,

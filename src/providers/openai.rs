@@ -86,19 +86,18 @@ impl OpenAiConfig {
 }
 
 impl HttpApi for OpenAiConfig {
-    fn endpoint(&self) -> Endpoint<'_> {
-        let (base_url, retry, headers) = (&self.base_url, &self.retry, &self.extra_headers);
-        Endpoint {
-            base_url,
-            retry,
-            extra_headers: headers,
-        }
-    }
-
     fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match &self.api_key {
             Some(key) => request.bearer_auth(key.expose()),
             None => request,
+        }
+    }
+
+    fn endpoint(&self) -> Endpoint<'_> {
+        Endpoint {
+            base_url: &self.base_url,
+            retry: &self.retry,
+            extra_headers: &self.extra_headers,
         }
     }
 
