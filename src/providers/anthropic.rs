@@ -124,16 +124,10 @@ impl HttpApi for AnthropicConfig {
         }
     }
 
-    fn endpoint(&self) -> Endpoint<'_> {
-        Endpoint {
-            base_url: &self.base_url,
-            retry: &self.retry,
-            extra_headers: &self.extra_headers,
-        }
-    }
+    const ERROR_MESSAGE: fn(&str) -> Option<String> = error_message;
 
-    fn error_message(body: &str) -> Option<String> {
-        error_message(body)
+    fn endpoint(&self) -> Endpoint<'_> {
+        Endpoint::of(&self.base_url, &self.retry, &self.extra_headers)
     }
 }
 

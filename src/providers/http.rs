@@ -57,8 +57,23 @@ pub trait HttpApi {
     fn endpoint(&self) -> Endpoint<'_>;
     /// `request` with the API's version and credential headers.
     fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder;
-    /// The server's message in an error body (`None` for an empty body).
-    fn error_message(body: &str) -> Option<String>;
+    /// Reads the server's message from an error body (`None` for an empty body).
+    const ERROR_MESSAGE: fn(&str) -> Option<String>;
+}
+
+impl<'a> Endpoint<'a> {
+    /// The borrowed view of a config's shared fields.
+    pub fn of(
+        base_url: &'a str,
+        retry: &'a RetryPolicy,
+        extra_headers: &'a [(String, String)],
+    ) -> Self {
+        Endpoint {
+            base_url,
+            retry,
+            extra_headers,
+        }
+    }
 }
 
 impl<C: HttpApi> HttpModelClient<C> {
@@ -84,7 +99,7 @@ impl<C: HttpApi> HttpModelClient<C> {
         if response.status().is_success() {
             Ok(response)
         } else {
-            Err(failure_from_response(response, idle, C::error_message).await)
+            Err(failure_from_response(response, idle, C::ERROR_MESSAGE).await)
         }
     }
 
