@@ -14,27 +14,13 @@ use crate::actors::persist::files;
 use crate::actors::queue::Budget;
 use crate::actors::ui::UiMode;
 use crate::content::{self, ContentSource};
-use crate::messages::{QueueFile, Variant, Verdict};
+use crate::exit::{EXIT_AUTH, EXIT_OK, EXIT_USAGE};
+use crate::messages::{QueueFile, Variant};
 use crate::queue::QueueLimits;
 use crate::runner::bootstrap::{CredentialFlags, Region};
 use crate::runner::demo;
 use crate::runner::integrate::{self, IntegrateOptions, ProviderChoice, ResumeChoice};
 use crate::runner::settings::Given;
-
-/// Exit code for a successful run.
-pub const EXIT_OK: i32 = 0;
-/// Exit code for a run that failed.
-pub const EXIT_FAILED: i32 = 1;
-/// Exit code for a usage or configuration error.
-pub const EXIT_USAGE: i32 = 2;
-/// Exit code for a missing or refused credential (sign-in, project token, model key).
-pub const EXIT_AUTH: i32 = 3;
-/// Exit code for a run a budget (`--budget-usd`, `--max-tokens`) stopped.
-pub const EXIT_BUDGET: i32 = 4;
-/// Exit code for a run blocked by a permission it needed and was not given.
-pub const EXIT_BLOCKED: i32 = 10;
-/// Exit code for an interrupted run.
-pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Integrate PostHog into your app with a queue of small AI agents.
 #[derive(Debug, Parser)]
@@ -427,16 +413,6 @@ fn demo_command(args: DemoArgs) -> Result<i32> {
     integrate::integrate(opts)
 }
 
-/// The exit code for a verdict.
-pub fn exit_code(verdict: Verdict) -> i32 {
-    match verdict {
-        Verdict::Success => EXIT_OK,
-        Verdict::Failed => EXIT_FAILED,
-        Verdict::BudgetExhausted => EXIT_BUDGET,
-        Verdict::Interrupted => EXIT_INTERRUPTED,
-    }
-}
-
 fn login_command(args: LoginArgs) -> Result<i32> {
     use std::io::IsTerminal;
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -531,21 +507,4 @@ fn content_command(cmd: ContentCommand) -> Result<i32> {
             Ok(EXIT_OK)
         }
     }
-}
-
-/// Sends tracing output to `<state_dir>/wizard.log`, never to the terminal.
-pub fn init_logging(state_dir: &Path) -> Result<()> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(state_dir.join(files::LOG))
-        .with_context(|| format!("cannot open the log file in {}", state_dir.display()))?;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WIZARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .try_init();
-    Ok(())
 }

@@ -5,12 +5,15 @@
 
 pub mod actors;
 pub mod agent;
+pub mod atomic_file;
 pub mod auth;
 pub mod cancel;
 pub mod cli;
 pub mod clock;
 pub mod content;
 pub mod detect;
+pub mod exit;
+pub mod logging;
 pub mod messages;
 pub mod providers;
 pub mod queue;

@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use serde_json::{json, Value};
-use wizard::actors::persist::{GetStats, PersistActor};
+use wizard::actors::persist::PersistActor;
 use wizard::actors::ui::UiMode;
 use wizard::agent::stub::{stub_catalogue, StubBackend, StubBehaviour};
+use wizard::messages::GetStats;
 use wizard::messages::{
     EventKind, Flush, QueueEvent, QueueFile, TaskHandoff, TaskSpec, TaskStatus, Verdict,
 };

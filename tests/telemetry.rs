@@ -7,7 +7,8 @@ use std::time::Duration;
 use actix::prelude::*;
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
-use wizard::actors::telemetry::{AssignVariant, Capture, GetTelemetryStats, TelemetryActor};
+use wizard::actors::telemetry::TelemetryActor;
+use wizard::messages::{AssignVariant, Capture, GetTelemetryStats};
 use wizard::messages::{
     EventKind, Flush, Handoff, QueueEvent, RunInfo, RunOutcome, Task, TaskError, TaskStatus, Usage,
     Variant, Verdict,

@@ -29,9 +29,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use serde::Serialize;
 
-use crate::messages::{EventKind, Flush, QueueEvent, QueueFile, RunInfo, TaskHandoff};
+use crate::messages::{
+    EventKind, Flush, GetStats, PersistStats, QueueEvent, QueueFile, RunInfo, TaskHandoff,
+};
 use crate::queue::Mirror;
 
 /// Names of the files a run leaves.
@@ -66,25 +67,6 @@ pub mod files {
         "stub",
     ];
 }
-
-/// Counters a benchmark reads.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PersistStats {
-    /// `queue.json` writes.
-    pub queue_writes: u64,
-    /// Bytes written to `queue.json` over all writes.
-    pub queue_bytes: u64,
-    /// Bytes appended to `audit.jsonl`.
-    pub audit_bytes: u64,
-    /// Handoff files written.
-    pub handoff_writes: u64,
-}
-
-/// Ask for the counters.
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "PersistStats")]
-pub struct GetStats;
 
 /// The wait before the next `queue.json` write is at least this many times
 /// what the last write took: rewriting the queue takes at most about a tenth
@@ -160,7 +142,7 @@ impl PersistActor {
         };
         let dir = self.dir.join(files::HANDOFFS);
         fs::create_dir_all(&dir)?;
-        write_json_atomic(&dir.join(format!("{}.json", task.id)), &record)?;
+        crate::atomic_file::write_json(&dir.join(format!("{}.json", task.id)), &record)?;
         self.stats.handoff_writes += 1;
         Ok(())
     }
@@ -224,7 +206,7 @@ impl PersistActor {
         {
             Err(io::Error::other("injected storage fault"))
         } else {
-            write_json_atomic_compact(&self.dir.join(files::QUEUE), self.mirror.file())
+            crate::atomic_file::write_json_compact(&self.dir.join(files::QUEUE), self.mirror.file())
         };
         self.last_write_cost = started.elapsed();
         match result {
@@ -443,61 +425,5 @@ pub fn prepare_state_dir(dir: &Path) -> io::Result<()> {
     if !ignore.exists() {
         fs::write(ignore, "*\n")?;
     }
-    Ok(())
-}
-
-/// Writes JSON to `path` atomically: a temp file in the same folder, fsync, rename.
-/// Returns the bytes written. On error the old file is untouched and no temp file remains.
-pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> io::Result<u64> {
-    let bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
-    write_atomic(path, &bytes)?;
-    Ok(bytes.len() as u64)
-}
-
-/// Like [`write_json_atomic`], as compact JSON streamed straight into the
-/// temp file: for files rewritten often and read by programs (`queue.json`),
-/// where indentation would be a third of the bytes and a whole copy of the
-/// file in memory would be tens of MB for a large queue.
-pub fn write_json_atomic_compact<T: Serialize>(path: &Path, value: &T) -> io::Result<u64> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
-    let mut out = CountingWriter {
-        inner: io::BufWriter::with_capacity(64 * 1024, tmp.as_file_mut()),
-        bytes: 0,
-    };
-    serde_json::to_writer(&mut out, value).map_err(io::Error::other)?;
-    out.flush()?;
-    let bytes = out.bytes;
-    drop(out);
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(bytes)
-}
-
-/// Counts the bytes written through it.
-struct CountingWriter<W: Write> {
-    inner: W,
-    bytes: u64,
-}
-
-impl<W: Write> Write for CountingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.bytes += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// Writes bytes to `path` atomically (temp file in the same folder, fsync, rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

@@ -26,12 +26,13 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde_json::{json, Map, Value};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::messages::{Flush, QueueEvent, Variant};
+use crate::messages::{
+    AssignVariant, Capture, Flush, GetTelemetryStats, QueueEvent, TelemetryStats, Variant,
+};
 use crate::telemetry::event::props;
 use crate::telemetry::from_queue::telemetry_for;
 use crate::telemetry::{RetryPolicy, RunMetrics, TelemetryClient, TelemetryError, TelemetryEvent};
@@ -46,62 +47,6 @@ const PERIODIC_DEADLINE: Duration = Duration::from_secs(20);
 const BATCH_SIZE: usize = 100;
 /// Events kept while waiting; older ones are dropped first.
 const MAX_PENDING: usize = 2_000;
-/// What replaces a string that contains a secret.
-use crate::secrets::REDACTED;
-
-/// Send an event. Properties must be types, ids, numbers or verdicts: no secrets, paths or file contents.
-#[derive(Debug, Clone, PartialEq, Message)]
-#[rtype(result = "()")]
-pub struct Capture {
-    /// The event name (see [`crate::telemetry::names`]).
-    pub name: String,
-    /// Its properties.
-    pub props: Map<String, Value>,
-}
-
-impl Capture {
-    /// An event with no properties.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            props: Map::new(),
-        }
-    }
-
-    /// The same event with one more property.
-    pub fn prop(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.props.insert(key.into(), value.into());
-        self
-    }
-}
-
-/// The variant and the user's distinct id are decided; events may go out.
-#[derive(Debug, Clone, PartialEq, Eq, Message)]
-#[rtype(result = "()")]
-pub struct AssignVariant {
-    /// The runner.
-    pub variant: Variant,
-    /// The user's email or anonymous id.
-    pub distinct_id: String,
-}
-
-/// Ask for the counters.
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "TelemetryStats")]
-pub struct GetTelemetryStats;
-
-/// What the actor has done so far.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, MessageResponse)]
-pub struct TelemetryStats {
-    /// Events accepted (captured or derived).
-    pub captured: u64,
-    /// Events the server accepted.
-    pub sent: u64,
-    /// Events given up on (send failed, or the pending queue overflowed).
-    pub dropped: u64,
-    /// Events waiting to be sent.
-    pub pending: u64,
-}
 
 /// An event as captured, before the variant and distinct id are stamped on.
 #[derive(Debug, Clone)]
@@ -194,7 +139,7 @@ impl TelemetryActor {
             return;
         }
         for value in props.values_mut() {
-            redact(value, &self.redactions);
+            self.redactions.redact_json_strings(value);
         }
         self.captured += 1;
         if self.pending.len() >= MAX_PENDING {
@@ -262,18 +207,6 @@ impl TelemetryActor {
                 result
             }));
         }
-    }
-}
-
-/// Replaces, recursively, every string that contains a secret (in any form the redactor knows).
-fn redact(value: &mut Value, secrets: &crate::secrets::Redactor) {
-    match value {
-        Value::String(s) if secrets.contains_secret(s) => {
-            *s = REDACTED.to_string();
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| redact(v, secrets)),
-        Value::Object(map) => map.values_mut().for_each(|v| redact(v, secrets)),
-        _ => {}
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use crate::clock;
-use crate::messages::{AskUser, EventKind, Flush, Interrupt, QueueEvent};
+use crate::messages::{AskUser, EventKind, Flush, Interrupt, QueueEvent, SetInterrupt, TakeView};
 use crate::tools::asks::Answer;
 use crate::ui::lines::{json_line, plain_line};
 use crate::ui::terminal::{TerminalUi, UiKey};
@@ -35,16 +35,6 @@ pub enum UiMode {
     /// Nothing (tests, benchmarks).
     Quiet,
 }
-
-/// Tell the UI where `q` / Ctrl-C should go.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SetInterrupt(pub Recipient<Interrupt>);
-
-/// Ask for the view (after the run).
-#[derive(Message)]
-#[rtype(result = "RunView")]
-pub struct TakeView;
 
 /// The UI actor.
 pub struct UiActor {

@@ -6,13 +6,13 @@
 //! `Debug` hides them and nothing formats them into a message.
 
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::AuthError;
+use crate::atomic_file::{self, Access};
 use crate::runner::bootstrap::Region;
 
 /// The file's name under `<config dir>/wizard/`.
@@ -119,17 +119,10 @@ pub fn save(path: &Path, sign_in: &StoredSignIn) -> Result<(), AuthError> {
     restrict(dir, 0o700);
     let json =
         serde_json::to_vec_pretty(sign_in).map_err(|e| AuthError::store(path, e.to_string()))?;
-    // A named temp file is created 0600 on unix, so the tokens are never readable by others,
-    // not even for the moment before the rename.
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).map_err(|e| AuthError::store(dir, e.to_string()))?;
-    tmp.write_all(&json)
-        .and_then(|_| tmp.as_file().sync_all())
-        .map_err(|e| AuthError::store(path, e.to_string()))?;
-    tmp.persist(path)
-        .map_err(|e| AuthError::store(path, e.error.to_string()))?;
-    restrict(path, 0o600);
-    Ok(())
+    // Owner-only from the temp file's creation, so the tokens are never readable by
+    // others, not even for the moment before the rename.
+    atomic_file::write(path, &json, Access::OwnerOnly)
+        .map_err(|e| AuthError::store(path, e.to_string()))
 }
 
 /// Removes the stored sign-in; `Ok(false)` when there was none.

@@ -26,9 +26,8 @@ use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
 use super::credential::ApiSecret;
-use super::retry::{
-    classify_status, connection_failure, http_client, with_retries, AttemptError, RetryPolicy,
-};
+use super::http::{Endpoint, HttpApi, HttpModelClient};
+use super::retry::{connection_failure, with_retries, AttemptError, RetryPolicy};
 use super::sse::{self, StreamFailure};
 use super::types::{
     ContentBlock, Message, ModelClient, ModelRequest, ModelResponse, ProviderError, ProviderEvent,
@@ -116,48 +115,33 @@ impl AnthropicConfig {
     }
 }
 
-/// A [`ModelClient`] for the Anthropic Messages API.
-pub struct AnthropicClient {
-    http: reqwest::Client,
-    config: AnthropicConfig,
-}
+impl HttpApi for AnthropicConfig {
+    fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let request = request.header("anthropic-version", ANTHROPIC_VERSION);
+        match &self.credential {
+            AnthropicCredential::ApiKey(key) => request.header("x-api-key", key.expose()),
+            AnthropicCredential::AuthToken(token) => request.bearer_auth(token.expose()),
+        }
+    }
 
-impl fmt::Debug for AnthropicClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `config` is safe to print: its credential's Debug is redacted.
-        f.debug_struct("AnthropicClient")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+    const ERROR_MESSAGE: fn(&str) -> Option<String> = error_message;
+
+    fn endpoint(&self) -> Endpoint<'_> {
+        Endpoint::of(&self.base_url, &self.retry, &self.extra_headers)
     }
 }
+
+/// A [`ModelClient`] for the Anthropic Messages API.
+pub type AnthropicClient = HttpModelClient<AnthropicConfig>;
 
 impl AnthropicClient {
-    /// A client for `config`.
-    pub fn new(config: AnthropicConfig) -> Result<Self, ProviderError> {
-        Ok(AnthropicClient {
-            http: http_client()?,
-            config,
-        })
-    }
-
     /// Checks that the API is reachable and the credential valid, with one
     /// cheap authenticated call (`GET /v1/models?limit=1`). A rejected key is
     /// [`ProviderError::Auth`].
     pub async fn check_auth(&self) -> Result<(), ProviderError> {
-        let url = self.url("/v1/models?limit=1");
-        let idle = self.config.retry.idle_timeout;
-        let no_progress = |_: ProviderEvent| {};
-        let url = &url;
-        with_retries(&self.config.retry, &no_progress, |_| async move {
-            let request = self.with_headers(self.http.get(url.as_str()));
-            let response = send_within(request, idle).await?;
-            if response.status().is_success() {
-                return Ok(());
-            }
-            Err(failure_from_response(response, idle).await)
-        })
-        .await
-        .map_err(|e| self.name_credential(e))
+        self.check_credential("/v1/models?limit=1")
+            .await
+            .map_err(|e| self.name_credential(e))
     }
 
     /// A refusal, with the config's hint about which credential it was.
@@ -171,22 +155,6 @@ impl AnthropicClient {
         }
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.config.base_url.trim_end_matches('/'), path)
-    }
-
-    fn with_headers(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        let mut request = request.header("anthropic-version", ANTHROPIC_VERSION);
-        request = match &self.config.credential {
-            AnthropicCredential::ApiKey(key) => request.header("x-api-key", key.expose()),
-            AnthropicCredential::AuthToken(token) => request.bearer_auth(token.expose()),
-        };
-        for (name, value) in &self.config.extra_headers {
-            request = request.header(name, value);
-        }
-        request
-    }
-
     async fn attempt(
         &self,
         body: &Value,
@@ -195,13 +163,12 @@ impl AnthropicClient {
         first_token: &AtomicBool,
     ) -> Result<ModelResponse, AttemptError> {
         let idle = self.config.retry.idle_timeout;
-        let request = self
-            .with_headers(self.http.post(self.url("/v1/messages")))
-            .json(body);
-        let response = send_within(request, idle).await?;
-        if !response.status().is_success() {
-            return Err(failure_from_response(response, idle).await);
-        }
+        let response = self
+            .send(
+                self.request(reqwest::Method::POST, "/v1/messages")
+                    .json(body),
+            )
+            .await?;
         if is_json(&response) {
             // A gateway that ignored `stream: true` answered with one message.
             let text = read_within(response, idle).await?;
@@ -246,18 +213,6 @@ impl ModelClient for AnthropicClient {
     }
 }
 
-/// Sends `request`, treating a response head that takes longer than `idle` as a stall.
-async fn send_within(
-    request: reqwest::RequestBuilder,
-    idle: Duration,
-) -> Result<reqwest::Response, AttemptError> {
-    match tokio::time::timeout(idle, request.send()).await {
-        Ok(Ok(response)) => Ok(response),
-        Ok(Err(error)) => Err(connection_failure(&error)),
-        Err(_) => Err(StreamFailure::Stalled(idle).into_attempt_error()),
-    }
-}
-
 async fn read_within(response: reqwest::Response, idle: Duration) -> Result<String, AttemptError> {
     match tokio::time::timeout(idle, response.text()).await {
         Ok(Ok(text)) => Ok(text),
@@ -272,23 +227,6 @@ fn is_json(response: &reqwest::Response) -> bool {
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"))
-}
-
-/// Turns a non-success response into an attempt failure, with the server's message.
-async fn failure_from_response(response: reqwest::Response, idle: Duration) -> AttemptError {
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = match tokio::time::timeout(idle, response.text()).await {
-        Ok(Ok(text)) => text,
-        _ => String::new(),
-    };
-    let message = error_message(&body).unwrap_or_else(|| {
-        status
-            .canonical_reason()
-            .unwrap_or("no message")
-            .to_string()
-    });
-    classify_status(status.as_u16(), &headers, message)
 }
 
 /// The message of an error envelope `{"type":"error","error":{"type","message"}}`,

@@ -9,6 +9,7 @@
 pub mod anthropic;
 pub mod credential;
 pub mod gateway;
+pub mod http;
 pub mod openai;
 pub mod pricing;
 pub mod replay;

@@ -20,9 +20,7 @@
 //! `tool_calls` (with `content: ""`, never `null`, which some servers reject).
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -30,9 +28,8 @@ use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
 use super::credential::ApiSecret;
-use super::retry::{
-    classify_status, connection_failure, http_client, with_retries, AttemptError, RetryPolicy,
-};
+use super::http::{Endpoint, HttpApi, HttpModelClient};
+use super::retry::{classify_status, with_retries, AttemptError, RetryPolicy};
 use super::sse::{self, StreamFailure};
 use super::types::{
     ContentBlock, Message, ModelClient, ModelRequest, ModelResponse, ProviderError, ProviderEvent,
@@ -88,59 +85,28 @@ impl OpenAiConfig {
     }
 }
 
-/// A [`ModelClient`] for OpenAI-compatible Chat Completions servers.
-pub struct OpenAiClient {
-    http: reqwest::Client,
-    config: OpenAiConfig,
-}
+impl HttpApi for OpenAiConfig {
+    fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.api_key {
+            Some(key) => request.bearer_auth(key.expose()),
+            None => request,
+        }
+    }
 
-impl fmt::Debug for OpenAiClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `config` is safe to print: `ApiSecret`'s Debug is redacted.
-        f.debug_struct("OpenAiClient")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+    const ERROR_MESSAGE: fn(&str) -> Option<String> = error_message;
+
+    fn endpoint(&self) -> Endpoint<'_> {
+        Endpoint::of(&self.base_url, &self.retry, &self.extra_headers)
     }
 }
+
+/// A [`ModelClient`] for OpenAI-compatible Chat Completions servers.
+pub type OpenAiClient = HttpModelClient<OpenAiConfig>;
 
 impl OpenAiClient {
-    /// A client for `config`.
-    pub fn new(config: OpenAiConfig) -> Result<Self, ProviderError> {
-        Ok(OpenAiClient {
-            http: http_client()?,
-            config,
-        })
-    }
-
     /// Checks that the server is reachable and accepts the key (`GET {base}/models`).
     pub async fn check_auth(&self) -> Result<(), ProviderError> {
-        let url = self.url("/models");
-        let idle = self.config.retry.idle_timeout;
-        let no_progress = |_: ProviderEvent| {};
-        let url = &url;
-        with_retries(&self.config.retry, &no_progress, |_| async move {
-            let response =
-                send_within(self.with_headers(self.http.get(url.as_str())), idle).await?;
-            if response.status().is_success() {
-                return Ok(());
-            }
-            Err(failure_from_response(response, idle).await)
-        })
-        .await
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.config.base_url.trim_end_matches('/'), path)
-    }
-
-    fn with_headers(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        if let Some(key) = &self.config.api_key {
-            request = request.bearer_auth(key.expose());
-        }
-        for (name, value) in &self.config.extra_headers {
-            request = request.header(name, value);
-        }
-        request
+        self.check_credential("/models").await
     }
 
     async fn attempt(
@@ -151,13 +117,12 @@ impl OpenAiClient {
         first_token: &AtomicBool,
     ) -> Result<ModelResponse, AttemptError> {
         let idle = self.config.retry.idle_timeout;
-        let request = self
-            .with_headers(self.http.post(self.url("/chat/completions")))
-            .json(body);
-        let response = send_within(request, idle).await?;
-        if !response.status().is_success() {
-            return Err(failure_from_response(response, idle).await);
-        }
+        let response = self
+            .send(
+                self.request(reqwest::Method::POST, "/chat/completions")
+                    .json(body),
+            )
+            .await?;
         let mut events = std::pin::pin!(sse::events(response, idle));
         let mut assembler = ChunkAssembler::default();
         while let Some(event) = events.next().await {
@@ -192,33 +157,6 @@ impl ModelClient for OpenAiClient {
     fn name(&self) -> &'static str {
         "openai"
     }
-}
-
-async fn send_within(
-    request: reqwest::RequestBuilder,
-    idle: Duration,
-) -> Result<reqwest::Response, AttemptError> {
-    match tokio::time::timeout(idle, request.send()).await {
-        Ok(Ok(response)) => Ok(response),
-        Ok(Err(error)) => Err(connection_failure(&error)),
-        Err(_) => Err(StreamFailure::Stalled(idle).into_attempt_error()),
-    }
-}
-
-async fn failure_from_response(response: reqwest::Response, idle: Duration) -> AttemptError {
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = match tokio::time::timeout(idle, response.text()).await {
-        Ok(Ok(text)) => text,
-        _ => String::new(),
-    };
-    let message = error_message(&body).unwrap_or_else(|| {
-        status
-            .canonical_reason()
-            .unwrap_or("no message")
-            .to_string()
-    });
-    classify_status(status.as_u16(), &headers, message)
 }
 
 /// The message of an error body in any known shape: `{"error":{"message"}}`

@@ -1,6 +1,10 @@
-//! When a failed model request is worth another try, and how long to wait first.
+//! When a failed HTTP request is worth another try, and how long to wait first.
 //!
-//! Both HTTP clients (`anthropic`, `openai`) share these rules, which follow
+//! The one retry policy of the program: both model clients (`anthropic`,
+//! `openai`) run their requests through [`with_retries`]; telemetry's batch
+//! sender uses the same retryable statuses, server-requested waits and jittered
+//! backoff ([`is_retryable_status`], [`retry_after`], [`jittered_backoff`])
+//! under its own deadline; the health checks share [`error_chain`]. The rules follow
 //! the official SDKs: retry 408, 409, 429, 5xx and 529, dropped connections, a
 //! stream that ends before its terminator, and a stream that stalls; never
 //! retry 400/404/413 ([`ProviderError::Permanent`]) or 401/403
@@ -84,12 +88,18 @@ impl RetryPolicy {
     /// The backoff before retry number `retry` (1-based): `base · 2^(retry-1)`,
     /// capped, times a jitter in 0.75..=1.0 so parallel agents do not retry in step.
     pub fn backoff(&self, retry: u32) -> Duration {
-        let exponent = retry.saturating_sub(1).min(20);
-        let uncapped = self.base_delay.saturating_mul(1u32 << exponent);
-        let capped = uncapped.min(self.max_delay);
-        let jitter: f64 = rand::rng().random_range(0.75..=1.0);
-        capped.mul_f64(jitter)
+        jittered_backoff(self.base_delay, self.max_delay, retry)
     }
+}
+
+/// The backoff before retry number `retry` (1-based): `base · 2^(retry-1)`, capped at
+/// `max`, times a jitter in 0.75..=1.0 so parallel senders do not retry in step.
+pub fn jittered_backoff(base: Duration, max: Duration, retry: u32) -> Duration {
+    let exponent = retry.saturating_sub(1).min(20);
+    let uncapped = base.saturating_mul(1u32 << exponent);
+    let capped = uncapped.min(max);
+    let jitter: f64 = rand::rng().random_range(0.75..=1.0);
+    capped.mul_f64(jitter)
 }
 
 /// How one attempt failed.
@@ -186,7 +196,7 @@ pub(crate) fn classify_status(status: u16, headers: &HeaderMap, message: String)
 }
 
 /// True for the statuses the SDKs retry: 408, 409, 429 and every 5xx (529 included).
-pub(crate) fn is_retryable_status(status: u16) -> bool {
+pub fn is_retryable_status(status: u16) -> bool {
     matches!(status, 408 | 409 | 429) || status >= 500
 }
 
@@ -196,7 +206,7 @@ pub(crate) fn connection_failure(error: &reqwest::Error) -> AttemptError {
 }
 
 /// An error and its sources on one line (reqwest's top-level message alone is vague).
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -219,7 +229,7 @@ fn should_retry_header(headers: &HeaderMap) -> Option<bool> {
 /// The wait a server asked for: `retry-after-ms`, else `retry-after` in seconds
 /// (fractions allowed) or as an HTTP date. Waits over 60 s are ignored, as the
 /// SDKs do, so a confused server cannot park an agent for an hour.
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let header = |name: &str| {
         headers
             .get(name)

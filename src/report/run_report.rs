@@ -1,13 +1,12 @@
 //! `run-report.md`: what each step did, what it cost, and how lively the run was.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use tempfile::NamedTempFile;
 use thiserror::Error;
 
 use super::timeline::timeline_svg;
+use crate::atomic_file::{self, Access};
 use crate::messages::TaskStatus;
 use crate::ui::status::glyph;
 use crate::ui::units;
@@ -69,25 +68,31 @@ pub fn write_reports_with_errors(
     Ok(paths)
 }
 
-/// Writes to a temp file beside `path`, syncs it, then renames it over `path`.
+/// Writes the report file owner-only and atomically, naming the path on error.
 fn write_atomically(path: &Path, contents: &str) -> Result<(), ReportError> {
-    let err = |source| ReportError {
+    atomic_file::write(path, contents.as_bytes(), Access::OwnerOnly).map_err(|source| ReportError {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = NamedTempFile::new_in(dir).map_err(err)?;
-    tmp.write_all(contents.as_bytes()).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
+    })
 }
 
 /// The markdown report for a run.
 pub fn run_report_markdown(view: &RunView) -> String {
     let mut md = String::new();
     let end_ms = view.run_finished_ms().unwrap_or(view.last_event_ms());
+    header_section(&mut md, view, end_ms);
+    md.push_str(&apps_section(view));
+    steps_section(&mut md, view, end_ms);
+    step_details_section(&mut md, view);
+    verification_section(&mut md, view);
+    totals_section(&mut md, view);
+    responsiveness_section(&mut md, view);
+    let _ = writeln!(md, "\n## Timeline\n\n![Timeline]({TIMELINE_FILE})");
+    md
+}
 
+/// The title and the run's facts: app, framework, variant, run id, outcome, duration.
+fn header_section(md: &mut String, view: &RunView, end_ms: u64) {
     md.push_str("# Run report\n\n");
     let mut about = Vec::new();
     if let Some(app) = view.app() {
@@ -120,9 +125,10 @@ pub fn run_report_markdown(view: &RunView) -> String {
         "- Duration: {}",
         units::duration(view.elapsed_ms(end_ms))
     );
+}
 
-    md.push_str(&apps_section(view));
-
+/// `## Steps`: one table row per task; time and tokens add up every attempt.
+fn steps_section(md: &mut String, view: &RunView, end_ms: u64) {
     md.push_str("\n## Steps\n\n");
     // Time and tokens add up every attempt, so retries show what they cost.
     md.push_str(
@@ -152,7 +158,10 @@ pub fn run_report_markdown(view: &RunView) -> String {
             cell(&outcome_of(row)),
         );
     }
+}
 
+/// `## What each step did`: each task's handoff, error or skip reason.
+fn step_details_section(md: &mut String, view: &RunView) {
     md.push_str("\n## What each step did\n");
     for row in view.rows() {
         let _ = writeln!(
@@ -193,9 +202,10 @@ pub fn run_report_markdown(view: &RunView) -> String {
             md.push_str("- Nothing reported.\n");
         }
     }
+}
 
-    verification_section(&mut md, view);
-
+/// `## Totals`: steps, tokens, cache hits, cost.
+fn totals_section(md: &mut String, view: &RunView) {
     let totals = view.totals();
     md.push_str("\n## Totals\n\n");
     let _ = writeln!(
@@ -221,7 +231,10 @@ pub fn run_report_markdown(view: &RunView) -> String {
         );
     }
     let _ = writeln!(md, "- Cost: {}", units::cost(totals.cost_usd));
+}
 
+/// `## Responsiveness`: time to first start and completion, the longest silence.
+fn responsiveness_section(md: &mut String, view: &RunView) {
     let r = view.responsiveness();
     let figure = |ms: Option<u64>| ms.map(units::duration).unwrap_or_else(|| "—".to_string());
     md.push_str("\n## Responsiveness\n\n");
@@ -248,9 +261,6 @@ pub fn run_report_markdown(view: &RunView) -> String {
         }
         None => md.push_str("- Longest silence: —\n"),
     }
-
-    let _ = writeln!(md, "\n## Timeline\n\n![Timeline]({TIMELINE_FILE})");
-    md
 }
 
 /// `## Verification`: what reached the backend, per planned event, and the requests made.

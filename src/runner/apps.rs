@@ -114,7 +114,7 @@ pub async fn choose(
                 None => {
                     eprintln!("wizard: no app at {wanted} in {}.", scan.root);
                     print_apps(&scan);
-                    return Ok(AppChoice::Exit(crate::cli::EXIT_USAGE));
+                    return Ok(AppChoice::Exit(crate::exit::EXIT_USAGE));
                 }
             }
         }
@@ -149,7 +149,7 @@ pub async fn choose(
             if flags.interactive {
                 if !ask(&question)? {
                     eprintln!("wizard: stopped before changing anything.");
-                    return Ok(AppChoice::Exit(crate::cli::EXIT_USAGE));
+                    return Ok(AppChoice::Exit(crate::exit::EXIT_USAGE));
                 }
             } else {
                 eprintln!(
@@ -177,7 +177,7 @@ pub async fn choose(
             let picked = multi_select(several, content)?;
             if picked.is_empty() {
                 eprintln!("wizard: no app chosen; stopped before changing anything.");
-                return Ok(AppChoice::Exit(crate::cli::EXIT_USAGE));
+                return Ok(AppChoice::Exit(crate::exit::EXIT_USAGE));
             }
             Ok(AppChoice::Run(targets(&scan, &picked, flags)))
         }
@@ -188,7 +188,7 @@ pub async fn choose(
                 scan.apps.len()
             );
             print_apps(&scan);
-            Ok(AppChoice::Exit(crate::cli::EXIT_USAGE))
+            Ok(AppChoice::Exit(crate::exit::EXIT_USAGE))
         }
     }
 }
@@ -542,7 +542,7 @@ pub fn append_to_report(path: &Path, section: &str) {
     }
     let appended = std::fs::read_to_string(path).and_then(|mut text| {
         text.push_str(section);
-        crate::actors::persist::write_atomic(path, text.as_bytes())
+        crate::atomic_file::write(path, text.as_bytes(), crate::atomic_file::Access::OwnerOnly)
     });
     if let Err(e) = appended {
         tracing::warn!(path = %path.display(), "cannot add the found section to the report: {e}");

@@ -22,7 +22,7 @@ pub fn detect_command(dir: &Path, json: bool, content_arg: Option<&str>) -> Resu
             for e in errors.iter() {
                 eprintln!("  {e}");
             }
-            return Ok(crate::cli::EXIT_USAGE);
+            return Ok(crate::exit::EXIT_USAGE);
         }
     };
     let product = match set.text(content::product::PRODUCT_FILE) {
@@ -55,9 +55,9 @@ pub fn detect_command(dir: &Path, json: bool, content_arg: Option<&str>) -> Resu
                 looked.join(", ")
             );
         }
-        return Ok(crate::cli::EXIT_USAGE);
+        return Ok(crate::exit::EXIT_USAGE);
     }
-    Ok(crate::cli::EXIT_OK)
+    Ok(crate::exit::EXIT_OK)
 }
 
 /// The key a project's inventory goes under: the product's name in lower case, no spaces.

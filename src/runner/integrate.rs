@@ -13,15 +13,16 @@ use std::time::Duration;
 use actix::Actor;
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::actors::persist::{files, write_atomic};
+use crate::actors::persist::files;
 use crate::actors::queue::Budget;
-use crate::actors::telemetry::{AssignVariant, Capture, TelemetryActor};
+use crate::actors::telemetry::TelemetryActor;
 use crate::actors::ui::UiMode;
 use crate::agent::backend::{AgentEnv, ModelBackend};
 use crate::agent::prompt::ProjectContext;
 use crate::agent::AgentBackend;
+use crate::atomic_file::{self, Access};
 use crate::content::{self, ContentSet, ContentSource};
-use crate::messages::{QueueFile, RunInfo, RunOutcome, Variant};
+use crate::messages::{AssignVariant, Capture, QueueFile, RunInfo, RunOutcome, Variant};
 use crate::providers::anthropic::{AnthropicClient, AnthropicConfig};
 use crate::providers::openai::{OpenAiClient, OpenAiConfig};
 use crate::providers::pricing::{ModelTable, Tier};
@@ -145,7 +146,7 @@ pub fn integrate(mut opts: IntegrateOptions) -> Result<i32> {
         .with_context(|| format!("cannot open the app directory {}", opts.dir.display()))?;
     let state_dir = install_dir.join(files::STATE_DIR);
     let _lock = RunLock::acquire(&state_dir)?;
-    crate::cli::init_logging(&state_dir)?;
+    crate::logging::init_logging(&state_dir)?;
     if continues_a_run(&opts, &state_dir) {
         if let Some(recorded) = RunSettings::load(&state_dir) {
             recorded.apply(&mut opts);
@@ -175,7 +176,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
             for e in errors.iter() {
                 eprintln!("  {e}");
             }
-            return Ok(crate::cli::EXIT_USAGE);
+            return Ok(crate::exit::EXIT_USAGE);
         }
     };
     let mut models =
@@ -186,7 +187,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         for e in &model_errors {
             eprintln!("  {e}");
         }
-        return Ok(crate::cli::EXIT_USAGE);
+        return Ok(crate::exit::EXIT_USAGE);
     }
     if let Some(text) = content.text(crate::content::product::PRODUCT_FILE) {
         crate::content::product::ProductInfo::parse(text)?;
@@ -269,7 +270,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     if resume_file.is_none()
         && !bootstrap_checks(&opts, &install_dir, &credentials, auth, &http).await?
     {
-        return Ok(crate::cli::EXIT_USAGE);
+        return Ok(crate::exit::EXIT_USAGE);
     }
     telemetry.do_send(Capture::new(names::BOOTSTRAP_COMPLETED).prop("provider", provider));
 
@@ -465,7 +466,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         eprintln!("wizard: could not add the permission asks to the run report: {e}");
     }
     Ok(match code {
-        crate::cli::EXIT_FAILED if asks.blocked() => crate::cli::EXIT_BLOCKED,
+        crate::exit::EXIT_FAILED if asks.blocked() => crate::exit::EXIT_BLOCKED,
         code => code,
     })
 }
@@ -695,9 +696,9 @@ fn finish(
 
 /// The verdict's exit code; a success whose files could not all be written is not a success.
 fn exit_code(outcome: &RunOutcome, storage_errors: &[String]) -> i32 {
-    let code = crate::cli::exit_code(outcome.verdict);
-    if code == crate::cli::EXIT_OK && !storage_errors.is_empty() {
-        crate::cli::EXIT_FAILED
+    let code = crate::exit::exit_code(outcome.verdict);
+    if code == crate::exit::EXIT_OK && !storage_errors.is_empty() {
+        crate::exit::EXIT_FAILED
     } else {
         code
     }
@@ -878,22 +879,31 @@ fn already_finished(
     message: &str,
     file: &QueueFile,
 ) -> i32 {
-    if let Err(e) = crate::actors::persist::write_json_atomic(&state_dir.join(files::QUEUE), file) {
+    if let Err(e) = atomic_file::write_json(&state_dir.join(files::QUEUE), file) {
         eprintln!(
             "wizard: could not update {}: {e}",
             state_dir.join(files::QUEUE).display()
         );
     }
     eprintln!("wizard: nothing to resume: the run already finished. {message}");
-    crate::cli::exit_code(verdict)
+    crate::exit::exit_code(verdict)
 }
 
-/// `WIZARD_FAIL_QUEUE_WRITES_AFTER=N`: a storage-fault injection for tests (N good writes, then failures).
+/// `WIZARD_FAIL_QUEUE_WRITES_AFTER=N`: a storage-fault injection for tests (N good writes,
+/// then failures). Only debug builds, the ones the tests run, read it: a release binary
+/// ignores it, so no stray variable in a user's shell can break their run.
+#[cfg(debug_assertions)]
 fn injected_write_fault() -> Option<u64> {
     std::env::var("WIZARD_FAIL_QUEUE_WRITES_AFTER")
         .ok()?
         .parse()
         .ok()
+}
+
+/// Release builds have no storage-fault injection.
+#[cfg(not(debug_assertions))]
+fn injected_write_fault() -> Option<u64> {
+    None
 }
 
 /// Decides whether to continue the run in `state_dir`. Every fresh start moves
@@ -1033,7 +1043,7 @@ fn write_example(state_dir: &Path, content: &ContentSet, example: &str) -> Optio
     let text = content.example(example)?;
     let dir = state_dir.join("reference").join(example);
     std::fs::create_dir_all(&dir).ok()?;
-    write_atomic(&dir.join("EXAMPLE.md"), text.as_bytes()).ok()?;
+    atomic_file::write(&dir.join("EXAMPLE.md"), text.as_bytes(), Access::OwnerOnly).ok()?;
     Some(format!(
         "{}/reference/{example}/EXAMPLE.md",
         files::STATE_DIR

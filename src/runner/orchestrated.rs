@@ -12,12 +12,15 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use crate::actors::orchestrator::Orchestrator;
-use crate::actors::persist::{AuditLog, GetStats, PersistActor, PersistStats};
+use crate::actors::persist::{AuditLog, PersistActor};
 use crate::actors::queue::{Budget, QueueActor, Start};
 use crate::actors::task_agent::TaskAgent;
-use crate::actors::ui::{SetInterrupt, TakeView, UiActor, UiMode};
+use crate::actors::ui::{UiActor, UiMode};
 use crate::agent::AgentBackend;
-use crate::messages::{Flush, Interrupt, QueueEvent, QueueFile, RunInfo, RunOutcome, RunTask};
+use crate::messages::{
+    Flush, GetStats, Interrupt, PersistStats, QueueEvent, QueueFile, RunInfo, RunOutcome, RunTask,
+    SetInterrupt, TakeView,
+};
 use crate::queue::{Catalogue, QueueLimits, QueueState};
 use crate::ui::view::RunView;
 

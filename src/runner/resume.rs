@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::actors::persist::{files, write_json_atomic};
+use crate::actors::persist::files;
+use crate::atomic_file;
 use crate::messages::{
     QueueEvent, QueueFile, TaskHandoff, TaskStatus, Verdict, QUEUE_FILE_VERSION,
 };
@@ -317,7 +318,7 @@ fn repair_handoffs(state_dir: &Path, file: &QueueFile) -> Vec<String> {
             task_type: t.task_type.clone(),
             handoff: handoff.clone(),
         };
-        if fs::create_dir_all(&dir).is_ok() && write_json_atomic(&path, &record).is_ok() {
+        if fs::create_dir_all(&dir).is_ok() && atomic_file::write_json(&path, &record).is_ok() {
             repaired.push(t.id.clone());
         }
     }

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::actors::persist::files;
 use crate::ui::review_screen::{self, Decision, ReviewFile, ReviewScreen};
+use crate::atomic_file::{self, Access};
 
 /// The patch's name in the real app's state dir.
 pub const PATCH_FILE: &str = "changes.patch";
@@ -311,7 +312,7 @@ pub fn apply(real: &Path, scratch: &Scratch, changes: &Changes) -> Result<()> {
                 if let Some(dir) = target.parent() {
                     std::fs::create_dir_all(dir)?;
                 }
-                crate::actors::persist::write_atomic(&target, bytes)
+                atomic_file::write(&target, bytes, Access::KeepOrShared)
                     .with_context(|| format!("cannot write {}", target.display()))?;
             }
             None => std::fs::remove_file(&target)
@@ -353,7 +354,7 @@ pub fn review(
     let state = real.join(files::STATE_DIR);
     std::fs::create_dir_all(&state)?;
     let patch_path = state.join(PATCH_FILE);
-    crate::actors::persist::write_atomic(&patch_path, changes.patch.as_bytes())?;
+    atomic_file::write(&patch_path, changes.patch.as_bytes(), Access::OwnerOnly)?;
     for report in ["run-report.md", "timeline.svg"] {
         let from = scratch.app.join(files::STATE_DIR).join(report);
         if from.exists() {

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::integrate::{IntegrateOptions, ProviderChoice};
 use super::resume::SETTINGS;
-use crate::actors::persist::write_json_atomic;
 use crate::actors::queue::Budget;
+use crate::atomic_file;
 
 /// The settings a run records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,6 +178,6 @@ impl RunSettings {
     /// Writes `run.json` into `state_dir`.
     pub fn save(&self, state_dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(state_dir)?;
-        write_json_atomic(&state_dir.join(SETTINGS), self).map(|_| ())
+        atomic_file::write_json(&state_dir.join(SETTINGS), self).map(|_| ())
     }
 }

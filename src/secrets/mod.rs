@@ -87,6 +87,19 @@ impl Redactor {
             || self.fragments.as_ref().is_some_and(|ac| ac.is_match(text))
     }
 
+    /// Replaces, recursively, every JSON string that holds a secret (in any form
+    /// [`Redactor::contains_secret`] knows) with [`REDACTED`] as a whole: telemetry
+    /// properties keep no part of a string that carried one.
+    pub fn redact_json_strings(&self, value: &mut serde_json::Value) {
+        use serde_json::Value;
+        match value {
+            Value::String(s) if self.contains_secret(s) => *s = REDACTED.to_string(),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json_strings(v)),
+            Value::Object(map) => map.values_mut().for_each(|v| self.redact_json_strings(v)),
+            _ => {}
+        }
+    }
+
     /// `text` with every secret, encoded form and fragment replaced by [`REDACTED`].
     pub fn redact(&self, text: &str) -> String {
         let mut out = match &self.whole {

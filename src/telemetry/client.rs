@@ -2,9 +2,10 @@
 //!
 //! The body is PostHog's batch shape (`api_key`, `historical_migration`,
 //! `sent_at`, `batch`), gzipped with `Content-Encoding: gzip`, as PostHog's
-//! server SDKs send it. Network errors, timeouts, 408, 429 and 5xx are
-//! retried with doubling backoff (honouring `Retry-After`); other statuses
-//! are final. Every wait is cut at the caller's deadline, so a send never
+//! server SDKs send it. Network errors, timeouts and the statuses the model
+//! clients retry are retried with the same jittered doubling backoff and
+//! `Retry-After` handling ([`crate::providers::retry`]); other statuses are
+//! final. Every wait is cut at the caller's deadline, so a send never
 //! outlives it: telemetry must never hold a run up.
 
 use std::io::Write;
@@ -12,13 +13,13 @@ use std::time::Duration;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use reqwest::StatusCode;
 use serde_json::json;
 use thiserror::Error;
 use tokio::time::Instant;
 
 use super::event::TelemetryEvent;
 use super::target::TelemetryTarget;
+use crate::providers::retry;
 
 /// Why a batch was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -106,7 +107,6 @@ impl TelemetryClient {
         }
         let body = self.batch_body(events)?;
         let url = format!("{}/batch/", self.target.host());
-        let mut backoff = policy.first_backoff;
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -130,8 +130,8 @@ impl TelemetryClient {
                 .body(body.clone());
             let (last, retry_after) = match request.send().await {
                 Ok(response) if response.status().is_success() => return Ok(()),
-                Ok(response) if is_retryable(response.status()) => {
-                    let retry_after = retry_after(&response);
+                Ok(response) if retry::is_retryable_status(response.status().as_u16()) => {
+                    let retry_after = retry::retry_after(response.headers());
                     (format!("status {}", response.status()), retry_after)
                 }
                 Ok(response) => {
@@ -143,32 +143,14 @@ impl TelemetryClient {
                 Err(e) if e.is_connect() => ("could not connect".to_string(), None),
                 Err(e) => (e.to_string(), None),
             };
+            let backoff =
+                retry::jittered_backoff(policy.first_backoff, policy.max_backoff, attempts);
             let wait = retry_after.unwrap_or(backoff).min(policy.max_backoff);
             if attempts >= policy.max_attempts || Instant::now() + wait >= deadline {
                 return Err(TelemetryError::GaveUp { attempts, last });
             }
             tracing::debug!(attempts, %last, "telemetry batch retried in {wait:?}");
             tokio::time::sleep(wait).await;
-            backoff = (backoff * 2).min(policy.max_backoff);
         }
     }
-}
-
-fn is_retryable(status: StatusCode) -> bool {
-    status.is_server_error()
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-}
-
-/// `Retry-After` in seconds (the HTTP-date form is rare for capture; it falls back to backoff).
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
 }

@@ -29,13 +29,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::context::{Fences, Secrets, Tool, ToolContext, ToolError, ToolOutput};
-use super::fs::write_atomic;
 use super::input;
 use super::paths::{self, ProjectPath};
 use super::permissions::{
     check_not_protected, check_tool_allowed, is_env_file_name, is_loaded_env_file_name,
 };
 use super::run_blocking;
+use crate::atomic_file::{self, Access};
 use crate::providers::ToolSpec;
 
 /// `check_env_keys`: which of some keys an env file defines, never their values.
@@ -314,7 +314,7 @@ impl Tool for SetEnvValues {
                     ))
                 })?;
             }
-            write_atomic(&path.absolute, after.as_bytes())
+            atomic_file::write(&path.absolute, after.as_bytes(), Access::KeepOrShared)
                 .map_err(|e| ToolError::Failed(format!("cannot write {}: {e}", path.display())))?;
             let mut files_touched = vec![path.relative.clone()];
             let mut text = format!("Updated {} key(s) in {}", lines.len(), path.display());
@@ -438,7 +438,7 @@ fn ensure_git_ignores(install_dir: &Path, env: &ProjectPath) -> Result<bool, Too
     }
     text.push_str(name);
     text.push('\n');
-    write_atomic(&gitignore, text.as_bytes())
+    atomic_file::write(&gitignore, text.as_bytes(), Access::KeepOrShared)
         .map_err(|e| ToolError::Failed(format!("cannot write .gitignore: {e}")))?;
     Ok(true)
 }

@@ -12,7 +12,7 @@
 //! or the run's own `.posthog-wizard/`.
 
 use std::fs;
-use std::io::{self, BufRead, BufReader, Read as _, Seek as _, Write as _};
+use std::io::{self, BufRead, BufReader, Read as _, Seek as _};
 use std::path::Path;
 
 use async_trait::async_trait;
@@ -30,6 +30,7 @@ use super::permissions::{
     check_write_allowed, glob_from_input, is_env_file_name, is_foreign_hard_link, redact_secrets,
 };
 use super::run_blocking;
+use crate::atomic_file::{self, Access};
 use crate::providers::ToolSpec;
 
 /// Lines `Read` returns when the call gives no `limit`.
@@ -211,8 +212,12 @@ impl Tool for WriteFile {
                     ))
                 })?;
             }
-            write_atomic(&path.absolute, args.content.as_bytes())
-                .map_err(|e| ToolError::Failed(format!("cannot write {}: {e}", path.display())))?;
+            atomic_file::write(
+                &path.absolute,
+                args.content.as_bytes(),
+                Access::KeepOrShared,
+            )
+            .map_err(|e| ToolError::Failed(format!("cannot write {}: {e}", path.display())))?;
             let lines = args.content.lines().count();
             let verb = if existed { "Replaced" } else { "Created" };
             Ok(ToolOutput {
@@ -413,38 +418,6 @@ impl Tool for SearchFiles {
         })
         .await
     }
-}
-
-/// Writes `bytes` to `path` atomically: a temp file in the same directory, then a rename.
-/// An existing file keeps its permissions; a new one gets `0644` (not the temp file's `0600`).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the path has no parent directory",
-        )
-    })?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    let permissions = match fs::metadata(path) {
-        Ok(meta) => meta.permissions(),
-        Err(_) => default_file_permissions(temp.as_file())?,
-    };
-    temp.as_file().set_permissions(permissions)?;
-    temp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
-#[cfg(unix)]
-fn default_file_permissions(_file: &fs::File) -> io::Result<fs::Permissions> {
-    use std::os::unix::fs::PermissionsExt as _;
-    Ok(fs::Permissions::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn default_file_permissions(file: &fs::File) -> io::Result<fs::Permissions> {
-    Ok(file.metadata()?.permissions())
 }
 
 /// Every regular file under `root` that a walk should see: `.gitignore` honoured (also
@@ -648,7 +621,7 @@ fn edit(path: &ProjectPath, args: &EditInput) -> Result<ToolOutput, ToolError> {
     if crate::cancel::blocking_cancelled() {
         return Err(not_applied(path));
     }
-    write_atomic(&path.absolute, after.as_bytes())
+    atomic_file::write(&path.absolute, after.as_bytes(), Access::KeepOrShared)
         .map_err(|e| ToolError::Failed(format!("cannot write {}: {e}", path.display())))?;
     Ok(ToolOutput {
         content: format!(

@@ -181,19 +181,10 @@ async fn probe_posthog(host: &str, http: &reqwest::Client, timeout: Duration) ->
             detail: format!("{url} did not answer within {} s", timeout.as_secs_f32()),
         },
         Err(e) => PosthogHealth::Outage {
-            detail: format!("{url} could not be reached: {}", error_chain(&e)),
+            detail: format!(
+                "{url} could not be reached: {}",
+                crate::providers::retry::error_chain(&e)
+            ),
         },
     }
-}
-
-/// The error and its causes on one line (reqwest's own text hides the cause).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
