@@ -19,8 +19,8 @@ use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
 use crate::actors::persist::files;
-use crate::ui::review_screen::{self, Decision, ReviewFile, ReviewScreen};
 use crate::atomic_file::{self, Access};
+use crate::ui::review_screen::{self, Decision, ReviewFile, ReviewScreen};
 
 /// The patch's name in the real app's state dir.
 pub const PATCH_FILE: &str = "changes.patch";
