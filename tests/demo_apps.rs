@@ -61,7 +61,7 @@ fn the_react_router_sample_app_is_integrated_offline_by_its_cassette() {
     let outcome = queue.outcome.expect("an outcome");
     assert_eq!(outcome.verdict, Verdict::Success, "{}", outcome.message);
     assert_eq!(
-        queue.framework.as_deref(),
+        queue.run.framework.as_deref(),
         Some("React Router (framework mode)"),
         "detection ran on the copied app"
     );

@@ -185,7 +185,7 @@ async fn queue_json_has_the_documented_shape_and_round_trips() {
     assert_eq!(file.outcome.as_ref().unwrap().verdict, Verdict::Failed);
     let mirror = final_tasks(&run.events);
     for t in &file.tasks {
-        assert_eq!(t, &mirror[&t.id], "queue.json agrees with the events");
+        assert_eq!(&**t, &mirror[&t.id], "queue.json agrees with the events");
     }
 }
 
@@ -282,7 +282,7 @@ async fn queue_json_parses_after_every_write() {
         let mirror = final_tasks(&recorded[..=i]);
         assert_eq!(file.tasks.len(), mirror.len());
         for t in &file.tasks {
-            assert_eq!(t, &mirror[&t.id]);
+            assert_eq!(&**t, &mirror[&t.id]);
         }
     }
     assert!(writes > 10, "{writes} writes");

@@ -20,11 +20,12 @@
 //! resume replays what the file had not caught yet.
 //!
 //! `audit.jsonl` is not written here: it is the write-ahead log, appended by
-//! the queue through an [`AuditLog`] before any subscriber sees the event, so
-//! whatever the user saw is on disk even if the process is killed next.
+//! its own thread ([`AuditWriter`](super::audit::AuditWriter)) through an
+//! [`AuditLog`]. The persister receives each event from that writer once it
+//! is written, so `queue.json` and the handoffs never get ahead of the log.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -300,9 +301,11 @@ impl Handler<GetStats> for PersistActor {
     }
 }
 
-/// The write-ahead event log (`audit.jsonl`): one JSON object per line,
-/// appended with a single write and flushed, so a kill leaves at most one torn
-/// last line. The queue appends each event here before broadcasting it.
+/// The write-ahead event log (`audit.jsonl`): one JSON object per line.
+/// Lines are gathered with [`encode`](Self::encode) and appended with one
+/// write and one flush by [`write_encoded`](Self::write_encoded), so a kill
+/// leaves at most one torn last line. The queue appends through an
+/// [`AuditWriter`](super::audit::AuditWriter), which owns one on its own thread.
 #[derive(Debug)]
 pub struct AuditLog {
     path: PathBuf,
@@ -310,6 +313,8 @@ pub struct AuditLog {
     errors: Vec<String>,
     /// Written on every line as `run_id`, so a resume never replays another run's events.
     run_id: Option<String>,
+    /// Lines encoded and not yet written.
+    pending: Vec<u8>,
 }
 
 impl AuditLog {
@@ -320,6 +325,7 @@ impl AuditLog {
             file: None,
             errors: Vec::new(),
             run_id: None,
+            pending: Vec::new(),
         }
     }
 
@@ -329,22 +335,57 @@ impl AuditLog {
         self
     }
 
-    /// Appends one event. A failure is logged and remembered; the run goes on.
+    /// Appends one event now. A failure is logged and remembered; the run goes on.
     pub fn append(&mut self, event: &QueueEvent) {
-        if let Err(e) = self.try_append(event) {
-            let msg = format!("could not append to {}: {e}", self.path.display());
-            tracing::error!("{msg}");
-            self.remember(msg);
+        self.encode(event);
+        self.write_encoded();
+    }
+
+    /// Adds one event's line to the pending batch; returns the batch's size in bytes.
+    pub fn encode(&mut self, event: &QueueEvent) -> usize {
+        let start = self.pending.len();
+        if let Err(e) = self.encode_line(event) {
+            self.pending.truncate(start);
+            self.fail(e);
+        }
+        self.pending.len()
+    }
+
+    fn encode_line(&mut self, event: &QueueEvent) -> io::Result<()> {
+        match &self.run_id {
+            Some(id) => {
+                // `{"run_id":"…",` then the event's fields: the event is always a JSON object.
+                let event_json = serde_json::to_vec(event).map_err(io::Error::other)?;
+                if event_json.first() != Some(&b'{') {
+                    return Err(io::Error::other("an event is not a JSON object"));
+                }
+                self.pending.extend_from_slice(b"{\"run_id\":");
+                serde_json::to_writer(&mut self.pending, id).map_err(io::Error::other)?;
+                if event_json.len() > 2 {
+                    self.pending.push(b',');
+                }
+                self.pending.extend_from_slice(&event_json[1..]);
+            }
+            None => serde_json::to_writer(&mut self.pending, event).map_err(io::Error::other)?,
+        }
+        self.pending.push(b'\n');
+        Ok(())
+    }
+
+    /// Writes the pending batch with one write and one flush. A failure is
+    /// logged and remembered, and the batch is dropped; the run goes on.
+    pub fn write_encoded(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let result = self.write_pending();
+        self.pending.clear();
+        if let Err(e) = result {
+            self.fail(e);
         }
     }
 
-    fn remember(&mut self, msg: String) {
-        if !self.errors.contains(&msg) {
-            self.errors.push(msg);
-        }
-    }
-
-    fn try_append(&mut self, event: &QueueEvent) -> io::Result<()> {
+    fn write_pending(&mut self) -> io::Result<()> {
         if self.file.is_none() {
             if let Some(dir) = self.path.parent() {
                 fs::create_dir_all(dir)?;
@@ -357,26 +398,23 @@ impl AuditLog {
                     .open(&self.path)?,
             );
         }
-        let event_json = serde_json::to_vec(event).map_err(io::Error::other)?;
-        let mut line = match &self.run_id {
-            // `{"run_id":"…",` then the event's fields: the event is always a JSON object.
-            Some(id) if event_json.first() == Some(&b'{') => {
-                let mut line = b"{\"run_id\":".to_vec();
-                serde_json::to_writer(&mut line, id).map_err(io::Error::other)?;
-                if event_json.len() > 2 {
-                    line.push(b',');
-                }
-                line.extend_from_slice(&event_json[1..]);
-                line
-            }
-            _ => event_json,
-        };
-        line.push(b'\n');
         if let Some(f) = self.file.as_mut() {
-            f.write_all(&line)?;
+            f.write_all(&self.pending)?;
             f.flush()?;
         }
         Ok(())
+    }
+
+    fn fail(&mut self, e: io::Error) {
+        let msg = format!("could not append to {}: {e}", self.path.display());
+        tracing::error!("{msg}");
+        self.remember(msg);
+    }
+
+    fn remember(&mut self, msg: String) {
+        if !self.errors.contains(&msg) {
+            self.errors.push(msg);
+        }
     }
 
     /// Forces the log to disk (end of run).
@@ -401,21 +439,38 @@ impl AuditLog {
 
 /// Cuts a half-written last line (power loss, a full disk) back to the last newline,
 /// so the next event starts a line of its own instead of gluing onto the torn one.
+/// Reads only the file's tail, block by block from the end, never the whole log.
 fn cut_torn_tail(path: &Path) -> io::Result<()> {
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
+    const BLOCK: u64 = 64 * 1024;
+    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
-    if bytes.is_empty() || bytes.ends_with(b"\n") {
+    let len = file.metadata()?.len();
+    if len == 0 {
         return Ok(());
     }
-    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    tracing::warn!(path = %path.display(), cut = bytes.len() - keep, "cutting a torn last line from the event log");
-    OpenOptions::new()
-        .write(true)
-        .open(path)?
-        .set_len(keep as u64)
+    let mut end = len;
+    let mut block = Vec::new();
+    let keep = loop {
+        if end == 0 {
+            break 0;
+        }
+        let start = end.saturating_sub(BLOCK);
+        block.resize((end - start) as usize, 0);
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut block)?;
+        if end == len && block.last() == Some(&b'\n') {
+            return Ok(());
+        }
+        if let Some(i) = block.iter().rposition(|&b| b == b'\n') {
+            break start + i as u64 + 1;
+        }
+        end = start;
+    };
+    tracing::warn!(path = %path.display(), cut = len - keep, "cutting a torn last line from the event log");
+    file.set_len(keep)
 }
 
 /// Creates the state folder with a `.gitignore` of `*`, so the user's repo ignores it

@@ -73,7 +73,10 @@ impl UiActor {
     }
 
     /// Starts from the tasks of a resumed run.
-    pub fn with_tasks(mut self, tasks: &[crate::messages::Task]) -> Self {
+    pub fn with_tasks<T: Clone + Into<std::sync::Arc<crate::messages::Task>>>(
+        mut self,
+        tasks: &[T],
+    ) -> Self {
         self.view.load_tasks(tasks);
         self
     }

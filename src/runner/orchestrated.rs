@@ -11,6 +11,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
+use crate::actors::audit::AuditWriter;
 use crate::actors::orchestrator::Orchestrator;
 use crate::actors::persist::{AuditLog, GetStats, PersistActor, PersistStats};
 use crate::actors::queue::{Budget, QueueActor, Start};
@@ -133,7 +134,9 @@ pub async fn run(setup: RunSetup) -> RunResult {
         let mut flush: Vec<Recipient<Flush>> =
             vec![persist.clone().recipient(), ui.clone().recipient()];
         flush.extend(extra_flush);
-        let audit = AuditLog::new(&audit_dir).for_run(&run.run_id);
+        let log = AuditLog::new(&audit_dir).for_run(&run.run_id);
+        // The persister hears of each event from the log's writer, once it is written.
+        let audit = AuditWriter::start(log, vec![persist.clone().recipient()]);
         let actor = QueueActor::new(state, run, start, agents);
         let orchestrator = Orchestrator::new(
             queue_addr,
@@ -144,9 +147,14 @@ pub async fn run(setup: RunSetup) -> RunResult {
             done_tx,
         )
         .start();
-        let mut actor = actor
-            .with_audit(audit)
-            .subscribe(persist.clone().recipient())
+        let mut actor = match audit {
+            Ok(audit) => actor.with_audit(audit),
+            Err(e) => {
+                tracing::error!("no thread for the event log ({e}); running without it");
+                actor.subscribe(persist.clone().recipient())
+            }
+        };
+        actor = actor
             .subscribe(ui.clone().recipient())
             .notify_finish(orchestrator.recipient());
         for s in subscribers {
