@@ -8,10 +8,11 @@
 //! only when the writer is a whole channel behind, so the log never drops an
 //! event and the queue never runs more than [`CAPACITY`] events ahead of it.
 //!
-//! Events reach the writer's `downstream` (the persister) only after they are
-//! written, so `queue.json` and the handoff files never get ahead of the log:
-//! a resume that trusts `queue.json`'s `lastSeq` finds every later event in
-//! the log.
+//! Events reach the writer's `downstream` (the persister, the UI, telemetry)
+//! only after they are written, so whatever the user saw, `queue.json` and
+//! the handoff files never get ahead of the log: a process killed right after
+//! printing an event has it in the log, and a resume that trusts
+//! `queue.json`'s `lastSeq` finds every later event there.
 
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::thread;

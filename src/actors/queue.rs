@@ -186,7 +186,8 @@ impl QueueActor {
                 t_ms: clock::now_ms(),
                 kind,
             };
-            // Subscribers get the event only once the log's writer has it.
+            // Subscribers get the event only once the log's writer has it (the
+            // writer's own downstream, only once it is written).
             if let Some(log) = &self.audit {
                 log.append(event.clone());
             }

@@ -135,8 +135,12 @@ pub async fn run(setup: RunSetup) -> RunResult {
             vec![persist.clone().recipient(), ui.clone().recipient()];
         flush.extend(extra_flush);
         let log = AuditLog::new(&audit_dir).for_run(&run.run_id);
-        // The persister hears of each event from the log's writer, once it is written.
-        let audit = AuditWriter::start(log, vec![persist.clone().recipient()]);
+        // Subscribers hear of each event from the log's writer, once it is written:
+        // whatever the user saw, and whatever queue.json says, is in the log.
+        let mut listeners: Vec<Recipient<QueueEvent>> =
+            vec![persist.clone().recipient(), ui.clone().recipient()];
+        listeners.extend(subscribers);
+        let audit = AuditWriter::start(log, listeners.clone());
         let actor = QueueActor::new(state, run, start, agents);
         let orchestrator = Orchestrator::new(
             queue_addr,
@@ -151,15 +155,10 @@ pub async fn run(setup: RunSetup) -> RunResult {
             Ok(audit) => actor.with_audit(audit),
             Err(e) => {
                 tracing::error!("no thread for the event log ({e}); running without it");
-                actor.subscribe(persist.clone().recipient())
+                listeners.into_iter().fold(actor, QueueActor::subscribe)
             }
         };
-        actor = actor
-            .subscribe(ui.clone().recipient())
-            .notify_finish(orchestrator.recipient());
-        for s in subscribers {
-            actor = actor.subscribe(s);
-        }
+        actor = actor.notify_finish(orchestrator.recipient());
         if let Some(b) = budget {
             actor = actor.with_budget(b);
         }
