@@ -19,6 +19,13 @@
 //! `queue.json` loses nothing: the audit log is the write-ahead log, and
 //! resume replays what the file had not caught yet.
 //!
+//! The snapshot rate also follows the events: while events keep coming, a
+//! write waits until at least a [`SNAPSHOT_SHARE`]th of the queue's size in
+//! events arrived since the last one, so each byte written stands for a
+//! bounded number of events and the total written stays linear in the
+//! number of events however long the run. When events stop for [`QUIET`],
+//! the pending write happens anyway (a slow, real run keeps its file fresh).
+//!
 //! `audit.jsonl` is not written here: it is the write-ahead log, appended by
 //! its own thread ([`AuditWriter`](super::audit::AuditWriter)) through an
 //! [`AuditLog`]. The persister receives each event from that writer once it
@@ -75,6 +82,12 @@ pub struct GetStats;
 /// of the persister's time, however large the queue grows.
 pub const WRITE_COST_FACTOR: u32 = 9;
 
+/// While events keep coming, a snapshot waits for `tasks / SNAPSHOT_SHARE` events.
+pub const SNAPSHOT_SHARE: usize = 4;
+
+/// A pending snapshot is written once no event came for this long.
+pub const QUIET: Duration = Duration::from_millis(200);
+
 /// The persister.
 pub struct PersistActor {
     dir: PathBuf,
@@ -85,6 +98,9 @@ pub struct PersistActor {
     /// The timer of the pending write.
     timer: Option<SpawnHandle>,
     coalesce: Duration,
+    /// Transitions since the last `queue.json` write, and when the last one came.
+    events_since: usize,
+    last_event: Instant,
     /// How long the last `queue.json` write took (serialising included).
     last_write_cost: Duration,
     /// Every distinct write error of the run, in order: a later good write clears none.
@@ -103,6 +119,8 @@ impl PersistActor {
             due: None,
             timer: None,
             coalesce: Duration::from_millis(50),
+            events_since: 0,
+            last_event: Instant::now(),
             last_write_cost: Duration::ZERO,
             errors: Vec::new(),
             stats: PersistStats::default(),
@@ -172,6 +190,11 @@ impl PersistActor {
                 let left = due.saturating_duration_since(Instant::now());
                 self.timer = Some(ctx.run_later(left, Self::on_timer));
             }
+            // Events still come, and too few for a snapshot: wait for quiet.
+            Some(_) if !self.enough_events() && self.last_event.elapsed() < QUIET => {
+                let left = QUIET.saturating_sub(self.last_event.elapsed());
+                self.timer = Some(ctx.run_later(left, Self::on_timer));
+            }
             Some(_) => {
                 self.due = None;
                 self.write_queue();
@@ -183,9 +206,15 @@ impl PersistActor {
     /// Writes now if the pending write is due (from the event handler, which
     /// keeps running while a busy mailbox keeps the timer from firing).
     fn write_if_due(&mut self, ctx: &mut Context<Self>) {
-        if self.due.is_some_and(|due| Instant::now() >= due) {
+        if self.due.is_some_and(|due| Instant::now() >= due) && self.enough_events() {
             self.write_now(ctx);
         }
+    }
+
+    /// True once enough events arrived since the last write for a busy run to
+    /// snapshot: a share of the queue's size, so bytes written stay linear in events.
+    fn enough_events(&self) -> bool {
+        self.events_since.saturating_mul(SNAPSHOT_SHARE) >= self.mirror.file().tasks.len()
     }
 
     /// Writes now and forgets the pending write.
@@ -214,6 +243,7 @@ impl PersistActor {
         match result {
             Ok(bytes) => {
                 self.dirty = false;
+                self.events_since = 0;
                 self.stats.queue_writes += 1;
                 self.stats.queue_bytes += bytes;
             }
@@ -264,6 +294,8 @@ impl Handler<QueueEvent> for PersistActor {
             return;
         }
         self.dirty = true;
+        self.events_since += 1;
+        self.last_event = Instant::now();
         if matches!(event.kind, EventKind::RunFinished { .. }) {
             self.write_now(ctx);
             return;
