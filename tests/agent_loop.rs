@@ -139,6 +139,7 @@ struct Agent {
     repeat_limit: u32,
     checks: TaskChecks,
     bash: BashLimits,
+    offers_complete_task: bool,
 }
 
 impl Agent {
@@ -170,6 +171,7 @@ impl Agent {
             repeat_limit: 3,
             checks: TaskChecks::default(),
             bash: BashLimits::default(),
+            offers_complete_task: true,
         }
     }
 
@@ -193,7 +195,7 @@ impl Agent {
             system: prompt::task_system(&ProjectContext::default()),
             prompt: "# Your task: Declare the SDK\nTask id: install · type: install\n".into(),
             tools,
-            offers_complete_task: true,
+            offers_complete_task: self.offers_complete_task,
             checks: self.checks.clone(),
             ctx: ToolContext {
                 install_dir: self.app.clone(),
@@ -1140,6 +1142,7 @@ fn sdk_check() -> TaskChecks {
             keep: false,
         }],
         commands: vec![SDK_CHECK.into()],
+        commands_when: Vec::new(),
     }
 }
 
@@ -1207,6 +1210,91 @@ scripts:
 }
 
 #[tokio::test]
+async fn without_complete_task_an_end_of_turn_is_checked_and_a_failure_comes_back_as_a_message() {
+    // The linear runner's agent: no complete_task; ending its turn is its "done".
+    let mut agent = Agent::new(
+        r#"
+version: 1
+scripts:
+  install:
+    - turn: [{text: "All done, I think"}]
+      stop: end_turn
+    - turn:
+        - tool: Edit
+          input: {file_path: package.json, old_string: '"react": "^19.1.0",', new_string: '"react": "^19.1.0", "sdk-fixture": "^1.0.0",'}
+    - turn: [{text: "Declared sdk-fixture"}]
+      stop: end_turn
+"#,
+    );
+    agent.checks = sdk_check();
+    agent.offers_complete_task = false;
+    let result = agent.run().await;
+
+    assert!(
+        matches!(&result.end, AttemptEnd::NoReport { detail } if detail == ENDED_TURN),
+        "{:?}",
+        result.end
+    );
+    assert_eq!(result.turns, 3);
+    assert_eq!(result.final_text.as_deref(), Some("Declared sdk-fixture"));
+    // The passing checks of the last end of turn are the loop's record.
+    assert_eq!(result.checks.len(), 1);
+    assert!(result.checks[0].passed(), "{:?}", result.checks);
+    assert!(result.file_checks.iter().all(|c| c.passed));
+    // The failure of the first end of turn was the next user message, with the output.
+    let requests = agent.client.requests();
+    let last = requests[1].messages.last().unwrap();
+    assert_eq!(last.role, Role::User);
+    let text = match &last.content[..] {
+        [ContentBlock::Text { text }] => text.clone(),
+        other => panic!("expected one text block, got {other:?}"),
+    };
+    assert!(
+        text.starts_with("Not done yet: you ended your turn"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("$ {SDK_CHECK}\n0\n[exit status 1]")),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn without_complete_task_checks_that_keep_failing_fail_the_attempt() {
+    let mut agent = Agent::new(
+        r#"
+version: 1
+scripts:
+  install:
+    - turn: [{text: "Done"}]
+      stop: end_turn
+    - turn: [{text: "Done, really"}]
+      stop: end_turn
+"#,
+    );
+    agent.checks = sdk_check();
+    agent.offers_complete_task = false;
+    agent.max_turns = 2;
+    let result = agent.run().await;
+    match &result.end {
+        AttemptEnd::Error {
+            error_kind,
+            message,
+            ..
+        } => {
+            assert_eq!(error_kind, "checks");
+            assert!(message.contains(SDK_CHECK), "{message}");
+        }
+        other => panic!("expected a checks failure, got {other:?}"),
+    }
+    assert!(
+        result.checks.is_empty(),
+        "no passing record: {:?}",
+        result.checks
+    );
+}
+
+#[tokio::test]
 async fn a_check_that_keeps_failing_fails_the_attempt_with_its_output() {
     let mut agent = Agent::new(&format!(
         r#"
@@ -1264,6 +1352,7 @@ scripts:
             keep: false,
         }],
         commands: vec![SDK_CHECK.into()],
+        commands_when: Vec::new(),
     };
     agent.max_turns = 1;
     let result = agent.run().await;

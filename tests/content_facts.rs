@@ -531,7 +531,7 @@ fn the_event_plan_has_one_rule_and_no_count_to_reach() {
         assert!(plan.contains(field), "the plan's example lacks {field}");
     }
     let target = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/next-app-integration/.posthog-events.json");
+        .join("tests/data/next-app-integration/.posthog-wizard/event-plan.json");
     let events: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(target).unwrap()).unwrap();
     for e in events {
@@ -546,4 +546,63 @@ fn env_templates_get_names_through_the_env_tool() {
     let body = content().skills["env-values"].body.clone();
     assert!(body.contains("`.env.example`") && body.contains("empty strings"));
     assert!(body.contains("never git-ignores it"));
+}
+
+#[test]
+fn the_event_plan_lives_in_the_wizards_folder_and_only_plan_capture_writes_it() {
+    use wizard::tools::paths::resolve;
+    use wizard::tools::permissions::check_write_allowed;
+    let set = content();
+    let plan = set
+        .product()
+        .verify
+        .expect("product.yaml has verify")
+        .event_plan;
+    assert_eq!(plan, ".posthog-wizard/event-plan.json");
+    assert_eq!(set.frameworks.fences.state_files, vec![plan.clone()]);
+    let app = tempfile::tempdir().unwrap();
+    let fences = &set.frameworks.fences;
+    let writes = |task: &str, rel: &str| {
+        let path = resolve(app.path(), rel).unwrap();
+        check_write_allowed(&set.agents[task].permissions(), fences, &path).is_ok()
+    };
+    assert!(writes("plan-capture", &plan));
+    assert!(
+        !writes("plan-capture", ".posthog-events.json"),
+        "the app root"
+    );
+    for task in set.agents.keys() {
+        for own in [
+            ".posthog-wizard/queue.json",
+            ".posthog-wizard/audit.jsonl",
+            ".posthog-wizard/handoffs/init.json",
+            ".posthog-wizard/run.json",
+        ] {
+            assert!(!writes(task, own), "{task} may write {own}");
+        }
+        if task != "plan-capture" {
+            assert!(!writes(task, &plan), "{task} may write the plan");
+        }
+    }
+    // Every agent that works from the plan names it where it really is.
+    for (task, needs) in [("capture", true), ("plan-capture", true)] {
+        let agent = &set.agents[task];
+        let text = format!("{} {} {}", agent.goal, agent.success, agent.body);
+        let skills: String = set
+            .skills_for(agent, None)
+            .iter()
+            .map(|s| s.body.clone())
+            .collect();
+        assert_eq!(
+            format!("{text}{skills}").contains(&plan),
+            needs,
+            "{task} does not name {plan}"
+        );
+    }
+    for (path, text) in texts() {
+        assert!(
+            !text.contains(".posthog-events.json"),
+            "{path} still names the old plan file at the app root"
+        );
+    }
 }

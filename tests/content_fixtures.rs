@@ -113,6 +113,7 @@ fn file_checks(set: &ContentSet, agent: &str) -> TaskChecks {
     let checks = TaskChecks {
         files: set.agents[agent].check_files.clone(),
         commands: Vec::new(),
+        commands_when: Vec::new(),
     };
     assert!(!checks.files.is_empty(), "{agent} declares no checkFiles");
     checks

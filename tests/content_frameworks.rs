@@ -54,7 +54,7 @@ fn assert_may_write(set: &ContentSet, agent: &str, files: &[&str]) {
     };
     for file in files {
         let path = resolve(dir.path(), file).unwrap();
-        if let Err(e) = check_write_allowed(&perms, &path) {
+        if let Err(e) = check_write_allowed(&perms, &Default::default(), &path) {
             panic!("{agent} may not write {file}, which its skills name: {e}");
         }
     }
@@ -161,7 +161,7 @@ fn the_python_skills_name_files_their_agents_may_write_and_never_the_venv() {
         };
         let venv_file = resolve(dir.path(), ".venv/lib/python3.12/site-packages/x.py").unwrap();
         assert!(
-            check_write_allowed(&perms, &venv_file).is_err(),
+            check_write_allowed(&perms, &Default::default(), &venv_file).is_err(),
             "{agent} may write into .venv"
         );
     }

@@ -87,7 +87,7 @@ fn only_the_build_task_may_run_commands_and_models_follow_the_brief() {
     }
     assert_eq!(
         set.agents["plan-capture"].write,
-        vec![".posthog-events.json"]
+        vec![".posthog-wizard/event-plan.json"]
     );
     // The manifests only: package.json, and Python's.
     assert_eq!(
@@ -321,6 +321,20 @@ fn each_kind_of_broken_content_fails_with_its_own_message() {
             from: "    filesPresent:\n      - \"pages/",
             to: "    filesPresnt:\n      - \"pages/",
             expect: "frameworks.yaml: frameworks[1]: unknown field `filesPresnt`",
+        },
+        Broken {
+            name: "a shared state file that is the runner's own",
+            file: "frameworks.yaml",
+            from: "    - .posthog-wizard/event-plan.json\n",
+            to: "    - .posthog-wizard/event-plan.json\n    - .posthog-wizard/queue.json\n",
+            expect: "frameworks.yaml: fences.stateFiles[1]: \".posthog-wizard/queue.json\" is the runner's own file",
+        },
+        Broken {
+            name: "a shared state file outside the state folder",
+            file: "frameworks.yaml",
+            from: "    - .posthog-wizard/event-plan.json\n",
+            to: "    - .posthog-wizard/event-plan.json\n    - .posthog-wizard/handoffs/x.json\n",
+            expect: "frameworks.yaml: fences.stateFiles[1]: \".posthog-wizard/handoffs/x.json\" must be one file directly in .posthog-wizard/",
         },
     ];
     for case in cases {

@@ -36,11 +36,12 @@ fn read(dir: &Path, rel: &str) -> String {
     std::fs::read_to_string(dir.join(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
 }
 
-#[test]
-fn the_react_router_sample_app_is_integrated_offline_by_its_cassette() {
+/// Plays sample app `name`'s cassette offline and checks the run succeeded with no
+/// refused or failed tool call and detected `framework` on the copy; returns the copy.
+fn integrated_offline(name: &str, framework: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let app = tmp.path().join("app");
-    let out = demo(&app, &["--app", "react-router-app"]);
+    let out = demo(&app, &["--app", name]);
     let log = std::fs::read_to_string(app.join(".posthog-wizard/wizard.log")).unwrap_or_default();
     assert_eq!(
         out.status.code(),
@@ -62,9 +63,15 @@ fn the_react_router_sample_app_is_integrated_offline_by_its_cassette() {
     assert_eq!(outcome.verdict, Verdict::Success, "{}", outcome.message);
     assert_eq!(
         queue.run.framework.as_deref(),
-        Some("React Router (framework mode)"),
+        Some(framework),
         "detection ran on the copied app"
     );
+    (tmp, app)
+}
+
+#[test]
+fn the_react_router_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("react-router-app", "React Router (framework mode)");
 
     // The copy is the React Router app, and the integration the skills describe is in it.
     assert!(read(&app, "react-router.config.ts").contains("ssr: true"));
@@ -94,6 +101,115 @@ fn the_react_router_sample_app_is_integrated_offline_by_its_cassette() {
     assert!(env.contains("VITE_PUBLIC_POSTHOG_PROJECT_TOKEN="), "{env}");
     assert!(env.contains("VITE_PUBLIC_POSTHOG_HOST="), "{env}");
     assert!(app.join("posthog-setup-report.md").is_file());
+}
+
+#[test]
+fn the_fastapi_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("fastapi-app", "FastAPI");
+    assert!(
+        !app.join(".venv").exists(),
+        "the demo runs no command: no virtual environment"
+    );
+    assert!(read(&app, "requirements.txt").contains("posthog>=7.91.1,<8"));
+    let main = read(&app, "main.py");
+    for line in [
+        "posthog.project_api_key = os.environ.get(\"POSTHOG_PROJECT_TOKEN\", \"\")",
+        "app.add_middleware(PosthogASGIMiddleware)",
+        "posthog.identify_context(user.id)",
+        "posthog.capture(\"user_logged_in\", distinct_id=user.id)",
+        "posthog.capture(\"note_created\", properties={\"note_id\": note.id})",
+        "posthog.capture(\"note_pinned\", properties={\"note_id\": note.id})",
+    ] {
+        assert!(main.contains(line), "main.py lacks {line}:\n{main}");
+    }
+    // The client is configured after load_dotenv() and before the app exists.
+    let at = |needle: &str| main.find(needle).unwrap();
+    assert!(at("load_dotenv()\n") < at("posthog.project_api_key"));
+    assert!(at("posthog.project_api_key") < at("app = FastAPI("));
+    let env = read(&app, ".env");
+    assert!(env.contains("POSTHOG_PROJECT_TOKEN="), "{env}");
+    assert!(env.contains("POSTHOG_HOST="), "{env}");
+    assert!(read(&app, "posthog-setup-report.md").contains("note_pinned"));
+}
+
+#[test]
+fn the_fastify_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("fastify-app", "Node.js (Fastify)");
+    assert!(read(&app, "package.json").contains("\"posthog-node\": \"^5.70.0\""));
+    assert!(read(&app, "lib/posthog.js").contains("process.env.POSTHOG_PROJECT_TOKEN"));
+    let server = read(&app, "server.js");
+    for line in [
+        "import { posthog } from './lib/posthog.js'",
+        "distinctId: request.user?.id,",
+        "await posthog.shutdown()",
+        "posthog.captureException(error, request.user?.id, {",
+        "posthog.identify({ distinctId: user.id, properties: { email: user.email } })",
+        "posthog.capture({ distinctId: user.id, event: 'user_signed_up' })",
+        "posthog.capture({ distinctId: user.id, event: 'user_logged_in' })",
+        "posthog.capture({ event: 'todo_created', properties: { todo_id: todo.id } })",
+        "posthog.capture({ event: 'todo_completed', properties: { todo_id: todo.id } })",
+    ] {
+        assert!(server.contains(line), "server.js lacks {line}:\n{server}");
+    }
+    // The context hook runs after the app's own authentication hook.
+    let at = |needle: &str| server.find(needle).unwrap();
+    assert!(at("request.user = store.userForToken") < at("posthog.withContext("));
+    let env = read(&app, ".env");
+    assert!(env.contains("POSTHOG_PROJECT_TOKEN="), "{env}");
+    assert!(read(&app, "posthog-setup-report.md").contains("todo_completed"));
+}
+
+#[test]
+fn the_flask_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("flask-app", "Flask");
+    assert!(read(&app, "requirements.txt").contains("posthog>=7.91.1,<8"));
+    let main = read(&app, "app.py");
+    for line in [
+        "posthog.project_api_key = os.environ.get(\"POSTHOG_PROJECT_TOKEN\", \"\")",
+        "PosthogFlaskIntegration(app)",
+        "posthog.identify_context(g.user.id)",
+        "posthog.capture(\"user_logged_in\", distinct_id=user.id)",
+        "posthog.capture(\"bookmark_added\", properties={\"bookmark_id\": bookmark.id})",
+        "posthog.capture(\"bookmark_archived\", properties={\"bookmark_id\": bookmark.id})",
+    ] {
+        assert!(main.contains(line), "app.py lacks {line}:\n{main}");
+    }
+    let at = |needle: &str| main.find(needle).unwrap();
+    assert!(at("posthog.project_api_key") < at("app = Flask("));
+    assert!(at("app = Flask(") < at("PosthogFlaskIntegration(app)"));
+    assert!(read(&app, ".env").contains("POSTHOG_PROJECT_TOKEN="));
+    assert!(read(&app, "posthog-setup-report.md").contains("bookmark_archived"));
+}
+
+#[test]
+fn the_django_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("django-app", "Django");
+    assert!(read(&app, "requirements.txt").contains("posthog>=7.91.1,<8"));
+    let config = read(&app, "books/apps.py");
+    assert!(config.contains("    def ready(self):"), "{config}");
+    assert!(config
+        .contains("posthog.project_api_key = os.environ.get(\"POSTHOG_PROJECT_TOKEN\", \"\")"));
+    let settings = read(&app, "reading/settings.py");
+    let at = |needle: &str| settings.find(needle).unwrap();
+    assert!(
+        at("django.contrib.auth.middleware.AuthenticationMiddleware")
+            < at("posthog.integrations.django.PosthogContextMiddleware"),
+        "{settings}"
+    );
+    assert!(settings.contains("POSTHOG_MW_CAPTURE_EXCEPTIONS = True"));
+    let views = read(&app, "books/views.py");
+    for line in [
+        "posthog.capture(\"user_logged_in\", distinct_id=str(user.pk))",
+        "posthog.capture(\"book_added\", properties={\"book_id\": book.id})",
+        "posthog.capture(\"book_finished\", properties={\"book_id\": book.id})",
+    ] {
+        assert!(
+            views.contains(line),
+            "books/views.py lacks {line}:\n{views}"
+        );
+    }
+    assert!(read(&app, ".env").contains("POSTHOG_PROJECT_TOKEN="));
+    assert!(read(&app, "posthog-setup-report.md").contains("book_finished"));
 }
 
 #[test]

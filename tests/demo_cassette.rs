@@ -203,7 +203,12 @@ fn assert_app_is_the_target_integration(run: &DemoRun) {
             "{rel} is not part of the integration, yet it changed"
         );
     }
-    let mut expected: BTreeSet<String> = sample.union(&integration).cloned().collect();
+    // The run's own folder is checked above for the files the target puts there (the plan).
+    let mut expected: BTreeSet<String> = sample
+        .union(&integration)
+        .filter(|rel| !rel.starts_with(".posthog-wizard/"))
+        .cloned()
+        .collect();
     expected.insert(".env.local".into());
     assert_eq!(
         files_under(&run.app, &[".posthog-wizard"]),
@@ -333,6 +338,33 @@ fn demo_leaves_the_target_integration_byte_for_byte() {
 }
 
 #[test]
+fn demo_writes_the_event_plan_in_the_wizards_folder_not_the_app_root() {
+    let run = demo(&["--speed", "0"]);
+    run.assert_succeeded();
+    let plan: Vec<Value> = serde_json::from_str(&run.read(".posthog-wizard/event-plan.json"))
+        .expect("the plan is JSON in .posthog-wizard/");
+    assert_eq!(plan.len(), 2, "{plan:?}");
+    assert!(
+        !run.app.join(".posthog-events.json").exists() && !run.app.join("event-plan.json").exists(),
+        "a plan file was left at the app root"
+    );
+    // The folder ignores itself, so the plan never shows in the user's repository.
+    let ignore = run.read(".posthog-wizard/.gitignore");
+    assert_eq!(ignore.trim(), "*");
+    // The plan-capture task reported writing it there.
+    let queue = run.queue();
+    let plan_task = queue
+        .tasks
+        .iter()
+        .find(|t| t.task_type == "plan-capture")
+        .expect("a plan-capture task");
+    assert_eq!(
+        plan_task.handoff.as_ref().map(|h| h.files_touched.clone()),
+        Some(vec![".posthog-wizard/event-plan.json".to_string()])
+    );
+}
+
+#[test]
 fn demo_writes_the_placeholder_token_and_host_to_a_gitignored_env_local() {
     let run = demo(&["--speed", "0", "--concurrency", "2"]);
     run.assert_succeeded();
@@ -404,7 +436,8 @@ fn demo_declares_both_sdks_and_captures_in_the_browser_and_the_route() {
         "no capture in the route"
     );
 
-    let plan: Vec<Value> = serde_json::from_str(&run.read(".posthog-events.json")).unwrap();
+    let plan: Vec<Value> =
+        serde_json::from_str(&run.read(".posthog-wizard/event-plan.json")).unwrap();
     let report = run.read("posthog-setup-report.md");
     assert!(!plan.is_empty(), "the event plan is empty");
     for event in &plan {
@@ -456,12 +489,46 @@ fn linear_demo_leaves_the_same_app_as_the_orchestrator() {
         .iter()
         .map(|t| (t.id.as_str(), &t.status))
         .collect();
-    assert_eq!(tasks, [("linear", &TaskStatus::Completed)]);
+    // The verify step runs after the linear agent, as in the orchestrator; offline it is
+    // skipped before any model turn, every planned event "not verified".
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    assert_eq!(tasks[0], ("linear", &TaskStatus::Completed));
+    assert!(
+        matches!(
+            tasks[1],
+            (
+                "verify",
+                TaskStatus::Skipped {
+                    blocked_by: None,
+                    ..
+                }
+            )
+        ),
+        "{tasks:?}"
+    );
+    assert_eq!(queue.tasks[1].depends_on, ["linear"]);
+    let verification = queue.tasks[1]
+        .handoff
+        .as_ref()
+        .unwrap()
+        .verification
+        .as_ref();
+    assert_eq!(verification.map(|v| v.events.len()), Some(2));
     let handoff = queue.tasks[0].handoff.as_ref().unwrap();
     assert!(
         handoff.did.starts_with("PostHog is set up"),
         "the linear run's report is its last text: {}",
         handoff.did
+    );
+    // The steps' checks ran at its end of turn: the build recorded as not run (never
+    // passed), the assertions that hold whether or not a step applied, all passing.
+    assert_eq!(handoff.checks.len(), 1, "{:?}", handoff.checks);
+    assert_eq!(handoff.checks[0].command, "npm run build --if-present");
+    assert!(!handoff.checks[0].passed());
+    assert!(
+        handoff.file_checks.len() >= 5 && handoff.file_checks.iter().all(|c| c.passed),
+        "{:?}",
+        handoff.file_checks
     );
     assert_app_is_the_target_integration(&run);
 }

@@ -188,7 +188,7 @@ fn an_app_the_demo_integrated_shows_its_inventory() {
     assert!(ph["captureCalls"].as_u64().unwrap() >= 2, "{ph:#}");
     assert_eq!(
         ph["earlierRun"],
-        serde_json::json!(["posthog-setup-report.md", ".posthog-events.json"])
+        serde_json::json!(["posthog-setup-report.md", ".posthog-wizard/event-plan.json"])
     );
 }
 

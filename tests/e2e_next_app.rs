@@ -22,21 +22,20 @@
 //! tests one after the other (a test group of one thread) so they do not fight over
 //! two cores with two `next build`s at once.
 
+mod npm_support;
+
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
+use npm_support::{
+    git, processes_in, quiet, registry_reachable_for, sample_app_repo, stop, wait_with_limit,
+    Waited,
+};
 use serde_json::Value;
 use wizard::messages::{EventOutcome, QueueFile, Variant, Verdict};
 use wizard_fakes::posthog::FakePostHog;
-
-/// Set to `1` to make an unreachable npm registry a failure instead of a loud skip.
-const REQUIRE_NPM: &str = "WIZARD_E2E_REQUIRE_NPM";
-
-/// How long the registry check may take before the registry counts as unreachable.
-const REGISTRY_CHECK_LIMIT: Duration = Duration::from_secs(20);
 
 /// How long one whole run (install and build included) may take before the test
 /// calls it hung. A run takes one to two minutes on two busy cores with a cold cache.
@@ -59,150 +58,6 @@ const SDKS: [&str; 2] = ["posthog-js", "posthog-node"];
 /// The sample app in the source tree.
 fn sample_app() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/next-app")
-}
-
-/// The npm cache both runs share (and later runs on this machine reuse).
-fn npm_cache() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-npm-cache")
-}
-
-/// Why the registry cannot be used, or `None` when `npm ping` answered.
-fn registry_problem() -> Option<String> {
-    let child = Command::new("npm")
-        .arg("ping")
-        .env("npm_config_cache", npm_cache())
-        .env("npm_config_update_notifier", "false")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let child = match child {
-        Ok(child) => child,
-        Err(e) => return Some(format!("`npm` cannot be started: {e}")),
-    };
-    match wait_with_limit(child, REGISTRY_CHECK_LIMIT) {
-        Waited::Exited(out) if out.status.success() => None,
-        Waited::Exited(out) => Some(format!(
-            "`npm ping` failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )),
-        Waited::TimedOut(mut child) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            Some(format!(
-                "`npm ping` did not answer within {}s",
-                REGISTRY_CHECK_LIMIT.as_secs()
-            ))
-        }
-    }
-}
-
-/// Checks the registry for `test`: true to go on; false (after a loud banner) to skip.
-/// Panics instead of skipping when `WIZARD_E2E_REQUIRE_NPM=1`.
-fn registry_reachable_for(test: &str) -> bool {
-    let Some(problem) = registry_problem() else {
-        return true;
-    };
-    if std::env::var(REQUIRE_NPM).is_ok_and(|v| v == "1") {
-        panic!("{test}: the npm registry is unreachable and {REQUIRE_NPM}=1: {problem}");
-    }
-    let rule = "=".repeat(78);
-    let banner = format!(
-        "{rule}\nSKIPPED: the npm registry is unreachable, so {test} did NOT run.\n\
-         Reason: {problem}\n\
-         Nothing was checked. Set {REQUIRE_NPM}=1 to make this a failure.\n{rule}"
-    );
-    eprintln!("{banner}");
-    println!("{banner}");
-    false
-}
-
-/// A child waited on with a limit.
-enum Waited {
-    Exited(Output),
-    /// Still running at the limit; the child is handed back to be stopped.
-    TimedOut(Child),
-}
-
-/// Waits for `child` (its pipes drained on threads so a full pipe cannot stall it) up
-/// to `limit`.
-fn wait_with_limit(mut child: Child, limit: Duration) -> Waited {
-    let out_reader = child.stdout.take().map(drain);
-    let err_reader = child.stderr.take().map(drain);
-    let deadline = Instant::now() + limit;
-    let status: ExitStatus = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
-            // The caller decides how to stop it (a wizard run gets a SIGTERM first).
-            Ok(None) => return Waited::TimedOut(child),
-            Err(e) => panic!("cannot wait for a child process: {e}"),
-        }
-    };
-    let join = |reader: Option<std::thread::JoinHandle<Vec<u8>>>| {
-        reader.map(|r| r.join().unwrap()).unwrap_or_default()
-    };
-    Waited::Exited(Output {
-        status,
-        stdout: join(out_reader),
-        stderr: join(err_reader),
-    })
-}
-
-/// Reads a child's pipe to its end on a thread.
-fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        buf
-    })
-}
-
-/// Copies the sample app's sources into `to`, leaving out what a local `npm install`
-/// or build in the source tree may have left there.
-fn copy_sample_app(from: &Path, to: &Path) {
-    const LEFT_OUT: [&str; 4] = [
-        "node_modules",
-        ".next",
-        "package-lock.json",
-        ".posthog-wizard",
-    ];
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if LEFT_OUT.iter().any(|skip| name == *skip) {
-            continue;
-        }
-        let path = entry.path();
-        if path.is_dir() {
-            copy_sample_app(&path, &to.join(&name));
-        } else {
-            std::fs::copy(&path, to.join(&name)).unwrap();
-        }
-    }
-}
-
-/// Runs git in `dir` with a fixed identity; panics on failure. Returns the status.
-fn git(dir: &Path, args: &[&str]) -> ExitStatus {
-    Command::new("git")
-        .args([
-            "-c",
-            "user.name=wizard e2e",
-            "-c",
-            "user.email=e2e@example.com",
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run git {args:?}: {e}"))
 }
 
 /// One finished `wizard integrate` run on a fresh copy of the sample app.
@@ -249,22 +104,15 @@ impl E2eRun {
 fn integrate(label: &str, runner: &[&str], host: &str) -> E2eRun {
     let tmp = tempfile::tempdir().unwrap();
     let app = tmp.path().join("app");
-    copy_sample_app(&sample_app(), &app);
+    sample_app_repo(&sample_app(), &app);
     assert!(
         !app.join("package-lock.json").exists(),
         "the sample app must start without a lockfile"
     );
-    // A committed, clean tree: "ignored by git" can then be asked of git itself.
-    assert!(git(&app, &["init", "-q"]).success(), "git init failed");
-    assert!(git(&app, &["add", "-A"]).success(), "git add failed");
-    assert!(
-        git(&app, &["commit", "-q", "-m", "The sample app"]).success(),
-        "git commit failed"
-    );
 
     let token = format!("phc_e2e_{}", uuid::Uuid::new_v4().simple());
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_wizard"))
+    let child = quiet(env!("CARGO_BIN_EXE_wizard"))
         .arg("integrate")
         .arg(&app)
         .args(["--provider", "replay", "--cassette", "next-app"])
@@ -274,29 +122,14 @@ fn integrate(label: &str, runner: &[&str], host: &str) -> E2eRun {
         .args(["--host", host])
         // Tool failures are logged at info; make sure the filter keeps them.
         .env("WIZARD_LOG", "info")
-        .env("npm_config_cache", npm_cache())
-        .env("npm_config_fund", "false")
-        .env("npm_config_audit", "false")
-        .env("npm_config_update_notifier", "false")
         .env("NEXT_TELEMETRY_DISABLED", "1")
-        .env_remove("ANTHROPIC_API_KEY")
-        .env_remove("ANTHROPIC_AUTH_TOKEN")
-        .env_remove("OPENAI_BASE_URL")
-        .env_remove("POSTHOG_PROJECT_TOKEN")
-        .env_remove("POSTHOG_HOST")
         .env("POSTHOG_PERSONAL_API_KEY", PERSONAL_KEY)
-        .env_remove("WIZARD_ORCHESTRATOR")
-        .env_remove("WIZARD_TELEMETRY_HOST")
-        .env_remove("WIZARD_TELEMETRY_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let out = match wait_with_limit(child, HANG_GUARD) {
         Waited::Exited(out) => out,
         Waited::TimedOut(child) => {
-            stop_hung_run(child);
+            stop(child);
             let log =
                 std::fs::read_to_string(app.join(".posthog-wizard/wizard.log")).unwrap_or_default();
             panic!(
@@ -379,59 +212,23 @@ fn assert_events_verified(run: &E2eRun, fake: &FakePostHog) {
         .find(|r| r.path == "/api/subscribe")
         .expect("the subscribe route was requested");
     assert_eq!(subscribe.status, Some(200));
-    // Build's check is the build itself, run for real.
-    let build = queue.tasks.iter().find(|t| t.task_type == "build").unwrap();
-    let checks = &build.handoff.as_ref().unwrap().checks;
+    // The build is a check (the build step's, or the linear agent's), run for real.
+    let checks: Vec<_> = queue
+        .tasks
+        .iter()
+        .filter_map(|t| t.handoff.as_ref())
+        .flat_map(|h| h.checks.clone())
+        .filter(|c| c.command == BUILD_CHECK)
+        .collect();
     assert!(
-        checks.iter().any(|c| c.passed()),
-        "build's check did not pass: {checks:?}"
+        checks.len() == 1 && checks[0].passed(),
+        "the build check did not pass once: {checks:?}"
     );
     let left = processes_in(&run.app);
     assert!(
         left.is_empty(),
         "processes left running in the app: {left:?}"
     );
-}
-
-/// Processes whose working directory is `dir` or below it (Linux `/proc`).
-fn processes_in(dir: &Path) -> Vec<String> {
-    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        if let Ok(cwd) = std::fs::read_link(entry.path().join("cwd")) {
-            if cwd.starts_with(&dir) {
-                let cmd = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-                found.push(format!(
-                    "{} {}",
-                    entry.file_name().to_string_lossy(),
-                    String::from_utf8_lossy(&cmd).replace('\0', " ")
-                ));
-            }
-        }
-    }
-    found
-}
-
-/// Stops a hung run: SIGTERM first, so the wizard ends its tasks and their command
-/// groups (npm, next) itself; SIGKILL if it does not go.
-fn stop_hung_run(mut child: Child) {
-    #[cfg(unix)]
-    if let Ok(pid) = i32::try_from(child.id()) {
-        use nix::sys::signal::{kill, Signal};
-        let _ = kill(nix::unistd::Pid::from_raw(pid), Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// Asserts everything the issue asks of an integrated and built app.
@@ -580,11 +377,27 @@ fn assert_captures_in_the_browser_and_on_the_server(run: &E2eRun) {
     assert!(server, "no posthog.capture in a route handler: {files:?}");
 }
 
-/// The log shows both npm commands exited 0, and the build output is on disk and
-/// holds every planned event (so it is a build of the integrated code).
+/// The build step's check (the runtime runs it; no agent runs the build itself).
+const BUILD_CHECK: &str = "npm run build --if-present";
+
+/// The log shows the install exited 0 and the build ran once, as the check and not
+/// by the agent; the build output is on disk and holds every planned event (so it is
+/// a build of the integrated code).
 fn assert_install_and_build_passed(run: &E2eRun) {
     let log = run.log();
-    for command in ["npm install", "npm run build"] {
+    assert!(
+        !log.contains("bash finished command=npm run build"),
+        "an agent ran the build itself; it is the check's to run"
+    );
+    let builds = log
+        .lines()
+        .filter(|l| l.contains("check finished") && l.contains(BUILD_CHECK))
+        .collect::<Vec<_>>();
+    assert!(
+        builds.len() == 1 && builds[0].contains("exit=0"),
+        "the build check did not run exactly once and pass: {builds:#?}"
+    );
+    for command in ["npm install"] {
         let ok = format!("bash finished command={command} exit=0");
         assert!(
             log.contains(&ok),
@@ -630,8 +443,8 @@ fn assert_token_kept_off_the_terminal(run: &E2eRun) {
 
 /// The event names in the event plan the run wrote (at least one).
 fn planned_events(run: &E2eRun) -> Vec<String> {
-    let plan: Vec<Value> = serde_json::from_str(&run.read(".posthog-events.json"))
-        .unwrap_or_else(|e| panic!(".posthog-events.json does not parse: {e}"));
+    let plan: Vec<Value> = serde_json::from_str(&run.read(".posthog-wizard/event-plan.json"))
+        .unwrap_or_else(|e| panic!(".posthog-wizard/event-plan.json does not parse: {e}"));
     let events: Vec<String> = plan
         .iter()
         .map(|e| {
@@ -730,5 +543,18 @@ fn linear_integrates_and_builds_the_sample_app_needs_npm_registry() {
     let queue = run.queue();
     assert_eq!(queue.run.variant, Variant::Linear);
     let ids: Vec<&str> = queue.tasks.iter().map(|t| t.id.as_str()).collect();
-    assert_eq!(ids, ["linear"], "the linear runner runs one agent");
+    assert_eq!(
+        ids,
+        ["linear", "verify"],
+        "the linear runner runs one agent, then the verify step"
+    );
+    // Its end of turn was checked: every step's never-break assertions passed, and the
+    // build ran once, as a check (assert_events_verified).
+    let linear = queue.tasks[0].handoff.as_ref().unwrap();
+    assert!(
+        !linear.file_checks.is_empty() && linear.file_checks.iter().all(|c| c.passed),
+        "{:?}",
+        linear.file_checks
+    );
+    assert_events_verified(&run, &fake);
 }

@@ -1,8 +1,8 @@
 //! The real end to end for React Router 7: the sample app (`examples/react-router-app/`),
 //! copied into a fresh git repository, integrated by the real `wizard integrate` binary
 //! with its cassette as the model, then really installed and built (the cassette's
-//! `build` step asks the Bash tool for `npm install` and `npm run build`, and here they
-//! run), type-checked (`npm run typecheck`: React Router's typegen, then `tsc`), and
+//! `build` step asks the Bash tool for `npm install`, and the runtime runs the build as
+//! that step's check; here both run), type-checked (`npm run typecheck`: React Router's typegen, then `tsc`), and
 //! served: the built server is started, a user signs in and creates a project through
 //! the app's own forms, and the server-side events must reach a fake PostHog (the run's
 //! `--host`) under the signed-in user's id.
@@ -11,21 +11,20 @@
 //! banner (a failure with `WIZARD_E2E_REQUIRE_NPM=1`). It shares that test's npm cache
 //! and its nextest group, so npm tests run one at a time. It prints its wall time.
 
+mod npm_support;
+
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use npm_support::{
+    free_port, git, quiet, registry_reachable_for, sample_app_repo, stop, wait_with_limit, Waited,
+};
 use serde_json::Value;
 use wizard::messages::{QueueFile, Variant, Verdict};
 use wizard_fakes::posthog::FakePostHog;
 
-/// Set to `1` to make an unreachable npm registry a failure instead of a loud skip.
-const REQUIRE_NPM: &str = "WIZARD_E2E_REQUIRE_NPM";
-/// How long the registry check may take before the registry counts as unreachable.
-const REGISTRY_CHECK_LIMIT: Duration = Duration::from_secs(20);
 /// How long the run (install and build included) may take before the test calls it hung.
 const HANG_GUARD: Duration = Duration::from_secs(12 * 60);
 /// How long `npm run typecheck` may take.
@@ -46,180 +45,6 @@ const USER_FORM: &str = "email=ada%40example.com&password=lovelace";
 
 fn sample_app() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/react-router-app")
-}
-
-/// The npm cache every npm end-to-end test shares (`tests/e2e_next_app.rs` too).
-fn npm_cache() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-npm-cache")
-}
-
-/// A command with npm's noise and the caller's PostHog and model settings removed.
-fn quiet(program: impl AsRef<std::ffi::OsStr>) -> Command {
-    let mut cmd = Command::new(program);
-    cmd.env("npm_config_cache", npm_cache())
-        .env("npm_config_fund", "false")
-        .env("npm_config_audit", "false")
-        .env("npm_config_update_notifier", "false")
-        .env_remove("ANTHROPIC_API_KEY")
-        .env_remove("ANTHROPIC_AUTH_TOKEN")
-        .env_remove("OPENAI_BASE_URL")
-        .env_remove("POSTHOG_PROJECT_TOKEN")
-        .env_remove("POSTHOG_HOST")
-        .env_remove("POSTHOG_PERSONAL_API_KEY")
-        .env_remove("WIZARD_ORCHESTRATOR")
-        .env_remove("WIZARD_TELEMETRY_HOST")
-        .env_remove("WIZARD_TELEMETRY_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
-
-/// Checks the registry: true to go on; false (after a loud banner) to skip.
-fn registry_reachable_for(test: &str) -> bool {
-    let problem = match quiet("npm").arg("ping").spawn() {
-        Err(e) => Some(format!("`npm` cannot be started: {e}")),
-        Ok(child) => match wait_with_limit(child, REGISTRY_CHECK_LIMIT) {
-            Waited::Exited(out) if out.status.success() => None,
-            Waited::Exited(out) => Some(format!(
-                "`npm ping` failed ({}): {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            )),
-            Waited::TimedOut(mut child) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                Some("`npm ping` did not answer in time".to_string())
-            }
-        },
-    };
-    let Some(problem) = problem else {
-        return true;
-    };
-    if std::env::var(REQUIRE_NPM).is_ok_and(|v| v == "1") {
-        panic!("{test}: the npm registry is unreachable and {REQUIRE_NPM}=1: {problem}");
-    }
-    let rule = "=".repeat(78);
-    let banner = format!(
-        "{rule}\nSKIPPED: the npm registry is unreachable, so {test} did NOT run.\n\
-         Reason: {problem}\n\
-         Nothing was checked. Set {REQUIRE_NPM}=1 to make this a failure.\n{rule}"
-    );
-    eprintln!("{banner}");
-    println!("{banner}");
-    false
-}
-
-enum Waited {
-    Exited(Output),
-    TimedOut(Child),
-}
-
-/// Waits for `child` (its pipes drained on threads) up to `limit`.
-fn wait_with_limit(mut child: Child, limit: Duration) -> Waited {
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        pipe.map(|mut p| {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = p.read_to_end(&mut buf);
-                buf
-            })
-        })
-    };
-    let out = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let err = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let deadline = Instant::now() + limit;
-    let status: ExitStatus = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
-            Ok(None) => return Waited::TimedOut(child),
-            Err(e) => panic!("cannot wait for a child process: {e}"),
-        }
-    };
-    let join = |h: Option<std::thread::JoinHandle<Vec<u8>>>| {
-        h.map(|h| h.join().unwrap()).unwrap_or_default()
-    };
-    Waited::Exited(Output {
-        status,
-        stdout: join(out),
-        stderr: join(err),
-    })
-}
-
-/// Stops a child: SIGTERM first (a wizard run ends its command groups itself), then SIGKILL.
-fn stop(mut child: Child) {
-    #[cfg(unix)]
-    if let Ok(pid) = i32::try_from(child.id()) {
-        use nix::sys::signal::{kill, Signal};
-        let _ = kill(nix::unistd::Pid::from_raw(pid), Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-/// Copies the sample app's sources, leaving out what a local install or build left there.
-fn copy_sample_app(from: &Path, to: &Path) {
-    const LEFT_OUT: [&str; 5] = [
-        "node_modules",
-        "build",
-        ".react-router",
-        "package-lock.json",
-        ".posthog-wizard",
-    ];
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if LEFT_OUT.iter().any(|skip| name == *skip) {
-            continue;
-        }
-        let path = entry.path();
-        if path.is_dir() {
-            copy_sample_app(&path, &to.join(&name));
-        } else {
-            std::fs::copy(&path, to.join(&name)).unwrap();
-        }
-    }
-}
-
-fn git(dir: &Path, args: &[&str]) -> ExitStatus {
-    Command::new("git")
-        .args([
-            "-c",
-            "user.name=wizard e2e",
-            "-c",
-            "user.email=e2e@example.com",
-        ])
-        .args([
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run git {args:?}: {e}"))
 }
 
 fn read(app: &Path, rel: &str) -> String {
@@ -246,13 +71,6 @@ fn any_file_contains(root: &Path, needle: &str) -> bool {
     false
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
 #[test]
 fn the_react_router_app_is_integrated_built_typechecked_and_sends_server_events_needs_npm_registry()
 {
@@ -265,10 +83,7 @@ fn the_react_router_app_is_integrated_built_typechecked_and_sends_server_events_
 
     let tmp = tempfile::tempdir().unwrap();
     let app = tmp.path().join("app");
-    copy_sample_app(&sample_app(), &app);
-    assert!(git(&app, &["init", "-q"]).success());
-    assert!(git(&app, &["add", "-A"]).success());
-    assert!(git(&app, &["commit", "-q", "-m", "The sample app"]).success());
+    sample_app_repo(&sample_app(), &app);
 
     // 1. The run: scripted model, real tools, real npm install and build.
     let token = format!("phc_e2e_{}", uuid::Uuid::new_v4().simple());
@@ -352,13 +167,20 @@ fn the_react_router_app_is_integrated_built_typechecked_and_sends_server_events_
         git(&app, &["check-ignore", "-q", ENV_FILE]).success(),
         "git does not ignore {ENV_FILE}"
     );
-    for command in ["npm install", "npm run build"] {
-        let ok = format!("bash finished command={command} exit=0");
-        assert!(
-            log.contains(&ok),
-            "wizard.log does not show `{command}` exiting 0:\n{log}"
-        );
-    }
+    let ok = "bash finished command=npm install exit=0";
+    assert!(
+        log.contains(ok),
+        "wizard.log does not show `npm install` exiting 0:\n{log}"
+    );
+    // The build is the build step's check, run once by the runtime.
+    let builds: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("check finished") && l.contains("npm run build --if-present"))
+        .collect();
+    assert!(
+        builds.len() == 1 && builds[0].contains("exit=0"),
+        "the build check did not run once and pass: {builds:#?}\n{log}"
+    );
     assert!(
         app.join("build/server/index.js").is_file(),
         "no server build"

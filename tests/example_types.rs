@@ -13,21 +13,18 @@
 //! cache under the target tmp dir with later runs, and runs in the `npm-build`
 //! nextest group, one npm test at a time.
 
+mod npm_support;
 mod snippets;
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use npm_support::{npm_cache, registry_reachable_for, wait_or_kill};
 use serde_json::{json, Value};
 use snippets::examples;
 
-/// Set to `1` to make an unreachable npm registry a failure instead of a loud skip.
-const REQUIRE_NPM: &str = "WIZARD_E2E_REQUIRE_NPM";
-/// How long `npm ping` may take.
-const REGISTRY_CHECK_LIMIT: Duration = Duration::from_secs(20);
 /// How long the install may take with a cold cache on a busy machine.
 const INSTALL_LIMIT: Duration = Duration::from_secs(600);
 /// How long one `tsc --noEmit` may take.
@@ -49,10 +46,6 @@ fn tmp() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).to_path_buf()
 }
 
-fn npm_cache() -> PathBuf {
-    tmp().join("e2e-npm-cache")
-}
-
 fn npm(args: &[&str], dir: &Path) -> Command {
     let mut cmd = Command::new("npm");
     cmd.args(args)
@@ -65,69 +58,6 @@ fn npm(args: &[&str], dir: &Path) -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd
-}
-
-/// Why the registry cannot be used, or `None` when `npm ping` answered.
-fn registry_problem() -> Option<String> {
-    let child = match npm(&["ping"], &tmp()).spawn() {
-        Ok(child) => child,
-        Err(e) => return Some(format!("`npm` cannot be started: {e}")),
-    };
-    match wait_with_limit(child, REGISTRY_CHECK_LIMIT) {
-        Ok(out) if out.status.success() => None,
-        Ok(out) => Some(format!(
-            "`npm ping` failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )),
-        Err(limit) => Some(format!(
-            "`npm ping` did not answer within {}s",
-            limit.as_secs()
-        )),
-    }
-}
-
-/// Waits for `child` up to `limit`, draining its pipes; kills it at the limit.
-fn wait_with_limit(mut child: Child, limit: Duration) -> Result<Output, Duration> {
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut buf);
-            }
-            buf
-        })
-    };
-    let out = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let err = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let deadline = Instant::now() + limit;
-    let status: ExitStatus = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(limit);
-            }
-            Err(e) => panic!("cannot wait for a child process: {e}"),
-        }
-    };
-    Ok(Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    })
 }
 
 /// The union of the examples' declared dependencies; where two examples declare
@@ -203,7 +133,7 @@ fn scratch_app() -> PathBuf {
     let child = npm(&["install", "--ignore-scripts", "--no-package-lock"], &dir)
         .spawn()
         .expect("npm starts");
-    let out = wait_with_limit(child, INSTALL_LIMIT)
+    let out = wait_or_kill(child, INSTALL_LIMIT)
         .unwrap_or_else(|limit| panic!("npm install ran past {}s", limit.as_secs()));
     assert!(
         out.status.success(),
@@ -283,18 +213,7 @@ fn lay_out(app: &Path, id: &str, snips: &[snippets::Snippet]) -> usize {
 #[test]
 fn every_reference_example_type_checks_against_the_real_sdk_packages() {
     let test = "every_reference_example_type_checks_against_the_real_sdk_packages";
-    if let Some(problem) = registry_problem() {
-        if std::env::var(REQUIRE_NPM).is_ok_and(|v| v == "1") {
-            panic!("{test}: the npm registry is unreachable and {REQUIRE_NPM}=1: {problem}");
-        }
-        let rule = "=".repeat(78);
-        let banner = format!(
-            "{rule}\nSKIPPED: the npm registry is unreachable, so {test} did NOT run.\n\
-             Reason: {problem}\n\
-             Nothing was checked. Set {REQUIRE_NPM}=1 to make this a failure.\n{rule}"
-        );
-        eprintln!("{banner}");
-        println!("{banner}");
+    if !registry_reachable_for(test) {
         return;
     }
     let app = scratch_app();
@@ -354,6 +273,6 @@ fn tsc_in(tsc: &Path, dir: &Path) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("node starts");
-    wait_with_limit(child, TSC_LIMIT)
+    wait_or_kill(child, TSC_LIMIT)
         .unwrap_or_else(|limit| panic!("{}: tsc ran past {}s", dir.display(), limit.as_secs()))
 }

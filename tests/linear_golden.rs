@@ -226,3 +226,35 @@ async fn the_linear_runners_requests_on_the_demo_cassette_match_the_golden_file(
     let _: Value = serde_json::from_str(&text).expect("the golden text is JSON");
     insta::assert_snapshot!("linear_requests", text);
 }
+
+#[test]
+fn the_linear_agent_is_checked_by_every_steps_commands_and_its_never_break_assertions() {
+    let set = content::load_blocking(&ContentSource::Embedded).unwrap();
+    let checks = wizard::runner::linear::linear_checks(&set);
+    // The build (the build step's check) runs once, whatever the number of steps naming it.
+    assert_eq!(checks.commands, ["npm run build --if-present"]);
+    let all: Vec<_> = set
+        .graph_order()
+        .into_iter()
+        .filter(|a| !a.serve_app)
+        .flat_map(|a| a.check_files.clone())
+        .collect();
+    for check in &all {
+        let never_break = check.bounds().0 == 0;
+        assert_eq!(
+            checks.files.contains(check),
+            never_break,
+            "{}",
+            check.describe()
+        );
+    }
+    // "at most one posthog.init" and the kept Sentry init are in; "an identify call
+    // exists" is not (an app without users rightly has none).
+    let has = |needle: &str| checks.files.iter().any(|c| c.describe().contains(needle));
+    assert!(has("posthog\\.init\\(/"), "{checks:?}");
+    assert!(checks.files.iter().any(|c| c.keep));
+    assert!(!has("identify"), "{checks:?}");
+    // Each assertion once, though init and error-tracking both keep other SDKs' inits.
+    let mut seen = std::collections::BTreeSet::new();
+    assert!(checks.files.iter().all(|c| seen.insert(c.describe())));
+}

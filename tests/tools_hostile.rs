@@ -513,13 +513,13 @@ async fn the_content_permissions_refuse_the_issue_19_attacks() {
         (
             "build",
             "Bash",
-            json!({"command": "npm run build --script-shell=bash"}),
+            json!({"command": "npm run lint --script-shell=bash"}),
             "changes what `npm` runs",
         ),
         (
             "build",
             "Bash",
-            json!({"command": "npm run build --node-options=--require=./instrumentation-client.ts"}),
+            json!({"command": "npm run lint --node-options=--require=./instrumentation-client.ts"}),
             "changes what `npm` runs",
         ),
         (

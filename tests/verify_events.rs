@@ -168,7 +168,8 @@ async fn setup_with(
     let app_root = tempfile::tempdir().unwrap();
     let app = app_root.path().canonicalize().unwrap();
     std::fs::write(app.join("server.js"), SERVER_JS).unwrap();
-    std::fs::write(app.join(".posthog-events.json"), PLAN).unwrap();
+    std::fs::create_dir_all(app.join(".posthog-wizard")).unwrap();
+    std::fs::write(app.join(".posthog-wizard/event-plan.json"), PLAN).unwrap();
     let mut secrets = Secrets::default();
     secrets.insert("posthog_project_token", "phc_verify_token_0123456789");
     secrets.insert_public("posthog_host", fake.url());

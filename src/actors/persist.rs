@@ -56,6 +56,23 @@ pub mod files {
     pub const LOG: &str = "wizard.log";
     /// The lock held for the life of a run.
     pub const LOCK: &str = "lock";
+    /// Every name the runner itself keeps in the state folder: content may not
+    /// share one of them with agents (`fences.stateFiles`).
+    pub const RUNNER_OWNED: &[&str] = &[
+        QUEUE,
+        AUDIT,
+        HANDOFFS,
+        LOG,
+        LOCK,
+        ".gitignore",
+        "run.json",
+        "run-report.md",
+        "timeline.svg",
+        "changes.patch",
+        "previous",
+        "reference",
+        "stub",
+    ];
 }
 
 /// Counters a benchmark reads.

@@ -52,6 +52,8 @@ pub struct TaskChecks {
     pub files: Vec<FileCheck>,
     /// Commands, run in order; the first failure stops the rest.
     pub commands: Vec<String>,
+    /// Globs one of which must match a file in the app for the commands to run.
+    pub commands_when: Vec<String>,
 }
 
 impl TaskChecks {
@@ -60,6 +62,7 @@ impl TaskChecks {
         Self {
             files: agent.check_files.clone(),
             commands: agent.check.clone(),
+            commands_when: agent.check_when_files.clone(),
         }
     }
 
@@ -143,6 +146,20 @@ pub async fn run_checks(
         outcome.failure = Some(failures.join("\n\n"));
         return outcome;
     }
+    if let Some(reason) = commands_not_applicable(checks, &ctx.install_dir).await {
+        tracing::info!(%reason, "checks not run");
+        outcome.commands = checks
+            .commands
+            .iter()
+            .map(|command| CommandCheck {
+                command: command.clone(),
+                exit_code: None,
+                ms: 0,
+                not_run: Some(reason.clone()),
+            })
+            .collect();
+        return outcome;
+    }
     for command in &checks.commands {
         port.activity(format!("checking: {command}"), None, None);
         let (record, failure) = run_command_check(ctx, &checks.commands, command).await;
@@ -155,11 +172,58 @@ pub async fn run_checks(
     outcome
 }
 
+/// Why the check commands do not apply to this app (none of `commands_when` matches a
+/// file in it), or `None` when they run.
+async fn commands_not_applicable(checks: &TaskChecks, root: &Path) -> Option<String> {
+    if checks.commands.is_empty() || checks.commands_when.is_empty() {
+        return None;
+    }
+    let (root, globs) = (root.to_path_buf(), checks.commands_when.clone());
+    let found = run_blocking(move || {
+        for glob in &globs {
+            let exists = FileCheck {
+                files: glob.clone(),
+                pattern: None,
+                min: None,
+                max: None,
+                message: None,
+                keep: false,
+            };
+            if !count_matches(&root, &exists)?.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    })
+    .await;
+    match found {
+        Ok(true) => None,
+        Ok(false) => Some(format!(
+            "not for this app: it has none of {}",
+            checks.commands_when.join(", ")
+        )),
+        // Validation compiles the globs; run the commands rather than skip them silently.
+        Err(e) => {
+            tracing::warn!("the check condition could not be evaluated: {e}");
+            None
+        }
+    }
+}
+
 /// What the agent reads as the result of a `complete_task(done)` whose checks failed.
 pub fn failure_for_agent(failure: &str) -> String {
     format!(
         "Not done yet: after your complete_task(done) the runtime ran this task's checks, \
          and they failed. Fix the cause, then call complete_task again.\n\n{failure}"
+    )
+}
+
+/// What an agent without `complete_task` (the linear runner's) reads when it ended its
+/// turn and the checks failed: the same output, as the next user message.
+pub fn failure_after_stop(failure: &str) -> String {
+    format!(
+        "Not done yet: you ended your turn, so the runtime ran the checks of every step, \
+         and they failed. Fix the cause, then end your turn again.\n\n{failure}"
     )
 }
 
@@ -436,6 +500,7 @@ mod tests {
         let checks = TaskChecks {
             files: vec![check("*.ts", None, None, None), keep.clone()],
             commands: Vec::new(),
+            commands_when: Vec::new(),
         };
         let start = StartCounts::take(&checks, root).await;
         assert_eq!(start, StartCounts(vec![None, Some(1)]));
@@ -478,6 +543,7 @@ mod tests {
         let checks = TaskChecks {
             files: vec![keep.clone()],
             commands: Vec::new(),
+            commands_when: Vec::new(),
         };
         let start = StartCounts::take(&checks, root).await;
         assert_eq!(start.of(0), Some(0));
@@ -491,6 +557,31 @@ mod tests {
         );
         let (twice, _) = assert_files(root.into(), keep, start.of(0)).await;
         assert!(!twice.passed, "max still applies");
+    }
+
+    #[tokio::test]
+    async fn check_commands_run_only_in_an_app_with_one_of_their_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "main.py", "print('hi')\n");
+        let checks = TaskChecks {
+            files: Vec::new(),
+            commands: vec!["npm run build --if-present".into()],
+            commands_when: vec!["package.json".into()],
+        };
+        let reason = commands_not_applicable(&checks, root).await;
+        assert_eq!(
+            reason.as_deref(),
+            Some("not for this app: it has none of package.json")
+        );
+        write(root, "package.json", "{}\n");
+        assert_eq!(commands_not_applicable(&checks, root).await, None);
+        let always = TaskChecks {
+            commands_when: Vec::new(),
+            ..checks
+        };
+        std::fs::remove_file(root.join("package.json")).unwrap();
+        assert_eq!(commands_not_applicable(&always, root).await, None);
     }
 
     #[test]

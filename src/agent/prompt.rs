@@ -65,7 +65,9 @@ Rules:
 - Never write secrets into code or output. Env files are reached only through check_env_keys and set_env_values, \
 which resolve secrets by name without you seeing them.
 - If a step does not apply to this project, skip it and say why in your final message.
-- When every step is done, end with a short summary of what you changed and what the user must still do.";
+- When every step is done, end with a short summary of what you changed and what the user must still do. \
+Ending your turn is how you say you are done: the runtime then runs the steps' checks (the build among them) \
+and, if one fails, sends you its output; fix the cause and end your turn again.";
 
 /// The system prompt of the linear runner's single agent.
 pub fn linear_system(project: &ProjectContext) -> Vec<SystemBlock> {

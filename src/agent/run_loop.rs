@@ -15,9 +15,11 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::checks::{failure_for_agent, failure_reason, run_checks, StartCounts, TaskChecks};
+use super::checks::{
+    failure_after_stop, failure_for_agent, failure_reason, run_checks, StartCounts, TaskChecks,
+};
 use super::TaskPort;
-use crate::messages::{AttemptEnd, ReportStatus, Usage};
+use crate::messages::{AttemptEnd, CommandCheck, FileAssertion, ReportStatus, Usage};
 use crate::providers::{
     ContentBlock, Message, ModelClient, ModelRequest, ProviderEvent, RequestMeta, Role, StopReason,
     SystemBlock,
@@ -40,7 +42,9 @@ pub struct AgentSetup {
     pub tools: Vec<Arc<dyn Tool>>,
     /// Offer `complete_task` (task agents) or not (the seed, the linear runner).
     pub offers_complete_task: bool,
-    /// What the runtime checks after `complete_task(done)` before it accepts it.
+    /// What the runtime checks after `complete_task(done)` before it accepts it. An
+    /// agent offered no `complete_task` (the linear runner's) says "done" by ending its
+    /// turn: the same checks run then, and a failure comes back as the next user message.
     pub checks: TaskChecks,
     /// Install dir, permissions, secrets.
     pub ctx: ToolContext,
@@ -73,6 +77,10 @@ pub struct LoopResult {
     pub retries: u32,
     /// The model's last text, if any (the linear runner's summary).
     pub final_text: Option<String>,
+    /// The checks that passed at an end of turn (an agent without `complete_task`).
+    pub checks: Vec<CommandCheck>,
+    /// The file assertions that passed at that end of turn.
+    pub file_checks: Vec<FileAssertion>,
 }
 
 /// The `NoReport` detail when the model simply ended its turn.
@@ -116,6 +124,8 @@ pub async fn run_agent(
         turns: 0,
         retries: 0,
         final_text: None,
+        checks: Vec::new(),
+        file_checks: Vec::new(),
     };
     let mut last_call: Option<String> = None;
     // The output of the task's checks while they fail: how the attempt ends if it ends now.
@@ -217,6 +227,26 @@ pub async fn run_agent(
                     detail: ENDED_TURN.into(),
                 },
             };
+            let says_done =
+                matches!(&stopped, AttemptEnd::NoReport { detail } if detail == ENDED_TURN);
+            if says_done && !setup.offers_complete_task && !setup.checks.is_empty() {
+                let outcome = run_checks(&setup.checks, &start_counts, &setup.ctx, port).await;
+                let reason = outcome.failure.as_deref().map(failure_reason);
+                port.check_failed(reason.clone().map(|r| secrets.redact(&r)));
+                failing_checks = reason.map(|r| secrets.redact(&r));
+                if let Some(failure) = outcome.failure {
+                    tracing::info!("checks failed at the end of turn; the agent continues");
+                    messages.push(Message {
+                        role: Role::User,
+                        content: vec![ContentBlock::Text {
+                            text: secrets.redact(&failure_after_stop(&failure)),
+                        }],
+                    });
+                    continue;
+                }
+                result.checks = outcome.commands;
+                result.file_checks = outcome.files;
+            }
             result.end = checks_or(&failing_checks, stopped);
             return result;
         }

@@ -27,6 +27,7 @@ pub const AGENT_FIELDS: &[&str] = &[
     "timeoutSecs",
     "check",
     "checkFiles",
+    "checkWhenFiles",
     "serveApp",
 ];
 
@@ -75,6 +76,10 @@ pub struct AgentPrompt {
     /// Commands the runtime runs itself after `complete_task(done)`; each must exit 0.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub check: Vec<String>,
+    /// Globs of files one of which must exist in the app for `check` to run (an npm
+    /// build check means nothing in an app without `package.json`); empty: always run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub check_when_files: Vec<String>,
     /// File assertions the runtime checks after `complete_task(done)`, before `check`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub check_files: Vec<FileCheck>,

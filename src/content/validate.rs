@@ -96,6 +96,7 @@ pub(crate) fn validate(d: &Draft<'_>) -> Vec<ContentError> {
     }
     check_graph(d, &mut errors);
     if let Some(rules) = d.frameworks {
+        check_state_files(rules, &mut errors);
         check_frameworks(rules, d.files, &mut errors);
         check_package_managers(rules, &mut errors);
         check_skill_frameworks(d, rules, &mut errors);
@@ -298,6 +299,15 @@ fn check_agent_checks(agent: &AgentPrompt, errors: &mut Vec<ContentError>) {
             ));
         }
     }
+    for (i, glob) in agent.check_when_files.iter().enumerate() {
+        if let Some(problem) = glob_problem(glob) {
+            errors.push(ContentError::field(
+                agent.path(),
+                format!("checkWhenFiles[{i}]"),
+                problem,
+            ));
+        }
+    }
     for (i, check) in agent.check_files.iter().enumerate() {
         let at = |field: &str| format!("checkFiles[{i}].{field}");
         if let Some(problem) = glob_problem(&check.files) {
@@ -391,6 +401,34 @@ fn check_graph(d: &Draft<'_>, errors: &mut Vec<ContentError>) {
             format!("agents/{first}.md"),
             "dependsOn",
             format!("the default graph has a cycle: {}", cycle.join(" → ")),
+        ));
+    }
+}
+
+/// `fences.stateFiles`: each a plain file directly in the run's state folder, never one of
+/// the runner's own files there (the queue, the audit log, the handoffs…).
+fn check_state_files(rules: &FrameworkRules, errors: &mut Vec<ContentError>) {
+    use crate::actors::persist::files::{RUNNER_OWNED, STATE_DIR};
+    for (i, path) in rules.fences.state_files.iter().enumerate() {
+        let name = path
+            .strip_prefix(STATE_DIR)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .unwrap_or("");
+        let plain = !name.is_empty()
+            && name != "."
+            && name != ".."
+            && !name.contains(['/', '\\', '*', '?', '[', ']', '{', '}']);
+        let why = if !plain {
+            format!("\"{path}\" must be one file directly in {STATE_DIR}/ (`{STATE_DIR}/<name>`)")
+        } else if RUNNER_OWNED.contains(&name) {
+            format!("\"{path}\" is the runner's own file; agents never write it")
+        } else {
+            continue;
+        };
+        errors.push(ContentError::field(
+            FRAMEWORKS_FILE,
+            format!("fences.stateFiles[{i}]"),
+            why,
         ));
     }
 }

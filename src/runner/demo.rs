@@ -24,6 +24,8 @@ pub const DEFAULT_APP: &str = "next-app";
 #[exclude = "*/package-lock.json"]
 #[exclude = "*/.posthog-wizard/*"]
 #[exclude = "*/.env*"]
+#[exclude = "*/.venv/*"]
+#[exclude = "*/__pycache__/*"]
 struct SampleApps;
 
 /// The names of the bundled sample apps, sorted.

@@ -398,7 +398,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         ),
         Variant::Linear => (
             Arc::new(LinearBackend::new(env)),
-            linear_catalogue(&format!("Integrate {}", content.product().name)),
+            linear_catalogue(&content, &format!("Integrate {}", content.product().name)),
         ),
     };
 

@@ -6,13 +6,18 @@
 //! when the model stops. To be a fair baseline it runs through the same
 //! queue machinery as a single task (`linear`), so it leaves the same files,
 //! events and verdict, and its tool calls are its progress.
+//!
+//! Its end of turn is its "done": the runtime then runs the steps' checks
+//! ([`linear_checks`]) and hands a failure back as the next message. After it,
+//! the content's verify step (a `serveApp` agent) runs as in the orchestrator,
+//! through the same [`ModelBackend`]: one way to start the app and read events back.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::agent::backend::AgentEnv;
+use crate::agent::backend::{AgentEnv, ModelBackend};
 use crate::agent::checks::TaskChecks;
 use crate::agent::prompt::{self, AgentText, LinearStep, SkillText};
 use crate::agent::run_loop::{run_agent, AgentSetup};
@@ -27,9 +32,44 @@ use crate::tools::Permissions;
 /// The single task type the linear runner enqueues.
 pub const LINEAR_TYPE: &str = "linear";
 
-/// The linear runner's catalogue: one type.
-pub fn linear_catalogue(label: &str) -> Catalogue {
-    Catalogue::from_triples([(LINEAR_TYPE, label, "medium")])
+/// The linear runner's catalogue: its one type, plus the content's verify steps
+/// (`serveApp` agents), which run after it.
+pub fn linear_catalogue(content: &ContentSet, label: &str) -> Catalogue {
+    let verify = verify_steps(content)
+        .into_iter()
+        .map(|a| (a.task_type.as_str(), a.label.as_str(), a.model.as_str()));
+    Catalogue::from_triples(std::iter::once((LINEAR_TYPE, label, "medium")).chain(verify))
+}
+
+/// The agents that run against the built app (verification), after the linear agent.
+fn verify_steps(content: &ContentSet) -> Vec<&crate::content::AgentPrompt> {
+    content
+        .graph_order()
+        .into_iter()
+        .filter(|a| a.serve_app)
+        .collect()
+}
+
+/// What the linear agent's end of turn is checked against: every step's commands, and
+/// the file assertions that hold whether or not a step applied (upper bounds, `keep`).
+/// An "at least one" assertion (an identify call exists) belongs to a step the one
+/// session may rightly leave out (an app without users), and it cannot say so per step.
+pub fn linear_checks(content: &ContentSet) -> TaskChecks {
+    let mut union = TaskChecks::default();
+    for agent in content.graph_order().into_iter().filter(|a| !a.serve_app) {
+        let checks = TaskChecks::of(agent);
+        for file in checks.files {
+            if file.bounds().0 == 0 && !union.files.contains(&file) {
+                union.files.push(file);
+            }
+        }
+        for command in checks.commands {
+            if !union.commands.contains(&command) {
+                union.commands.push(command);
+            }
+        }
+    }
+    union
 }
 
 /// The union of every non-seed agent's permissions, without the queue tools.
@@ -61,6 +101,8 @@ pub fn union_permissions(content: &ContentSet) -> Permissions {
 /// Runs the whole integration as one agent.
 pub struct LinearBackend {
     env: AgentEnv,
+    /// Runs the verify steps exactly as the orchestrator does.
+    steps: ModelBackend,
     max_turns: u32,
     time_limit: Duration,
 }
@@ -69,6 +111,7 @@ impl LinearBackend {
     /// A linear backend for a run.
     pub fn new(env: AgentEnv) -> Self {
         Self {
+            steps: ModelBackend::new(env.clone()),
             env,
             max_turns: 200,
             time_limit: Duration::from_secs(3_600),
@@ -111,6 +154,9 @@ impl LinearBackend {
 #[async_trait]
 impl AgentBackend for LinearBackend {
     async fn run(&self, job: AgentJob, port: Arc<dyn TaskPort>) -> AttemptReport {
+        if job.task.task_type != LINEAR_TYPE {
+            return self.steps.run(job, port).await;
+        }
         let mut ctx = self.env.base_ctx.clone();
         ctx.permissions = union_permissions(&self.env.content);
         let setup = AgentSetup {
@@ -119,7 +165,7 @@ impl AgentBackend for LinearBackend {
             prompt: self.prompt(),
             tools: self.env.tools.clone(),
             offers_complete_task: false,
-            checks: TaskChecks::default(),
+            checks: linear_checks(&self.env.content),
             ctx,
             max_turns: self.max_turns,
             max_tokens: 16_384,
@@ -146,6 +192,8 @@ impl AgentBackend for LinearBackend {
                         for_next_agent: "the linear run is over".into(),
                         files_touched: result.files_touched.clone(),
                         conflict: None,
+                        checks: result.checks.clone(),
+                        file_checks: result.file_checks.clone(),
                         ..Default::default()
                     },
                 }
@@ -161,18 +209,34 @@ impl AgentBackend for LinearBackend {
     }
 
     async fn seed(&self, port: Arc<dyn TaskPort>) -> SeedReport {
-        let error = port
-            .enqueue(TaskSpec::new(LINEAR_TYPE))
-            .await
-            .err()
-            .map(|e| format!("could not queue the linear run: {e}"));
-        SeedReport {
-            error,
-            ..SeedReport::default()
+        let linear = match port.enqueue(TaskSpec::new(LINEAR_TYPE)).await {
+            Ok(id) => id,
+            Err(e) => {
+                return SeedReport {
+                    error: Some(format!("could not queue the linear run: {e}")),
+                    ..SeedReport::default()
+                }
+            }
+        };
+        for step in verify_steps(&self.env.content) {
+            let spec = TaskSpec {
+                depends_on: vec![linear.clone()],
+                ..TaskSpec::new(&step.task_type)
+            };
+            if let Err(e) = port.enqueue(spec).await {
+                return SeedReport {
+                    error: Some(format!("could not queue {}: {e}", step.task_type)),
+                    ..SeedReport::default()
+                };
+            }
         }
+        SeedReport::default()
     }
 
-    fn time_limit(&self, _task: &Task) -> Duration {
-        self.time_limit
+    fn time_limit(&self, task: &Task) -> Duration {
+        match task.task_type.as_str() {
+            LINEAR_TYPE => self.time_limit,
+            _ => self.steps.time_limit(task),
+        }
     }
 }

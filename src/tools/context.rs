@@ -144,6 +144,10 @@ pub struct Fences {
     /// Folders served as they are (`public`, `static`): never a place for an env file.
     #[serde(default)]
     pub public_dirs: Vec<String>,
+    /// Files in the run's state folder that agents share (the event plan), as paths
+    /// relative to the app: the only ones there a `write` glob may open up.
+    #[serde(default)]
+    pub state_files: Vec<String>,
 }
 
 /// Limits for the `Bash` tool.

@@ -133,7 +133,8 @@ fn env_path(ctx: &ToolContext, tool_name: &str, raw: &str) -> Result<ProjectPath
             path.display()
         )));
     }
-    check_not_protected(&path)?;
+    // Env files are never shared state: no exception applies.
+    check_not_protected(&path, &[])?;
     Ok(path)
 }
 

@@ -185,7 +185,7 @@ impl Tool for WriteFile {
         let args: WriteInput = input::parse("Write", input)?;
         let path = paths::resolve(&ctx.install_dir, &args.file_path)?;
         check_not_env_file("Write", &path)?;
-        check_write_allowed(&ctx.permissions, &path)?;
+        check_write_allowed(&ctx.permissions, &ctx.fences, &path)?;
         check_executed_config(&ctx.permissions, &ctx.fences, &path)?;
         run_blocking(move || {
             if path.absolute.is_dir() {
@@ -253,7 +253,7 @@ impl Tool for EditFile {
         }
         let path = paths::resolve(&ctx.install_dir, &args.file_path)?;
         check_not_env_file("Edit", &path)?;
-        check_write_allowed(&ctx.permissions, &path)?;
+        check_write_allowed(&ctx.permissions, &ctx.fences, &path)?;
         check_executed_config(&ctx.permissions, &ctx.fences, &path)?;
         check_not_hard_link("Edit", &path)?;
         run_blocking(move || edit(&path, &args)).await

@@ -12,7 +12,8 @@
 //! * **path rule** ([`super::paths`]): the path resolves inside the install dir;
 //! * **env-file rule**: files whose name starts with `.env` are reached only by
 //!   `check_env_keys` / `set_env_values`, never by `Read`/`Write`/`Edit`/`Grep`;
-//! * **protected-dir rule**: nothing is written inside `.git/` or `.posthog-wizard/`;
+//! * **protected-dir rule**: nothing is written inside `.git/` or `.posthog-wizard/`,
+//!   except the content's shared state files (`fences.stateFiles`, exact paths);
 //! * **write rule**: `Write`/`Edit` may only change paths matching a `write` glob;
 //! * **bash rule**: a command runs only if it is one plain command (no chaining,
 //!   substitution or redirection) whose words start with an allowed prefix;
@@ -23,7 +24,7 @@ use std::path::Path;
 
 use globset::{Glob, GlobSetBuilder};
 
-use super::context::{Permissions, Secrets, ToolError};
+use super::context::{Fences, Permissions, Secrets, ToolError};
 use super::paths::{resolve, ProjectPath};
 
 /// Directories no file tool may write into: the repository's own data and the run's state.
@@ -166,8 +167,13 @@ pub fn check_not_hard_link(tool_name: &str, path: &ProjectPath) -> Result<(), To
     Ok(())
 }
 
-/// Refuses any write inside `.git/` or `.posthog-wizard/`, at any depth.
-pub fn check_not_protected(path: &ProjectPath) -> Result<(), ToolError> {
+/// Refuses any write inside `.git/` or `.posthog-wizard/`, at any depth, except to one
+/// of `shared` (the content's state files, matched exactly: the run's own files there,
+/// `queue.json`, the audit log, the handoffs, stay out of every agent's reach).
+pub fn check_not_protected(path: &ProjectPath, shared: &[String]) -> Result<(), ToolError> {
+    if shared.contains(&path.relative) {
+        return Ok(());
+    }
     if let Some(dir) = path
         .relative
         .split('/')
@@ -181,12 +187,17 @@ pub fn check_not_protected(path: &ProjectPath) -> Result<(), ToolError> {
     Ok(())
 }
 
-/// Refuses a `Write`/`Edit` outside the task's `write` globs (and inside protected dirs).
+/// Refuses a `Write`/`Edit` outside the task's `write` globs (and inside protected dirs,
+/// the fences' shared state files aside).
 ///
 /// Globs match the path relative to the install dir; `*` does not cross `/`, `**` does.
 /// An empty `write` list means the task may not write at all.
-pub fn check_write_allowed(perms: &Permissions, path: &ProjectPath) -> Result<(), ToolError> {
-    check_not_protected(path)?;
+pub fn check_write_allowed(
+    perms: &Permissions,
+    fences: &Fences,
+    path: &ProjectPath,
+) -> Result<(), ToolError> {
+    check_not_protected(path, &fences.state_files)?;
     if perms.write.is_empty() {
         return Err(ToolError::Denied(format!(
             "write rule: this task may not write files (its write list is empty), so {} stays unchanged",
@@ -517,9 +528,9 @@ mod tests {
             write: vec!["app/**".into(), "package.json".into()],
             ..Permissions::default()
         };
-        assert!(check_write_allowed(&p, &project("app/a/b/page.tsx")).is_ok());
-        assert!(check_write_allowed(&p, &project("package.json")).is_ok());
-        let err = check_write_allowed(&p, &project("lib/x.ts")).unwrap_err();
+        assert!(check_write_allowed(&p, &Fences::default(), &project("app/a/b/page.tsx")).is_ok());
+        assert!(check_write_allowed(&p, &Fences::default(), &project("package.json")).is_ok());
+        let err = check_write_allowed(&p, &Fences::default(), &project("lib/x.ts")).unwrap_err();
         assert!(matches!(&err, ToolError::Denied(m) if m.contains("app/**, package.json")));
     }
 
@@ -530,7 +541,7 @@ mod tests {
             ..Permissions::default()
         };
         for rel in [".git/config", "sub/.git/HEAD", ".posthog-wizard/queue.json"] {
-            let err = check_write_allowed(&p, &project(rel)).unwrap_err();
+            let err = check_write_allowed(&p, &Fences::default(), &project(rel)).unwrap_err();
             assert!(
                 matches!(&err, ToolError::Denied(m) if m.contains("protected-dir rule")),
                 "{rel}"
@@ -539,8 +550,55 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_state_file_is_the_only_writable_path_in_the_state_folder() {
+        let fences = Fences {
+            state_files: vec![".posthog-wizard/event-plan.json".into()],
+            ..Fences::default()
+        };
+        let everything = Permissions {
+            write: vec!["**".into(), ".posthog-wizard/*".into()],
+            ..Permissions::default()
+        };
+        assert!(check_write_allowed(
+            &everything,
+            &fences,
+            &project(".posthog-wizard/event-plan.json")
+        )
+        .is_ok());
+        for rel in [
+            ".posthog-wizard/queue.json",
+            ".posthog-wizard/audit.jsonl",
+            ".posthog-wizard/handoffs/init.json",
+            "sub/.posthog-wizard/event-plan.json",
+            ".git/event-plan.json",
+        ] {
+            let err = check_write_allowed(&everything, &fences, &project(rel)).unwrap_err();
+            assert!(
+                matches!(&err, ToolError::Denied(m) if m.contains("protected-dir rule")),
+                "{rel}: {err}"
+            );
+        }
+        // The exception lifts the folder rule only: the task's own globs still decide.
+        let other = Permissions {
+            write: vec!["app/**".into()],
+            ..Permissions::default()
+        };
+        let err = check_write_allowed(&other, &fences, &project(".posthog-wizard/event-plan.json"))
+            .unwrap_err();
+        assert!(
+            matches!(&err, ToolError::Denied(m) if m.contains("write rule")),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn empty_write_list_means_no_writes() {
-        let err = check_write_allowed(&Permissions::default(), &project("a.txt")).unwrap_err();
+        let err = check_write_allowed(
+            &Permissions::default(),
+            &Fences::default(),
+            &project("a.txt"),
+        )
+        .unwrap_err();
         assert!(matches!(&err, ToolError::Denied(m) if m.contains("write list is empty")));
     }
 

@@ -1,0 +1,227 @@
+//! The real end to end for a Node server that is not Express: the Fastify sample app
+//! (`examples/fastify-app/`), copied into a fresh git repository, integrated by the
+//! real `wizard integrate` binary with its cassette as the model (the cassette's
+//! `build` step asks the Bash tool for `npm install`, and here it runs). Then the
+//! server is started (`node --env-file=.env server.js`, its own process group), a
+//! user signs up, signs in, adds and completes a to-do and hits the failing route,
+//! and the planned server events and the captured exception must reach a fake
+//! PostHog (the run's `--host`) under that user's id, with the run's token. After the
+//! server is stopped no process may be left in the app's folder.
+//!
+//! It needs the npm registry: without it, a loud SKIPPED banner (a failure with
+//! `WIZARD_E2E_REQUIRE_NPM=1`). It shares the npm cache and the `npm-build` nextest
+//! group with the other registry tests. It prints its wall time.
+
+mod npm_support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use npm_support::{
+    assert_run_succeeded, free_port, git, integrate_with_cassette, processes_in, quiet,
+    registry_reachable_for, sample_app_repo, spawn_in_group, stop_group, wait_for_events,
+    SERVE_LIMIT,
+};
+use serde_json::{json, Value};
+use wizard_fakes::posthog::FakePostHog;
+
+/// The env file the init task writes, and its keys.
+const ENV_FILE: &str = ".env";
+const TOKEN_KEY: &str = "POSTHOG_PROJECT_TOKEN";
+const HOST_KEY: &str = "POSTHOG_HOST";
+/// The planned server events the flow below causes, and the captured exception.
+const EVENTS: [&str; 5] = [
+    "user_signed_up",
+    "user_logged_in",
+    "todo_created",
+    "todo_completed",
+    "$exception",
+];
+
+fn sample_app() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fastify-app")
+}
+
+fn read(app: &Path, rel: &str) -> String {
+    std::fs::read_to_string(app.join(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
+}
+
+#[test]
+fn the_fastify_app_is_integrated_installed_and_sends_server_events_needs_npm_registry() {
+    let test = "the_fastify_app_is_integrated_installed_and_sends_server_events_needs_npm_registry";
+    if !registry_reachable_for(test) {
+        return;
+    }
+    let whole = Instant::now();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let posthog = rt.block_on(FakePostHog::start());
+
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    sample_app_repo(&sample_app(), &app);
+
+    // 1. The run: scripted model, real tools, a real npm install.
+    let token = format!("phc_e2e_{}", uuid::Uuid::new_v4().simple());
+    let out = integrate_with_cassette(
+        "e2e fastify-app",
+        &app,
+        "fastify-app",
+        &token,
+        &posthog.url(),
+    );
+    let (queue, log) = assert_run_succeeded(&app, &out, &token);
+    assert_eq!(queue.run.framework.as_deref(), Some("Node.js (Fastify)"));
+
+    // 2. What the run left: the SDK declared, locked and installed, the env file.
+    let manifest: Value = serde_json::from_str(&read(&app, "package.json")).unwrap();
+    let lock: Value = serde_json::from_str(&read(&app, "package-lock.json")).unwrap();
+    let declared = manifest["dependencies"]["posthog-node"].as_str();
+    assert!(
+        declared.is_some(),
+        "package.json does not declare posthog-node"
+    );
+    assert_eq!(
+        lock["packages"][""]["dependencies"]["posthog-node"].as_str(),
+        declared
+    );
+    assert!(
+        app.join("node_modules/posthog-node/package.json").is_file(),
+        "posthog-node not installed"
+    );
+    assert!(
+        log.contains("bash finished command=npm install exit=0"),
+        "wizard.log does not show `npm install` exiting 0:\n{log}"
+    );
+    let env: BTreeMap<String, String> = dotenvy::from_path_iter(app.join(ENV_FILE))
+        .unwrap()
+        .map(|item| item.unwrap())
+        .collect();
+    assert_eq!(env.get(TOKEN_KEY), Some(&token));
+    assert_eq!(env.get(HOST_KEY), Some(&posthog.url()));
+    assert!(
+        git(&app, &["check-ignore", "-q", ENV_FILE]).success(),
+        "git does not ignore {ENV_FILE}"
+    );
+    assert!(
+        !read(&app, "lib/posthog.js").contains(&token),
+        "the token is in source"
+    );
+
+    // 3. The verify step: the server sends its events to the run's host.
+    let port = free_port();
+    let server = serve(&app, port);
+    let base = format!("http://127.0.0.1:{port}");
+    let result = rt.block_on(sign_up_and_work_through_the_todos(&base));
+    let events = rt.block_on(wait_for_events(&posthog, &EVENTS));
+    stop_group(server);
+    let user_id = result.unwrap_or_else(|e| panic!("the server did not serve the flow: {e}"));
+    for name in EVENTS {
+        let event = events
+            .iter()
+            .find(|e| e["event"] == name)
+            .unwrap_or_else(|| panic!("{name} did not reach PostHog; got {events:?}"));
+        assert_eq!(event["distinct_id"], user_id.as_str(), "{name}: {event}");
+    }
+    assert!(
+        posthog
+            .batches()
+            .iter()
+            .all(|batch| batch.decoded.contains(&token)),
+        "a batch is not sent with the run's token"
+    );
+    let left = processes_in(&app);
+    assert!(left.is_empty(), "processes left in the app: {left:?}");
+    println!(
+        "e2e fastify-app: the whole test took {:.1}s",
+        whole.elapsed().as_secs_f64()
+    );
+}
+
+/// Starts the server as its README says, with the env file the run wrote.
+fn serve(app: &Path, port: u16) -> Child {
+    let mut cmd = quiet("node");
+    cmd.args(["--env-file=.env", "server.js"])
+        .env("PORT", port.to_string())
+        .current_dir(app)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    spawn_in_group(cmd)
+}
+
+/// Signs up, signs in, adds and completes a to-do and calls the failing route;
+/// answers the new user's id.
+async fn sign_up_and_work_through_the_todos(base: &str) -> Result<String, String> {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + SERVE_LIMIT;
+    while client.get(format!("{base}/")).send().await.is_err() {
+        if Instant::now() > deadline {
+            return Err("the server did not start".to_string());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let post = |path: &str, body: Value, token: Option<&str>| {
+        let mut request = client.post(format!("{base}{path}")).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let account = json!({"email": "ada@example.com", "password": "lovelace"});
+    let signed_up = post("/api/signup", account.clone(), None)
+        .await
+        .map_err(|e| e.to_string())?;
+    if signed_up.status() != 201 {
+        return Err(format!("signup answered {}", signed_up.status()));
+    }
+    let signed_up: Value = signed_up.json().await.map_err(|e| e.to_string())?;
+    let user_id = signed_up["user"]["id"]
+        .as_str()
+        .ok_or(format!("signup answered no user id: {signed_up}"))?
+        .to_string();
+    let login: Value = post("/api/login", account, None)
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let token = login["token"]
+        .as_str()
+        .ok_or(format!("login answered no token: {login}"))?;
+    let created = post(
+        "/api/todos",
+        json!({"title": "Write the notes"}),
+        Some(token),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    if created.status() != 201 {
+        return Err(format!("adding a to-do answered {}", created.status()));
+    }
+    let todo: Value = created.json().await.map_err(|e| e.to_string())?;
+    let todo_id = todo["id"].as_str().ok_or(format!("no to-do id: {todo}"))?;
+    let completed = post(
+        &format!("/api/todos/{todo_id}/complete"),
+        json!({}),
+        Some(token),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    if !completed.status().is_success() {
+        return Err(format!(
+            "completing a to-do answered {}",
+            completed.status()
+        ));
+    }
+    let failed = client
+        .get(format!("{base}/api/report"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if failed.status() != 500 {
+        return Err(format!("the failing route answered {}", failed.status()));
+    }
+    Ok(user_id)
+}

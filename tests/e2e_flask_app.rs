@@ -1,0 +1,241 @@
+//! The real end to end for Flask: the sample app (`examples/flask-app/`), copied into a
+//! fresh git repository, integrated by the real `wizard integrate` binary with its
+//! cassette as the model. The cassette's `build` step asks the Bash tool for
+//! `python3 -m venv .venv`, a `.venv` pip install of `requirements.txt`, `compileall`
+//! and an import of the app, and here they run. Then the app is served with `flask run`
+//! (which loads `.env`; its own process group), a user signs in, adds a bookmark through
+//! the form and archives it through the JSON API, and the planned server events must
+//! reach a fake PostHog (the run's `--host`) under the signed-in user's id, with the
+//! run's token. After the server is stopped no process may be left in the app's folder.
+//!
+//! It needs the Python package index: without it, a loud SKIPPED banner (a failure
+//! with `WIZARD_E2E_REQUIRE_NPM=1`, the switch every registry e2e test shares). pip's
+//! cache is shared with later runs under Cargo's target tmp dir, and the test runs in
+//! the `npm-build` nextest group, one registry test at a time. It prints its wall time.
+
+mod npm_support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use npm_support::{
+    assert_run_succeeded, free_port, git, integrate_with_cassette, pip_index_reachable_for,
+    processes_in, quiet, sample_app_repo, spawn_in_group, stop_group, wait_for_events, SERVE_LIMIT,
+};
+use serde_json::Value;
+use wizard_fakes::posthog::FakePostHog;
+
+/// The env file the init task writes, and its keys.
+const ENV_FILE: &str = ".env";
+const TOKEN_KEY: &str = "POSTHOG_PROJECT_TOKEN";
+const HOST_KEY: &str = "POSTHOG_HOST";
+/// The commands the cassette's build step runs, each of which must exit 0.
+const BUILD_COMMANDS: [&str; 4] = [
+    "python3 -m venv .venv",
+    ".venv/bin/pip install -r requirements.txt",
+    ".venv/bin/python -m compileall -q app.py store.py",
+    ".venv/bin/python -c \"import app\"",
+];
+/// The planned server events the flow below causes.
+const EVENTS: [&str; 3] = ["user_logged_in", "bookmark_added", "bookmark_archived"];
+/// The sample app's seeded user (`store.py`).
+const USER_ID: &str = "usr_1";
+const USER_FORM: &str = "email=ada%40example.com&password=lovelace";
+
+fn sample_app() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/flask-app")
+}
+
+fn read(app: &Path, rel: &str) -> String {
+    std::fs::read_to_string(app.join(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
+}
+
+#[test]
+fn the_flask_app_is_integrated_installed_and_sends_server_events_needs_pip_index() {
+    let test = "the_flask_app_is_integrated_installed_and_sends_server_events_needs_pip_index";
+    if !pip_index_reachable_for(test, "posthog") {
+        return;
+    }
+    let whole = Instant::now();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let posthog = rt.block_on(FakePostHog::start());
+
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    sample_app_repo(&sample_app(), &app);
+
+    // 1. The run: scripted model, real tools, a real venv and pip install.
+    let token = format!("phc_e2e_{}", uuid::Uuid::new_v4().simple());
+    let out = integrate_with_cassette("e2e flask-app", &app, "flask-app", &token, &posthog.url());
+    let (queue, log) = assert_run_succeeded(&app, &out, &token);
+
+    // 2. What the run left: the SDK declared and installed, the env file, the commands.
+    assert!(
+        read(&app, "requirements.txt")
+            .lines()
+            .any(|l| l.trim().starts_with("posthog")),
+        "requirements.txt does not declare posthog"
+    );
+    for command in BUILD_COMMANDS {
+        let ok = format!("bash finished command={command} exit=0");
+        assert!(
+            log.contains(&ok),
+            "wizard.log does not show `{command}` exiting 0:\n{log}"
+        );
+    }
+    let sdk = quiet(app.join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import posthog.version; print(posthog.version.VERSION)",
+        ])
+        .current_dir(&app)
+        .output()
+        .unwrap();
+    assert!(
+        sdk.status.success(),
+        "posthog is not installed in .venv: {}",
+        String::from_utf8_lossy(&sdk.stderr)
+    );
+    // The npm build check does not apply to a Python app: recorded as not run, not failed.
+    let build = queue.tasks.iter().find(|t| t.task_type == "build").unwrap();
+    let checks = &build.handoff.as_ref().expect("build's handoff").checks;
+    assert!(
+        !checks.is_empty() && checks.iter().all(|c| c.not_run.is_some()),
+        "build's npm check should be recorded as not run: {checks:?}"
+    );
+    let env: BTreeMap<String, String> = dotenvy::from_path_iter(app.join(ENV_FILE))
+        .unwrap()
+        .map(|item| item.unwrap())
+        .collect();
+    assert_eq!(env.get(TOKEN_KEY), Some(&token));
+    assert_eq!(env.get(HOST_KEY), Some(&posthog.url()));
+    assert!(
+        git(&app, &["check-ignore", "-q", ENV_FILE]).success(),
+        "git does not ignore {ENV_FILE}"
+    );
+    assert!(
+        !read(&app, "app.py").contains(&token),
+        "the token is in source"
+    );
+    let report = read(&app, "posthog-setup-report.md");
+    for event in EVENTS {
+        assert!(report.contains(event), "the report does not list {event}");
+    }
+
+    // 3. The verify step: the served app sends its events to the run's host.
+    let port = free_port();
+    let server = serve(&app, port);
+    let base = format!("http://127.0.0.1:{port}");
+    let result = rt.block_on(sign_in_add_and_archive_a_bookmark(&base));
+    let events = rt.block_on(wait_for_events(&posthog, &EVENTS));
+    stop_group(server);
+    result.unwrap_or_else(|e| panic!("the app did not serve the flow: {e}"));
+    for name in EVENTS {
+        let event = events
+            .iter()
+            .find(|e| e["event"] == name)
+            .unwrap_or_else(|| panic!("{name} did not reach PostHog; got {events:?}"));
+        assert_eq!(event["distinct_id"], USER_ID, "{name}: {event}");
+    }
+    assert!(
+        posthog
+            .batches()
+            .iter()
+            .all(|batch| batch.decoded.contains(&token)),
+        "a batch is not sent with the run's token"
+    );
+    let left = processes_in(&app);
+    assert!(left.is_empty(), "processes left in the app: {left:?}");
+    println!(
+        "e2e flask-app: the whole test took {:.1}s",
+        whole.elapsed().as_secs_f64()
+    );
+}
+
+/// Starts `flask run` on `port` in its own process group (it loads `.env`).
+fn serve(app: &Path, port: u16) -> Child {
+    let mut cmd = quiet(app.join(".venv/bin/flask"));
+    cmd.args(["--app", "app", "run", "--host", "127.0.0.1", "--port"])
+        .arg(port.to_string())
+        .current_dir(app)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    spawn_in_group(cmd)
+}
+
+/// Signs in through the login form, adds a bookmark through the bookmarks form, and
+/// archives it through the JSON API.
+async fn sign_in_add_and_archive_a_bookmark(base: &str) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + SERVE_LIMIT;
+    while client
+        .get(format!("{base}/api/health"))
+        .send()
+        .await
+        .is_err()
+    {
+        if Instant::now() > deadline {
+            return Err("the server did not start".to_string());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let form = "application/x-www-form-urlencoded";
+    let login = client
+        .post(format!("{base}/login"))
+        .header("content-type", form)
+        .body(USER_FORM)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if login.status() != 302 {
+        return Err(format!("login answered {}", login.status()));
+    }
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .ok_or("login set no session cookie")?
+        .to_string();
+    let added = client
+        .post(format!("{base}/bookmarks"))
+        .header("content-type", form)
+        .header("cookie", &cookie)
+        .body("url=https%3A%2F%2Fposthog.com%2Fdocs&title=PostHog+docs")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if added.status() != 302 {
+        return Err(format!("adding a bookmark answered {}", added.status()));
+    }
+    let bookmarks: Value = client
+        .get(format!("{base}/api/bookmarks"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let id = bookmarks[0]["id"]
+        .as_str()
+        .ok_or(format!("no bookmark in /api/bookmarks: {bookmarks}"))?;
+    let archived = client
+        .post(format!("{base}/api/bookmarks/{id}/archive"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !archived.status().is_success() {
+        return Err(format!(
+            "archiving the bookmark answered {}",
+            archived.status()
+        ));
+    }
+    Ok(())
+}
