@@ -62,7 +62,7 @@ fn integrated_offline(name: &str, framework: &str) -> (tempfile::TempDir, std::p
     let outcome = queue.outcome.expect("an outcome");
     assert_eq!(outcome.verdict, Verdict::Success, "{}", outcome.message);
     assert_eq!(
-        queue.framework.as_deref(),
+        queue.run.framework.as_deref(),
         Some(framework),
         "detection ran on the copied app"
     );

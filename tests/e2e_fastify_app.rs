@@ -72,7 +72,7 @@ fn the_fastify_app_is_integrated_installed_and_sends_server_events_needs_npm_reg
         &posthog.url(),
     );
     let (queue, log) = assert_run_succeeded(&app, &out, &token);
-    assert_eq!(queue.framework.as_deref(), Some("Node.js (Fastify)"));
+    assert_eq!(queue.run.framework.as_deref(), Some("Node.js (Fastify)"));
 
     // 2. What the run left: the SDK declared, locked and installed, the env file.
     let manifest: Value = serde_json::from_str(&read(&app, "package.json")).unwrap();

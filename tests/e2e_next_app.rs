@@ -523,8 +523,8 @@ fn orchestrator_with_cap_two_integrates_and_builds_the_sample_app_needs_npm_regi
     assert_integrated_and_built(&run);
     assert_events_verified(&run, &fake);
     let queue = run.queue();
-    assert_eq!(queue.variant, Variant::Orchestrator);
-    assert_eq!(queue.concurrency, 2);
+    assert_eq!(queue.run.variant, Variant::Orchestrator);
+    assert_eq!(queue.run.concurrency, 2);
     assert!(queue.tasks.len() > 1, "the orchestrator ran one task only");
 }
 
@@ -538,7 +538,7 @@ fn linear_integrates_and_builds_the_sample_app_needs_npm_registry() {
     let run = integrate("linear", &["--linear"], &fake.url());
     assert_integrated_and_built(&run);
     let queue = run.queue();
-    assert_eq!(queue.variant, Variant::Linear);
+    assert_eq!(queue.run.variant, Variant::Linear);
     let ids: Vec<&str> = queue.tasks.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(
         ids,

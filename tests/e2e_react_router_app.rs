@@ -131,7 +131,7 @@ fn the_react_router_app_is_integrated_built_typechecked_and_sends_server_events_
         failures.join("\n")
     );
     let queue: QueueFile = serde_json::from_str(&read(&app, ".posthog-wizard/queue.json")).unwrap();
-    assert_eq!(queue.variant, Variant::Orchestrator);
+    assert_eq!(queue.run.variant, Variant::Orchestrator);
     let outcome = queue.outcome.as_ref().expect("an outcome");
     assert_eq!(outcome.verdict, Verdict::Success, "{}", outcome.message);
     assert!(

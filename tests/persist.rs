@@ -186,7 +186,7 @@ async fn queue_json_has_the_documented_shape_and_round_trips() {
     assert_eq!(file.outcome.as_ref().unwrap().verdict, Verdict::Failed);
     let mirror = final_tasks(&run.events);
     for t in &file.tasks {
-        assert_eq!(t, &mirror[&t.id], "queue.json agrees with the events");
+        assert_eq!(&**t, &mirror[&t.id], "queue.json agrees with the events");
     }
 }
 
@@ -283,7 +283,7 @@ async fn queue_json_parses_after_every_write() {
         let mirror = final_tasks(&recorded[..=i]);
         assert_eq!(file.tasks.len(), mirror.len());
         for t in &file.tasks {
-            assert_eq!(t, &mirror[&t.id]);
+            assert_eq!(&**t, &mirror[&t.id]);
         }
     }
     assert!(writes > 10, "{writes} writes");
@@ -573,4 +573,41 @@ fn a_torn_last_line_is_cut_before_the_next_event_is_appended() {
         })
         .collect();
     assert_eq!(seqs, [1, 2]);
+}
+
+#[test]
+fn a_torn_line_longer_than_a_read_block_is_cut_back_to_the_last_whole_line() {
+    // The tail is read backwards in 64 KB blocks: a torn line of 100 KB spans two.
+    let dir = tempfile::tempdir().unwrap();
+    let event = |seq: u64, label: String| QueueEvent {
+        seq,
+        t_ms: seq,
+        kind: EventKind::TaskRelabeled {
+            task_id: "install".into(),
+            label,
+        },
+    };
+    let mut text = String::new();
+    for seq in 1..=2000 {
+        text.push_str(&serde_json::to_string(&event(seq, format!("label {seq}"))).unwrap());
+        text.push('\n');
+    }
+    let torn = serde_json::to_string(&event(2001, "x".repeat(100_000))).unwrap();
+    text.push_str(&torn[..torn.len() - 10]);
+    std::fs::write(dir.path().join("audit.jsonl"), &text).unwrap();
+
+    let mut log = wizard::actors::persist::AuditLog::new(dir.path());
+    log.append(&event(2001, "after the cut".into()));
+    assert_eq!(log.error(), None);
+    let seqs: Vec<u64> = std::fs::read_to_string(dir.path().join("audit.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<QueueEvent>(l)
+                .expect("every line parses")
+                .seq
+        })
+        .collect();
+    assert_eq!(seqs.len(), 2001);
+    assert_eq!(seqs.last(), Some(&2001));
 }

@@ -161,7 +161,7 @@ fn pump(q: &mut QueueState, running: &mut Vec<Task>, cap: usize) -> Result<(), T
                 d.status.name()
             );
         }
-        running.push(task);
+        running.push(Task::clone(&task));
     }
     prop_assert!(
         running.len() <= cap,

@@ -72,7 +72,7 @@ fn no_report() -> AttemptEnd {
 fn start_all(q: &mut QueueState) -> Vec<TaskId> {
     let mut ids = Vec::new();
     while let Some((task, _, _)) = q.start_next() {
-        ids.push(task.id);
+        ids.push(task.id.clone());
     }
     ids
 }

@@ -91,7 +91,7 @@ fn a_rerun_killed_and_resumed_never_mixes_with_the_run_before() {
     assert_eq!(archived.len(), 1, "run 1 was moved aside: {archived:?}");
     let old: QueueFile =
         serde_json::from_slice(&std::fs::read(archived[0].join("queue.json")).unwrap()).unwrap();
-    assert_eq!(old.run_id, first.run_id);
+    assert_eq!(old.run.run_id, first.run.run_id);
 
     let out = wizard()
         .arg("resume")
@@ -103,7 +103,10 @@ fn a_rerun_killed_and_resumed_never_mixes_with_the_run_before() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let second = queue(app.path());
-    assert_ne!(second.run_id, first.run_id, "run 2 is a run of its own");
+    assert_ne!(
+        second.run.run_id, first.run.run_id,
+        "run 2 is a run of its own"
+    );
     assert_eq!(second.outcome.as_ref().unwrap().verdict, Verdict::Success);
     assert!(
         second
@@ -119,7 +122,7 @@ fn a_rerun_killed_and_resumed_never_mixes_with_the_run_before() {
     );
     let log = std::fs::read_to_string(state(app.path()).join("audit.jsonl")).unwrap();
     assert!(
-        !log.contains(&first.run_id),
+        !log.contains(&first.run.run_id),
         "run 1's events are not in run 2's log"
     );
 }
@@ -260,14 +263,14 @@ fn a_damaged_line_mid_log_is_reported_and_later_events_are_replayed() {
     let install = file.tasks[0].clone();
     file.tasks.clear();
     write_queue(dir.path(), &file);
-    let mut log = AuditLog::new(dir.path()).for_run(&file.run_id);
+    let mut log = AuditLog::new(dir.path()).for_run(&file.run.run_id);
     log.append(&event(1, EventKind::RunStarted { run: run_info(1) }));
     log.append(&event(2, EventKind::TaskEnqueued { task: install }));
     drop(log);
     let mut text = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
     text.push_str("{\"seq\": 3, \"event\": \"task_enq\n");
     std::fs::write(dir.path().join("audit.jsonl"), text).unwrap();
-    let mut log = AuditLog::new(dir.path()).for_run(&file.run_id);
+    let mut log = AuditLog::new(dir.path()).for_run(&file.run.run_id);
     log.append(&event(4, EventKind::TaskEnqueued { task: build }));
     drop(log);
 

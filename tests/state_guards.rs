@@ -76,10 +76,10 @@ fn attempt_counts_from_a_saved_queue_cannot_overflow_the_start_counter() {
     q.enqueue(&by, TaskSpec::new("install")).unwrap();
     q.enqueue(&by, TaskSpec::new("build")).unwrap();
     let mut tasks = q.tasks().to_vec();
-    tasks[0].attempts = u32::MAX;
-    tasks[1].attempts = 7;
-    tasks[1].usage.input_tokens = u64::MAX;
-    tasks[0].usage.input_tokens = u64::MAX;
+    std::sync::Arc::make_mut(&mut tasks[0]).attempts = u32::MAX;
+    std::sync::Arc::make_mut(&mut tasks[1]).attempts = 7;
+    std::sync::Arc::make_mut(&mut tasks[1]).usage.input_tokens = u64::MAX;
+    std::sync::Arc::make_mut(&mut tasks[0]).usage.input_tokens = u64::MAX;
     let (state, _) = QueueState::restore(QueueLimits::default(), catalogue(), tasks, true);
     assert_eq!(state.spent().0, u64::MAX);
     assert!(

@@ -123,14 +123,14 @@ fn run_events() -> Vec<QueueEvent> {
             2,
             1_100,
             EventKind::TaskEnqueued {
-                task: task("install", "install", TaskStatus::Pending),
+                task: task("install", "install", TaskStatus::Pending).into(),
             },
         ),
         event(
             3,
             1_500,
             EventKind::TaskStarted {
-                task: task("install", "install", TaskStatus::Running),
+                task: task("install", "install", TaskStatus::Running).into(),
             },
         ),
         event(
@@ -147,18 +147,30 @@ fn run_events() -> Vec<QueueEvent> {
             5,
             4_000,
             EventKind::TaskCompleted {
-                task: task("install", "install", TaskStatus::Completed),
+                task: task("install", "install", TaskStatus::Completed).into(),
             },
         ),
         event(
             6,
             4_100,
             EventKind::TaskStarted {
-                task: task("init", "init", TaskStatus::Running),
+                task: task("init", "init", TaskStatus::Running).into(),
             },
         ),
-        event(7, 9_000, EventKind::TaskFailed { task: failed }),
-        event(8, 9_010, EventKind::TaskSkipped { task: skipped }),
+        event(
+            7,
+            9_000,
+            EventKind::TaskFailed {
+                task: failed.into(),
+            },
+        ),
+        event(
+            8,
+            9_010,
+            EventKind::TaskSkipped {
+                task: skipped.into(),
+            },
+        ),
         event(9, 9_020, EventKind::RunFinished { outcome }),
     ]
 }

@@ -5,6 +5,7 @@
 //! TelemetryActor subscribe to [`QueueEvent`](crate::messages::QueueEvent)s
 //! and own nothing.
 
+pub mod audit;
 pub mod orchestrator;
 pub mod persist;
 pub mod queue;

@@ -19,12 +19,20 @@
 //! `queue.json` loses nothing: the audit log is the write-ahead log, and
 //! resume replays what the file had not caught yet.
 //!
+//! The snapshot rate also follows the events: while events keep coming, a
+//! write waits until at least a [`SNAPSHOT_SHARE`]th of the queue's size in
+//! events arrived since the last one, so each byte written stands for a
+//! bounded number of events and the total written stays linear in the
+//! number of events however long the run. When events stop for [`QUIET`],
+//! the pending write happens anyway (a slow, real run keeps its file fresh).
+//!
 //! `audit.jsonl` is not written here: it is the write-ahead log, appended by
-//! the queue through an [`AuditLog`] before any subscriber sees the event, so
-//! whatever the user saw is on disk even if the process is killed next.
+//! its own thread ([`AuditWriter`](super::audit::AuditWriter)) through an
+//! [`AuditLog`]. The persister receives each event from that writer once it
+//! is written, so `queue.json` and the handoffs never get ahead of the log.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -73,6 +81,12 @@ pub mod files {
 /// of the persister's time, however large the queue grows.
 pub const WRITE_COST_FACTOR: u32 = 9;
 
+/// While events keep coming, a snapshot waits for `tasks / SNAPSHOT_SHARE` events.
+pub const SNAPSHOT_SHARE: usize = 4;
+
+/// A pending snapshot is written once no event came for this long.
+pub const QUIET: Duration = Duration::from_millis(200);
+
 /// The persister.
 pub struct PersistActor {
     dir: PathBuf,
@@ -83,6 +97,9 @@ pub struct PersistActor {
     /// The timer of the pending write.
     timer: Option<SpawnHandle>,
     coalesce: Duration,
+    /// Transitions since the last `queue.json` write, and when the last one came.
+    events_since: usize,
+    last_event: Instant,
     /// How long the last `queue.json` write took (serialising included).
     last_write_cost: Duration,
     /// Every distinct write error of the run, in order: a later good write clears none.
@@ -101,6 +118,8 @@ impl PersistActor {
             due: None,
             timer: None,
             coalesce: Duration::from_millis(50),
+            events_since: 0,
+            last_event: Instant::now(),
             last_write_cost: Duration::ZERO,
             errors: Vec::new(),
             stats: PersistStats::default(),
@@ -170,6 +189,11 @@ impl PersistActor {
                 let left = due.saturating_duration_since(Instant::now());
                 self.timer = Some(ctx.run_later(left, Self::on_timer));
             }
+            // Events still come, and too few for a snapshot: wait for quiet.
+            Some(_) if !self.enough_events() && self.last_event.elapsed() < QUIET => {
+                let left = QUIET.saturating_sub(self.last_event.elapsed());
+                self.timer = Some(ctx.run_later(left, Self::on_timer));
+            }
             Some(_) => {
                 self.due = None;
                 self.write_queue();
@@ -181,9 +205,15 @@ impl PersistActor {
     /// Writes now if the pending write is due (from the event handler, which
     /// keeps running while a busy mailbox keeps the timer from firing).
     fn write_if_due(&mut self, ctx: &mut Context<Self>) {
-        if self.due.is_some_and(|due| Instant::now() >= due) {
+        if self.due.is_some_and(|due| Instant::now() >= due) && self.enough_events() {
             self.write_now(ctx);
         }
+    }
+
+    /// True once enough events arrived since the last write for a busy run to
+    /// snapshot: a share of the queue's size, so bytes written stay linear in events.
+    fn enough_events(&self) -> bool {
+        self.events_since.saturating_mul(SNAPSHOT_SHARE) >= self.mirror.file().tasks.len()
     }
 
     /// Writes now and forgets the pending write.
@@ -212,6 +242,7 @@ impl PersistActor {
         match result {
             Ok(bytes) => {
                 self.dirty = false;
+                self.events_since = 0;
                 self.stats.queue_writes += 1;
                 self.stats.queue_bytes += bytes;
             }
@@ -262,6 +293,8 @@ impl Handler<QueueEvent> for PersistActor {
             return;
         }
         self.dirty = true;
+        self.events_since += 1;
+        self.last_event = Instant::now();
         if matches!(event.kind, EventKind::RunFinished { .. }) {
             self.write_now(ctx);
             return;
@@ -299,9 +332,11 @@ impl Handler<GetStats> for PersistActor {
     }
 }
 
-/// The write-ahead event log (`audit.jsonl`): one JSON object per line,
-/// appended with a single write and flushed, so a kill leaves at most one torn
-/// last line. The queue appends each event here before broadcasting it.
+/// The write-ahead event log (`audit.jsonl`): one JSON object per line.
+/// Lines are gathered with [`encode`](Self::encode) and appended with one
+/// write and one flush by [`write_encoded`](Self::write_encoded), so a kill
+/// leaves at most one torn last line. The queue appends through an
+/// [`AuditWriter`](super::audit::AuditWriter), which owns one on its own thread.
 #[derive(Debug)]
 pub struct AuditLog {
     path: PathBuf,
@@ -309,6 +344,8 @@ pub struct AuditLog {
     errors: Vec<String>,
     /// Written on every line as `run_id`, so a resume never replays another run's events.
     run_id: Option<String>,
+    /// Lines encoded and not yet written.
+    pending: Vec<u8>,
 }
 
 impl AuditLog {
@@ -319,6 +356,7 @@ impl AuditLog {
             file: None,
             errors: Vec::new(),
             run_id: None,
+            pending: Vec::new(),
         }
     }
 
@@ -328,22 +366,57 @@ impl AuditLog {
         self
     }
 
-    /// Appends one event. A failure is logged and remembered; the run goes on.
+    /// Appends one event now. A failure is logged and remembered; the run goes on.
     pub fn append(&mut self, event: &QueueEvent) {
-        if let Err(e) = self.try_append(event) {
-            let msg = format!("could not append to {}: {e}", self.path.display());
-            tracing::error!("{msg}");
-            self.remember(msg);
+        self.encode(event);
+        self.write_encoded();
+    }
+
+    /// Adds one event's line to the pending batch; returns the batch's size in bytes.
+    pub fn encode(&mut self, event: &QueueEvent) -> usize {
+        let start = self.pending.len();
+        if let Err(e) = self.encode_line(event) {
+            self.pending.truncate(start);
+            self.fail(e);
+        }
+        self.pending.len()
+    }
+
+    fn encode_line(&mut self, event: &QueueEvent) -> io::Result<()> {
+        match &self.run_id {
+            Some(id) => {
+                // `{"run_id":"…",` then the event's fields: the event is always a JSON object.
+                let event_json = serde_json::to_vec(event).map_err(io::Error::other)?;
+                if event_json.first() != Some(&b'{') {
+                    return Err(io::Error::other("an event is not a JSON object"));
+                }
+                self.pending.extend_from_slice(b"{\"run_id\":");
+                serde_json::to_writer(&mut self.pending, id).map_err(io::Error::other)?;
+                if event_json.len() > 2 {
+                    self.pending.push(b',');
+                }
+                self.pending.extend_from_slice(&event_json[1..]);
+            }
+            None => serde_json::to_writer(&mut self.pending, event).map_err(io::Error::other)?,
+        }
+        self.pending.push(b'\n');
+        Ok(())
+    }
+
+    /// Writes the pending batch with one write and one flush. A failure is
+    /// logged and remembered, and the batch is dropped; the run goes on.
+    pub fn write_encoded(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let result = self.write_pending();
+        self.pending.clear();
+        if let Err(e) = result {
+            self.fail(e);
         }
     }
 
-    fn remember(&mut self, msg: String) {
-        if !self.errors.contains(&msg) {
-            self.errors.push(msg);
-        }
-    }
-
-    fn try_append(&mut self, event: &QueueEvent) -> io::Result<()> {
+    fn write_pending(&mut self) -> io::Result<()> {
         if self.file.is_none() {
             if let Some(dir) = self.path.parent() {
                 fs::create_dir_all(dir)?;
@@ -356,26 +429,23 @@ impl AuditLog {
                     .open(&self.path)?,
             );
         }
-        let event_json = serde_json::to_vec(event).map_err(io::Error::other)?;
-        let mut line = match &self.run_id {
-            // `{"run_id":"…",` then the event's fields: the event is always a JSON object.
-            Some(id) if event_json.first() == Some(&b'{') => {
-                let mut line = b"{\"run_id\":".to_vec();
-                serde_json::to_writer(&mut line, id).map_err(io::Error::other)?;
-                if event_json.len() > 2 {
-                    line.push(b',');
-                }
-                line.extend_from_slice(&event_json[1..]);
-                line
-            }
-            _ => event_json,
-        };
-        line.push(b'\n');
         if let Some(f) = self.file.as_mut() {
-            f.write_all(&line)?;
+            f.write_all(&self.pending)?;
             f.flush()?;
         }
         Ok(())
+    }
+
+    fn fail(&mut self, e: io::Error) {
+        let msg = format!("could not append to {}: {e}", self.path.display());
+        tracing::error!("{msg}");
+        self.remember(msg);
+    }
+
+    fn remember(&mut self, msg: String) {
+        if !self.errors.contains(&msg) {
+            self.errors.push(msg);
+        }
     }
 
     /// Forces the log to disk (end of run).
@@ -400,21 +470,38 @@ impl AuditLog {
 
 /// Cuts a half-written last line (power loss, a full disk) back to the last newline,
 /// so the next event starts a line of its own instead of gluing onto the torn one.
+/// Reads only the file's tail, block by block from the end, never the whole log.
 fn cut_torn_tail(path: &Path) -> io::Result<()> {
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
+    const BLOCK: u64 = 64 * 1024;
+    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
-    if bytes.is_empty() || bytes.ends_with(b"\n") {
+    let len = file.metadata()?.len();
+    if len == 0 {
         return Ok(());
     }
-    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    tracing::warn!(path = %path.display(), cut = bytes.len() - keep, "cutting a torn last line from the event log");
-    OpenOptions::new()
-        .write(true)
-        .open(path)?
-        .set_len(keep as u64)
+    let mut end = len;
+    let mut block = Vec::new();
+    let keep = loop {
+        if end == 0 {
+            break 0;
+        }
+        let start = end.saturating_sub(BLOCK);
+        block.resize((end - start) as usize, 0);
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut block)?;
+        if end == len && block.last() == Some(&b'\n') {
+            return Ok(());
+        }
+        if let Some(i) = block.iter().rposition(|&b| b == b'\n') {
+            break start + i as u64 + 1;
+        }
+        end = start;
+    };
+    tracing::warn!(path = %path.display(), cut = len - keep, "cutting a torn last line from the event log");
+    file.set_len(keep)
 }
 
 /// Creates the state folder with a `.gitignore` of `*`, so the user's repo ignores it

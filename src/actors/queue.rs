@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::persist::AuditLog;
+use super::audit::AuditWriter;
 use crate::cancel::{CancellationToken, Carried};
 use crate::clock;
 use crate::messages::{
@@ -80,7 +80,7 @@ pub struct QueueActor {
     on_finish: Vec<Recipient<RunFinished>>,
     seq: u64,
     budget: Option<Budget>,
-    audit: Option<AuditLog>,
+    audit: Option<AuditWriter>,
     /// The run's token: every attempt's token and the seed's are its children.
     token: CancellationToken,
     seed_token: CancellationToken,
@@ -144,8 +144,8 @@ impl QueueActor {
         self
     }
 
-    /// Appends every event to this write-ahead log before anyone sees it.
-    pub fn with_audit(mut self, audit: AuditLog) -> Self {
+    /// Hands every event to this write-ahead log's writer before anyone sees it.
+    pub fn with_audit(mut self, audit: AuditWriter) -> Self {
         self.audit = Some(audit);
         self
     }
@@ -186,8 +186,10 @@ impl QueueActor {
                 t_ms: clock::now_ms(),
                 kind,
             };
-            if let Some(log) = self.audit.as_mut() {
-                log.append(&event);
+            // Subscribers get the event only once the log's writer has it (the
+            // writer's own downstream, only once it is written).
+            if let Some(log) = &self.audit {
+                log.append(event.clone());
             }
             for s in &self.subscribers {
                 s.do_send(event.clone());
@@ -217,7 +219,7 @@ impl QueueActor {
             let Some(agent) = self.idle.pop() else { break };
             let token = self.token.child_token();
             agent.do_send(RunTask {
-                task: task.clone(),
+                task: Task::clone(&task),
                 ancestors,
                 cancel: Carried(token.clone()),
             });
@@ -244,6 +246,9 @@ impl QueueActor {
             return;
         }
         self.phase = Phase::Draining;
+        if let Some(log) = &self.audit {
+            log.sync_later();
+        }
         self.seed_token.cancel();
         for busy in self.busy.values_mut() {
             busy.stopped = Some(reason.to_string());
@@ -283,16 +288,24 @@ impl QueueActor {
         }]);
         // Whatever still runs for this run (a straggler past the grace, the seed) stops now.
         self.token.cancel();
-        let storage_error = self.audit.as_mut().and_then(|log| {
-            log.sync();
-            (!log.errors().is_empty()).then(|| log.errors().join("\n"))
+        let on_finish = std::mem::take(&mut self.on_finish);
+        let synced = self.audit.take().map(|log| log.sync());
+        // The log's fsync runs on its writer's thread; the run is over once it is done.
+        actix::spawn(async move {
+            let errors = match synced {
+                Some(answer) => answer
+                    .await
+                    .unwrap_or_else(|_| vec!["the event log's writer stopped".to_string()]),
+                None => Vec::new(),
+            };
+            let storage_error = (!errors.is_empty()).then(|| errors.join("\n"));
+            for r in &on_finish {
+                r.do_send(RunFinished {
+                    outcome: outcome.clone(),
+                    storage_error: storage_error.clone(),
+                });
+            }
         });
-        for r in &self.on_finish {
-            r.do_send(RunFinished {
-                outcome: outcome.clone(),
-                storage_error: storage_error.clone(),
-            });
-        }
     }
 
     fn check_budget(&mut self, ctx: &mut Context<Self>) {
@@ -474,7 +487,7 @@ impl Handler<Snapshot> for QueueActor {
     type Result = MessageResult<Snapshot>;
 
     fn handle(&mut self, _msg: Snapshot, _ctx: &mut Self::Context) -> Self::Result {
-        MessageResult(self.state.tasks().to_vec())
+        MessageResult(self.state.tasks().iter().map(|t| Task::clone(t)).collect())
     }
 }
 

@@ -9,9 +9,12 @@
 //! next `o` / `r` / `d` answers it (tasks keep running meanwhile); without a
 //! terminal the ask is dropped, which reads as "not asked". `Flush` restores the terminal; `TakeView` hands the
 //! view to the runner for the reports and the outro.
+//!
+//! Plain and JSON lines go through a [`LineOut`]: a bounded channel to a
+//! writer thread, so a reader that stops reading never stalls this thread
+//! (the queue's and the agents'). `Flush` returns once every line is written.
 
 use std::collections::VecDeque;
-use std::io::Write;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -20,6 +23,7 @@ use crate::clock;
 use crate::messages::{AskUser, EventKind, Flush, Interrupt, QueueEvent, SetInterrupt, TakeView};
 use crate::tools::asks::Answer;
 use crate::ui::lines::{json_line, plain_line};
+use crate::ui::output::LineOut;
 use crate::ui::terminal::{TerminalUi, UiKey};
 use crate::ui::view::RunView;
 
@@ -45,6 +49,8 @@ pub struct UiActor {
     quit_sent: bool,
     // Asks waiting for a key, the one on screen first.
     asks: VecDeque<AskUser>,
+    /// Plain and JSON lines, written on their own thread.
+    out: Option<LineOut>,
 }
 
 impl UiActor {
@@ -59,19 +65,38 @@ impl UiActor {
             interrupt: None,
             quit_sent: false,
             asks: VecDeque::new(),
+            out: None,
         }
     }
 
     /// Starts from the tasks of a resumed run.
-    pub fn with_tasks(mut self, tasks: &[crate::messages::Task]) -> Self {
+    pub fn with_tasks<T: Clone + Into<std::sync::Arc<crate::messages::Task>>>(
+        mut self,
+        tasks: &[T],
+    ) -> Self {
         self.view.load_tasks(tasks);
         self
     }
 
-    fn print(line: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
+    /// Hands a line to the writer; an activity line may be dropped when the reader is behind.
+    fn print(&mut self, line: String, activity: bool) {
+        match self.out.as_mut() {
+            Some(out) => out.line(line, activity),
+            None => println!("{line}"),
+        }
+    }
+
+    /// Starts the line writer (plain and JSON modes) and keeps it catching up.
+    fn start_lines(&mut self, ctx: &mut Context<Self>) {
+        match LineOut::stdout() {
+            Ok(out) => self.out = Some(out),
+            Err(e) => tracing::warn!("no output thread ({e}); printing directly"),
+        }
+        ctx.run_interval(Duration::from_millis(20), |act, _| {
+            if let Some(out) = act.out.as_mut().filter(|o| o.behind()) {
+                out.catch_up();
+            }
+        });
     }
 
     fn tick(&mut self) {
@@ -123,6 +148,9 @@ impl Actor for UiActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        if matches!(self.mode, UiMode::Plain | UiMode::Json) {
+            self.start_lines(ctx);
+        }
         if self.mode != UiMode::Tui {
             return;
         }
@@ -134,6 +162,7 @@ impl Actor for UiActor {
             Err(e) => {
                 tracing::warn!("no terminal UI ({e}); showing plain lines");
                 self.mode = UiMode::Plain;
+                self.start_lines(ctx);
             }
         }
     }
@@ -150,11 +179,12 @@ impl Handler<QueueEvent> for UiActor {
         // The phase is the view's to fold: seeding ends with `SeedingFinished`, not with
         // the first task, since tasks start while the seed still plans the rest.
         self.view.apply(&event);
+        let activity = matches!(event.kind, EventKind::TaskActivity { .. });
         match self.mode {
-            UiMode::Json => Self::print(&json_line(&event)),
+            UiMode::Json => self.print(json_line(&event), activity),
             UiMode::Plain => {
                 if let Some(line) = plain_line(&event, &self.view) {
-                    Self::print(&line);
+                    self.print(line, activity);
                 }
             }
             UiMode::Tui => {
@@ -193,11 +223,18 @@ impl Handler<SetInterrupt> for UiActor {
 }
 
 impl Handler<Flush> for UiActor {
-    type Result = Result<(), String>;
+    type Result = ResponseFuture<Result<(), String>>;
 
     fn handle(&mut self, _msg: Flush, _ctx: &mut Self::Context) -> Self::Result {
         self.stop_terminal();
-        Ok(())
+        // Waiting for the reader is blocking work: on the blocking pool.
+        let drain = self.out.as_mut().map(LineOut::drain);
+        Box::pin(async move {
+            if let Some(drain) = drain {
+                let _ = tokio::task::spawn_blocking(drain).await;
+            }
+            Ok(())
+        })
     }
 }
 

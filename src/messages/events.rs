@@ -2,11 +2,15 @@
 //!
 //! Events are "fat": a task event carries the whole task after the
 //! transition, so a subscriber (the persister, the UI, resume) can apply it
-//! without asking the queue for anything.
+//! without asking the queue for anything. The task is shared (`Arc`), not
+//! copied: the queue, every event in flight, the persister's mirror and the
+//! UI's view hold one copy of each version of a task between them.
 
 use actix::Message;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use std::sync::Arc;
 
 use super::{Task, TaskId, Usage};
 
@@ -49,12 +53,12 @@ pub enum EventKind {
     /// A task joined the queue.
     TaskEnqueued {
         /// The task as enqueued.
-        task: Task,
+        task: Arc<Task>,
     },
     /// An agent started an attempt.
     TaskStarted {
         /// The task, now running.
-        task: Task,
+        task: Arc<Task>,
     },
     /// A short human phrase about what a running task is doing.
     TaskActivity {
@@ -72,22 +76,22 @@ pub enum EventKind {
     /// A task finished its work.
     TaskCompleted {
         /// The task, completed, with its handoff.
-        task: Task,
+        task: Arc<Task>,
     },
     /// A task failed for good.
     TaskFailed {
         /// The task, failed, with its error.
-        task: Task,
+        task: Arc<Task>,
     },
     /// A task will not run (not needed, or blocked by a failure).
     TaskSkipped {
         /// The task, skipped, with its reason.
-        task: Task,
+        task: Arc<Task>,
     },
     /// An attempt ended without success and the task goes back to pending.
     TaskRequeued {
         /// The task, pending again.
-        task: Task,
+        task: Arc<Task>,
         /// Why the attempt did not succeed.
         reason: String,
     },
@@ -125,7 +129,7 @@ impl EventKind {
     }
 
     /// The task this event is about, if any.
-    pub fn task(&self) -> Option<&Task> {
+    pub fn task(&self) -> Option<&Arc<Task>> {
         match self {
             EventKind::TaskEnqueued { task }
             | EventKind::TaskStarted { task }
@@ -174,11 +178,16 @@ pub struct RunInfo {
     /// The detected framework, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub framework: Option<String>,
-    /// How many tasks may run at once.
+    /// How many tasks may run at once (1 in files that predate the field).
+    #[serde(default = "one")]
     pub concurrency: usize,
     /// A fingerprint of the content the run started with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_hash: Option<String>,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// How a run ended.

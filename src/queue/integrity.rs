@@ -7,6 +7,7 @@
 //! by putting dependencies first, saying so. The queue's readiness counts rely
 //! on that order, so a task never runs before what it depends on.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeSet, HashMap};
 
 use crate::messages::Task;
@@ -33,16 +34,16 @@ pub enum IntegrityError {
 /// Checks `tasks` and reorders them so every task comes after its dependencies
 /// (the given order kept where it already holds). Returns whether the order
 /// changed; on an error the tasks are left as they were.
-pub fn dependency_order(tasks: &mut Vec<Task>) -> Result<bool, IntegrityError> {
+pub fn dependency_order<T: Borrow<Task>>(tasks: &mut Vec<T>) -> Result<bool, IntegrityError> {
     let mut index: HashMap<&str, usize> = HashMap::with_capacity(tasks.len());
-    for (i, t) in tasks.iter().enumerate() {
+    for (i, t) in tasks.iter().map(Borrow::borrow).enumerate() {
         if index.insert(t.id.as_str(), i).is_some() {
             return Err(IntegrityError::DuplicateId(t.id.clone()));
         }
     }
     let mut unmet = vec![0usize; tasks.len()];
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); tasks.len()];
-    for (i, t) in tasks.iter().enumerate() {
+    for (i, t) in tasks.iter().map(Borrow::borrow).enumerate() {
         let mut seen = BTreeSet::new();
         for dep in &t.depends_on {
             let Some(&d) = index.get(dep.as_str()) else {
@@ -72,14 +73,14 @@ pub fn dependency_order(tasks: &mut Vec<Task>) -> Result<bool, IntegrityError> {
     if order.len() < tasks.len() {
         let stuck: Vec<String> = (0..tasks.len())
             .filter(|&i| unmet[i] > 0)
-            .map(|i| tasks[i].id.clone())
+            .map(|i| tasks[i].borrow().id.clone())
             .take(5)
             .collect();
         return Err(IntegrityError::Cycle(stuck.join(", ")));
     }
     let changed = order.iter().enumerate().any(|(pos, &i)| pos != i);
     if changed {
-        let mut slots: Vec<Option<Task>> = std::mem::take(tasks).into_iter().map(Some).collect();
+        let mut slots: Vec<Option<T>> = std::mem::take(tasks).into_iter().map(Some).collect();
         *tasks = order.into_iter().filter_map(|i| slots[i].take()).collect();
     }
     Ok(changed)

@@ -6,6 +6,7 @@
 //! nothing.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::messages::{EventKind, QueueEvent, QueueFile};
 
@@ -47,14 +48,14 @@ impl Mirror {
         self.file.last_seq = event.seq;
         match &event.kind {
             EventKind::RunStarted { run } | EventKind::RunResumed { run, .. } => {
-                self.file.concurrency = run.concurrency;
-                self.file.framework = run.framework.clone();
-                self.file.content_hash = run.content_hash.clone();
+                self.file.run.concurrency = run.concurrency;
+                self.file.run.framework = run.framework.clone();
+                self.file.run.content_hash = run.content_hash.clone();
                 self.file.outcome = None;
             }
             EventKind::TaskRelabeled { task_id, label } => {
                 if let Some(&i) = self.index.get(task_id) {
-                    self.file.tasks[i].label = label.clone();
+                    Arc::make_mut(&mut self.file.tasks[i]).label = label.clone();
                 }
             }
             EventKind::RunFinished { outcome } => self.file.outcome = Some(outcome.clone()),

@@ -1,14 +1,16 @@
 //! [`QueueState`]: every task of a run and the rules that move them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::{canonical_json, closest, GuardError, QueryError, QueueLimits};
 use crate::messages::{
-    app_tag, AttemptEnd, Enqueuer, EventKind, HandoffQuery, Problem, ReportStatus, RunOutcome,
-    Task, TaskError, TaskHandoff, TaskId, TaskSpec, TaskStatus, Usage, Verdict, SINGLE_APP,
+    app_tag, AttemptEnd, Enqueuer, EventKind, Handoff, HandoffQuery, Problem, ReportStatus,
+    RunOutcome, Task, TaskError, TaskHandoff, TaskId, TaskSpec, TaskStatus, Usage, Verdict,
+    SINGLE_APP,
 };
 
 /// What the queue knows about a task type: enough to fill in a task.
@@ -80,11 +82,14 @@ pub struct Halt {
 }
 
 /// Every task of a run, with the indexes that keep transitions cheap.
+///
+/// Tasks are shared (`Arc`) with the events that carry them: a transition
+/// copies the task only while a subscriber still holds its previous version.
 #[derive(Debug, Clone)]
 pub struct QueueState {
     limits: QueueLimits,
     catalogue: Catalogue,
-    tasks: Vec<Task>,
+    tasks: Vec<Arc<Task>>,
     index: HashMap<TaskId, usize>,
     /// Dependencies of each task not yet satisfied.
     unmet: Vec<usize>,
@@ -140,35 +145,36 @@ impl QueueState {
     /// Rebuilds a queue from saved tasks (a resume). Running tasks go back to
     /// pending; their attempt stays counted. When `seeded` is false the seed
     /// runs again and the run waits for it. Returns the ids requeued.
-    pub fn restore(
+    pub fn restore<T: Into<Arc<Task>>>(
         limits: QueueLimits,
         catalogue: Catalogue,
-        saved: Vec<Task>,
+        saved: Vec<T>,
         seeded: bool,
     ) -> (Self, Vec<TaskId>) {
         let mut state = Self::new(limits, catalogue);
         let mut requeued = Vec::new();
         // Resume checked and ordered the file; a caller that did not still gets
         // dependencies first, so none is wired before it exists.
-        let mut saved = saved;
+        let mut saved: Vec<Arc<Task>> = saved.into_iter().map(Into::into).collect();
         let _ = super::dependency_order(&mut saved);
-        for mut task in saved {
-            if task.status == TaskStatus::Running {
+        for mut shared in saved {
+            if shared.status == TaskStatus::Running {
+                let task = Arc::make_mut(&mut shared);
                 task.status = TaskStatus::Pending;
                 task.started_at = None;
                 requeued.push(task.id.clone());
             }
-            state.starts = state.starts.saturating_add(task.attempts);
-            state.spent_usage.add(&task.usage);
-            state.spent_usd += task.cost_usd;
-            state.insert(task);
+            state.starts = state.starts.saturating_add(shared.attempts);
+            state.spent_usage.add(&shared.usage);
+            state.spent_usd += shared.cost_usd;
+            state.insert(shared);
         }
         state.seeding_open = !seeded;
         (state, requeued)
     }
 
     /// Adds a task that passed (or skips) the guards, wiring readiness.
-    fn insert(&mut self, task: Task) -> usize {
+    fn insert(&mut self, task: Arc<Task>) -> usize {
         let pos = self.tasks.len();
         let (prefix, n) = split_id(&task.id, &task.task_type);
         if prefix {
@@ -223,13 +229,18 @@ impl QueueState {
     }
 
     /// Every task, in enqueue order.
-    pub fn tasks(&self) -> &[Task] {
+    pub fn tasks(&self) -> &[Arc<Task>] {
         &self.tasks
     }
 
     /// One task by id.
-    pub fn task(&self, id: &str) -> Option<&Task> {
+    pub fn task(&self, id: &str) -> Option<&Arc<Task>> {
         self.index.get(id).map(|&i| &self.tasks[i])
+    }
+
+    /// The task at `pos`, to change: copied first only if an event still holds it.
+    fn task_mut(&mut self, pos: usize) -> &mut Task {
+        Arc::make_mut(&mut self.tasks[pos])
     }
 
     /// Tasks running now.
@@ -249,8 +260,47 @@ impl QueueState {
     pub fn enqueue(
         &mut self,
         by: &Enqueuer,
-        spec: TaskSpec,
+        mut spec: TaskSpec,
     ) -> Result<(TaskId, Vec<EventKind>), GuardError> {
+        let (depth, info) = self.check_guards(by, &spec)?;
+        let inputs = match std::mem::take(&mut spec.inputs) {
+            serde_json::Value::Null => serde_json::Value::Object(Default::default()),
+            inputs => inputs,
+        };
+        let app = spec.app.take().unwrap_or_else(|| SINGLE_APP.to_string());
+        let key = (dedup_type(&spec.task_type, &app), canonical_json(&inputs));
+        if let Some(&existing) = self.dedup.get(&key) {
+            return Err(GuardError::Duplicate {
+                task_type: spec.task_type,
+                existing: self.tasks[existing].id.clone(),
+            });
+        }
+        let id = match app_tag(&app) {
+            Some(tag) => self.next_id(&format!("{}@{tag}", spec.task_type)),
+            None => self.next_id(&spec.task_type),
+        };
+        let task = self.new_task(id.clone(), by, depth, info, spec, inputs, app);
+        let blocked = matches!(task.status, TaskStatus::Skipped { .. });
+        let pos = self.insert(Arc::new(task));
+        let mut events = vec![EventKind::TaskEnqueued {
+            task: self.tasks[pos].clone(),
+        }];
+        if blocked {
+            events.push(EventKind::TaskSkipped {
+                task: self.tasks[pos].clone(),
+            });
+        }
+        Ok((id, events))
+    }
+
+    /// The guards before the duplicate check, in the order: run full, too
+    /// many enqueues by this task, too deep, unknown type or model, unknown
+    /// dependency. Returns the new task's depth and its type.
+    fn check_guards(
+        &self,
+        by: &Enqueuer,
+        spec: &TaskSpec,
+    ) -> Result<(u32, TaskTypeInfo), GuardError> {
         if self.closed || self.halt.is_some() {
             return Err(GuardError::Closed);
         }
@@ -259,12 +309,11 @@ impl QueueState {
                 limit: self.limits.max_tasks,
             });
         }
-        let by_name = by.name().to_string();
         if let Enqueuer::Task(_) = by {
-            let count = self.enqueues_by.get(&by_name).copied().unwrap_or(0);
+            let count = self.enqueues_by.get(by.name()).copied().unwrap_or(0);
             if count >= self.limits.max_enqueues_per_task {
                 return Err(GuardError::TooManyEnqueues {
-                    by: by_name,
+                    by: by.name().to_string(),
                     limit: self.limits.max_enqueues_per_task,
                 });
             }
@@ -283,7 +332,7 @@ impl QueueState {
             let known: Vec<String> = self.catalogue.types.keys().cloned().collect();
             return Err(GuardError::UnknownType {
                 suggestion: closest(&spec.task_type, known.iter().map(String::as_str)),
-                task_type: spec.task_type,
+                task_type: spec.task_type.clone(),
                 known,
             });
         };
@@ -295,68 +344,43 @@ impl QueueState {
                 });
             }
         }
-        for dep in &spec.depends_on {
-            if !self.index.contains_key(dep) {
-                let known: Vec<String> = self
-                    .tasks
-                    .iter()
-                    .rev()
-                    .take(40)
-                    .rev()
-                    .map(|t| t.id.clone())
-                    .collect();
-                return Err(GuardError::UnknownDependency {
-                    suggestion: closest(dep, self.tasks.iter().map(|t| t.id.as_str())),
-                    id: dep.clone(),
-                    known,
-                });
-            }
-        }
-        let inputs = if spec.inputs.is_null() {
-            serde_json::Value::Object(Default::default())
-        } else {
-            spec.inputs
-        };
-        let app = spec.app.clone().unwrap_or_else(|| SINGLE_APP.to_string());
-        let key = (dedup_type(&spec.task_type, &app), canonical_json(&inputs));
-        if let Some(&existing) = self.dedup.get(&key) {
-            return Err(GuardError::Duplicate {
-                task_type: spec.task_type,
-                existing: self.tasks[existing].id.clone(),
-            });
-        }
-
-        let id = match app_tag(&app) {
-            Some(tag) => self.next_id(&format!("{}@{tag}", spec.task_type)),
-            None => self.next_id(&spec.task_type),
-        };
-        // Drop repeated ids, keeping the first of each: a set, since a fan-in
-        // task may name thousands of dependencies.
-        let mut seen: HashSet<&str> = HashSet::with_capacity(spec.depends_on.len());
-        let keep: Vec<bool> = spec
+        if let Some(dep) = spec
             .depends_on
             .iter()
-            .map(|dep| seen.insert(dep.as_str()))
-            .collect();
-        let depends_on: Vec<TaskId> = spec
-            .depends_on
-            .into_iter()
-            .zip(keep)
-            .filter_map(|(dep, first)| first.then_some(dep))
-            .collect();
-        // A dependency that was itself skipped by a failure passes on the task
-        // that failed, so the reason names what actually failed.
-        let blocked_by = depends_on.iter().find_map(|d| {
-            let dep = self.task(d)?;
-            match &dep.status {
-                TaskStatus::Failed => Some(dep.id.clone()),
-                TaskStatus::Skipped {
-                    blocked_by: Some(root),
-                    ..
-                } => Some(root.clone()),
-                _ => None,
-            }
-        });
+            .find(|d| !self.index.contains_key(*d))
+        {
+            let known: Vec<String> = self
+                .tasks
+                .iter()
+                .rev()
+                .take(40)
+                .rev()
+                .map(|t| t.id.clone())
+                .collect();
+            return Err(GuardError::UnknownDependency {
+                suggestion: closest(dep, self.tasks.iter().map(|t| t.id.as_str())),
+                id: dep.clone(),
+                known,
+            });
+        }
+        Ok((depth, info))
+    }
+
+    /// The task an enqueue that passed the guards adds: pending, or skipped at
+    /// once when a dependency already failed.
+    #[allow(clippy::too_many_arguments)]
+    fn new_task(
+        &self,
+        id: TaskId,
+        by: &Enqueuer,
+        depth: u32,
+        info: TaskTypeInfo,
+        spec: TaskSpec,
+        inputs: serde_json::Value,
+        app: String,
+    ) -> Task {
+        let depends_on = first_of_each(spec.depends_on);
+        let blocked_by = self.failed_dependency(&depends_on);
         let status = match &blocked_by {
             Some(dep) => TaskStatus::Skipped {
                 reason: format!("dependency {dep} failed"),
@@ -365,8 +389,8 @@ impl QueueState {
             None => TaskStatus::Pending,
         };
         let now = Utc::now();
-        let task = Task {
-            id: id.clone(),
+        Task {
+            id,
             label: spec
                 .label
                 .filter(|l| !l.trim().is_empty())
@@ -378,7 +402,7 @@ impl QueueState {
             model: spec.model.unwrap_or(info.model),
             attempts: 0,
             max_attempts: self.limits.max_attempts,
-            enqueued_by: by_name,
+            enqueued_by: by.name().to_string(),
             depth,
             created_at: now,
             started_at: None,
@@ -389,17 +413,24 @@ impl QueueState {
             cost_usd: 0.0,
             provider_retries: 0,
             app,
-        };
-        let pos = self.insert(task);
-        let mut events = vec![EventKind::TaskEnqueued {
-            task: self.tasks[pos].clone(),
-        }];
-        if blocked_by.is_some() {
-            events.push(EventKind::TaskSkipped {
-                task: self.tasks[pos].clone(),
-            });
         }
-        Ok((id, events))
+    }
+
+    /// The failed task behind the first of `depends_on` that failed or was
+    /// blocked by a failure: a blocked dependency passes on its root, so the
+    /// reason names what actually failed.
+    fn failed_dependency(&self, depends_on: &[TaskId]) -> Option<TaskId> {
+        depends_on.iter().find_map(|d| {
+            let dep = self.task(d)?;
+            match &dep.status {
+                TaskStatus::Failed => Some(dep.id.clone()),
+                TaskStatus::Skipped {
+                    blocked_by: Some(root),
+                    ..
+                } => Some(root.clone()),
+                _ => None,
+            }
+        })
     }
 
     fn next_id(&mut self, base: &str) -> TaskId {
@@ -428,19 +459,19 @@ impl QueueState {
     }
 
     /// Starts the earliest ready task, if the cap allows. Returns it (running) and its ancestors' handoffs.
-    pub fn start_next(&mut self) -> Option<(Task, Vec<TaskHandoff>, Vec<EventKind>)> {
+    pub fn start_next(&mut self) -> Option<(Arc<Task>, Vec<TaskHandoff>, Vec<EventKind>)> {
         if !self.can_dispatch() {
             return None;
         }
         let pos = self.ready.pop_first()?;
         self.running += 1;
         self.starts = self.starts.saturating_add(1);
-        let task = &mut self.tasks[pos];
+        let task = self.task_mut(pos);
         task.status = TaskStatus::Running;
         task.attempts += 1;
         task.started_at = Some(Utc::now());
         task.error = None;
-        let task = task.clone();
+        let task = self.tasks[pos].clone();
         let ancestors = self.ancestor_handoffs(pos);
         let events = vec![EventKind::TaskStarted { task: task.clone() }];
         Some((task, ancestors, events))
@@ -494,56 +525,37 @@ impl QueueState {
             return Vec::new();
         }
         self.running = self.running.saturating_sub(1);
-        let now = Utc::now();
         {
-            let task = &mut self.tasks[pos];
+            let task = self.task_mut(pos);
             task.usage.add(&usage);
             task.cost_usd += cost_usd;
         }
         self.spent_usage.add(&usage);
         self.spent_usd += cost_usd;
-        let failure = match end {
+        let (error, fatal) = match end {
             AttemptEnd::Reported {
                 status: ReportStatus::Done,
                 handoff,
-            } => {
-                let task = &mut self.tasks[pos];
-                task.status = TaskStatus::Completed;
-                task.finished_at = Some(now);
-                task.handoff = Some(handoff);
-                let events = vec![EventKind::TaskCompleted { task: task.clone() }];
-                self.satisfy_dependents(pos);
-                return events;
-            }
+            } => return self.complete(pos, TaskStatus::Completed, handoff),
             AttemptEnd::Reported {
                 status: ReportStatus::Skipped,
                 handoff,
             } => {
-                let task = &mut self.tasks[pos];
                 let reason = first_line(&handoff.did, "not needed");
-                task.status = TaskStatus::Skipped {
+                let status = TaskStatus::Skipped {
                     reason,
                     blocked_by: None,
                 };
-                task.finished_at = Some(now);
-                task.handoff = Some(handoff);
-                let events = vec![EventKind::TaskSkipped { task: task.clone() }];
-                self.satisfy_dependents(pos);
-                return events;
+                return self.complete(pos, status, handoff);
             }
             AttemptEnd::Reported {
                 status: ReportStatus::Failed,
                 handoff,
             } => {
                 let message = first_line(&handoff.for_next_agent, "the agent reported failure");
-                self.tasks[pos].handoff = Some(handoff);
-                (
-                    TaskError {
-                        kind: "self-reported".into(),
-                        message,
-                    },
-                    false,
-                )
+                self.task_mut(pos).handoff = Some(handoff);
+                let kind = "self-reported".into();
+                (TaskError { kind, message }, false)
             }
             AttemptEnd::NoReport { detail } => (
                 TaskError {
@@ -564,37 +576,60 @@ impl QueueState {
                 fatal,
             ),
         };
-        let (error, fatal) = failure;
+        self.fail_attempt(pos, error, fatal)
+    }
+
+    /// A report that ends the task well (`Completed`, or `Skipped` as not needed):
+    /// its dependents may become ready.
+    fn complete(&mut self, pos: usize, status: TaskStatus, handoff: Handoff) -> Vec<EventKind> {
+        let task = self.task_mut(pos);
+        task.status = status;
+        task.finished_at = Some(Utc::now());
+        task.handoff = Some(handoff);
+        let task = self.tasks[pos].clone();
+        let event = match task.status {
+            TaskStatus::Completed => EventKind::TaskCompleted { task },
+            _ => EventKind::TaskSkipped { task },
+        };
+        self.satisfy_dependents(pos);
+        vec![event]
+    }
+
+    /// An attempt that did not succeed: the task is retried while attempts are
+    /// left and the error is not fatal (a fatal one also halts the run);
+    /// otherwise it fails and blocks its dependents.
+    fn fail_attempt(&mut self, pos: usize, error: TaskError, fatal: bool) -> Vec<EventKind> {
         if fatal && self.halt.is_none() {
             self.halt = Some(Halt {
                 verdict: Verdict::Failed,
                 message: error.message.clone(),
             });
         }
-        let task = &mut self.tasks[pos];
+        let task = self.task_mut(pos);
         task.error = Some(error.clone());
         if !fatal && task.attempts < task.max_attempts {
             task.status = TaskStatus::Pending;
             task.started_at = None;
-            let event = EventKind::TaskRequeued {
-                task: task.clone(),
-                reason: error.message,
-            };
             if self.unmet[pos] == 0 {
                 self.ready.insert(pos);
             }
-            return vec![event];
+            return vec![EventKind::TaskRequeued {
+                task: self.tasks[pos].clone(),
+                reason: error.message,
+            }];
         }
         task.status = TaskStatus::Failed;
-        task.finished_at = Some(now);
+        task.finished_at = Some(Utc::now());
         let key = (
             dedup_type(&task.task_type, &task.app),
             canonical_json(&task.inputs),
         );
-        let mut events = vec![EventKind::TaskFailed { task: task.clone() }];
         if self.dedup.get(&key) == Some(&pos) {
             self.dedup.remove(&key);
         }
+        let mut events = vec![EventKind::TaskFailed {
+            task: self.tasks[pos].clone(),
+        }];
         events.extend(self.block_dependents(pos));
         events
     }
@@ -620,13 +655,15 @@ impl QueueState {
                 continue;
             }
             self.ready.remove(&d);
-            let task = &mut self.tasks[d];
+            let task = self.task_mut(d);
             task.status = TaskStatus::Skipped {
                 reason: format!("dependency {failed_id} failed"),
                 blocked_by: Some(failed_id.clone()),
             };
             task.finished_at = Some(now);
-            events.push(EventKind::TaskSkipped { task: task.clone() });
+            events.push(EventKind::TaskSkipped {
+                task: self.tasks[d].clone(),
+            });
             stack.extend(self.dependents[d].iter().copied());
         }
         events
@@ -719,7 +756,7 @@ impl QueueState {
         if self.tasks[pos].status != TaskStatus::Running || self.tasks[pos].attempts != attempt {
             return Vec::new();
         }
-        let task = &mut self.tasks[pos];
+        let task = self.task_mut(pos);
         task.usage.add(&usage);
         task.cost_usd += cost_usd;
         self.spent_usage.add(&usage);
@@ -728,7 +765,7 @@ impl QueueState {
     }
 
     fn requeue_at(&mut self, pos: usize, reason: &str) -> Vec<EventKind> {
-        let task = &mut self.tasks[pos];
+        let task = self.task_mut(pos);
         task.status = TaskStatus::Pending;
         task.started_at = None;
         self.running = self.running.saturating_sub(1);
@@ -855,7 +892,7 @@ impl QueueState {
 
     /// Handoffs that answer a query, in enqueue order.
     pub fn read_handoffs(&self, query: &HandoffQuery) -> Result<Vec<TaskHandoff>, QueryError> {
-        let to_handoff = |t: &Task| {
+        let to_handoff = |t: &Arc<Task>| {
             t.handoff.as_ref().map(|h| TaskHandoff {
                 task_id: t.id.clone(),
                 task_type: t.task_type.clone(),
@@ -891,8 +928,8 @@ impl QueueState {
     /// Counts provider retries an attempt of a running task made (before its end is applied).
     pub fn record_retries(&mut self, task_id: &str, retries: u32) {
         if let Some(&pos) = self.index.get(task_id) {
-            self.tasks[pos].provider_retries =
-                self.tasks[pos].provider_retries.saturating_add(retries);
+            let task = self.task_mut(pos);
+            task.provider_retries = task.provider_retries.saturating_add(retries);
         }
     }
 
@@ -903,12 +940,21 @@ impl QueueState {
         if label.is_empty() {
             return None;
         }
-        self.tasks[pos].label = label.to_string();
+        self.task_mut(pos).label = label.to_string();
         Some(EventKind::TaskRelabeled {
             task_id: task_id.to_string(),
             label: label.to_string(),
         })
     }
+}
+
+/// `ids` without repeats, keeping the first of each: a set, since a fan-in
+/// task may name thousands of dependencies.
+fn first_of_each(ids: Vec<TaskId>) -> Vec<TaskId> {
+    let mut seen: HashSet<TaskId> = HashSet::with_capacity(ids.len());
+    ids.into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .collect()
 }
 
 /// Splits `install-3` into (true, 3) and `install` into (true, 1) for type `install`.

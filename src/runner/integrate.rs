@@ -216,7 +216,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     };
     let run_id = resume_file
         .as_ref()
-        .map(|f| f.run_id.clone())
+        .map(|f| f.run.run_id.clone())
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
 
     // The app's env values are secrets like the credentials: scrubbed everywhere.
@@ -276,7 +276,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
 
     let mut decision = match &resume_file {
         Some(file) => VariantDecision {
-            variant: file.variant,
+            variant: file.run.variant,
             source: VariantSource::CliFlag,
             reason: "resumed run keeps its runner".into(),
             distinct_id: run_id.clone(),
@@ -969,7 +969,7 @@ fn decide_resume(
 /// Asks before resuming with content other than the run started with.
 fn check_content(opts: &IntegrateOptions, file: &QueueFile, content: &ContentSet) -> Result<()> {
     let current = content.content_hash();
-    if let Some(old) = &file.content_hash {
+    if let Some(old) = &file.run.content_hash {
         if old != &current
             && !opts.yes
             && !ask(

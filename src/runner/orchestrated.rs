@@ -11,6 +11,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
+use crate::actors::audit::AuditWriter;
 use crate::actors::orchestrator::Orchestrator;
 use crate::actors::persist::{AuditLog, PersistActor};
 use crate::actors::queue::{Budget, QueueActor, Start};
@@ -136,7 +137,13 @@ pub async fn run(setup: RunSetup) -> RunResult {
         let mut flush: Vec<Recipient<Flush>> =
             vec![persist.clone().recipient(), ui.clone().recipient()];
         flush.extend(extra_flush);
-        let audit = AuditLog::new(&audit_dir).for_run(&run.run_id);
+        let log = AuditLog::new(&audit_dir).for_run(&run.run_id);
+        // Subscribers hear of each event from the log's writer, once it is written:
+        // whatever the user saw, and whatever queue.json says, is in the log.
+        let mut listeners: Vec<Recipient<QueueEvent>> =
+            vec![persist.clone().recipient(), ui.clone().recipient()];
+        listeners.extend(subscribers);
+        let audit = AuditWriter::start(log, listeners.clone());
         let actor = QueueActor::new(state, run, start, agents);
         let orchestrator = Orchestrator::new(
             queue_addr,
@@ -147,14 +154,14 @@ pub async fn run(setup: RunSetup) -> RunResult {
             done_tx,
         )
         .start();
-        let mut actor = actor
-            .with_audit(audit)
-            .subscribe(persist.clone().recipient())
-            .subscribe(ui.clone().recipient())
-            .notify_finish(orchestrator.recipient());
-        for s in subscribers {
-            actor = actor.subscribe(s);
-        }
+        let mut actor = match audit {
+            Ok(audit) => actor.with_audit(audit),
+            Err(e) => {
+                tracing::error!("no thread for the event log ({e}); running without it");
+                listeners.into_iter().fold(actor, QueueActor::subscribe)
+            }
+        };
+        actor = actor.notify_finish(orchestrator.recipient());
         if let Some(b) = budget {
             actor = actor.with_budget(b);
         }

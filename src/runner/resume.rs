@@ -87,6 +87,7 @@ pub fn retry_failed(mut file: QueueFile) -> (QueueFile, usize) {
                 }
         );
         if again {
+            let t = std::sync::Arc::make_mut(t);
             t.status = TaskStatus::Pending;
             t.attempts = 0;
             t.error = None;
@@ -248,7 +249,7 @@ fn replay_audit(path: &Path, mirror: &mut Mirror) -> Result<Replay, ResumeError>
         return Ok(replay);
     };
     let before = mirror.file().last_seq;
-    let expected = mirror.file().run_id.clone();
+    let expected = mirror.file().run.run_id.clone();
     let mut lines = BufReader::new(f).lines().enumerate().peekable();
     while let Some((i, line)) = lines.next() {
         let line = line.map_err(|source| ResumeError::Io {

@@ -152,12 +152,14 @@ impl Tool for ReadFile {
     async fn call(&self, ctx: &ToolContext, input: Value) -> Result<ToolOutput, ToolError> {
         check_tool_allowed(&ctx.permissions, "Read")?;
         let args: ReadInput = input::parse("Read", input)?;
-        let path = paths::resolve(&ctx.install_dir, &args.file_path)?;
-        check_not_env_file("Read", &path)?;
-        check_not_git("Read", &path)?;
-        check_not_hard_link("Read", &path)?;
         let secrets = ctx.secrets.clone();
+        let install_dir = ctx.install_dir.clone();
+        // Resolving canonicalizes and reads metadata: file system calls, off the actor's thread.
         run_blocking(move || {
+            let path = paths::resolve(&install_dir, &args.file_path)?;
+            check_not_env_file("Read", &path)?;
+            check_not_git("Read", &path)?;
+            check_not_hard_link("Read", &path)?;
             let text = read_numbered(&path, args.offset, args.limit)?;
             Ok(ToolOutput::text(redact_secrets(&secrets, &text)))
         })
@@ -305,9 +307,10 @@ impl Tool for FindFiles {
                     "Glob: field `pattern`: {pattern:?} is not a valid glob: {e}"
                 ))
             })?;
-        let root = paths::resolve(&ctx.install_dir, args.path.as_deref().unwrap_or("."))?;
-        check_not_git("Glob", &root)?;
+        let install_dir = ctx.install_dir.clone();
         run_blocking(move || {
+            let root = paths::resolve(&install_dir, args.path.as_deref().unwrap_or("."))?;
+            check_not_git("Glob", &root)?;
             require_dir(&root)?;
             let mut found: Vec<String> = project_files(&root.absolute)
                 .filter(|file| {
@@ -362,12 +365,13 @@ impl Tool for SearchFiles {
             Some(g) => Some((g.contains('/'), glob_from_input("Grep: field `glob`", g)?)),
             None => None,
         };
-        let root = paths::resolve(&ctx.install_dir, args.path.as_deref().unwrap_or("."))?;
-        check_not_env_file("Grep", &root)?;
-        check_not_git("Grep", &root)?;
-        check_not_hard_link("Grep", &root)?;
         let secrets = ctx.secrets.clone();
+        let install_dir = ctx.install_dir.clone();
         run_blocking(move || {
+            let root = paths::resolve(&install_dir, args.path.as_deref().unwrap_or("."))?;
+            check_not_env_file("Grep", &root)?;
+            check_not_git("Grep", &root)?;
+            check_not_hard_link("Grep", &root)?;
             let files: Vec<std::path::PathBuf> = if root.absolute.is_file() {
                 vec![root.absolute.clone()]
             } else {

@@ -8,6 +8,7 @@
 pub mod apps;
 pub mod asker;
 pub mod lines;
+pub mod output;
 pub mod outro;
 pub mod review_screen;
 pub mod sanitize;

@@ -28,11 +28,11 @@ pub fn glyph(status: &TaskStatus) -> &'static str {
 }
 
 /// One line per task under a heading line, then a totals line.
-pub fn status_table(tasks: &[Task]) -> String {
+pub fn status_table<T: std::borrow::Borrow<Task>>(tasks: &[T]) -> String {
     if tasks.is_empty() {
         return "No tasks yet.\n".to_string();
     }
-    let rows: Vec<[String; 9]> = tasks.iter().map(row).collect();
+    let rows: Vec<[String; 9]> = tasks.iter().map(|t| row(t.borrow())).collect();
     let mut widths = HEADINGS.map(UnicodeWidthStr::width);
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -48,10 +48,10 @@ pub fn status_table(tasks: &[Task]) -> String {
 
     let done = tasks
         .iter()
-        .filter(|t| t.status.satisfies_dependents())
+        .filter(|t| (*t).borrow().status.satisfies_dependents())
         .count();
-    let tokens: u64 = tasks.iter().map(|t| t.usage.total()).sum();
-    let cost: f64 = tasks.iter().map(|t| t.cost_usd).sum();
+    let tokens: u64 = tasks.iter().map(|t| t.borrow().usage.total()).sum();
+    let cost: f64 = tasks.iter().map(|t| t.borrow().cost_usd).sum();
     out.push_str(&format!(
         "\n{done}/{} done · {} tokens · {}\n",
         tasks.len(),

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::messages::{
     EventKind, QueueEvent, RunInfo, RunOutcome, Task, TaskId, TaskStatus, Usage, Variant,
@@ -40,8 +41,8 @@ pub struct AttemptSpan {
 /// One task as the user sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskRow {
-    /// The task as of its latest event.
-    pub task: Task,
+    /// The task as of its latest event (shared with the event that carried it).
+    pub task: Arc<Task>,
     /// Every attempt seen in this process, oldest first.
     pub attempts: Vec<AttemptSpan>,
     /// When the task reached a terminal status (`t_ms`), if seen in this process.
@@ -55,7 +56,7 @@ pub struct TaskRow {
 }
 
 impl TaskRow {
-    fn new(task: Task) -> Self {
+    fn new(task: Arc<Task>) -> Self {
         Self {
             task,
             attempts: Vec::new(),
@@ -265,7 +266,7 @@ impl RunView {
                 self.start_run(run, t);
                 for id in requeued {
                     if let Some(row) = self.row_mut(id) {
-                        row.task.status = TaskStatus::Pending;
+                        Arc::make_mut(&mut row.task).status = TaskStatus::Pending;
                         row.activity = None;
                     }
                 }
@@ -325,7 +326,7 @@ impl RunView {
             }
             EventKind::TaskRelabeled { task_id, label } => {
                 if let Some(row) = self.row_mut(task_id) {
-                    row.task.label = label.clone();
+                    Arc::make_mut(&mut row.task).label = label.clone();
                 }
             }
             EventKind::RunFinished { outcome } => {
@@ -346,9 +347,9 @@ impl RunView {
     }
 
     /// Loads tasks known before any event (a resumed run's `queue.json`), in enqueue order.
-    pub fn load_tasks(&mut self, tasks: &[Task]) {
+    pub fn load_tasks<T: Clone + Into<Arc<Task>>>(&mut self, tasks: &[T]) {
         for task in tasks {
-            self.upsert(task);
+            self.upsert(&task.clone().into());
         }
     }
 
@@ -532,7 +533,7 @@ impl RunView {
         self.last_beat_ms = Some(t_ms.max(from));
     }
 
-    fn finish_task(&mut self, task: &Task, t_ms: u64) {
+    fn finish_task(&mut self, task: &Arc<Task>, t_ms: u64) {
         let row = self.upsert(task);
         row.end_attempt(t_ms);
         row.finished_ms = Some(t_ms);
@@ -541,7 +542,7 @@ impl RunView {
     }
 
     /// Replaces the row's task with this newer copy, or adds a row for it.
-    fn upsert(&mut self, task: &Task) -> &mut TaskRow {
+    fn upsert(&mut self, task: &Arc<Task>) -> &mut TaskRow {
         let i = match self.index.get(&task.id) {
             Some(&i) => {
                 self.rows[i].task = task.clone();

@@ -478,7 +478,7 @@ pub fn assert_run_succeeded(
         &std::fs::read_to_string(app.join(".posthog-wizard/queue.json")).expect("queue.json"),
     )
     .expect("queue.json parses");
-    assert_eq!(queue.variant, wizard::messages::Variant::Orchestrator);
+    assert_eq!(queue.run.variant, wizard::messages::Variant::Orchestrator);
     let outcome = queue.outcome.as_ref().expect("an outcome");
     assert_eq!(
         outcome.verdict,

@@ -91,7 +91,11 @@ impl Events {
                 e.kind.name() == name && e.kind.task().is_some_and(|t| t.id == id)
             })
             .await;
-        event.kind.task().cloned().expect("a task event")
+        event
+            .kind
+            .task()
+            .map(|t| Task::clone(t))
+            .expect("a task event")
     }
 
     /// Takes whatever has already arrived, without waiting.
@@ -151,7 +155,7 @@ pub fn final_tasks(events: &[QueueEvent]) -> BTreeMap<String, Task> {
     let mut tasks = BTreeMap::new();
     for e in events {
         if let Some(task) = e.kind.task() {
-            tasks.insert(task.id.clone(), task.clone());
+            tasks.insert(task.id.clone(), Task::clone(task));
         }
     }
     tasks

@@ -111,7 +111,7 @@ impl Script {
         };
         self.tasks.insert(id.into(), task.clone());
         self.order.push(id.into());
-        self.push(t_ms, EventKind::TaskEnqueued { task });
+        self.push(t_ms, EventKind::TaskEnqueued { task: task.into() });
         self
     }
 
@@ -122,7 +122,7 @@ impl Script {
         task.started_at = Some(at(t_ms));
         task.error = None;
         let task = task.clone();
-        self.push(t_ms, EventKind::TaskStarted { task });
+        self.push(t_ms, EventKind::TaskStarted { task: task.into() });
         self
     }
 
@@ -168,7 +168,7 @@ impl Script {
             ..Default::default()
         });
         let task = task.clone();
-        self.push(t_ms, EventKind::TaskCompleted { task });
+        self.push(t_ms, EventKind::TaskCompleted { task: task.into() });
         self
     }
 
@@ -180,7 +180,7 @@ impl Script {
         };
         task.finished_at = Some(at(t_ms));
         let task = task.clone();
-        self.push(t_ms, EventKind::TaskSkipped { task });
+        self.push(t_ms, EventKind::TaskSkipped { task: task.into() });
         self
     }
 
@@ -197,7 +197,7 @@ impl Script {
         self.push(
             t_ms,
             EventKind::TaskRequeued {
-                task,
+                task: task.into(),
                 reason: reason.into(),
             },
         );
@@ -216,7 +216,7 @@ impl Script {
             message: reason.into(),
         });
         let task = task.clone();
-        self.push(t_ms, EventKind::TaskFailed { task });
+        self.push(t_ms, EventKind::TaskFailed { task: task.into() });
         let dependents: Vec<String> = self
             .order
             .iter()
@@ -234,7 +234,7 @@ impl Script {
             };
             task.finished_at = Some(at(t_ms));
             let task = task.clone();
-            self.push(t_ms, EventKind::TaskSkipped { task });
+            self.push(t_ms, EventKind::TaskSkipped { task: task.into() });
         }
         self
     }
