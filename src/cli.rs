@@ -143,6 +143,9 @@ struct RunArgs {
     /// Grant writes to paths matching GLOB (repeatable), e.g. --allow-write "lib/**".
     #[arg(long, value_name = "GLOB")]
     allow_write: Vec<String>,
+    /// Grant a tool that a task's allowedTools do not list (repeatable), e.g. --allow-tool Grep.
+    #[arg(long, value_name = "NAME")]
+    allow_tool: Vec<String>,
     /// Run in a scratch copy, show the diff, and apply it only on confirmation (--yes applies;
     /// with --ci only .posthog-wizard/changes.patch is written).
     #[arg(long)]
@@ -354,6 +357,7 @@ fn options(args: RunArgs, mut resume: ResumeChoice) -> IntegrateOptions {
         asks: crate::tools::asks::AskFlags {
             allow_commands: args.allow_command,
             allow_writes: args.allow_write,
+            allow_tools: args.allow_tool,
         },
         review: args.review,
         email: args.email,

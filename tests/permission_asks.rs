@@ -3,6 +3,8 @@
 //! disallowed for it). Non-interactive runs refuse naming `--allow-command`
 //! and exit 10 when the run then fails; `--allow-command` grants it in
 //! advance; in a terminal the user answers "allow once" and the command runs.
+//! The same for a tool install's `allowedTools` do not list (`detect_package_manager`),
+//! granted in advance by `--allow-tool`.
 
 mod pty_support;
 mod runtime_support;
@@ -37,11 +39,23 @@ const LINT_FIRST_TURN: &str = "  install:
         - tool: Bash
           input: {command: npm run lint}";
 
+/// A tool install's `allowedTools` do not list (build's do).
+const DETECT_FIRST_TURN: &str = "  install:
+    - turn:
+        - text: I want to know which package manager the app uses
+        - tool: detect_package_manager
+          input: {}";
+
 /// The e2e cassette with install asking for `npm run lint` first; install reports `status`.
 fn lint_fake(status: &str) -> FakeServer {
+    install_fake(LINT_FIRST_TURN, status)
+}
+
+/// The e2e cassette with install's first turn replaced by `first_turn`; install reports `status`.
+fn install_fake(first_turn: &str, status: &str) -> FakeServer {
     let text = cassette_text("e2e.yaml", None);
     assert!(text.contains(E2E_INSTALL_FIRST_TURN));
-    let mut text = text.replacen(E2E_INSTALL_FIRST_TURN, LINT_FIRST_TURN, 1);
+    let mut text = text.replacen(E2E_INSTALL_FIRST_TURN, first_turn, 1);
     if status != "done" {
         let done =
             "            status: done\n            handoff:\n              goals: Declare the SDK";
@@ -520,4 +534,107 @@ fn while_a_task_waits_on_an_ask_the_other_tasks_keep_running() {
     pty.press("o");
     let (code, screen) = pty.wait_for_exit();
     assert_eq!(code, 0, "{screen}");
+}
+
+#[test]
+fn a_tool_the_task_may_not_use_is_refused_naming_allow_tool_when_not_interactive() {
+    let fake = install_fake(DETECT_FIRST_TURN, "failed");
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    // --yes answers the run's questions but never grants a tool.
+    let out = run(&fake, &app, &["--ci", "--yes"]);
+    assert_exit(&out, 10);
+    let (result, is_error) = lint_result(&fake);
+    assert!(is_error, "{result}");
+    assert!(
+        result.contains("tool rule: detect_package_manager is not in this task's allowedTools"),
+        "{result}"
+    );
+    assert!(
+        result.contains("re-run with --allow-tool detect_package_manager"),
+        "{result}"
+    );
+    assert!(
+        audit(&app)
+            .contains("Asked to use the tool detect_package_manager: denied (not interactive)"),
+        "the ask is in audit.jsonl"
+    );
+    let report = std::fs::read_to_string(app.join(".posthog-wizard/run-report.md")).unwrap();
+    assert!(
+        report.contains("| use the tool detect_package_manager | I want to know which package manager the app uses |"),
+        "{report}"
+    );
+    assert!(
+        report.contains("`--allow-tool detect_package_manager`"),
+        "{report}"
+    );
+}
+
+#[test]
+fn allow_tool_grants_a_tool_in_advance() {
+    let fake = install_fake(DETECT_FIRST_TURN, "done");
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    let out = run(
+        &fake,
+        &app,
+        &["--ci", "--allow-tool", "detect_package_manager"],
+    );
+    assert_exit(&out, 0);
+    let (result, is_error) = lint_result(&fake);
+    assert!(!is_error, "the tool ran: {result}");
+    // The tool's own answer: the fixture is an npm app.
+    assert!(result.contains("npm"), "{result}");
+    assert!(
+        audit(&app).contains("Asked to use the tool detect_package_manager: allowed by a grant"),
+        "the grant is in audit.jsonl"
+    );
+}
+
+#[test]
+fn in_a_terminal_allow_once_runs_a_tool_the_task_may_not_use() {
+    let fake = install_fake(DETECT_FIRST_TURN, "done");
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    let content = content_dir();
+    let cmd = pty_command(&fake, &app, root.path(), content.path(), "plain");
+    let mut pty = Pty::spawn(cmd, 40, 160);
+    let screen = pty.wait_for("[o] allow once");
+    assert!(
+        screen.contains("(install) asks to use the tool detect_package_manager"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("why: I want to know which package manager"),
+        "{screen}"
+    );
+    pty.press("o\r");
+    let (code, screen) = pty.wait_for_exit();
+    assert_eq!(code, 0, "{screen}");
+    let (result, is_error) = lint_result(&fake);
+    assert!(!is_error, "allowed once, it ran: {result}");
+    assert!(result.contains("npm"), "{result}");
+    assert!(audit(&app).contains("Asked to use the tool detect_package_manager: allowed once"));
+}
+
+#[test]
+fn in_the_tui_the_ask_panel_names_the_tool_and_d_refuses_it() {
+    let fake = install_fake(DETECT_FIRST_TURN, "done");
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    let content = content_dir();
+    let mut pty = tui_run(&fake, &app, root.path(), content.path(), &[]);
+    let screen = pty.wait_for("[d] deny");
+    assert!(screen.contains("Permission ask"), "{screen}");
+    assert!(
+        screen.contains("asks to use the tool detect_package_manager"),
+        "{screen}"
+    );
+    pty.press("d");
+    let (code, screen) = pty.wait_for_exit();
+    assert_eq!(code, 0, "{screen}");
+    let (result, is_error) = lint_result(&fake);
+    assert!(is_error, "{result}");
+    assert!(result.contains("the user denied it"), "{result}");
+    assert!(audit(&app).contains("Asked to use the tool detect_package_manager: denied\""));
 }

@@ -97,7 +97,7 @@ pub struct IntegrateOptions {
     pub credentials: CredentialFlags,
     /// `--ci`, `--no-browser`, `--api-key`, `--project-id`.
     pub sign_in: crate::auth::SignInFlags,
-    /// `--allow-command`, `--allow-write`.
+    /// `--allow-command`, `--allow-write`, `--allow-tool`.
     pub asks: crate::tools::asks::AskFlags,
     /// `--review`: run in a scratch copy and apply the diff on confirmation.
     pub review: bool,

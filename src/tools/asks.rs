@@ -3,13 +3,14 @@
 //! The rules in [`super::permissions`] stay as they are; this is the hook at
 //! the point where one of them said no. A refusal is *askable* only when it
 //! is the task's allow-list that said no (a command prefix, a write glob,
-//! the `Bash`/`Write`/`Edit` tool itself). Writes outside the project, into
-//! `.git/` or the run's state, env files and secrets are never askable: those
-//! rules refuse before any allow-list is consulted, and their messages are
-//! not recognised here.
+//! a tool its `allowedTools` do not list or its `disallowedTools` do). Writes
+//! outside the project, into `.git/` or the run's state, env files and secrets
+//! are never askable: those rules refuse before any allow-list is consulted,
+//! and their messages are not recognised here. Neither are the tools in
+//! [`NEVER_ASKED_TOOLS`], nor a tool that does not exist (that is no refusal).
 //!
 //! An askable refusal is checked against the run's grants (`--allow-command`,
-//! `--allow-write`, and answers "allow for this run"); then, when the run has
+//! `--allow-write`, `--allow-tool`, and answers "allow for this run"); then, when the run has
 //! an [`Asker`] (the TUI's ask panel, or the terminal in plain mode), the user is asked: allow once, allow for this
 //! run, or deny, with a timeout that denies. With no asker the refusal stays,
 //! and its text names the flag that would grant it. Every ask and answer is
@@ -25,6 +26,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::context::{Permissions, ToolError};
+use super::permissions::tool_pattern_matches;
+
+/// Tools a task is never asked about: `enqueue_task` shapes the run's queue (the plan's
+/// job, not a permission on the app), and `set_env_values` writes env files, which stay refused.
+pub const NEVER_ASKED_TOOLS: [&str; 2] = [super::queue_tools::ENQUEUE_TASK, "set_env_values"];
 
 /// How long an ask waits for an answer before it counts as "deny".
 pub const ASK_TIMEOUT: Duration = Duration::from_secs(120);
@@ -37,6 +43,8 @@ pub enum Request {
     Command(String),
     /// A path to write, relative to the app.
     Write(String),
+    /// A tool the task's tool lists do not give it (`Grep`, `mcp__posthog__dashboard-get`).
+    Tool(String),
 }
 
 impl Request {
@@ -45,6 +53,7 @@ impl Request {
         match self {
             Request::Command(c) => format!("--allow-command {c:?}"),
             Request::Write(p) => format!("--allow-write {p:?}"),
+            Request::Tool(t) => format!("--allow-tool {t}"),
         }
     }
 
@@ -53,6 +62,7 @@ impl Request {
         match self {
             Request::Command(c) => format!("run `{c}`"),
             Request::Write(p) => format!("write {p}"),
+            Request::Tool(t) => format!("use the tool {t}"),
         }
     }
 }
@@ -106,13 +116,15 @@ pub struct AskRecord {
     pub answer: Answer,
 }
 
-/// `--allow-command` / `--allow-write`, as given.
+/// `--allow-command` / `--allow-write` / `--allow-tool`, as given.
 #[derive(Debug, Clone, Default)]
 pub struct AskFlags {
     /// Command prefixes granted in advance.
     pub allow_commands: Vec<String>,
     /// Write globs granted in advance.
     pub allow_writes: Vec<String>,
+    /// Tool names (or `prefix*` patterns) granted in advance.
+    pub allow_tools: Vec<String>,
 }
 
 /// The run's asks: grants from `flags`, and who answers asks (`None`: refuse, naming the flag).
@@ -122,7 +134,8 @@ pub fn for_run(flags: &AskFlags, asker: Option<Arc<dyn Asker>>) -> Arc<RunAsks> 
         flags.allow_commands.clone(),
         flags.allow_writes.clone(),
         asker,
-    );
+    )
+    .with_tools(flags.allow_tools.clone());
     Arc::new(asks.with_timeout(timeout_from(|name| std::env::var(name).ok())))
 }
 
@@ -191,6 +204,7 @@ pub trait Asker: Send + Sync {
 pub struct RunAsks {
     commands: Mutex<Vec<String>>,
     writes: Mutex<Vec<String>>,
+    tools: Mutex<Vec<String>>,
     asker: Option<Arc<dyn Asker>>,
     // One question on screen at a time; other tasks keep running meanwhile.
     turn: tokio::sync::Mutex<()>,
@@ -212,11 +226,20 @@ impl RunAsks {
         RunAsks {
             commands: Mutex::new(commands),
             writes: Mutex::new(writes),
+            tools: Mutex::new(Vec::new()),
             asker,
             turn: tokio::sync::Mutex::new(()),
             timeout: ASK_TIMEOUT,
             records: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The same, with tools granted in advance (`--allow-tool`).
+    pub fn with_tools(self, tools: Vec<String>) -> Self {
+        if let Ok(mut granted) = self.tools.lock() {
+            granted.extend(tools);
+        }
+        self
     }
 
     /// The same, with another ask timeout.
@@ -325,6 +348,11 @@ impl RunAsks {
                 .lock()
                 .map(|g| g.iter().any(|glob| glob_matches(glob, p)))
                 .unwrap_or(false),
+            Request::Tool(t) => self
+                .tools
+                .lock()
+                .map(|g| g.iter().any(|pattern| tool_pattern_matches(pattern, t)))
+                .unwrap_or(false),
         }
     }
 
@@ -338,6 +366,11 @@ impl RunAsks {
             Request::Write(p) => {
                 if let Ok(mut g) = self.writes.lock() {
                     g.push(p.clone());
+                }
+            }
+            Request::Tool(t) => {
+                if let Ok(mut g) = self.tools.lock() {
+                    g.push(t.clone());
                 }
             }
         }
@@ -380,7 +413,17 @@ pub fn askable(tool: &str, input: &Value, refusal: &str) -> Option<Request> {
             (allow_list && !path.starts_with('/') && !path.contains(".."))
                 .then_some(Request::Write(path))
         }
-        _ => None,
+        _ => {
+            // Only the tool rule's own texts: a refusal from inside the tool (a path, an env
+            // file) is not about the tool list, and no answer could lift it.
+            let tool_rule = refusal.starts_with(&format!(
+                "tool rule: {tool} is not in this task's allowedTools"
+            )) || refusal.starts_with(&format!(
+                "tool rule: {tool} is in this task's disallowedTools"
+            ));
+            (tool_rule && !NEVER_ASKED_TOOLS.contains(&tool))
+                .then(|| Request::Tool(tool.to_string()))
+        }
     }
 }
 
@@ -414,6 +457,18 @@ fn hard_refusal(
                     format!("protected-dir rule: {path} is inside {dir}/, which tools never write")
                 })
         }
+        // The tool's own rules still run once it is granted; an env file it names is refused
+        // here so the user is not asked about a call no answer could let through.
+        Request::Tool(_) => ["file_path", "path"]
+            .iter()
+            .filter_map(|k| input.get(*k).and_then(Value::as_str))
+            .find(|path| is_env_file_name(path.rsplit('/').next().unwrap_or(path)))
+            .map(|path| {
+                format!(
+                    "env-file rule: {tool} may not touch {path}; env files hold secrets. \
+                     Use check_env_keys to see which keys exist"
+                )
+            }),
     }
 }
 
@@ -423,16 +478,20 @@ fn extended(perms: &Permissions, tool: &str, request: &Request) -> Permissions {
     let tools: &[&str] = match request {
         Request::Command(_) => &["Bash"],
         Request::Write(_) => &["Write", "Edit"],
+        Request::Tool(t) => &[t.as_str()],
     };
     for t in tools {
         if !perms.allowed_tools.iter().any(|a| a == t) {
             perms.allowed_tools.push(t.to_string());
         }
     }
-    perms.disallowed_tools.retain(|t| t != tool);
+    perms
+        .disallowed_tools
+        .retain(|t| !tool_pattern_matches(t, tool));
     match request {
         Request::Command(c) => perms.bash.push(c.clone()),
         Request::Write(p) => perms.write.push(globset::escape(p)),
+        Request::Tool(_) => {}
     }
     perms
 }
@@ -669,6 +728,144 @@ mod tests {
             ),
             Some(Request::Write("lib/x.ts".into()))
         );
+    }
+
+    fn tool_refusal(tool: &str) -> String {
+        match super::super::permissions::check_tool_allowed(&perms(), tool) {
+            Err(ToolError::Denied(m)) => m,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_tool_the_lists_do_not_give_is_askable_unless_it_is_never_asked() {
+        let grep = json!({"pattern": "posthog"});
+        assert_eq!(
+            askable("Grep", &grep, &tool_refusal("Grep")),
+            Some(Request::Tool("Grep".into()))
+        );
+        let mut p = perms();
+        p.disallowed_tools.push("mcp__posthog__*".into());
+        let refusal = match super::super::permissions::check_tool_allowed(&p, "mcp__posthog__x") {
+            Err(ToolError::Denied(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            askable("mcp__posthog__x", &json!({}), &refusal),
+            Some(Request::Tool("mcp__posthog__x".into()))
+        );
+        for never in NEVER_ASKED_TOOLS {
+            assert_eq!(askable(never, &json!({}), &tool_refusal(never)), None);
+        }
+        // A refusal from inside the tool is not about the tool list.
+        assert_eq!(
+            askable(
+                "Read",
+                &json!({"file_path": ".env"}),
+                "env-file rule: Read may not touch .env"
+            ),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_tool_allowed_once_runs_under_the_task_rules_and_is_asked_again_next_time() {
+        let asks = RunAsks::new(vec![], vec![], Some(Arc::new(Always(Answer::AllowOnce))));
+        let grep = json!({"pattern": "posthog"});
+        let (p, phrase) = asks
+            .on_denied(
+                ("a", "t"),
+                &perms(),
+                "Grep",
+                &grep,
+                tool_refusal("Grep"),
+                Some("to find the init".into()),
+            )
+            .await;
+        let p = p.unwrap();
+        assert!(super::super::permissions::check_tool_allowed(&p, "Grep").is_ok());
+        // Only that tool: the task's other rules are as they were.
+        assert!(super::super::permissions::check_tool_allowed(&p, "Glob").is_err());
+        assert_eq!(p.write, perms().write);
+        assert_eq!(
+            phrase.as_deref(),
+            Some("Asked to use the tool Grep: allowed once")
+        );
+        assert!(!asks.granted(&Request::Tool("Grep".into())));
+        assert_eq!(
+            asks.records()[0].ask.reason.as_deref(),
+            Some("to find the init")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_tool_is_refused_naming_allow_tool_and_the_flag_grants_it_by_name_or_pattern() {
+        let none = RunAsks::new(vec![], vec![], None);
+        let err = none
+            .on_denied(
+                ("a", "t"),
+                &perms(),
+                "Grep",
+                &json!({}),
+                tool_refusal("Grep"),
+                None,
+            )
+            .await
+            .0
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("re-run with --allow-tool Grep"), "{err}");
+        assert!(none.blocked());
+        let granted = RunAsks::new(vec![], vec![], None)
+            .with_tools(vec!["Grep".into(), "mcp__posthog__*".into()]);
+        for tool in ["Grep", "mcp__posthog__dashboard-get"] {
+            let p = granted
+                .on_denied(
+                    ("a", "t"),
+                    &perms(),
+                    tool,
+                    &json!({}),
+                    tool_refusal(tool),
+                    None,
+                )
+                .await
+                .0
+                .unwrap();
+            assert!(super::super::permissions::check_tool_allowed(&p, tool).is_ok());
+        }
+        assert!(!granted.blocked());
+        assert!(granted
+            .records()
+            .iter()
+            .all(|r| r.answer == Answer::Granted));
+        // A grant of one tool is no grant of another.
+        assert!(!granted.granted(&Request::Tool("Glob".into())));
+    }
+
+    #[tokio::test]
+    async fn a_tool_call_on_an_env_file_is_refused_without_asking() {
+        struct Panics;
+        #[async_trait]
+        impl Asker for Panics {
+            async fn ask(&self, ask: &Ask) -> Answer {
+                panic!("asked about {ask:?}")
+            }
+        }
+        let asks = RunAsks::new(vec![], vec![], Some(Arc::new(Panics)));
+        let (result, phrase) = asks
+            .on_denied(
+                ("a", "t"),
+                &perms(),
+                "Grep",
+                &json!({"pattern": "KEY", "path": "app/.env.local"}),
+                tool_refusal("Grep"),
+                None,
+            )
+            .await;
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains("env-file rule"), "{err}");
+        assert_eq!(phrase, None);
+        assert!(asks.records().is_empty());
     }
 
     #[tokio::test]
