@@ -618,8 +618,14 @@ fn in_a_terminal_allow_once_runs_a_tool_the_task_may_not_use() {
 }
 
 #[test]
-fn in_the_tui_the_ask_panel_names_the_tool_and_d_refuses_it() {
-    let fake = install_fake(DETECT_FIRST_TURN, "done");
+fn in_the_tui_the_ask_panel_names_the_tool_and_its_arguments_and_d_refuses_it() {
+    // check_env_keys names an env file: that is its job, so it is asked about, not refused.
+    let keys_turn = "  install:
+    - turn:
+        - text: I want to see whether the key is already set
+        - tool: check_env_keys
+          input: {file_path: .env.local, keys: [POSTHOG_KEY]}";
+    let fake = install_fake(keys_turn, "done");
     let root = tempfile::tempdir().unwrap();
     let app = fixture_app(root.path());
     let content = content_dir();
@@ -627,7 +633,15 @@ fn in_the_tui_the_ask_panel_names_the_tool_and_d_refuses_it() {
     let screen = pty.wait_for("[d] deny");
     assert!(screen.contains("Permission ask"), "{screen}");
     assert!(
-        screen.contains("asks to use the tool detect_package_manager"),
+        screen.contains("asks to use the tool check_env_keys"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(r#"with: {"file_path":".env.local","keys":["POSTHOG_KEY"]}"#),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("why: I want to see whether the key is already set"),
         "{screen}"
     );
     pty.press("d");
@@ -636,5 +650,5 @@ fn in_the_tui_the_ask_panel_names_the_tool_and_d_refuses_it() {
     let (result, is_error) = lint_result(&fake);
     assert!(is_error, "{result}");
     assert!(result.contains("the user denied it"), "{result}");
-    assert!(audit(&app).contains("Asked to use the tool detect_package_manager: denied\""));
+    assert!(audit(&app).contains("Asked to use the tool check_env_keys: denied\""));
 }

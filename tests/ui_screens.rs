@@ -62,6 +62,7 @@ fn a_permission_ask_opens_a_panel_naming_the_task_the_command_and_the_keys() {
         task_type: "install".into(),
         request: Request::Command("npm run lint".into()),
         reason: Some("I want to run the linter before I touch the manifest".into()),
+        detail: None,
         refusal: "command rule: npm run lint matches no allowed prefix".into(),
     }));
     insta::assert_snapshot!(draw(&view, 90, 16, 3_000).backend());

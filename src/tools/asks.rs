@@ -78,6 +78,9 @@ pub struct Ask {
     pub request: Request,
     /// Why, in the agent's words (its text before the call), when it said.
     pub reason: Option<String>,
+    /// For a tool, the call's arguments (compact JSON, cut short) when it has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     /// The rule that refused.
     pub refusal: String,
 }
@@ -284,6 +287,10 @@ impl RunAsks {
         let ask = Ask {
             task_id: task.0.to_string(),
             task_type: task.1.to_string(),
+            detail: match request {
+                Request::Tool(_) => arguments(input),
+                _ => None,
+            },
             request,
             reason,
             refusal: refusal.clone(),
@@ -377,6 +384,24 @@ impl RunAsks {
     }
 }
 
+/// A tool call's arguments for the question: compact JSON, at most 200 characters; none when empty.
+fn arguments(input: &Value) -> Option<String> {
+    let empty = match input {
+        Value::Null => true,
+        Value::Object(map) => map.is_empty(),
+        _ => false,
+    };
+    if empty {
+        return None;
+    }
+    let text = input.to_string();
+    let mut short: String = text.chars().take(200).collect();
+    if text.chars().count() > 200 {
+        short.push('…');
+    }
+    Some(short)
+}
+
 fn answer_words(answer: Answer) -> &'static str {
     match answer {
         Answer::AllowOnce => "allowed once",
@@ -459,6 +484,8 @@ fn hard_refusal(
         }
         // The tool's own rules still run once it is granted; an env file it names is refused
         // here so the user is not asked about a call no answer could let through.
+        // `check_env_keys` is the exception: env files are what it reads (key names only).
+        Request::Tool(_) if tool == "check_env_keys" => None,
         Request::Tool(_) => ["file_path", "path"]
             .iter()
             .filter_map(|k| input.get(*k).and_then(Value::as_str))
@@ -531,6 +558,9 @@ impl Asker for TerminalAsker {
             ask.task_type,
             ask.request.describe()
         );
+        if let Some(detail) = &ask.detail {
+            question.push_str(&format!("\n  with: {detail}"));
+        }
         if let Some(reason) = &ask.reason {
             question.push_str(&format!("\n  why: {reason}"));
         }
@@ -784,6 +814,11 @@ mod tests {
             .await;
         let p = p.unwrap();
         assert!(super::super::permissions::check_tool_allowed(&p, "Grep").is_ok());
+        assert_eq!(
+            asks.records()[0].ask.detail.as_deref(),
+            Some(r#"{"pattern":"posthog"}"#),
+            "the user sees what the call would do"
+        );
         // Only that tool: the task's other rules are as they were.
         assert!(super::super::permissions::check_tool_allowed(&p, "Glob").is_err());
         assert_eq!(p.write, perms().write);
@@ -866,6 +901,13 @@ mod tests {
         assert!(err.contains("env-file rule"), "{err}");
         assert_eq!(phrase, None);
         assert!(asks.records().is_empty());
+        // check_env_keys reads env files' key names: that is what it is asked for.
+        let keys = json!({"file_path": ".env.local", "keys": ["POSTHOG_KEY"]});
+        let request = Request::Tool("check_env_keys".into());
+        assert_eq!(
+            hard_refusal(&perms(), "check_env_keys", &keys, &request),
+            None
+        );
     }
 
     #[tokio::test]

@@ -61,6 +61,7 @@ mod tests {
             task_type: "install".into(),
             request: Request::Command("npm run lint".into()),
             reason: None,
+            detail: None,
             refusal: "command rule: npm run lint matches no allowed prefix".into(),
         }
     }

@@ -87,6 +87,9 @@ fn render_ask(frame: &mut Frame, area: Rect, view: &RunView) {
         Span::from(format!("{} ({}) asks to ", ask.task_id, ask.task_type)),
         Span::from(ask.request.describe()).bold(),
     ])];
+    if let Some(detail) = &ask.detail {
+        lines.push(Line::from(format!("with: {detail}")));
+    }
     if let Some(reason) = &ask.reason {
         lines.push(Line::from(format!("why: {reason}")));
     }
