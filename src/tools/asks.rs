@@ -834,6 +834,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_tool_allowed_for_this_run_is_not_asked_about_again() {
+        let asks = RunAsks::new(vec![], vec![], Some(Arc::new(Always(Answer::AllowRun))));
+        for _ in 0..2 {
+            asks.on_denied(
+                ("a", "t"),
+                &perms(),
+                "Grep",
+                &json!({}),
+                tool_refusal("Grep"),
+                None,
+            )
+            .await
+            .0
+            .unwrap();
+        }
+        let answers: Vec<Answer> = asks.records().iter().map(|r| r.answer).collect();
+        assert_eq!(answers, [Answer::AllowRun, Answer::Granted]);
+    }
+
+    #[tokio::test]
     async fn a_tool_is_refused_naming_allow_tool_and_the_flag_grants_it_by_name_or_pattern() {
         let none = RunAsks::new(vec![], vec![], None);
         let err = none
