@@ -139,6 +139,13 @@ fn assert_the_run(run: &Run, bodies: &[Value]) {
     assert_eq!(finished["event"], "run_finished");
     assert_eq!(finished["verdict"], "success", "{finished}");
 
+    // The seed's own activity is on the wire before any task starts (first visible progress).
+    let position = |event: &str| lines.iter().position(|l| l["event"] == event);
+    let seed_activity = position("seed_activity").expect("a seed_activity event");
+    let first_start = position("task_started").expect("a task_started event");
+    assert!(seed_activity < first_start, "seed activity comes first");
+    assert!(!lines[seed_activity]["phrase"].as_str().unwrap().is_empty());
+
     // install and init ran at the same time (install's answer waited for init's request).
     assert_eq!(max_running(&lines), 2, "install and init overlap");
 

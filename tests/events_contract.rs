@@ -17,6 +17,7 @@ fn every_kind_name(kind: &EventKind) -> &'static str {
         EventKind::RunStarted { .. }
         | EventKind::RunResumed { .. }
         | EventKind::SeedingFinished { .. }
+        | EventKind::SeedActivity { .. }
         | EventKind::TaskEnqueued { .. }
         | EventKind::TaskStarted { .. }
         | EventKind::TaskActivity { .. }
@@ -29,10 +30,11 @@ fn every_kind_name(kind: &EventKind) -> &'static str {
     }
 }
 
-const ALL_NAMES: [&str; 12] = [
+const ALL_NAMES: [&str; 13] = [
     "run_started",
     "run_resumed",
     "seeding_finished",
+    "seed_activity",
     "task_enqueued",
     "task_started",
     "task_activity",

@@ -135,6 +135,21 @@ fn relabel_and_resume_update_rows() {
 }
 
 #[test]
+fn the_seeds_activity_is_a_plain_line_and_a_json_event_and_counts_as_a_beat() {
+    let mut s = Script::new();
+    s.run_started(0).seed_activity(400, "Reading package.json");
+    assert_eq!(last_plain(&s), "  · planning  Reading package.json");
+    let json: Value = serde_json::from_str(&json_line(s.events.last().unwrap())).unwrap();
+    assert_eq!(json["event"], "seed_activity");
+    assert_eq!(json["phrase"], "Reading package.json");
+    let view = s.view();
+    assert_eq!(view.seed_activity(), Some("Reading package.json"));
+    // The seed's phrase is visible progress: the silence since launch ends at it.
+    let silence = view.responsiveness().longest_silence.unwrap();
+    assert_eq!(silence.ms(), 400);
+}
+
+#[test]
 fn plain_lines_read_like_the_tui() {
     let mut s = seeded();
     s.start(700, "install");

@@ -50,6 +50,31 @@ fn seeding_before_any_task_shows_the_planning_state() {
 }
 
 #[test]
+fn the_seed_is_a_row_with_its_activity_from_launch_and_leaves_when_planned() {
+    let mut script = Script::new();
+    script
+        .run_started(0)
+        .seed_activity(300, "Reading package.json");
+    let mut view = script.view();
+    view.set_framework(Some("Next.js".into()));
+    let screen = draw(&view, 80, 12, 500);
+    insta::assert_snapshot!(screen.backend());
+
+    // Planning beside running tasks: the seed's row comes first under Now.
+    let mut script = two_running();
+    script.seed_activity(2_400, "planning 9 steps");
+    let screen = draw(&script.view(), 90, 16, 3_000);
+    let text = format!("{}", screen.backend());
+    assert!(text.contains("Planning  planning 9 steps"), "{text}");
+    assert!(text.contains("Editing package.json"), "{text}");
+
+    // Seeding finished: the row is gone and its phrase with it.
+    script.seeding_finished(2_500);
+    let text = format!("{}", draw(&script.view(), 90, 16, 3_000).backend());
+    assert!(!text.contains("Planning"), "{text}");
+}
+
+#[test]
 fn two_running_tasks_show_their_activity_under_now() {
     insta::assert_snapshot!(draw(&running_view(), 90, 16, 3_000).backend());
 }
@@ -94,6 +119,7 @@ fn a_20_by_5_terminal_keeps_the_header_a_row_and_the_totals() {
 fn a_long_queue_scrolls_to_keep_unfinished_work_in_sight() {
     let mut script = two_running();
     script
+        .seeding_finished(3_100)
         .complete(
             3_200,
             "install",

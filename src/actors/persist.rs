@@ -289,7 +289,10 @@ impl Handler<QueueEvent> for PersistActor {
         if let Err(e) = self.write_handoff(&event) {
             self.record_error("a handoff", e);
         }
-        if matches!(event.kind, EventKind::TaskActivity { .. }) {
+        if matches!(
+            event.kind,
+            EventKind::TaskActivity { .. } | EventKind::SeedActivity { .. }
+        ) {
             return;
         }
         self.dirty = true;

@@ -25,7 +25,7 @@ use crate::cancel::{CancellationToken, Carried};
 use crate::clock;
 use crate::messages::{
     Activity, AttemptFinished, Enqueue, EventKind, Interrupt, QueueEvent, ReadHandoffs, Relabel,
-    RunFinished, RunInfo, RunTask, SeedingDone, Snapshot, Task, TaskHandoff, TaskId,
+    RunFinished, RunInfo, RunTask, SeedActivity, SeedingDone, Snapshot, Task, TaskHandoff, TaskId,
 };
 use crate::queue::{GuardError, Halt, QueryError, QueueState};
 
@@ -454,6 +454,21 @@ impl Handler<Activity> for QueueActor {
         }
         self.emit(vec![EventKind::TaskActivity {
             task_id: msg.task_id,
+            phrase: msg.phrase,
+            usage: msg.usage,
+            cost_usd: msg.cost_usd,
+        }]);
+    }
+}
+
+impl Handler<SeedActivity> for QueueActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SeedActivity, _ctx: &mut Self::Context) {
+        if self.ended("a seed activity") {
+            return;
+        }
+        self.emit(vec![EventKind::SeedActivity {
             phrase: msg.phrase,
             usage: msg.usage,
             cost_usd: msg.cost_usd,

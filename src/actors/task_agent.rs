@@ -17,7 +17,7 @@ use super::queue::QueueActor;
 use crate::agent::{AgentBackend, AgentJob, AttemptReport, TaskPort};
 use crate::messages::{
     Activity, AttemptEnd, AttemptFinished, Enqueue, Enqueuer, HandoffQuery, ReadHandoffs, Relabel,
-    RunTask, TaskHandoff, TaskId, TaskSpec, Usage,
+    RunTask, SeedActivity, TaskHandoff, TaskId, TaskSpec, Usage,
 };
 use crate::queue::{GuardError, QueryError};
 
@@ -226,13 +226,18 @@ impl TaskPort for QueuePort {
             let mut so_far = self.so_far.lock().unwrap_or_else(|p| p.into_inner());
             *so_far = (usage, cost);
         }
-        if let Some(id) = &self.task_id {
-            self.queue.do_send(Activity {
+        match &self.task_id {
+            Some(id) => self.queue.do_send(Activity {
                 task_id: id.clone(),
                 phrase,
                 usage,
                 cost_usd,
-            });
+            }),
+            None => self.queue.do_send(SeedActivity {
+                phrase,
+                usage,
+                cost_usd,
+            }),
         }
     }
 

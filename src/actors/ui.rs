@@ -179,7 +179,10 @@ impl Handler<QueueEvent> for UiActor {
         // The phase is the view's to fold: seeding ends with `SeedingFinished`, not with
         // the first task, since tasks start while the seed still plans the rest.
         self.view.apply(&event);
-        let activity = matches!(event.kind, EventKind::TaskActivity { .. });
+        let activity = matches!(
+            event.kind,
+            EventKind::TaskActivity { .. } | EventKind::SeedActivity { .. }
+        );
         match self.mode {
             UiMode::Json => self.print(json_line(&event), activity),
             UiMode::Plain => {

@@ -50,6 +50,17 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// A short human phrase about what the seeding agent is doing.
+    SeedActivity {
+        /// "Reading package.json".
+        phrase: String,
+        /// Tokens the seed used so far, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usage: Option<Usage>,
+        /// Cost of the seed so far, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cost_usd: Option<f64>,
+    },
     /// A task joined the queue.
     TaskEnqueued {
         /// The task as enqueued.
@@ -116,6 +127,7 @@ impl EventKind {
             EventKind::RunStarted { .. } => "run_started",
             EventKind::RunResumed { .. } => "run_resumed",
             EventKind::SeedingFinished { .. } => "seeding_finished",
+            EventKind::SeedActivity { .. } => "seed_activity",
             EventKind::TaskEnqueued { .. } => "task_enqueued",
             EventKind::TaskStarted { .. } => "task_started",
             EventKind::TaskActivity { .. } => "task_activity",

@@ -88,6 +88,18 @@ pub struct Activity {
     pub cost_usd: Option<f64>,
 }
 
+/// The seeding agent's latest activity, for the UI (it has no task id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Message)]
+#[rtype(result = "()")]
+pub struct SeedActivity {
+    /// A short human phrase.
+    pub phrase: String,
+    /// Tokens the seed used so far.
+    pub usage: Option<Usage>,
+    /// Cost of the seed so far.
+    pub cost_usd: Option<f64>,
+}
+
 /// A running task refines its label.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Message)]
 #[rtype(result = "()")]

@@ -64,6 +64,7 @@ pub fn telemetry_for(
             Some((names::RUN_FINISHED, run_totals(outcome, metrics, t)))
         }
         EventKind::SeedingFinished { .. }
+        | EventKind::SeedActivity { .. }
         | EventKind::TaskEnqueued { .. }
         | EventKind::TaskActivity { .. }
         | EventKind::TaskRequeued { .. }

@@ -34,6 +34,7 @@ pub fn plain_line(ev: &QueueEvent, view: &RunView) -> Option<String> {
         }
         EventKind::SeedingFinished { error: None } => "◆ planned".to_string(),
         EventKind::SeedingFinished { error: Some(e) } => format!("✗ planning failed: {e}"),
+        EventKind::SeedActivity { phrase, .. } => format!("  · planning  {phrase}"),
         EventKind::TaskEnqueued { task } => {
             format!("+ {}  {} ({})", task.id, task.label, task.model)
         }
@@ -172,6 +173,19 @@ pub fn json_line(ev: &QueueEvent) -> String {
             cost_usd,
         } => {
             obj.insert("task".into(), json!(task_id));
+            if let Some(usage) = usage {
+                obj.insert("usage".into(), json!(usage));
+            }
+            if let Some(cost) = cost_usd {
+                obj.insert("costUsd".into(), json!(cost));
+            }
+            obj.insert("phrase".into(), json!(phrase));
+        }
+        EventKind::SeedActivity {
+            phrase,
+            usage,
+            cost_usd,
+        } => {
             if let Some(usage) = usage {
                 obj.insert("usage".into(), json!(usage));
             }

@@ -436,7 +436,21 @@ fn cut(line: Line<'_>, width: usize) -> Line<'_> {
 fn now_lines<'a>(view: &'a RunView, spin: &'a str) -> Vec<Line<'a>> {
     let heading = || Span::from("Now   ").bold();
     let running: Vec<&TaskRow> = view.running().collect();
+    // The seed is a row of its own from launch, so the first thing on screen moves.
+    let planning = (view.phase() == Phase::Seeding).then(|| {
+        let phrase = view.seed_activity().unwrap_or("looking at your app…");
+        vec![
+            Span::from(spin).cyan(),
+            Span::from(" "),
+            Span::from("Planning").bold(),
+            Span::from("  "),
+            Span::from(phrase),
+        ]
+    });
     if running.is_empty() {
+        if let Some(spans) = planning {
+            return vec![Line::from([vec![heading()], spans].concat())];
+        }
         let idle = match view.phase() {
             Phase::Seeding => "planning the steps…",
             Phase::Running => "waiting for the next step",
@@ -449,7 +463,7 @@ fn now_lines<'a>(view: &'a RunView, spin: &'a str) -> Vec<Line<'a>> {
         .take(NOW_LINES)
         .enumerate()
         .map(|(i, row)| {
-            let lead = if i == 0 {
+            let lead = if i == 0 && planning.is_none() {
                 heading()
             } else {
                 Span::from("      ")
@@ -465,6 +479,9 @@ fn now_lines<'a>(view: &'a RunView, spin: &'a str) -> Vec<Line<'a>> {
             ])
         })
         .collect();
+    if let Some(spans) = planning {
+        lines.insert(0, Line::from([vec![heading()], spans].concat()));
+    }
     if running.len() > NOW_LINES {
         lines.push(Line::from(vec![
             Span::from("      "),

@@ -245,6 +245,8 @@ pub struct RunView {
     longest_silence: Option<Silence>,
     /// The permission ask waiting for the user's key, if any.
     ask: Option<crate::tools::asks::Ask>,
+    /// The seeding agent's latest phrase, while it plans.
+    seed_activity: Option<String>,
 }
 
 impl RunView {
@@ -275,6 +277,10 @@ impl RunView {
                 if self.phase == Phase::Seeding {
                     self.phase = Phase::Running;
                 }
+            }
+            EventKind::SeedActivity { phrase, .. } => {
+                self.beat(t);
+                self.seed_activity = Some(phrase.clone());
             }
             EventKind::TaskEnqueued { task } => {
                 self.upsert(task);
@@ -391,6 +397,11 @@ impl RunView {
     /// The run's id, once started.
     pub fn run_id(&self) -> Option<&str> {
         self.run_id.as_deref()
+    }
+
+    /// The seeding agent's latest phrase, if it reported one.
+    pub fn seed_activity(&self) -> Option<&str> {
+        self.seed_activity.as_deref()
     }
 
     /// Where the run is.

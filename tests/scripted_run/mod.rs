@@ -126,6 +126,24 @@ impl Script {
         self
     }
 
+    pub fn seed_activity(&mut self, t_ms: u64, phrase: &str) -> &mut Self {
+        let phrase = phrase.into();
+        self.push(
+            t_ms,
+            EventKind::SeedActivity {
+                phrase,
+                usage: None,
+                cost_usd: None,
+            },
+        );
+        self
+    }
+
+    pub fn seeding_finished(&mut self, t_ms: u64) -> &mut Self {
+        self.push(t_ms, EventKind::SeedingFinished { error: None });
+        self
+    }
+
     pub fn activity(
         &mut self,
         t_ms: u64,
