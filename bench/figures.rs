@@ -4,8 +4,8 @@
 //! Definitions (also in `bench/README.md`):
 //! * times count from the run's `run_started` line, in the run's own `t_ms`;
 //! * **visible events** are the lines that change what the user sees:
-//!   `task_started`, `task_activity`, `task_completed`, `task_failed`,
-//!   `task_skipped` and `run_finished`;
+//!   `seed_activity` (the planner's row), `task_started`, `task_activity`,
+//!   `task_completed`, `task_failed`, `task_skipped` and `run_finished`;
 //! * **first visible progress** is the first visible event that says
 //!   something about the work: any of them except `run_finished` and the
 //!   linear runner's own container task starting at launch (type `linear`),
@@ -62,7 +62,8 @@ pub fn timeline(lines: &[String]) -> Timeline {
         let name = e["event"].as_str().unwrap_or_default();
         let visible = matches!(
             name,
-            "task_started"
+            "seed_activity"
+                | "task_started"
                 | "task_activity"
                 | "task_completed"
                 | "task_failed"

@@ -310,6 +310,18 @@ mod figures_tests {
     }
 
     #[test]
+    fn the_seeds_activity_is_the_first_visible_progress() {
+        let t = timeline(&lines(&[
+            r#"{"t_ms":0,"event":"run_started"}"#,
+            r#"{"t_ms":870,"event":"seed_activity","phrase":"Reading package.json"}"#,
+            r#"{"t_ms":1400,"event":"task_started","task":"install","type":"install"}"#,
+            r#"{"t_ms":3000,"event":"run_finished","verdict":"success"}"#,
+        ]));
+        assert_eq!(t.first_progress_ms, Some(870));
+        assert_eq!(t.longest_silence_ms, Some(1600));
+    }
+
+    #[test]
     fn cache_hit_share_is_reads_over_all_input() {
         let spend = Spend::of(
             &Usage {
