@@ -345,23 +345,15 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         framework_id,
         asks: Some(asks.clone()),
     };
-    let (backend, catalogue): (Arc<dyn AgentBackend>, _) = match decision.variant {
-        Variant::Orchestrator if branched => (
-            apps::branch_backend(&env, &targets, &mcp, &|t| {
-                let example = t.detection.framework.as_ref()?.example.clone()?;
-                write_example(&apps::app_state_dir(t)?, &content, &example)
-            }),
-            content.catalogue().with_models(model_names),
-        ),
-        Variant::Orchestrator => (
-            Arc::new(ModelBackend::new(env).with_mcp(mcp)),
-            content.catalogue().with_models(model_names),
-        ),
-        Variant::Linear => (
-            Arc::new(LinearBackend::new(env)),
-            linear_catalogue(&content, &format!("Integrate {}", content.product().name)),
-        ),
-    };
+    let (backend, catalogue) = backend_and_catalogue(
+        decision.variant,
+        branched,
+        env,
+        &targets,
+        mcp,
+        &content,
+        model_names,
+    );
 
     let run_info = match &resume_file {
         Some(file) => RunInfo {
@@ -522,6 +514,36 @@ async fn choose_variant(
         );
     }
     decision
+}
+
+/// The agents and the task catalogue for the chosen runner: one model backend per app
+/// branch, one for a single app, or the linear runner's single agent.
+fn backend_and_catalogue(
+    variant: Variant,
+    branched: bool,
+    env: AgentEnv,
+    targets: &[apps::AppTarget],
+    mcp: McpHandle,
+    content: &ContentSet,
+    model_names: crate::queue::ModelNames,
+) -> (Arc<dyn AgentBackend>, crate::queue::Catalogue) {
+    match variant {
+        Variant::Orchestrator if branched => (
+            apps::branch_backend(&env, targets, &mcp, &|t| {
+                let example = t.detection.framework.as_ref()?.example.clone()?;
+                write_example(&apps::app_state_dir(t)?, content, &example)
+            }),
+            content.catalogue().with_models(model_names),
+        ),
+        Variant::Orchestrator => (
+            Arc::new(ModelBackend::new(env).with_mcp(mcp)),
+            content.catalogue().with_models(model_names),
+        ),
+        Variant::Linear => (
+            Arc::new(LinearBackend::new(env)),
+            linear_catalogue(content, &format!("Integrate {}", content.product().name)),
+        ),
+    }
 }
 
 /// Who answers permission asks: the TUI's ask panel when the TUI owns the screen, else the
