@@ -288,31 +288,16 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     for value in app_env_values {
         secrets.insert_hidden(value);
     }
-    let example_path = match detection.framework.as_ref().and_then(|f| f.example.clone()) {
-        Some(example) => write_example(&state_dir, &content, &example),
-        None => None,
-    };
-    let mut project = ProjectContext {
-        install_dir: install_dir.display().to_string(),
-        framework: framework_name.clone(),
-        package_manager: detection.package_manager.as_ref().map(|p| p.name.clone()),
-        facts: vec![("Host".into(), credentials.host().to_string())],
-        example_path,
-        secret_names: secrets.names().map(str::to_string).collect(),
-        sections: if branched {
-            Vec::new()
-        } else {
-            super::prefix::sections(&install_dir, &content, framework_id.as_deref(), &secrets)
-        },
-    };
-    if decision.variant == Variant::Orchestrator {
-        project.sections.extend(super::prefix::task_types(&content));
-    }
-    if !branched {
-        project
-            .facts
-            .extend(apps::inventory_fact(&targets[0], &content.product().name));
-    }
+    let project = project_context(
+        &install_dir,
+        &state_dir,
+        &content,
+        &targets,
+        branched,
+        decision.variant,
+        credentials.host(),
+        &secrets,
+    );
     let base_ctx = ToolContext {
         install_dir: install_dir.clone(),
         permissions: Default::default(),
@@ -514,6 +499,49 @@ async fn choose_variant(
         );
     }
     decision
+}
+
+/// What every agent is told about the project. With several apps the per-app sections
+/// and inventory belong to each branch, so the shared context leaves them out.
+#[allow(clippy::too_many_arguments)]
+fn project_context(
+    install_dir: &Path,
+    state_dir: &Path,
+    content: &ContentSet,
+    targets: &[apps::AppTarget],
+    branched: bool,
+    variant: Variant,
+    host: &str,
+    secrets: &crate::tools::Secrets,
+) -> ProjectContext {
+    let detection = &targets[0].detection;
+    let framework_id = detection.framework.as_ref().map(|f| f.id.clone());
+    let example_path = match detection.framework.as_ref().and_then(|f| f.example.clone()) {
+        Some(example) => write_example(state_dir, content, &example),
+        None => None,
+    };
+    let mut project = ProjectContext {
+        install_dir: install_dir.display().to_string(),
+        framework: detection.framework.as_ref().map(|f| f.name.clone()),
+        package_manager: detection.package_manager.as_ref().map(|p| p.name.clone()),
+        facts: vec![("Host".into(), host.to_string())],
+        example_path,
+        secret_names: secrets.names().map(str::to_string).collect(),
+        sections: if branched {
+            Vec::new()
+        } else {
+            super::prefix::sections(install_dir, content, framework_id.as_deref(), secrets)
+        },
+    };
+    if variant == Variant::Orchestrator {
+        project.sections.extend(super::prefix::task_types(content));
+    }
+    if !branched {
+        project
+            .facts
+            .extend(apps::inventory_fact(&targets[0], &content.product().name));
+    }
+    project
 }
 
 /// The agents and the task catalogue for the chosen runner: one model backend per app
