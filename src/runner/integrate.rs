@@ -282,7 +282,6 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         ),
     };
 
-    let framework_name = detection.framework.as_ref().map(|f| f.name.clone());
     let framework_id = detection.framework.as_ref().map(|f| f.id.clone());
     let mut secrets = credentials.secrets();
     for value in app_env_values {
@@ -340,25 +339,16 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         model_names,
     );
 
-    let run_info = match &resume_file {
-        Some(file) => RunInfo {
-            concurrency: opts.limits.concurrency,
-            ..file.run_info()
-        },
-        None => RunInfo {
-            run_id,
-            variant: decision.variant,
-            install_dir: install_dir.display().to_string(),
-            created_at: chrono::Utc::now(),
-            framework: if branched {
-                Some(apps::frameworks_line(&targets))
-            } else {
-                framework_name
-            },
-            concurrency: opts.limits.concurrency,
-            content_hash: Some(content.content_hash()),
-        },
-    };
+    let run_info = run_info(
+        &opts,
+        resume_file.as_ref(),
+        run_id,
+        decision.variant,
+        &install_dir,
+        &targets,
+        branched,
+        &content,
+    );
     let variant = run_info.variant;
     let setup = RunSetup {
         state_dir: state_dir.clone(),
@@ -499,6 +489,44 @@ async fn choose_variant(
         );
     }
     decision
+}
+
+/// The run's header in `queue.json`: a resumed run keeps its own (only the concurrency
+/// follows this invocation's flags); a fresh one is described from this invocation.
+#[allow(clippy::too_many_arguments)]
+fn run_info(
+    opts: &IntegrateOptions,
+    resume_file: Option<&QueueFile>,
+    run_id: String,
+    variant: Variant,
+    install_dir: &Path,
+    targets: &[apps::AppTarget],
+    branched: bool,
+    content: &ContentSet,
+) -> RunInfo {
+    match resume_file {
+        Some(file) => RunInfo {
+            concurrency: opts.limits.concurrency,
+            ..file.run_info()
+        },
+        None => RunInfo {
+            run_id,
+            variant,
+            install_dir: install_dir.display().to_string(),
+            created_at: chrono::Utc::now(),
+            framework: if branched {
+                Some(apps::frameworks_line(targets))
+            } else {
+                targets[0]
+                    .detection
+                    .framework
+                    .as_ref()
+                    .map(|f| f.name.clone())
+            },
+            concurrency: opts.limits.concurrency,
+            content_hash: Some(content.content_hash()),
+        },
+    }
 }
 
 /// What every agent is told about the project. With several apps the per-app sections
