@@ -273,14 +273,7 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
             .prop("reason", decision.reason.clone()),
     );
 
-    let mcp = match credentials.mcp_endpoint() {
-        Some((url, key)) => McpCatalogue::connect_in_background(url, key),
-        None => McpHandle::unavailable(
-            credentials
-                .mcp_unavailable_reason()
-                .unwrap_or("no PostHog personal API key (POSTHOG_PERSONAL_API_KEY)"),
-        ),
-    };
+    let mcp = mcp_handle(&credentials);
 
     let framework_id = detection.framework.as_ref().map(|f| f.id.clone());
     let mut secrets = credentials.secrets();
@@ -489,6 +482,19 @@ async fn choose_variant(
         );
     }
     decision
+}
+
+/// PostHog's MCP catalogue, connecting in the background so the run does not wait on it;
+/// without an endpoint, a handle that says why it is unavailable.
+fn mcp_handle(credentials: &Credentials) -> McpHandle {
+    match credentials.mcp_endpoint() {
+        Some((url, key)) => McpCatalogue::connect_in_background(url, key),
+        None => McpHandle::unavailable(
+            credentials
+                .mcp_unavailable_reason()
+                .unwrap_or("no PostHog personal API key (POSTHOG_PERSONAL_API_KEY)"),
+        ),
+    }
 }
 
 /// The run's header in `queue.json`: a resumed run keeps its own (only the concurrency
