@@ -11,6 +11,8 @@
 //! usage so far.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -19,15 +21,15 @@ use super::checks::{
     failure_after_stop, failure_for_agent, failure_reason, run_checks, StartCounts, TaskChecks,
 };
 use super::TaskPort;
-use crate::messages::{AttemptEnd, CommandCheck, FileAssertion, ReportStatus, Usage};
+use crate::messages::{AttemptEnd, CommandCheck, FileAssertion, Handoff, ReportStatus, Usage};
 use crate::providers::{
-    ContentBlock, Message, ModelClient, ModelRequest, ProviderEvent, RequestMeta, Role, StopReason,
-    SystemBlock,
+    ContentBlock, Message, ModelClient, ModelRequest, ModelResponse, ProviderEvent, RequestMeta,
+    Role, StopReason, SystemBlock, ToolSpec,
 };
 use crate::queue::canonical_json;
 use crate::tools::permissions::check_tool_allowed;
 use crate::tools::queue_tools::{complete_task_spec, parse_complete_task, COMPLETE_TASK};
-use crate::tools::{Tool, ToolContext, ToolError};
+use crate::tools::{Secrets, Tool, ToolContext, ToolError};
 
 /// Everything one agent needs, already resolved from content and the task.
 pub struct AgentSetup {
@@ -96,70 +98,153 @@ pub async fn run_agent(
     port: &dyn TaskPort,
     price: &Pricer,
 ) -> LoopResult {
-    let mut specs: Vec<_> = setup.tools.iter().map(|t| t.spec()).collect();
-    if setup.offers_complete_task {
-        specs.push(complete_task_spec());
-    }
-    specs.sort_by(|a, b| a.name.cmp(&b.name));
-    let by_name: HashMap<String, Arc<dyn Tool>> = setup
-        .tools
-        .iter()
-        .map(|t| (t.spec().name, t.clone()))
-        .collect();
-    let secrets = setup.ctx.secrets.clone();
+    let mut run = AgentRun::start(setup, port).await;
+    while run.take_turn(client, price).await.is_continue() {}
+    run.result
+}
 
-    let mut messages = vec![Message {
-        role: Role::User,
-        content: vec![ContentBlock::Text {
-            text: setup.prompt.clone(),
-        }],
-    }];
-    let mut result = LoopResult {
-        end: AttemptEnd::NoReport {
-            detail: String::new(),
-        },
-        usage: Usage::default(),
-        cost_usd: 0.0,
-        files_touched: Vec::new(),
-        turns: 0,
-        retries: 0,
-        final_text: None,
-        checks: Vec::new(),
-        file_checks: Vec::new(),
-    };
-    let mut last_call: Option<String> = None;
-    // The output of the task's checks while they fail: how the attempt ends if it ends now.
-    let mut failing_checks: Option<String> = None;
-    let mut repeats = 0u32;
-    let retries = std::sync::atomic::AtomicU32::new(0);
-    // Before the first turn: `keep` assertions compare with the app as the agent found it.
-    let start_counts = StartCounts::take(&setup.checks, &setup.ctx.install_dir).await;
+/// One agent's state between turns: the conversation, what it used, and what
+/// ends it early (repeats, failing checks).
+struct AgentRun<'a> {
+    setup: AgentSetup,
+    port: &'a dyn TaskPort,
+    /// The tools offered to the model, sorted by name so the prefix caches.
+    specs: Vec<ToolSpec>,
+    by_name: HashMap<String, Arc<dyn Tool>>,
+    secrets: Secrets,
+    messages: Vec<Message>,
+    result: LoopResult,
+    last_call: Option<String>,
+    repeats: u32,
+    /// The output of the task's checks while they fail: how the attempt ends if it ends now.
+    failing_checks: Option<String>,
+    retries: AtomicU32,
+    start_counts: StartCounts,
+}
 
-    loop {
-        if result.turns >= setup.max_turns {
-            result.end = checks_or(
-                &failing_checks,
-                AttemptEnd::Error {
-                    error_kind: "max-turns".into(),
-                    message: format!(
-                        "the agent used all {} turns without reporting",
-                        setup.max_turns
-                    ),
-                    fatal: false,
-                },
-            );
-            return result;
+impl<'a> AgentRun<'a> {
+    /// Prepares the tools and the first message, and counts what `keep` assertions need.
+    async fn start(setup: AgentSetup, port: &'a dyn TaskPort) -> Self {
+        let mut specs: Vec<_> = setup.tools.iter().map(|t| t.spec()).collect();
+        if setup.offers_complete_task {
+            specs.push(complete_task_spec());
         }
-        result.turns += 1;
+        specs.sort_by(|a, b| a.name.cmp(&b.name));
+        let by_name: HashMap<String, Arc<dyn Tool>> = setup
+            .tools
+            .iter()
+            .map(|t| (t.spec().name, t.clone()))
+            .collect();
+        let secrets = setup.ctx.secrets.clone();
+        let messages = vec![Message {
+            role: Role::User,
+            content: vec![ContentBlock::Text {
+                text: setup.prompt.clone(),
+            }],
+        }];
+        // Before the first turn: `keep` assertions compare with the app as the agent found it.
+        let start_counts = StartCounts::take(&setup.checks, &setup.ctx.install_dir).await;
+        AgentRun {
+            setup,
+            port,
+            specs,
+            by_name,
+            secrets,
+            messages,
+            result: LoopResult {
+                end: AttemptEnd::NoReport {
+                    detail: String::new(),
+                },
+                usage: Usage::default(),
+                cost_usd: 0.0,
+                files_touched: Vec::new(),
+                turns: 0,
+                retries: 0,
+                final_text: None,
+                checks: Vec::new(),
+                file_checks: Vec::new(),
+            },
+            last_call: None,
+            repeats: 0,
+            failing_checks: None,
+            retries: AtomicU32::new(0),
+            start_counts,
+        }
+    }
+
+    /// Ends the attempt: `end`, unless the task's checks still fail.
+    fn finish(&mut self, end: AttemptEnd) -> ControlFlow<()> {
+        self.result.end = checks_or(&self.failing_checks, end);
+        ControlFlow::Break(())
+    }
+
+    /// One model request and the tool calls it asks for.
+    async fn take_turn(&mut self, client: &dyn ModelClient, price: &Pricer) -> ControlFlow<()> {
+        if self.result.turns >= self.setup.max_turns {
+            return self.finish(AttemptEnd::Error {
+                error_kind: "max-turns".into(),
+                message: format!(
+                    "the agent used all {} turns without reporting",
+                    self.setup.max_turns
+                ),
+                fatal: false,
+            });
+        }
+        self.result.turns += 1;
+        let response = match self.ask_model(client, price).await {
+            Ok(response) => response,
+            Err(end) => {
+                // A provider error ends the attempt as it is, failing checks or not.
+                self.result.end = end;
+                return ControlFlow::Break(());
+            }
+        };
+        let calls = tool_calls(&response.content);
+        if let Some(text) = all_text(&response.content) {
+            self.result.final_text = Some(text);
+        }
+        if let Some(text) = first_text(&response.content) {
+            self.port
+                .activity(text, Some(self.result.usage), Some(self.result.cost_usd));
+        }
+        self.messages.push(Message {
+            role: Role::Assistant,
+            content: response.content.clone(),
+        });
+        if calls.is_empty() {
+            return self.on_stop(response.stop_reason).await;
+        }
+
+        let reason = first_text(&response.content);
+        let mut results = Vec::with_capacity(calls.len());
+        for (id, name, input) in calls {
+            self.handle_call(id, name, input, &reason, &mut results)
+                .await?;
+        }
+        self.messages.push(Message {
+            role: Role::User,
+            content: results,
+        });
+        ControlFlow::Continue(())
+    }
+
+    /// Sends the conversation, reporting retries as activity, and adds up usage and cost.
+    async fn ask_model(
+        &mut self,
+        client: &dyn ModelClient,
+        price: &Pricer,
+    ) -> Result<ModelResponse, AttemptEnd> {
         let request = ModelRequest {
-            model: setup.model.clone(),
-            system: setup.system.clone(),
-            messages: messages.clone(),
-            tools: specs.clone(),
-            max_tokens: setup.max_tokens,
-            meta: setup.meta.clone(),
+            model: self.setup.model.clone(),
+            system: self.setup.system.clone(),
+            messages: self.messages.clone(),
+            tools: self.specs.clone(),
+            max_tokens: self.setup.max_tokens,
+            meta: self.setup.meta.clone(),
             cache_conversation: true,
         };
+        let retries = &self.retries;
+        let port = self.port;
         let progress = |event: ProviderEvent| {
             if let ProviderEvent::Retrying {
                 attempt,
@@ -167,7 +252,7 @@ pub async fn run_agent(
                 reason,
             } = event
             {
-                retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                retries.fetch_add(1, Ordering::Relaxed);
                 port.activity(
                     format!(
                         "Model busy ({reason}); retry {attempt} in {:.1}s",
@@ -181,199 +266,222 @@ pub async fn run_agent(
         // One line per model call: re-run benchmarks and tests count them.
         tracing::info!(model = %request.model, "model call");
         let response = client.complete(&request, &progress).await;
-        result.retries = retries.load(std::sync::atomic::Ordering::Relaxed);
-        let response = match response {
-            Ok(r) => r,
-            Err(e) => {
-                result.end = AttemptEnd::Error {
-                    error_kind: "provider".into(),
-                    message: e.to_string(),
-                    fatal: e.is_fatal(),
-                };
-                return result;
-            }
-        };
-        result.usage.add(&response.usage);
-        result.cost_usd += price(&setup.model, &response.usage);
-
-        let calls: Vec<(String, String, Value)> = response
-            .content
-            .iter()
-            .filter_map(|b| match b {
-                ContentBlock::ToolUse { id, name, input } => {
-                    Some((id.clone(), name.clone(), input.clone()))
-                }
-                _ => None,
-            })
-            .collect();
-        if let Some(text) = all_text(&response.content) {
-            result.final_text = Some(text);
-        }
-        if let Some(text) = first_text(&response.content) {
-            port.activity(text, Some(result.usage), Some(result.cost_usd));
-        }
-        messages.push(Message {
-            role: Role::Assistant,
-            content: response.content.clone(),
-        });
-        if calls.is_empty() {
-            let stopped = match response.stop_reason {
-                StopReason::MaxTokens => AttemptEnd::NoReport {
-                    detail: "the answer was cut at the output limit".into(),
-                },
-                StopReason::Refusal => AttemptEnd::NoReport {
-                    detail: "the model refused".into(),
-                },
-                _ => AttemptEnd::NoReport {
-                    detail: ENDED_TURN.into(),
-                },
-            };
-            let says_done =
-                matches!(&stopped, AttemptEnd::NoReport { detail } if detail == ENDED_TURN);
-            if says_done && !setup.offers_complete_task && !setup.checks.is_empty() {
-                let outcome = run_checks(&setup.checks, &start_counts, &setup.ctx, port).await;
-                let reason = outcome.failure.as_deref().map(failure_reason);
-                port.check_failed(reason.clone().map(|r| secrets.redact(&r)));
-                failing_checks = reason.map(|r| secrets.redact(&r));
-                if let Some(failure) = outcome.failure {
-                    tracing::info!("checks failed at the end of turn; the agent continues");
-                    messages.push(Message {
-                        role: Role::User,
-                        content: vec![ContentBlock::Text {
-                            text: secrets.redact(&failure_after_stop(&failure)),
-                        }],
-                    });
-                    continue;
-                }
-                result.checks = outcome.commands;
-                result.file_checks = outcome.files;
-            }
-            result.end = checks_or(&failing_checks, stopped);
-            return result;
-        }
-
-        let reason = first_text(&response.content);
-        let mut results = Vec::with_capacity(calls.len());
-        for (id, name, input) in calls {
-            let key = format!("{name}:{}", canonical_json(&input));
-            if last_call.as_deref() == Some(key.as_str()) {
-                repeats += 1;
-            } else {
-                repeats = 1;
-                last_call = Some(key);
-            }
-            if repeats >= setup.repeat_limit {
-                result.end = checks_or(
-                    &failing_checks,
-                    AttemptEnd::Error {
-                        error_kind: "repeat".into(),
-                        message: format!(
-                            "the agent made the same {name} call {repeats} times in a row"
-                        ),
-                        fatal: false,
-                    },
-                );
-                return result;
-            }
-            // Every call shows, refused ones too: the UI must never sit still
-            // while an agent works, and a refusal is work the user may want to see.
-            port.activity(
-                call_phrase(by_name.get(&name), &name, &input),
-                Some(result.usage),
-                Some(result.cost_usd),
-            );
-            if name == COMPLETE_TASK && setup.offers_complete_task {
-                match parse_complete_task(&input) {
-                    Ok((status, mut handoff)) => {
-                        // The handoff reaches later prompts, queue.json and the reports.
-                        for text in [
-                            &mut handoff.goals,
-                            &mut handoff.did,
-                            &mut handoff.for_next_agent,
-                        ]
-                        .into_iter()
-                        .chain(handoff.conflict.as_mut())
-                        {
-                            *text = secrets.redact(text);
-                        }
-                        for f in &result.files_touched {
-                            if !handoff.files_touched.contains(f) {
-                                handoff.files_touched.push(f.clone());
-                            }
-                        }
-                        if status == ReportStatus::Done && !setup.checks.is_empty() {
-                            let outcome =
-                                run_checks(&setup.checks, &start_counts, &setup.ctx, port).await;
-                            let reason = outcome.failure.as_deref().map(failure_reason);
-                            port.check_failed(reason.clone().map(|r| secrets.redact(&r)));
-                            if let Some(failure) = outcome.failure {
-                                tracing::info!("checks failed; the agent continues");
-                                results.push(ContentBlock::ToolResult {
-                                    tool_use_id: id,
-                                    content: secrets.redact(&failure_for_agent(&failure)),
-                                    is_error: true,
-                                });
-                                failing_checks = reason.map(|r| secrets.redact(&r));
-                                continue;
-                            }
-                            handoff.checks = outcome.commands;
-                            handoff.file_checks = outcome.files;
-                        }
-                        result.files_touched.clear();
-                        result.end = AttemptEnd::Reported { status, handoff };
-                        return result;
-                    }
-                    Err(e) => {
-                        results.push(error_result(id, &e));
-                        continue;
-                    }
-                }
-            }
-            let outcome = match by_name.get(&name) {
-                None => Err(ToolError::InvalidInput(format!(
-                    "there is no tool named {name}"
-                ))),
-                Some(tool) => match check_tool_allowed(&setup.ctx.permissions, &name) {
-                    Err(e) => Err(e),
-                    Ok(()) => tool.call(&setup.ctx, input.clone()).await,
-                },
-            };
-            let outcome = match (outcome, &setup.asks, by_name.get(&name)) {
-                (Err(ToolError::Denied(why)), Some(asks), Some(tool)) => {
-                    ask_and_retry(asks, &setup, tool, &name, input, why, &reason, port).await
-                }
-                (other, _, _) => other,
-            };
-            match outcome {
-                Ok(out) => {
-                    for f in out.files_touched {
-                        if !result.files_touched.contains(&f) {
-                            result.files_touched.push(f);
-                        }
-                    }
-                    results.push(ContentBlock::ToolResult {
-                        tool_use_id: id,
-                        content: secrets.redact(&out.content),
-                        is_error: false,
-                    });
-                }
-                Err(e) => {
-                    // A refusal may quote its input, and a failure a file: both are scrubbed.
-                    let text = secrets.redact(&e.to_string());
-                    tracing::info!(tool = %name, "tool refused or failed: {text}");
-                    results.push(ContentBlock::ToolResult {
-                        tool_use_id: id,
-                        content: text,
-                        is_error: true,
-                    });
-                }
-            }
-        }
-        messages.push(Message {
-            role: Role::User,
-            content: results,
-        });
+        self.result.retries = self.retries.load(Ordering::Relaxed);
+        let response = response.map_err(|e| AttemptEnd::Error {
+            error_kind: "provider".into(),
+            message: e.to_string(),
+            fatal: e.is_fatal(),
+        })?;
+        self.result.usage.add(&response.usage);
+        self.result.cost_usd += price(&self.setup.model, &response.usage);
+        Ok(response)
     }
+
+    /// The model answered without tool calls. An agent offered no `complete_task` says
+    /// "done" this way, so its checks run here; a failure goes back as the next message.
+    async fn on_stop(&mut self, stop_reason: StopReason) -> ControlFlow<()> {
+        let stopped = match stop_reason {
+            StopReason::MaxTokens => AttemptEnd::NoReport {
+                detail: "the answer was cut at the output limit".into(),
+            },
+            StopReason::Refusal => AttemptEnd::NoReport {
+                detail: "the model refused".into(),
+            },
+            _ => AttemptEnd::NoReport {
+                detail: ENDED_TURN.into(),
+            },
+        };
+        let says_done = matches!(&stopped, AttemptEnd::NoReport { detail } if detail == ENDED_TURN);
+        if says_done && !self.setup.offers_complete_task && !self.setup.checks.is_empty() {
+            let outcome = run_checks(
+                &self.setup.checks,
+                &self.start_counts,
+                &self.setup.ctx,
+                self.port,
+            )
+            .await;
+            let reason = outcome.failure.as_deref().map(failure_reason);
+            self.port
+                .check_failed(reason.clone().map(|r| self.secrets.redact(&r)));
+            self.failing_checks = reason.map(|r| self.secrets.redact(&r));
+            if let Some(failure) = outcome.failure {
+                tracing::info!("checks failed at the end of turn; the agent continues");
+                self.messages.push(Message {
+                    role: Role::User,
+                    content: vec![ContentBlock::Text {
+                        text: self.secrets.redact(&failure_after_stop(&failure)),
+                    }],
+                });
+                return ControlFlow::Continue(());
+            }
+            self.result.checks = outcome.commands;
+            self.result.file_checks = outcome.files;
+        }
+        self.finish(stopped)
+    }
+
+    /// One tool call: stops on too many repeats, shows it, then reports the task or runs
+    /// the tool, adding its result to `results`.
+    async fn handle_call(
+        &mut self,
+        id: String,
+        name: String,
+        input: Value,
+        reason: &Option<String>,
+        results: &mut Vec<ContentBlock>,
+    ) -> ControlFlow<()> {
+        let key = format!("{name}:{}", canonical_json(&input));
+        if self.last_call.as_deref() == Some(key.as_str()) {
+            self.repeats += 1;
+        } else {
+            self.repeats = 1;
+            self.last_call = Some(key);
+        }
+        if self.repeats >= self.setup.repeat_limit {
+            let repeats = self.repeats;
+            return self.finish(AttemptEnd::Error {
+                error_kind: "repeat".into(),
+                message: format!("the agent made the same {name} call {repeats} times in a row"),
+                fatal: false,
+            });
+        }
+        // Every call shows, refused ones too: the UI must never sit still
+        // while an agent works, and a refusal is work the user may want to see.
+        self.port.activity(
+            call_phrase(self.by_name.get(&name), &name, &input),
+            Some(self.result.usage),
+            Some(self.result.cost_usd),
+        );
+        if name == COMPLETE_TASK && self.setup.offers_complete_task {
+            return match parse_complete_task(&input) {
+                Ok((status, handoff)) => self.report(id, status, handoff, results).await,
+                Err(e) => {
+                    results.push(error_result(id, &e));
+                    ControlFlow::Continue(())
+                }
+            };
+        }
+        results.push(self.run_tool(id, &name, input, reason).await);
+        ControlFlow::Continue(())
+    }
+
+    /// `complete_task`: ends the attempt with the handoff, unless a "done" fails its
+    /// checks; then the failure goes back as the call's result and the agent continues.
+    async fn report(
+        &mut self,
+        id: String,
+        status: ReportStatus,
+        mut handoff: Handoff,
+        results: &mut Vec<ContentBlock>,
+    ) -> ControlFlow<()> {
+        // The handoff reaches later prompts, queue.json and the reports.
+        for text in [
+            &mut handoff.goals,
+            &mut handoff.did,
+            &mut handoff.for_next_agent,
+        ]
+        .into_iter()
+        .chain(handoff.conflict.as_mut())
+        {
+            *text = self.secrets.redact(text);
+        }
+        for f in &self.result.files_touched {
+            if !handoff.files_touched.contains(f) {
+                handoff.files_touched.push(f.clone());
+            }
+        }
+        if status == ReportStatus::Done && !self.setup.checks.is_empty() {
+            let outcome = run_checks(
+                &self.setup.checks,
+                &self.start_counts,
+                &self.setup.ctx,
+                self.port,
+            )
+            .await;
+            let reason = outcome.failure.as_deref().map(failure_reason);
+            self.port
+                .check_failed(reason.clone().map(|r| self.secrets.redact(&r)));
+            if let Some(failure) = outcome.failure {
+                tracing::info!("checks failed; the agent continues");
+                results.push(ContentBlock::ToolResult {
+                    tool_use_id: id,
+                    content: self.secrets.redact(&failure_for_agent(&failure)),
+                    is_error: true,
+                });
+                self.failing_checks = reason.map(|r| self.secrets.redact(&r));
+                return ControlFlow::Continue(());
+            }
+            handoff.checks = outcome.commands;
+            handoff.file_checks = outcome.files;
+        }
+        self.result.files_touched.clear();
+        self.result.end = AttemptEnd::Reported { status, handoff };
+        ControlFlow::Break(())
+    }
+
+    /// Runs a tool (asking the user when a permission refuses it and asks are on) and
+    /// returns its result for the model, scrubbed of secrets.
+    async fn run_tool(
+        &mut self,
+        id: String,
+        name: &str,
+        input: Value,
+        reason: &Option<String>,
+    ) -> ContentBlock {
+        let tool = self.by_name.get(name);
+        let outcome = match tool {
+            None => Err(ToolError::InvalidInput(format!(
+                "there is no tool named {name}"
+            ))),
+            Some(tool) => match check_tool_allowed(&self.setup.ctx.permissions, name) {
+                Err(e) => Err(e),
+                Ok(()) => tool.call(&self.setup.ctx, input.clone()).await,
+            },
+        };
+        let outcome = match (outcome, &self.setup.asks, tool) {
+            (Err(ToolError::Denied(why)), Some(asks), Some(tool)) => {
+                ask_and_retry(asks, &self.setup, tool, name, input, why, reason, self.port).await
+            }
+            (other, _, _) => other,
+        };
+        match outcome {
+            Ok(out) => {
+                for f in out.files_touched {
+                    if !self.result.files_touched.contains(&f) {
+                        self.result.files_touched.push(f);
+                    }
+                }
+                ContentBlock::ToolResult {
+                    tool_use_id: id,
+                    content: self.secrets.redact(&out.content),
+                    is_error: false,
+                }
+            }
+            Err(e) => {
+                // A refusal may quote its input, and a failure a file: both are scrubbed.
+                let text = self.secrets.redact(&e.to_string());
+                tracing::info!(tool = %name, "tool refused or failed: {text}");
+                ContentBlock::ToolResult {
+                    tool_use_id: id,
+                    content: text,
+                    is_error: true,
+                }
+            }
+        }
+    }
+}
+
+/// The tool calls of an answer, in order: (id, name, input).
+fn tool_calls(content: &[ContentBlock]) -> Vec<(String, String, Value)> {
+    content
+        .iter()
+        .filter_map(|b| match b {
+            ContentBlock::ToolUse { id, name, input } => {
+                Some((id.clone(), name.clone(), input.clone()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// How an attempt that ends before its checks passed ends: failed, with the

@@ -168,30 +168,10 @@ pub fn integrate(mut opts: IntegrateOptions) -> Result<i32> {
 }
 
 async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -> Result<i32> {
-    let source = ContentSource::parse(opts.content.as_deref());
-    let content = match content::load(&source).await {
-        Ok(c) => c,
-        Err(errors) => {
-            eprintln!("wizard: the content in {source} is not valid:");
-            for e in errors.iter() {
-                eprintln!("  {e}");
-            }
-            return Ok(crate::exit::EXIT_USAGE);
-        }
+    let (content, mut models) = match load_content(&opts).await? {
+        Ok(loaded) => loaded,
+        Err(code) => return Ok(code),
     };
-    let mut models =
-        ModelTable::parse(&content.models_yaml).map_err(|e| anyhow!("content models.yaml: {e}"))?;
-    let model_errors = content.validate_models(|m| models.is_known(m));
-    if !model_errors.is_empty() {
-        eprintln!("wizard: the content in {source} is not valid:");
-        for e in &model_errors {
-            eprintln!("  {e}");
-        }
-        return Ok(crate::exit::EXIT_USAGE);
-    }
-    if let Some(text) = content.text(crate::content::product::PRODUCT_FILE) {
-        crate::content::product::ProductInfo::parse(text)?;
-    }
     let content = Arc::new(content);
     if opts.provider == Some(ProviderChoice::Stub) {
         return run_stub(&opts, &content, install_dir, state_dir).await;
@@ -229,22 +209,13 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
 
     // Telemetry first, so the run's own start is counted; it never blocks the run.
     let telemetry_setting = TelemetrySetting::resolve(opts.no_telemetry, &env);
-    let telemetry = match telemetry_setting.target() {
-        Some(target) => TelemetryActor::new(
-            Some(TelemetryClient::new(http.clone(), target.clone())),
-            run_id.clone(),
-        ),
-        None => TelemetryActor::disabled(run_id.clone()),
-    }
-    .with_redactions(
-        credentials.secret_values().into_iter().chain(
-            app_env_values
-                .iter()
-                .filter(|v| v.trim() != credentials.host())
-                .cloned(),
-        ),
-    )
-    .start();
+    let telemetry = start_telemetry(
+        &telemetry_setting,
+        &http,
+        &run_id,
+        &credentials,
+        &app_env_values,
+    );
     telemetry.do_send(Capture::new(names::STARTED).prop("resumed", resume_file.is_some()));
 
     let (client, provider, auth) = model_client(&opts, &content, &mut models, access.as_ref())?;
@@ -274,40 +245,16 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     }
     telemetry.do_send(Capture::new(names::BOOTSTRAP_COMPLETED).prop("provider", provider));
 
-    let mut decision = match &resume_file {
-        Some(file) => VariantDecision {
-            variant: file.run.variant,
-            source: VariantSource::CliFlag,
-            reason: "resumed run keeps its runner".into(),
-            distinct_id: run_id.clone(),
-        },
-        None => {
-            let mut inputs = FlagInputs::new(telemetry_setting.clone());
-            inputs.cli_override = opts.variant;
-            inputs.env_override = std::env::var("WIZARD_ORCHESTRATOR").ok();
-            inputs.email = opts.email.clone();
-            inputs.git_dir = Some(install_dir.clone());
-            inputs.config_dir = dirs::config_dir();
-            decide_variant(inputs, &http).await
-        }
-    };
-    if branched && decision.variant == Variant::Linear {
-        decision.variant = Variant::Orchestrator;
-        decision.reason =
-            "the linear runner integrates one app at the root; this run has app branches".into();
-    }
-    tracing::info!(variant = decision.variant.name(), reason = %decision.reason, "variant");
-    if opts.ui != UiMode::Json
-        && opts.ui != UiMode::Quiet
-        && opts.variant.is_none()
-        && resume_file.is_none()
-    {
-        eprintln!(
-            "wizard: {} runner ({})",
-            decision.variant.name(),
-            decision.reason
-        );
-    }
+    let decision = choose_variant(
+        &opts,
+        resume_file.as_ref(),
+        &run_id,
+        &telemetry_setting,
+        &install_dir,
+        &http,
+        branched,
+    )
+    .await;
     let client = match (&access, provider) {
         (Some(access), "posthog") => {
             let framework = detection.framework.as_ref().map(|f| f.id.clone());
@@ -326,46 +273,23 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
             .prop("reason", decision.reason.clone()),
     );
 
-    let mcp = match credentials.mcp_endpoint() {
-        Some((url, key)) => McpCatalogue::connect_in_background(url, key),
-        None => McpHandle::unavailable(
-            credentials
-                .mcp_unavailable_reason()
-                .unwrap_or("no PostHog personal API key (POSTHOG_PERSONAL_API_KEY)"),
-        ),
-    };
+    let mcp = mcp_handle(&credentials);
 
-    let framework_name = detection.framework.as_ref().map(|f| f.name.clone());
     let framework_id = detection.framework.as_ref().map(|f| f.id.clone());
     let mut secrets = credentials.secrets();
     for value in app_env_values {
         secrets.insert_hidden(value);
     }
-    let example_path = match detection.framework.as_ref().and_then(|f| f.example.clone()) {
-        Some(example) => write_example(&state_dir, &content, &example),
-        None => None,
-    };
-    let mut project = ProjectContext {
-        install_dir: install_dir.display().to_string(),
-        framework: framework_name.clone(),
-        package_manager: detection.package_manager.as_ref().map(|p| p.name.clone()),
-        facts: vec![("Host".into(), credentials.host().to_string())],
-        example_path,
-        secret_names: secrets.names().map(str::to_string).collect(),
-        sections: if branched {
-            Vec::new()
-        } else {
-            super::prefix::sections(&install_dir, &content, framework_id.as_deref(), &secrets)
-        },
-    };
-    if decision.variant == Variant::Orchestrator {
-        project.sections.extend(super::prefix::task_types(&content));
-    }
-    if !branched {
-        project
-            .facts
-            .extend(apps::inventory_fact(&targets[0], &content.product().name));
-    }
+    let project = project_context(
+        &install_dir,
+        &state_dir,
+        &content,
+        &targets,
+        branched,
+        decision.variant,
+        credentials.host(),
+        &secrets,
+    );
     let base_ctx = ToolContext {
         install_dir: install_dir.clone(),
         permissions: Default::default(),
@@ -398,43 +322,26 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         framework_id,
         asks: Some(asks.clone()),
     };
-    let (backend, catalogue): (Arc<dyn AgentBackend>, _) = match decision.variant {
-        Variant::Orchestrator if branched => (
-            apps::branch_backend(&env, &targets, &mcp, &|t| {
-                let example = t.detection.framework.as_ref()?.example.clone()?;
-                write_example(&apps::app_state_dir(t)?, &content, &example)
-            }),
-            content.catalogue().with_models(model_names),
-        ),
-        Variant::Orchestrator => (
-            Arc::new(ModelBackend::new(env).with_mcp(mcp)),
-            content.catalogue().with_models(model_names),
-        ),
-        Variant::Linear => (
-            Arc::new(LinearBackend::new(env)),
-            linear_catalogue(&content, &format!("Integrate {}", content.product().name)),
-        ),
-    };
+    let (backend, catalogue) = backend_and_catalogue(
+        decision.variant,
+        branched,
+        env,
+        &targets,
+        mcp,
+        &content,
+        model_names,
+    );
 
-    let run_info = match &resume_file {
-        Some(file) => RunInfo {
-            concurrency: opts.limits.concurrency,
-            ..file.run_info()
-        },
-        None => RunInfo {
-            run_id,
-            variant: decision.variant,
-            install_dir: install_dir.display().to_string(),
-            created_at: chrono::Utc::now(),
-            framework: if branched {
-                Some(apps::frameworks_line(&targets))
-            } else {
-                framework_name
-            },
-            concurrency: opts.limits.concurrency,
-            content_hash: Some(content.content_hash()),
-        },
-    };
+    let run_info = run_info(
+        &opts,
+        resume_file.as_ref(),
+        run_id,
+        decision.variant,
+        &install_dir,
+        &targets,
+        branched,
+        &content,
+    );
     let variant = run_info.variant;
     let setup = RunSetup {
         state_dir: state_dir.clone(),
@@ -469,6 +376,236 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         crate::exit::EXIT_FAILED if asks.blocked() => crate::exit::EXIT_BLOCKED,
         code => code,
     })
+}
+
+/// Loads the content and its model table; a content error is printed and gives the usage
+/// exit code, since nothing can run on content that does not validate.
+async fn load_content(opts: &IntegrateOptions) -> Result<Result<(ContentSet, ModelTable), i32>> {
+    let source = ContentSource::parse(opts.content.as_deref());
+    let content = match content::load(&source).await {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("wizard: the content in {source} is not valid:");
+            for e in errors.iter() {
+                eprintln!("  {e}");
+            }
+            return Ok(Err(crate::exit::EXIT_USAGE));
+        }
+    };
+    let models =
+        ModelTable::parse(&content.models_yaml).map_err(|e| anyhow!("content models.yaml: {e}"))?;
+    let model_errors = content.validate_models(|m| models.is_known(m));
+    if !model_errors.is_empty() {
+        eprintln!("wizard: the content in {source} is not valid:");
+        for e in &model_errors {
+            eprintln!("  {e}");
+        }
+        return Ok(Err(crate::exit::EXIT_USAGE));
+    }
+    if let Some(text) = content.text(crate::content::product::PRODUCT_FILE) {
+        crate::content::product::ProductInfo::parse(text)?;
+    }
+    Ok(Ok((content, models)))
+}
+
+/// Starts the telemetry actor (a disabled one when telemetry is off), scrubbing the
+/// credentials and the app's env values from everything it sends.
+fn start_telemetry(
+    setting: &TelemetrySetting,
+    http: &reqwest::Client,
+    run_id: &str,
+    credentials: &Credentials,
+    app_env_values: &[String],
+) -> actix::Addr<TelemetryActor> {
+    match setting.target() {
+        Some(target) => TelemetryActor::new(
+            Some(TelemetryClient::new(http.clone(), target.clone())),
+            run_id.to_string(),
+        ),
+        None => TelemetryActor::disabled(run_id.to_string()),
+    }
+    .with_redactions(
+        credentials.secret_values().into_iter().chain(
+            app_env_values
+                .iter()
+                .filter(|v| v.trim() != credentials.host())
+                .cloned(),
+        ),
+    )
+    .start()
+}
+
+/// Which runner this run uses: a resumed run keeps its own; otherwise the flag decides.
+/// Several apps (or one in a subfolder) need the orchestrator, whatever the flag said.
+#[allow(clippy::too_many_arguments)]
+async fn choose_variant(
+    opts: &IntegrateOptions,
+    resume_file: Option<&QueueFile>,
+    run_id: &str,
+    telemetry_setting: &TelemetrySetting,
+    install_dir: &Path,
+    http: &reqwest::Client,
+    branched: bool,
+) -> VariantDecision {
+    let mut decision = match resume_file {
+        Some(file) => VariantDecision {
+            variant: file.run.variant,
+            source: VariantSource::CliFlag,
+            reason: "resumed run keeps its runner".into(),
+            distinct_id: run_id.to_string(),
+        },
+        None => {
+            let mut inputs = FlagInputs::new(telemetry_setting.clone());
+            inputs.cli_override = opts.variant;
+            inputs.env_override = std::env::var("WIZARD_ORCHESTRATOR").ok();
+            inputs.email = opts.email.clone();
+            inputs.git_dir = Some(install_dir.to_path_buf());
+            inputs.config_dir = dirs::config_dir();
+            decide_variant(inputs, http).await
+        }
+    };
+    if branched && decision.variant == Variant::Linear {
+        decision.variant = Variant::Orchestrator;
+        decision.reason =
+            "the linear runner integrates one app at the root; this run has app branches".into();
+    }
+    tracing::info!(variant = decision.variant.name(), reason = %decision.reason, "variant");
+    if opts.ui != UiMode::Json
+        && opts.ui != UiMode::Quiet
+        && opts.variant.is_none()
+        && resume_file.is_none()
+    {
+        eprintln!(
+            "wizard: {} runner ({})",
+            decision.variant.name(),
+            decision.reason
+        );
+    }
+    decision
+}
+
+/// PostHog's MCP catalogue, connecting in the background so the run does not wait on it;
+/// without an endpoint, a handle that says why it is unavailable.
+fn mcp_handle(credentials: &Credentials) -> McpHandle {
+    match credentials.mcp_endpoint() {
+        Some((url, key)) => McpCatalogue::connect_in_background(url, key),
+        None => McpHandle::unavailable(
+            credentials
+                .mcp_unavailable_reason()
+                .unwrap_or("no PostHog personal API key (POSTHOG_PERSONAL_API_KEY)"),
+        ),
+    }
+}
+
+/// The run's header in `queue.json`: a resumed run keeps its own (only the concurrency
+/// follows this invocation's flags); a fresh one is described from this invocation.
+#[allow(clippy::too_many_arguments)]
+fn run_info(
+    opts: &IntegrateOptions,
+    resume_file: Option<&QueueFile>,
+    run_id: String,
+    variant: Variant,
+    install_dir: &Path,
+    targets: &[apps::AppTarget],
+    branched: bool,
+    content: &ContentSet,
+) -> RunInfo {
+    match resume_file {
+        Some(file) => RunInfo {
+            concurrency: opts.limits.concurrency,
+            ..file.run_info()
+        },
+        None => RunInfo {
+            run_id,
+            variant,
+            install_dir: install_dir.display().to_string(),
+            created_at: chrono::Utc::now(),
+            framework: if branched {
+                Some(apps::frameworks_line(targets))
+            } else {
+                targets[0]
+                    .detection
+                    .framework
+                    .as_ref()
+                    .map(|f| f.name.clone())
+            },
+            concurrency: opts.limits.concurrency,
+            content_hash: Some(content.content_hash()),
+        },
+    }
+}
+
+/// What every agent is told about the project. With several apps the per-app sections
+/// and inventory belong to each branch, so the shared context leaves them out.
+#[allow(clippy::too_many_arguments)]
+fn project_context(
+    install_dir: &Path,
+    state_dir: &Path,
+    content: &ContentSet,
+    targets: &[apps::AppTarget],
+    branched: bool,
+    variant: Variant,
+    host: &str,
+    secrets: &crate::tools::Secrets,
+) -> ProjectContext {
+    let detection = &targets[0].detection;
+    let framework_id = detection.framework.as_ref().map(|f| f.id.clone());
+    let example_path = match detection.framework.as_ref().and_then(|f| f.example.clone()) {
+        Some(example) => write_example(state_dir, content, &example),
+        None => None,
+    };
+    let mut project = ProjectContext {
+        install_dir: install_dir.display().to_string(),
+        framework: detection.framework.as_ref().map(|f| f.name.clone()),
+        package_manager: detection.package_manager.as_ref().map(|p| p.name.clone()),
+        facts: vec![("Host".into(), host.to_string())],
+        example_path,
+        secret_names: secrets.names().map(str::to_string).collect(),
+        sections: if branched {
+            Vec::new()
+        } else {
+            super::prefix::sections(install_dir, content, framework_id.as_deref(), secrets)
+        },
+    };
+    if variant == Variant::Orchestrator {
+        project.sections.extend(super::prefix::task_types(content));
+    }
+    if !branched {
+        project
+            .facts
+            .extend(apps::inventory_fact(&targets[0], &content.product().name));
+    }
+    project
+}
+
+/// The agents and the task catalogue for the chosen runner: one model backend per app
+/// branch, one for a single app, or the linear runner's single agent.
+fn backend_and_catalogue(
+    variant: Variant,
+    branched: bool,
+    env: AgentEnv,
+    targets: &[apps::AppTarget],
+    mcp: McpHandle,
+    content: &ContentSet,
+    model_names: crate::queue::ModelNames,
+) -> (Arc<dyn AgentBackend>, crate::queue::Catalogue) {
+    match variant {
+        Variant::Orchestrator if branched => (
+            apps::branch_backend(&env, targets, &mcp, &|t| {
+                let example = t.detection.framework.as_ref()?.example.clone()?;
+                write_example(&apps::app_state_dir(t)?, content, &example)
+            }),
+            content.catalogue().with_models(model_names),
+        ),
+        Variant::Orchestrator => (
+            Arc::new(ModelBackend::new(env).with_mcp(mcp)),
+            content.catalogue().with_models(model_names),
+        ),
+        Variant::Linear => (
+            Arc::new(LinearBackend::new(env)),
+            linear_catalogue(content, &format!("Integrate {}", content.product().name)),
+        ),
+    }
 }
 
 /// Who answers permission asks: the TUI's ask panel when the TUI owns the screen, else the
