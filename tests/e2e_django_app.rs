@@ -17,13 +17,13 @@
 
 mod npm_support;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use npm_support::{
-    assert_run_succeeded, free_port, git, integrate_with_cassette, pip_index_reachable_for,
+    assert_commands_ran, assert_env_file, assert_events_reached, assert_python_sdk_installed,
+    assert_run_succeeded, free_port, integrate_with_cassette, pip_index_reachable_for,
     processes_in, quiet, run_ok, sample_app_repo, spawn_in_group, stop_group, wait_for_events,
     SERVE_LIMIT,
 };
@@ -83,26 +83,8 @@ fn the_django_app_is_integrated_installed_and_sends_server_events_needs_pip_inde
             .any(|l| l.trim().starts_with("posthog")),
         "requirements.txt does not declare posthog"
     );
-    for command in BUILD_COMMANDS {
-        let ok = format!("bash finished command={command} exit=0");
-        assert!(
-            log.contains(&ok),
-            "wizard.log does not show `{command}` exiting 0:\n{log}"
-        );
-    }
-    let sdk = quiet(app.join(".venv/bin/python"))
-        .args([
-            "-c",
-            "import posthog.version; print(posthog.version.VERSION)",
-        ])
-        .current_dir(&app)
-        .output()
-        .unwrap();
-    assert!(
-        sdk.status.success(),
-        "posthog is not installed in .venv: {}",
-        String::from_utf8_lossy(&sdk.stderr)
-    );
+    assert_commands_ran(&log, &BUILD_COMMANDS);
+    assert_python_sdk_installed(&app);
     // The npm build check does not apply to a Python app: recorded as not run, not failed.
     let build = queue.tasks.iter().find(|t| t.task_type == "build").unwrap();
     let checks = &build.handoff.as_ref().expect("build's handoff").checks;
@@ -110,15 +92,12 @@ fn the_django_app_is_integrated_installed_and_sends_server_events_needs_pip_inde
         !checks.is_empty() && checks.iter().all(|c| c.not_run.is_some()),
         "build's npm check should be recorded as not run: {checks:?}"
     );
-    let env: BTreeMap<String, String> = dotenvy::from_path_iter(app.join(ENV_FILE))
-        .unwrap()
-        .map(|item| item.unwrap())
-        .collect();
-    assert_eq!(env.get(TOKEN_KEY), Some(&token));
-    assert_eq!(env.get(HOST_KEY), Some(&posthog.url()));
-    assert!(
-        git(&app, &["check-ignore", "-q", ENV_FILE]).success(),
-        "git does not ignore {ENV_FILE}"
+    assert_env_file(
+        &app,
+        ENV_FILE,
+        (TOKEN_KEY, HOST_KEY),
+        &token,
+        &posthog.url(),
     );
     assert!(
         !read(&app, "books/apps.py").contains(&token),
@@ -137,20 +116,7 @@ fn the_django_app_is_integrated_installed_and_sends_server_events_needs_pip_inde
     let events = rt.block_on(wait_for_events(&posthog, &EVENTS));
     stop_group(server);
     result.unwrap_or_else(|e| panic!("the app did not serve the flow: {e}"));
-    for name in EVENTS {
-        let event = events
-            .iter()
-            .find(|e| e["event"] == name)
-            .unwrap_or_else(|| panic!("{name} did not reach PostHog; got {events:?}"));
-        assert_eq!(event["distinct_id"], USER_ID, "{name}: {event}");
-    }
-    assert!(
-        posthog
-            .batches()
-            .iter()
-            .all(|batch| batch.decoded.contains(&token)),
-        "a batch is not sent with the run's token"
-    );
+    assert_events_reached(&posthog, &events, &EVENTS, USER_ID, &token);
     let left = processes_in(&app);
     assert!(left.is_empty(), "processes left in the app: {left:?}");
     println!(

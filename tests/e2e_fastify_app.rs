@@ -14,15 +14,14 @@
 
 mod npm_support;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use npm_support::{
-    assert_run_succeeded, free_port, git, integrate_with_cassette, processes_in, quiet,
-    registry_reachable_for, sample_app_repo, spawn_in_group, stop_group, wait_for_events,
-    SERVE_LIMIT,
+    assert_env_file, assert_events_reached, assert_run_succeeded, free_port,
+    integrate_with_cassette, processes_in, quiet, registry_reachable_for, sample_app_repo,
+    spawn_in_group, stop_group, wait_for_events, SERVE_LIMIT,
 };
 use serde_json::{json, Value};
 use wizard_fakes::posthog::FakePostHog;
@@ -94,15 +93,12 @@ fn the_fastify_app_is_integrated_installed_and_sends_server_events_needs_npm_reg
         log.contains("bash finished command=npm install exit=0"),
         "wizard.log does not show `npm install` exiting 0:\n{log}"
     );
-    let env: BTreeMap<String, String> = dotenvy::from_path_iter(app.join(ENV_FILE))
-        .unwrap()
-        .map(|item| item.unwrap())
-        .collect();
-    assert_eq!(env.get(TOKEN_KEY), Some(&token));
-    assert_eq!(env.get(HOST_KEY), Some(&posthog.url()));
-    assert!(
-        git(&app, &["check-ignore", "-q", ENV_FILE]).success(),
-        "git does not ignore {ENV_FILE}"
+    assert_env_file(
+        &app,
+        ENV_FILE,
+        (TOKEN_KEY, HOST_KEY),
+        &token,
+        &posthog.url(),
     );
     assert!(
         !read(&app, "lib/posthog.js").contains(&token),
@@ -117,20 +113,7 @@ fn the_fastify_app_is_integrated_installed_and_sends_server_events_needs_npm_reg
     let events = rt.block_on(wait_for_events(&posthog, &EVENTS));
     stop_group(server);
     let user_id = result.unwrap_or_else(|e| panic!("the server did not serve the flow: {e}"));
-    for name in EVENTS {
-        let event = events
-            .iter()
-            .find(|e| e["event"] == name)
-            .unwrap_or_else(|| panic!("{name} did not reach PostHog; got {events:?}"));
-        assert_eq!(event["distinct_id"], user_id.as_str(), "{name}: {event}");
-    }
-    assert!(
-        posthog
-            .batches()
-            .iter()
-            .all(|batch| batch.decoded.contains(&token)),
-        "a batch is not sent with the run's token"
-    );
+    assert_events_reached(&posthog, &events, &EVENTS, &user_id, &token);
     let left = processes_in(&app);
     assert!(left.is_empty(), "processes left in the app: {left:?}");
     println!(

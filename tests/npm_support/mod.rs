@@ -493,3 +493,72 @@ pub fn assert_run_succeeded(
     assert!(!stderr.contains(token), "the token is on stderr");
     (queue, log)
 }
+
+/// Asserts that `wizard.log` shows each command exiting 0.
+pub fn assert_commands_ran(log: &str, commands: &[&str]) {
+    for command in commands {
+        let ok = format!("bash finished command={command} exit=0");
+        assert!(
+            log.contains(&ok),
+            "wizard.log does not show `{command}` exiting 0:\n{log}"
+        );
+    }
+}
+
+/// Asserts that the Python SDK imports from the app's `.venv`.
+pub fn assert_python_sdk_installed(app: &Path) {
+    let sdk = quiet(app.join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import posthog.version; print(posthog.version.VERSION)",
+        ])
+        .current_dir(app)
+        .output()
+        .unwrap();
+    assert!(
+        sdk.status.success(),
+        "posthog is not installed in .venv: {}",
+        String::from_utf8_lossy(&sdk.stderr)
+    );
+}
+
+/// Asserts that the app's env file holds the run's token and host under `keys`
+/// (token, host) and that git ignores it.
+pub fn assert_env_file(app: &Path, env_file: &str, keys: (&str, &str), token: &str, host: &str) {
+    let env: std::collections::BTreeMap<String, String> =
+        dotenvy::from_path_iter(app.join(env_file))
+            .unwrap()
+            .map(|item| item.unwrap())
+            .collect();
+    assert_eq!(env.get(keys.0).map(String::as_str), Some(token));
+    assert_eq!(env.get(keys.1).map(String::as_str), Some(host));
+    assert!(
+        git(app, &["check-ignore", "-q", env_file]).success(),
+        "git does not ignore {env_file}"
+    );
+}
+
+/// Asserts that each named event reached PostHog under `user_id`, and that every
+/// batch was sent with the run's token.
+pub fn assert_events_reached(
+    posthog: &FakePostHog,
+    events: &[Value],
+    names: &[&str],
+    user_id: &str,
+    token: &str,
+) {
+    for name in names {
+        let event = events
+            .iter()
+            .find(|e| e["event"] == *name)
+            .unwrap_or_else(|| panic!("{name} did not reach PostHog; got {events:?}"));
+        assert_eq!(event["distinct_id"], user_id, "{name}: {event}");
+    }
+    assert!(
+        posthog
+            .batches()
+            .iter()
+            .all(|batch| batch.decoded.contains(token)),
+        "a batch is not sent with the run's token"
+    );
+}
