@@ -9,14 +9,11 @@
 mod pty_support;
 mod runtime_support;
 
-use std::io::{Read, Write};
-use std::num::NonZeroU16;
 use std::path::Path;
 use std::process::Output;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+use portable_pty::CommandBuilder;
 use serde_json::Value;
 use wizard_fakes::{FakeAnthropic, FakeServer};
 
@@ -194,58 +191,15 @@ fn in_a_terminal_allow_once_runs_the_command() {
     let root = tempfile::tempdir().unwrap();
     let app = fixture_app(root.path());
     let content = content_dir();
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: 40,
-            cols: 160,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
     let cmd = pty_command(&fake, &app, root.path(), content.path(), "plain");
-    let mut child = pair.slave.spawn_command(cmd).unwrap();
-    drop(pair.slave);
-    let screen = Arc::new(Mutex::new(String::new()));
-    let mut reader = pair.master.try_clone_reader().unwrap();
-    let feed = screen.clone();
-    std::thread::spawn(move || {
-        let mut chunk = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut chunk) {
-            if n == 0 {
-                break;
-            }
-            feed.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&chunk[..n]));
-        }
-    });
-    let mut keys = pair.master.take_writer().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let text = screen.lock().unwrap().clone();
-        if text.contains("[o] allow once") {
-            assert!(text.contains("asks to run `npm run lint`"), "{text}");
-            assert!(text.contains("why: I want to run the linter"), "{text}");
-            assert!(text.contains("(install)"), "the task is named: {text}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "no ask appeared: {text}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    keys.write_all(b"o\r").unwrap();
-    keys.flush().unwrap();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the run did not finish: {}",
-            screen.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "{}", screen.lock().unwrap());
+    let mut pty = Pty::spawn(cmd, 40, 160);
+    let text = pty.wait_for("[o] allow once");
+    assert!(text.contains("asks to run `npm run lint`"), "{text}");
+    assert!(text.contains("why: I want to run the linter"), "{text}");
+    assert!(text.contains("(install)"), "the task is named: {text}");
+    pty.press("o\r");
+    let (code, screen) = pty.wait_for_exit();
+    assert_eq!(code, 0, "{screen}");
     let (result, _) = lint_result(&fake);
     assert!(
         !result.contains("permission denied"),
@@ -259,62 +213,16 @@ fn in_the_tui_o_on_the_ask_panel_runs_the_command() {
     let root = tempfile::tempdir().unwrap();
     let app = fixture_app(root.path());
     let content = content_dir();
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: 40,
-            cols: 120,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
     let cmd = pty_command(&fake, &app, root.path(), content.path(), "tui");
-    let mut child = pair.slave.spawn_command(cmd).unwrap();
-    drop(pair.slave);
-    let screen = Arc::new(Mutex::new(vt100::Parser::new(
-        NonZeroU16::new(40).unwrap(),
-        NonZeroU16::new(120).unwrap(),
-        0,
-    )));
-    let mut reader = pair.master.try_clone_reader().unwrap();
-    let feed = screen.clone();
-    std::thread::spawn(move || {
-        let mut chunk = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut chunk) {
-            if n == 0 {
-                break;
-            }
-            feed.lock().unwrap().process(&chunk[..n]);
-        }
-    });
-    let text = |screen: &Mutex<vt100::Parser>| screen.lock().unwrap().screen().contents();
-    let mut keys = pair.master.take_writer().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let shown = text(&screen);
-        if shown.contains("[o] allow once") {
-            assert!(shown.contains("Permission ask"), "{shown}");
-            assert!(shown.contains("asks to run `npm run lint`"), "{shown}");
-            assert!(shown.contains("why: I want to run the linter"), "{shown}");
-            assert!(shown.contains("(install)"), "the task is named: {shown}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "no ask panel appeared: {shown}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    keys.write_all(b"o").unwrap();
-    keys.flush().unwrap();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the run did not finish: {}",
-            text(&screen)
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "{}", text(&screen));
+    let mut pty = Pty::spawn(cmd, 40, 120);
+    let shown = pty.wait_for("[o] allow once");
+    assert!(shown.contains("Permission ask"), "{shown}");
+    assert!(shown.contains("asks to run `npm run lint`"), "{shown}");
+    assert!(shown.contains("why: I want to run the linter"), "{shown}");
+    assert!(shown.contains("(install)"), "the task is named: {shown}");
+    pty.press("o");
+    let (code, screen) = pty.wait_for_exit();
+    assert_eq!(code, 0, "{screen}");
     let (result, is_error) = lint_result(&fake);
     assert!(
         !result.contains("permission denied") && !result.contains("Asked to allow it"),
