@@ -248,6 +248,8 @@ fn frontend_and_mobile_frameworks_win_over_what_they_also_declare() {
             .framework
             .unwrap_or_else(|| panic!("{fixture}: {}", d.reason));
         assert_eq!(fw.id, id, "{fixture}: {}", d.reason);
+        // Each has a reference example of its own, so its agents get its skills.
+        assert_eq!(fw.example.as_deref(), Some(id), "{fixture}");
         assert_eq!(fw.version.as_deref(), version, "{fixture}");
         assert_eq!(d.package_manager.unwrap().name, pm, "{fixture}");
     }
@@ -258,6 +260,7 @@ fn an_android_app_is_android_and_a_react_native_app_with_an_android_folder_is_no
     let d = detect(&app("android-kotlin"), &rules());
     let fw = d.framework.unwrap_or_else(|| panic!("{}", d.reason));
     assert_eq!(fw.id, "android");
+    assert_eq!(fw.example.as_deref(), Some("android"));
     assert_eq!(fw.version, None);
     assert!(
         d.reason

@@ -170,12 +170,13 @@ fn every_posthog_package_an_example_imports_is_declared_in_its_package_json() {
             .iter()
             .find(|s| s.lang == "json" && s.heading.starts_with("package.json"))
         else {
-            // A Python example declares its SDK in its own manifest instead.
+            // A Python or Android example declares its SDK in its own manifest instead.
             assert!(
                 snips.iter().any(|s| (s.heading.starts_with("requirements")
-                    || s.heading.starts_with("pyproject.toml"))
+                    || s.heading.starts_with("pyproject.toml")
+                    || s.heading.starts_with("gradle/libs.versions.toml"))
                     && s.code.contains("posthog")),
-                "{id}: no package.json excerpt, and no Python manifest declaring posthog"
+                "{id}: no package.json excerpt, and no Python or Gradle manifest declaring posthog"
             );
             continue;
         };
@@ -393,9 +394,10 @@ fn every_editing_agent_shares_one_source_glob() {
         }
     }
     // Beyond the shared glob, these agents may only name other frameworks' source files
-    // (Python, Vue, Svelte, Astro): never config, env files, manifests or lockfiles.
+    // (Python, Vue, Svelte, Astro, Kotlin/Java): never config, env files, manifests or lockfiles.
     let other_source =
-        Regex::new(r#"\.(py|vue|svelte|astro|\{ts,js\}|\{ts,tsx,js,jsx\})"?$"#).unwrap();
+        Regex::new(r#"\.(py|vue|svelte|astro|\{ts,js\}|\{ts,tsx,js,jsx\}|\{kt,java\})"?$"#)
+            .unwrap();
     for name in ["identify", "capture", "error-tracking"] {
         for w in &set.agents[name].write {
             if SOURCE_GLOBS.contains(&w.as_str()) {

@@ -251,3 +251,93 @@ fn the_astro_skills_name_files_their_agents_may_write() {
         );
     }
 }
+
+#[test]
+fn the_angular_tanstack_and_react_native_skills_name_files_their_agents_may_write() {
+    let set = embedded();
+    assert_may_write(
+        &set,
+        "init",
+        &[
+            "angular.json",
+            "src/env.d.ts",
+            "src/main.ts",
+            "src/main.tsx",
+            "src/routes/__root.tsx",
+            "src/routes/ingest.$.ts",
+            "src/lib/posthog.server.ts",
+            "src/posthog.ts",
+            "app/_layout.tsx",
+            "App.tsx",
+        ],
+    );
+    for agent in ["identify", "capture"] {
+        assert_may_write(
+            &set,
+            agent,
+            &[
+                "src/app/auth.service.ts",
+                "src/app/new-project.component.ts",
+                "src/server/projects.ts",
+                "app/projects/new.tsx",
+                "src/screens/NewProject.tsx",
+                "App.tsx",
+            ],
+        );
+    }
+    assert_may_write(
+        &set,
+        "error-tracking",
+        &[
+            "src/app/posthog-error-handler.ts",
+            "src/app/app.config.ts",
+            "src/router.tsx",
+            "app/_layout.tsx",
+            "App.tsx",
+        ],
+    );
+}
+
+#[test]
+fn the_android_skills_name_files_their_agents_may_write() {
+    let set = embedded();
+    assert_may_write(
+        &set,
+        "install",
+        &[
+            "app/build.gradle.kts",
+            "app/build.gradle",
+            "gradle/libs.versions.toml",
+        ],
+    );
+    assert_may_write(
+        &set,
+        "init",
+        &[
+            "app/build.gradle.kts",
+            "app/src/main/AndroidManifest.xml",
+            "app/src/main/java/com/example/shop/ShopApplication.kt",
+            "app/src/main/java/com/example/shop/ShopApplication.java",
+        ],
+    );
+    for agent in ["identify", "error-tracking", "capture", "build"] {
+        assert_may_write(
+            &set,
+            agent,
+            &["app/src/main/java/com/example/shop/AuthViewModel.kt"],
+        );
+    }
+    // The Gradle build runs code: only install and init may change it.
+    let dir = tempfile::tempdir().unwrap();
+    let gradle = resolve(dir.path(), "app/build.gradle.kts").unwrap();
+    for agent in ["identify", "error-tracking", "capture", "build"] {
+        let perms = Permissions {
+            write: set.agents[agent].write.clone(),
+            ..Permissions::default()
+        };
+        assert!(
+            check_write_allowed(&perms, &Default::default(), &gradle).is_err(),
+            "{agent} may write app/build.gradle.kts"
+        );
+    }
+}

@@ -1,0 +1,4 @@
+import { Component } from '@angular/core'
+
+@Component({ selector: 'app-root', template: '<router-outlet />' })
+export class AppComponent {}

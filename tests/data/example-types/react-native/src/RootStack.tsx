@@ -1,0 +1,3 @@
+export function RootStack() {
+  return null
+}

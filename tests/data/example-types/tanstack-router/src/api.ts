@@ -1,0 +1,14 @@
+export interface User {
+  id: string
+  email: string
+}
+
+export const api = {
+  async login(email: string, _password: string): Promise<User> {
+    return { id: 'u1', email }
+  },
+  async logout(): Promise<void> {},
+  async createProject(name: string): Promise<{ id: string; name: string }> {
+    return { id: 'p1', name }
+  },
+}
