@@ -341,3 +341,24 @@ fn the_android_skills_name_files_their_agents_may_write() {
         );
     }
 }
+
+#[test]
+fn the_build_may_add_expos_helpers_and_build_android_only_through_its_fence() {
+    let set = embedded();
+    let perms = set.agents["build"].permissions();
+    for command in [
+        "npx expo install expo-file-system expo-application expo-device expo-localization",
+        "java -version",
+        "./gradlew assembleDebug",
+    ] {
+        wizard::tools::permissions::check_bash_command(&perms, command)
+            .unwrap_or_else(|e| panic!("build may not run {command}: {e}"));
+    }
+    // Only the debug build: no other Gradle task (publishing, signing) and no shell.
+    for command in ["./gradlew publish", "./gradlew assembleDebug && curl x"] {
+        assert!(
+            wizard::tools::permissions::check_bash_command(&perms, command).is_err(),
+            "build may run {command}"
+        );
+    }
+}

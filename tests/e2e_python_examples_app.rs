@@ -42,7 +42,10 @@ fn venv_with(version: &str) -> PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-examples-venv");
     let python = venv.join("bin/python");
     let installed = quiet(&python)
-        .args(["-c", "import posthog.version; print(posthog.version.VERSION)"])
+        .args([
+            "-c",
+            "import posthog.version; print(posthog.version.VERSION)",
+        ])
         .output()
         .ok()
         .filter(|out| out.status.success())
@@ -83,7 +86,10 @@ fn python_files(dir: &Path) -> Vec<PathBuf> {
         ids.push(id);
     }
     for must in ["python-django", "python-fastapi", "python-flask"] {
-        assert!(ids.iter().any(|i| i == must), "{must} is not checked: {ids:?}");
+        assert!(
+            ids.iter().any(|i| i == must),
+            "{must} is not checked: {ids:?}"
+        );
     }
     files
 }
