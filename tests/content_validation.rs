@@ -89,14 +89,20 @@ fn only_the_build_task_may_run_commands_and_models_follow_the_brief() {
         set.agents["plan-capture"].write,
         vec![".posthog-wizard/event-plan.json"]
     );
-    // The manifests only: package.json, and Python's.
+    // The manifests only: package.json, Python's, and Gradle's (an Android app's
+    // build files and version catalog).
     assert_eq!(
         set.agents["install"].write,
         vec![
             "package.json",
             "pyproject.toml",
             "requirements*.txt",
-            "requirements/*.txt"
+            "requirements/*.txt",
+            "build.gradle",
+            "build.gradle.kts",
+            "*/build.gradle",
+            "*/build.gradle.kts",
+            "gradle/libs.versions.toml"
         ]
     );
     assert!(set.agents["dashboard"].write.is_empty());
