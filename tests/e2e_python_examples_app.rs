@@ -71,6 +71,12 @@ fn python_files(dir: &Path) -> Vec<PathBuf> {
         if !id.starts_with("python-") {
             continue;
         }
+        // The example declares the version the test installs, as install-python does.
+        let pin = format!("posthog>={}", pinned_version());
+        assert!(
+            snips.iter().any(|s| s.code.contains(&pin)),
+            "{id}: its manifest does not declare {pin}"
+        );
         let blocks: Vec<_> = snips
             .iter()
             .filter(|s| s.lang == "python" || s.lang == "py")
