@@ -272,7 +272,10 @@ fn the_vue_sample_app_is_integrated_offline_by_its_cassette() {
 fn the_nuxt_sample_app_is_integrated_offline_by_its_cassette() {
     let (_tmp, app) = integrated_offline("nuxt-app", "Nuxt");
     let manifest = read(&app, "package.json");
-    for sdk in ["\"@posthog/nuxt\": \"^1.7.91\"", "\"posthog-node\": \"^5.70.0\""] {
+    for sdk in [
+        "\"@posthog/nuxt\": \"^1.7.91\"",
+        "\"posthog-node\": \"^5.70.0\"",
+    ] {
         assert!(manifest.contains(sdk), "{sdk} not declared:\n{manifest}");
     }
     let config = read(&app, "nuxt.config.ts");
@@ -283,7 +286,10 @@ fn the_nuxt_sample_app_is_integrated_offline_by_its_cassette() {
         "capture_exceptions: true,",
         "enableExceptionAutocapture: true,",
     ] {
-        assert!(config.contains(line), "nuxt.config.ts lacks {line}:\n{config}");
+        assert!(
+            config.contains(line),
+            "nuxt.config.ts lacks {line}:\n{config}"
+        );
     }
     assert!(read(&app, "server/utils/posthog.ts").contains("useRuntimeConfig().public.posthog"));
     assert!(app.join("server/routes/ingest/[...path].ts").is_file());
@@ -292,8 +298,9 @@ fn the_nuxt_sample_app_is_integrated_offline_by_its_cassette() {
     assert!(auth.contains("posthog?.reset()"), "{auth}");
     assert!(read(&app, "app/app.vue").contains("onMounted(() => {"));
     assert!(read(&app, "app/pages/index.vue").contains("posthog?.captureException(err)"));
-    assert!(read(&app, "server/api/login.post.ts")
-        .contains("useServerPostHog().capture({ distinctId: account.id, event: 'user_logged_in' })"));
+    assert!(read(&app, "server/api/login.post.ts").contains(
+        "useServerPostHog().capture({ distinctId: account.id, event: 'user_logged_in' })"
+    ));
     assert!(read(&app, "server/api/notes/index.post.ts").contains("event: 'note_created'"));
     let env = read(&app, ".env");
     assert!(env.contains("NUXT_PUBLIC_POSTHOG_PROJECT_TOKEN="), "{env}");

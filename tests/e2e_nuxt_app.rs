@@ -25,9 +25,9 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use npm_support::{
-    assert_commands_ran, assert_env_file, assert_events_reached, assert_run_succeeded,
-    free_port, integrate_with_cassette, processes_in, quiet, registry_reachable_for,
-    sample_app_repo, spawn_in_group, stop_group, wait_for_events, SERVE_LIMIT,
+    assert_commands_ran, assert_env_file, assert_events_reached, assert_run_succeeded, free_port,
+    integrate_with_cassette, processes_in, quiet, registry_reachable_for, sample_app_repo,
+    spawn_in_group, stop_group, wait_for_events, SERVE_LIMIT,
 };
 use serde_json::{json, Value};
 use wizard_fakes::posthog::FakePostHog;
@@ -81,12 +81,12 @@ fn the_nuxt_app_is_integrated_built_and_sends_server_events_needs_npm_registry()
     for sdk in SDKS {
         let declared = manifest["dependencies"][sdk].as_str();
         assert!(declared.is_some(), "package.json does not declare {sdk}");
-        assert_eq!(
-            lock["packages"][""]["dependencies"][sdk].as_str(),
-            declared
-        );
+        assert_eq!(lock["packages"][""]["dependencies"][sdk].as_str(), declared);
         assert!(
-            app.join("node_modules").join(sdk).join("package.json").is_file(),
+            app.join("node_modules")
+                .join(sdk)
+                .join("package.json")
+                .is_file(),
             "{sdk} not installed"
         );
     }

@@ -86,7 +86,10 @@ fn the_vue_app_is_integrated_installed_and_built_and_its_browser_events_are_not_
     let manifest: Value = serde_json::from_str(&read(&app, "package.json")).unwrap();
     let lock: Value = serde_json::from_str(&read(&app, "package-lock.json")).unwrap();
     let declared = manifest["dependencies"]["posthog-js"].as_str();
-    assert!(declared.is_some(), "package.json does not declare posthog-js");
+    assert!(
+        declared.is_some(),
+        "package.json does not declare posthog-js"
+    );
     assert_eq!(
         lock["packages"][""]["dependencies"]["posthog-js"].as_str(),
         declared
@@ -124,7 +127,10 @@ fn the_vue_app_is_integrated_installed_and_built_and_its_browser_events_are_not_
     // 4. The bundle: the init with the env values Vite inlined, and the planned events.
     let js = bundle(&app);
     assert!(js.contains(&token), "the bundle lacks the run's token");
-    assert!(js.contains(&posthog.url()), "the bundle lacks the run's host");
+    assert!(
+        js.contains(&posthog.url()),
+        "the bundle lacks the run's host"
+    );
     for event in EVENTS {
         assert!(js.contains(event), "the bundle lacks {event}");
     }
