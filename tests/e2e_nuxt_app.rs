@@ -1,9 +1,9 @@
 //! The real end to end for Nuxt: the sample app (`examples/nuxt-app/`, Nuxt 4),
 //! copied into a fresh git repository, integrated by the real `wizard integrate`
 //! binary with its cassette as the model. The cassette's `build` step asks the Bash
-//! tool for `npm install` (and, where `@posthog/cli` cannot fetch its binary from
-//! GitHub, `npm install --ignore-scripts`), and the runtime runs `nuxt build` as that
-//! step's check: here all of it runs, with `@posthog/nuxt` and `posthog-node` from the
+//! tool for `npm install --ignore-scripts` (build-and-verify: `@posthog/cli`'s
+//! postinstall fetches a binary from GitHub), and the runtime runs `nuxt build` as
+//! that step's check: here both run, with `@posthog/nuxt` and `posthog-node` from the
 //! registry. The verify step starts the built server (the content's start command)
 //! and signs in through the login route.
 //!
@@ -90,8 +90,6 @@ fn the_nuxt_app_is_integrated_built_and_sends_server_events_needs_npm_registry()
             "{sdk} not installed"
         );
     }
-    // The install without scripts always succeeds; the plain one only where GitHub is
-    // reachable (`@posthog/cli`'s postinstall), so only the second is asserted.
     assert_commands_ran(&log, &["npm install --ignore-scripts"]);
     assert_env_file(
         &app,
