@@ -480,12 +480,15 @@ fn build_may_lint_typecheck_and_install_without_a_frozen_lockfile() {
     }
     let skill = &set.skills["build-and-verify"].body;
     assert!(skill.contains("--no-frozen-lockfile") && skill.contains("--no-immutable"));
+    assert!(skill.contains("--ignore-scripts"));
     // The build's own fence lets the CI-safe installs and the scripts through.
     let perms = set.agents["build"].permissions();
     for command in [
         "pnpm install --no-frozen-lockfile",
         "yarn install --no-immutable",
         "npm install --legacy-peer-deps",
+        // build-and-verify's retry when a postinstall cannot download its binary.
+        "npm install --ignore-scripts",
         "npm run lint",
         "pnpm run typecheck",
     ] {

@@ -228,3 +228,81 @@ fn an_unknown_sample_app_is_refused_with_the_ones_there_are() {
     );
     assert!(!tmp.path().join("app").exists(), "nothing was copied");
 }
+
+#[test]
+fn the_vue_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("vue-app", "Vue (Vite)");
+    assert!(read(&app, "package.json").contains("\"posthog-js\": \"^1.449.2\""));
+    let main = read(&app, "src/main.ts");
+    for line in [
+        "import posthog from 'posthog-js'",
+        "const token = import.meta.env.VITE_PUBLIC_POSTHOG_PROJECT_TOKEN",
+        "api_host: import.meta.env.VITE_PUBLIC_POSTHOG_HOST,",
+        "posthog.captureException(err, { vue_info: info })",
+    ] {
+        assert!(main.contains(line), "src/main.ts lacks {line}:\n{main}");
+    }
+    // The init runs before the stored session is restored (and identified).
+    let at = |needle: &str| main.find(needle).unwrap();
+    assert!(at("posthog.init(") < at("restoreSession()\n"));
+    let auth = read(&app, "src/auth.ts");
+    for line in [
+        "posthog.identify(currentUser.value.id,",
+        "posthog.identify(user.id, { email: user.email, name: user.name })",
+        "posthog.capture('user_logged_in')",
+        "posthog.reset()",
+    ] {
+        assert!(auth.contains(line), "src/auth.ts lacks {line}:\n{auth}");
+    }
+    let books = read(&app, "src/views/BooksView.vue");
+    for line in [
+        "posthog.captureException(err)",
+        "posthog.capture('book_added', { book_id: book.id })",
+        "posthog.capture('book_finished', { book_id: book.id })",
+    ] {
+        assert!(books.contains(line), "BooksView.vue lacks {line}:\n{books}");
+    }
+    assert_eq!(books.matches("import posthog from 'posthog-js'").count(), 1);
+    let env = read(&app, ".env");
+    assert!(env.contains("VITE_PUBLIC_POSTHOG_PROJECT_TOKEN="), "{env}");
+    assert!(read(&app, "posthog-setup-report.md").contains("book_finished"));
+}
+
+#[test]
+fn the_nuxt_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("nuxt-app", "Nuxt");
+    let manifest = read(&app, "package.json");
+    for sdk in [
+        "\"@posthog/nuxt\": \"^1.7.91\"",
+        "\"posthog-node\": \"^5.70.0\"",
+    ] {
+        assert!(manifest.contains(sdk), "{sdk} not declared:\n{manifest}");
+    }
+    let config = read(&app, "nuxt.config.ts");
+    for line in [
+        "modules: ['@posthog/nuxt'],",
+        "publicKey: process.env.NUXT_PUBLIC_POSTHOG_PROJECT_TOKEN ?? '',",
+        "api_host: '/ingest',",
+        "capture_exceptions: true,",
+        "enableExceptionAutocapture: true,",
+    ] {
+        assert!(
+            config.contains(line),
+            "nuxt.config.ts lacks {line}:\n{config}"
+        );
+    }
+    assert!(read(&app, "server/utils/posthog.ts").contains("useRuntimeConfig().public.posthog"));
+    assert!(app.join("server/routes/ingest/[...path].ts").is_file());
+    let auth = read(&app, "app/composables/useAuth.ts");
+    assert!(auth.contains("posthog?.identify(signedIn.id,"), "{auth}");
+    assert!(auth.contains("posthog?.reset()"), "{auth}");
+    assert!(read(&app, "app/app.vue").contains("onMounted(() => {"));
+    assert!(read(&app, "app/pages/index.vue").contains("posthog?.captureException(err)"));
+    assert!(read(&app, "server/api/login.post.ts").contains(
+        "useServerPostHog().capture({ distinctId: account.id, event: 'user_logged_in' })"
+    ));
+    assert!(read(&app, "server/api/notes/index.post.ts").contains("event: 'note_created'"));
+    let env = read(&app, ".env");
+    assert!(env.contains("NUXT_PUBLIC_POSTHOG_PROJECT_TOKEN="), "{env}");
+    assert!(read(&app, "posthog-setup-report.md").contains("note_created"));
+}

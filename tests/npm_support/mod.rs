@@ -32,10 +32,13 @@ pub const SERVE_LIMIT: Duration = Duration::from_secs(60);
 
 /// What a sample app's copy leaves out: what a local install, build or run in the
 /// source tree may have left there.
-const LEFT_OUT: [&str; 8] = [
+const LEFT_OUT: [&str; 11] = [
     "node_modules",
     ".next",
     "build",
+    "dist",
+    ".nuxt",
+    ".output",
     ".react-router",
     "package-lock.json",
     ".posthog-wizard",

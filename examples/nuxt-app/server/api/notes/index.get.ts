@@ -1,0 +1,4 @@
+export default defineEventHandler((event) => {
+  const user = requireUser(event)
+  return notesOf(user.id)
+})
