@@ -256,6 +256,41 @@ fn the_sveltekit_sample_app_is_integrated_offline_by_its_cassette() {
 }
 
 #[test]
+fn the_astro_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("astro-app", "Astro");
+    let manifest = read(&app, "package.json");
+    for sdk in ["posthog-js", "posthog-node"] {
+        assert!(
+            manifest.contains(&format!("\"{sdk}\"")),
+            "{sdk} not declared"
+        );
+    }
+    let init = read(&app, "src/components/PostHog.astro");
+    assert!(init.contains("posthog.init(token, {"), "{init}");
+    assert!(init.contains("tracing_headers: [window.location.hostname]"));
+    assert!(read(&app, "src/lib/posthog-server.ts").contains("new PostHog("));
+    let layout = read(&app, "src/layouts/Layout.astro");
+    for line in [
+        "import PostHog from '../components/PostHog.astro';",
+        "<PostHog />",
+        "posthog.identify(el.dataset.id",
+        "addEventListener('submit', () => posthog.reset())",
+    ] {
+        assert!(
+            layout.contains(line),
+            "Layout.astro lacks {line}:\n{layout}"
+        );
+    }
+    assert!(read(&app, "src/pages/login.astro")
+        .contains("posthog.capture({ distinctId: user.id, event: 'user_logged_in' });"));
+    assert!(read(&app, "src/pages/api/subscribe.ts").contains("event: 'newsletter_subscribed'"));
+    let env = read(&app, ".env");
+    assert!(env.contains("PUBLIC_POSTHOG_PROJECT_TOKEN="), "{env}");
+    assert!(env.contains("PUBLIC_POSTHOG_HOST="), "{env}");
+    assert!(read(&app, "posthog-setup-report.md").contains("newsletter_subscribed"));
+}
+
+#[test]
 fn an_unknown_sample_app_is_refused_with_the_ones_there_are() {
     let tmp = tempfile::tempdir().unwrap();
     let out = demo(&tmp.path().join("app"), &["--app", "no-such-app"]);
