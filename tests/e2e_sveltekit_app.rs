@@ -47,6 +47,8 @@ const EVENTS: [&str; 4] = [
 const USER_ID: &str = "usr_1";
 const USER_FORM: &str = "email=ada%40example.com&password=lovelace";
 const PROJECT_ID: &str = "prj_1";
+/// What a browser accepts for a page.
+const HTML: &str = "text/html,application/xhtml+xml";
 
 fn sample_app() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sveltekit-app")
@@ -211,9 +213,12 @@ async fn sign_in_create_star_and_fail(base: &str, token: &str) -> Result<(), Str
         ));
     }
     let form = "application/x-www-form-urlencoded";
+    // A browser's plain form post: SvelteKit answers it with the redirect itself, not
+    // the JSON action result it gives `use:enhance`'s fetch.
     let login = client
         .post(format!("{base}/login"))
         .header("content-type", form)
+        .header("accept", HTML)
         .header("origin", base)
         .body(USER_FORM)
         .send()
@@ -232,6 +237,7 @@ async fn sign_in_create_star_and_fail(base: &str, token: &str) -> Result<(), Str
     let created = client
         .post(format!("{base}/projects?/create"))
         .header("content-type", form)
+        .header("accept", HTML)
         .header("origin", base)
         .header("cookie", &cookie)
         .body("name=Difference+Engine")
