@@ -213,6 +213,84 @@ fn the_django_sample_app_is_integrated_offline_by_its_cassette() {
 }
 
 #[test]
+fn the_sveltekit_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("sveltekit-app", "SvelteKit");
+    let manifest = read(&app, "package.json");
+    for sdk in ["posthog-js", "posthog-node"] {
+        assert!(
+            manifest.contains(&format!("\"{sdk}\"")),
+            "{sdk} not declared"
+        );
+    }
+    let client = read(&app, "src/hooks.client.ts");
+    assert!(client.contains("export const init: ClientInit"), "{client}");
+    assert!(client.contains("posthog.init(env.PUBLIC_POSTHOG_PROJECT_TOKEN"));
+    assert!(client.contains("posthog.captureException(error)"));
+    assert!(read(&app, "src/lib/server/posthog.ts").contains("new PostHog("));
+    let hooks = read(&app, "src/hooks.server.ts");
+    for line in [
+        "const loadUser: Handle = async",
+        "export const handle = sequence(posthogProxy, loadUser);",
+        "event.locals.user?.id ?? event.request.headers.get('x-posthog-distinct-id')",
+    ] {
+        assert!(
+            hooks.contains(line),
+            "hooks.server.ts lacks {line}:\n{hooks}"
+        );
+    }
+    let layout = read(&app, "src/routes/+layout.svelte");
+    assert!(layout.contains("posthog.identify(data.user.id"), "{layout}");
+    assert!(
+        layout.contains("onsubmit={() => posthog.reset()}"),
+        "{layout}"
+    );
+    assert!(read(&app, "src/routes/login/+page.server.ts")
+        .contains("posthog.capture({ distinctId: user.id, event: 'user_logged_in' });"));
+    assert!(read(&app, "src/routes/projects/+page.server.ts").contains("event: 'project_created'"));
+    assert!(read(&app, "src/routes/api/projects/[id]/star/+server.ts")
+        .contains("event: 'project_starred'"));
+    let env = read(&app, ".env");
+    assert!(env.contains("PUBLIC_POSTHOG_PROJECT_TOKEN="), "{env}");
+    assert!(env.contains("PUBLIC_POSTHOG_HOST="), "{env}");
+    assert!(read(&app, "posthog-setup-report.md").contains("project_starred"));
+}
+
+#[test]
+fn the_astro_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("astro-app", "Astro");
+    let manifest = read(&app, "package.json");
+    for sdk in ["posthog-js", "posthog-node"] {
+        assert!(
+            manifest.contains(&format!("\"{sdk}\"")),
+            "{sdk} not declared"
+        );
+    }
+    let init = read(&app, "src/components/PostHog.astro");
+    assert!(init.contains("posthog.init(token, {"), "{init}");
+    assert!(init.contains("tracing_headers: [window.location.hostname]"));
+    assert!(read(&app, "src/lib/posthog-server.ts").contains("new PostHog("));
+    let layout = read(&app, "src/layouts/Layout.astro");
+    for line in [
+        "import PostHog from '../components/PostHog.astro';",
+        "<PostHog />",
+        "posthog.identify(el.dataset.id",
+        "addEventListener('submit', () => posthog.reset())",
+    ] {
+        assert!(
+            layout.contains(line),
+            "Layout.astro lacks {line}:\n{layout}"
+        );
+    }
+    assert!(read(&app, "src/pages/login.astro")
+        .contains("posthog.capture({ distinctId: user.id, event: 'user_logged_in' });"));
+    assert!(read(&app, "src/pages/api/subscribe.ts").contains("event: 'newsletter_subscribed'"));
+    let env = read(&app, ".env");
+    assert!(env.contains("PUBLIC_POSTHOG_PROJECT_TOKEN="), "{env}");
+    assert!(env.contains("PUBLIC_POSTHOG_HOST="), "{env}");
+    assert!(read(&app, "posthog-setup-report.md").contains("newsletter_subscribed"));
+}
+
+#[test]
 fn an_unknown_sample_app_is_refused_with_the_ones_there_are() {
     let tmp = tempfile::tempdir().unwrap();
     let out = demo(&tmp.path().join("app"), &["--app", "no-such-app"]);
