@@ -342,6 +342,20 @@ fn each_kind_of_broken_content_fails_with_its_own_message() {
             to: "    - .posthog-wizard/event-plan.json\n    - .posthog-wizard/handoffs/x.json\n",
             expect: "frameworks.yaml: fences.stateFiles[1]: \".posthog-wizard/handoffs/x.json\" must be one file directly in .posthog-wizard/",
         },
+        Broken {
+            name: "a relay variable that is not a variable name",
+            file: "frameworks.yaml",
+            from: "    relayEnv: POSTHOG_HOST\n",
+            to: "    relayEnv: \"POSTHOG_HOST; rm -rf\"\n",
+            expect: "frameworks.yaml: frameworks[0].relayEnv: \"POSTHOG_HOST; rm -rf\" must be an environment variable name",
+        },
+        Broken {
+            name: "a relay variable on a rule the verify step cannot start",
+            file: "frameworks.yaml",
+            from: "    start: \"npx --no-install next start -H 127.0.0.1 -p {port}\"\n    relayEnv",
+            to: "    relayEnv",
+            expect: "frameworks.yaml: frameworks[0].relayEnv: \"POSTHOG_HOST\" is set only on an app the verify step starts",
+        },
     ];
     for case in cases {
         let dir = exported();

@@ -99,9 +99,18 @@ impl E2eRun {
     }
 }
 
+/// How the verify step may learn which events arrived.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Evidence {
+    /// `POSTHOG_PERSONAL_API_KEY` is set: the query API reads them back.
+    QueryApi,
+    /// No key: the recording relay in front of the host sees them leave the app.
+    Relay,
+}
+
 /// Copies the sample app into a fresh git repo and runs `wizard integrate` on it with
 /// the demo cassette and `runner` flags; prints the wall time of the run as `label`.
-fn integrate(label: &str, runner: &[&str], host: &str) -> E2eRun {
+fn integrate(label: &str, runner: &[&str], host: &str, evidence: Evidence) -> E2eRun {
     let tmp = tempfile::tempdir().unwrap();
     let app = tmp.path().join("app");
     sample_app_repo(&sample_app(), &app);
@@ -112,7 +121,11 @@ fn integrate(label: &str, runner: &[&str], host: &str) -> E2eRun {
 
     let token = format!("phc_e2e_{}", uuid::Uuid::new_v4().simple());
     let started = Instant::now();
-    let child = quiet(env!("CARGO_BIN_EXE_wizard"))
+    let mut command = quiet(env!("CARGO_BIN_EXE_wizard"));
+    if evidence == Evidence::QueryApi {
+        command.env("POSTHOG_PERSONAL_API_KEY", PERSONAL_KEY);
+    }
+    let child = command
         .arg("integrate")
         .arg(&app)
         .args(["--provider", "replay", "--cassette", "next-app"])
@@ -123,7 +136,6 @@ fn integrate(label: &str, runner: &[&str], host: &str) -> E2eRun {
         // Tool failures are logged at info; make sure the filter keeps them.
         .env("WIZARD_LOG", "info")
         .env("NEXT_TELEMETRY_DISABLED", "1")
-        .env("POSTHOG_PERSONAL_API_KEY", PERSONAL_KEY)
         .spawn()
         .unwrap();
     let out = match wait_with_limit(child, HANG_GUARD) {
@@ -163,9 +175,10 @@ fn fake_posthog() -> (tokio::runtime::Runtime, FakePostHog) {
 }
 
 /// The verify step started `next start`, the subscribe route sent `subscription_created`
-/// to the (fake) PostHog, the run read it back and said so, the `/ingest` proxy answered,
-/// and no process is left running in the app's directory.
-fn assert_events_verified(run: &E2eRun, fake: &FakePostHog) {
+/// to the (fake) PostHog, the run read it back (or its relay saw it leave and the host
+/// accept it) and said so, the `/ingest` proxy answered, and no process is left running
+/// in the app's directory.
+fn assert_events_verified(run: &E2eRun, fake: &FakePostHog, evidence: Evidence) {
     assert!(
         fake.events()
             .iter()
@@ -191,6 +204,41 @@ fn assert_events_verified(run: &E2eRun, fake: &FakePostHog) {
         .map(|e| e.event.as_str())
         .collect();
     assert_eq!(reached, ["subscription_created"], "{v:?}");
+    match evidence {
+        Evidence::QueryApi => {
+            assert!(v.method.starts_with("the query API at "), "{}", v.method);
+            assert!(!fake.queries().is_empty(), "the query API was not asked");
+        }
+        Evidence::Relay => {
+            // The server client read POSTHOG_HOST, which only the started app had.
+            assert!(
+                v.method.starts_with("a recording relay in front of "),
+                "{}",
+                v.method
+            );
+            assert!(
+                fake.queries().is_empty(),
+                "no key, yet the query API was asked"
+            );
+            let created = v
+                .events
+                .iter()
+                .find(|e| e.event == "subscription_created")
+                .unwrap();
+            assert!(
+                created.detail.ends_with("; the host answered 200"),
+                "{}",
+                created.detail
+            );
+            // The relay's variable was the started app's alone, never the env file's.
+            assert!(
+                !run.read(ENV_FILE)
+                    .lines()
+                    .any(|l| l.starts_with("POSTHOG_HOST=")),
+                "POSTHOG_HOST was written to {ENV_FILE}"
+            );
+        }
+    }
     assert!(
         run.stderr()
             .contains("verified: 1 of 2 planned events reached PostHog"),
@@ -519,9 +567,10 @@ fn orchestrator_with_cap_two_integrates_and_builds_the_sample_app_needs_npm_regi
         "orchestrator, cap 2",
         &["--orchestrator", "--concurrency", "2"],
         &fake.url(),
+        Evidence::QueryApi,
     );
     assert_integrated_and_built(&run);
-    assert_events_verified(&run, &fake);
+    assert_events_verified(&run, &fake, Evidence::QueryApi);
     let queue = run.queue();
     assert_eq!(queue.run.variant, Variant::Orchestrator);
     assert_eq!(queue.run.concurrency, 2);
@@ -535,7 +584,8 @@ fn linear_integrates_and_builds_the_sample_app_needs_npm_registry() {
         return;
     }
     let (_runtime, fake) = fake_posthog();
-    let run = integrate("linear", &["--linear"], &fake.url());
+    // No personal key: the verify step's evidence is the recording relay.
+    let run = integrate("linear", &["--linear"], &fake.url(), Evidence::Relay);
     assert_integrated_and_built(&run);
     let queue = run.queue();
     assert_eq!(queue.run.variant, Variant::Linear);
@@ -553,5 +603,5 @@ fn linear_integrates_and_builds_the_sample_app_needs_npm_registry() {
         "{:?}",
         linear.file_checks
     );
-    assert_events_verified(&run, &fake);
+    assert_events_verified(&run, &fake, Evidence::Relay);
 }

@@ -2,7 +2,8 @@
 //! app, the fake PostHog for the backend. The runtime starts the app from the content's
 //! `start` command, the (replayed) agent drives it through `request_app`, the runtime
 //! stops the app's whole group and reads back through the query API which planned
-//! events arrived. Skips loudly when `node` is not on PATH.
+//! events arrived; without a personal key, a recording relay the app's `POSTHOG_HOST`
+//! points at sees them leave. Skips loudly when `node` is not on PATH.
 
 mod runtime_support;
 
@@ -22,7 +23,7 @@ use wizard::providers::pricing::ModelTable;
 use wizard::providers::replay::ReplayClient;
 use wizard::queue::{GuardError, QueryError};
 use wizard::tools::{BashLimits, Permissions, Secrets, ToolContext, ToolRegistry};
-use wizard_fakes::posthog::FakePostHog;
+use wizard_fakes::posthog::{BatchBehaviour, FakePostHog};
 
 use runtime_support::content_dir;
 
@@ -30,10 +31,12 @@ const KEY_ENV: &str = "WIZARD_TEST_VERIFY_KEY";
 const PERSONAL_KEY: &str = "phx_verify_test_key_0123456789";
 
 /// A stand-in for a built app: `/` renders, `/api/subscribe` captures a server event by
-/// posting a batch to the host it was "built" with, then answers.
+/// posting a gzipped batch as posthog-node does, to `POSTHOG_HOST` when the run set it
+/// (a server variable read at run time) or else to the host it was "built" with.
 const SERVER_JS: &str = r#"
 const http = require('http');
-const HOST = process.argv[2];
+const zlib = require('zlib');
+const HOST = process.env.POSTHOG_HOST || process.argv[2];
 const MARK = process.argv[3];
 // A child of its own, as `next start` has workers: it must go when the app is stopped.
 if (process.argv[4] === 'spawn') {
@@ -44,9 +47,9 @@ http.createServer(async (req, res) => {
   if (req.method === 'POST' && req.url === '/api/subscribe') {
     await fetch(HOST + '/batch/', {
       method: 'POST',
-      headers: {'content-type': 'application/json'},
-      body: JSON.stringify({api_key: 'phc_app', batch: [
-        {event: 'subscription_created', distinct_id: 'user-1', properties: {plan: 'pro'}}]}),
+      headers: {'content-type': 'application/json', 'content-encoding': 'gzip'},
+      body: zlib.gzipSync(JSON.stringify({api_key: 'phc_app', batch: [
+        {event: 'subscription_created', distinct_id: 'user-1', properties: {plan: 'pro'}}]})),
     });
     res.writeHead(200, {'content-type': 'application/json'});
     return res.end(JSON.stringify({status: 'active'}));
@@ -130,7 +133,12 @@ struct Setup {
 
 /// Content with a `node-app` framework started by `start`, and the verify agent.
 async fn setup(fake: &FakePostHog, start: &str, skip: Option<&str>) -> Setup {
-    setup_with(fake, start, skip, CASSETTE, 0.0).await
+    setup_with(fake, start, skip, CASSETTE, 0.0, None).await
+}
+
+/// As [`setup`], with the framework naming `relay_env` as its server-side host variable.
+async fn setup_relayed(fake: &FakePostHog, start: &str, relay_env: &str) -> Setup {
+    setup_with(fake, start, None, CASSETTE, 0.0, Some(relay_env)).await
 }
 
 async fn setup_with(
@@ -139,14 +147,20 @@ async fn setup_with(
     skip: Option<&str>,
     cassette: &str,
     speed: f64,
+    relay_env: Option<&str>,
 ) -> Setup {
     let content_root = content_dir();
     let root = content_root.path();
     std::fs::write(root.join("agents/verify.md"), AGENT).unwrap();
     let frameworks = std::fs::read_to_string(root.join("frameworks.yaml")).unwrap();
+    let relay = relay_env
+        .map(|env| format!("    relayEnv: {env}\n"))
+        .unwrap_or_default();
     let frameworks = frameworks.replacen(
         "frameworks:\n",
-        &format!("frameworks:\n  - id: node-app\n    name: Node app\n    start: {start:?}\n\n"),
+        &format!(
+            "frameworks:\n  - id: node-app\n    name: Node app\n    start: {start:?}\n{relay}\n"
+        ),
         1,
     );
     std::fs::write(root.join("frameworks.yaml"), frameworks).unwrap();
@@ -276,7 +290,8 @@ async fn the_app_is_started_driven_stopped_and_the_server_event_is_read_back() {
     unsafe { std::env::set_var(KEY_ENV, PERSONAL_KEY) };
     // The marker goes on the app's command line, so its processes can be found afterwards.
     let marker = format!("verify-mark-{}", uuid::Uuid::new_v4().simple());
-    let s = setup(&fake, &start_command(&fake, &marker), None).await;
+    // The framework names a relay variable too: with the key, the query API is used.
+    let s = setup_relayed(&fake, &start_command(&fake, &marker), "POSTHOG_HOST").await;
 
     let end = run(&s).await;
     let AttemptEnd::Reported { status, handoff } = end else {
@@ -451,7 +466,7 @@ async fn a_verify_step_cut_short_leaves_no_process_of_the_app_behind() {
         CASSETTE.trim_start().trim_start_matches("version: 1\n")
     );
     let start = format!("node server.js {} {marker} spawn", fake.url());
-    let s = setup_with(&fake, &start, None, &slow, 1.0).await;
+    let s = setup_with(&fake, &start, None, &slow, 1.0, None).await;
     let job = AgentJob {
         task: task(),
         ancestors: Vec::new(),
@@ -476,4 +491,125 @@ async fn a_verify_step_cut_short_leaves_no_process_of_the_app_behind() {
     // … and takes the app's whole group with it.
     let left = wait_until_gone(&marker).await;
     assert!(left.is_empty(), "app processes left running: {left:?}");
+}
+
+/// Without a personal key, the relay stands in front of the host: the app's
+/// `POSTHOG_HOST` points at it, the gzipped batch goes through to the fake unchanged,
+/// and the fake's 200 makes the event "reached", with the evidence said in its detail.
+#[tokio::test]
+async fn without_a_key_the_relay_sees_the_event_leave_and_the_host_accept_it() {
+    if !node_available() {
+        return;
+    }
+    let fake = FakePostHog::start().await;
+    // SAFETY: each nextest test runs in its own process.
+    unsafe { std::env::remove_var(KEY_ENV) };
+    let marker = format!("verify-mark-{}", uuid::Uuid::new_v4().simple());
+    // The "built" host is one nothing listens on: only the relay's variable can reach the fake.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let start = format!("node server.js http://{dead} {marker}");
+    let s = setup_relayed(&fake, &start, "POSTHOG_HOST").await;
+    let AttemptEnd::Reported { status, handoff } = run(&s).await else {
+        panic!("verify did not report");
+    };
+    assert_eq!(status, ReportStatus::Done);
+    let v = handoff.verification.unwrap();
+    assert!(
+        v.method.starts_with("a recording relay in front of "),
+        "{}",
+        v.method
+    );
+    assert!(v.method.contains(&fake.url()), "{}", v.method);
+    assert!(v.method.contains("POSTHOG_HOST"), "{}", v.method);
+    assert!(v.method.contains(KEY_ENV), "{}", v.method);
+    let created = v
+        .events
+        .iter()
+        .find(|e| e.event == "subscription_created")
+        .unwrap();
+    assert_eq!(created.outcome, EventOutcome::Reached, "{v:?}");
+    assert_eq!(
+        created.detail,
+        "seen leaving the app as user-1 to /batch/; the host answered 200"
+    );
+    let clicked = v
+        .events
+        .iter()
+        .find(|e| e.event == "subscribe_clicked")
+        .unwrap();
+    assert_eq!(clicked.outcome, EventOutcome::NotChecked);
+    assert_eq!(clicked.detail, "needs a browser");
+    assert_eq!(
+        v.summary("PostHog")[0],
+        "verified: 1 of 2 planned events reached PostHog"
+    );
+    // Forwarded, gzip and all; nothing asked the query API; no env file written.
+    let batches = fake.batches();
+    assert_eq!(batches.len(), 1);
+    assert!(batches[0].gzipped);
+    assert_eq!(fake.events()[0]["event"], "subscription_created");
+    assert!(fake.queries().is_empty());
+    assert!(!s.app.join(".env").exists() && !s.app.join(".env.local").exists());
+    let left = wait_until_gone(&marker).await;
+    assert!(left.is_empty(), "app processes left running: {left:?}");
+}
+
+/// The relay sees the event leave, but the host refuses it: not "reached".
+#[tokio::test]
+async fn an_event_the_host_refuses_is_seen_leaving_but_not_accepted() {
+    if !node_available() {
+        return;
+    }
+    let fake = FakePostHog::start().await;
+    fake.set_batch_behaviour(BatchBehaviour::Status(401));
+    // SAFETY: each nextest test runs in its own process.
+    unsafe { std::env::remove_var(KEY_ENV) };
+    let marker = format!("verify-mark-{}", uuid::Uuid::new_v4().simple());
+    let s = setup_relayed(&fake, &start_command(&fake, &marker), "POSTHOG_HOST").await;
+    let AttemptEnd::Reported { handoff, .. } = run(&s).await else {
+        panic!("verify did not report");
+    };
+    let v = handoff.verification.unwrap();
+    assert_eq!(v.reached(), 0);
+    let created = v
+        .events
+        .iter()
+        .find(|e| e.event == "subscription_created")
+        .unwrap();
+    assert_eq!(created.outcome, EventOutcome::NotAccepted);
+    assert_eq!(
+        v.summary("PostHog")[1],
+        "not accepted: subscription_created (seen leaving the app as user-1 to /batch/; the host answered 401)"
+    );
+}
+
+/// With the relay in place, a server event the app never sent is "not seen", not "sent".
+#[tokio::test]
+async fn with_the_relay_an_event_that_never_left_is_not_seen() {
+    if !node_available() {
+        return;
+    }
+    let fake = FakePostHog::start().await;
+    // SAFETY: each nextest test runs in its own process.
+    unsafe { std::env::remove_var(KEY_ENV) };
+    let marker = format!("verify-mark-{}", uuid::Uuid::new_v4().simple());
+    // The app reads another variable: the relay is bypassed and sees nothing.
+    let s = setup_relayed(&fake, &start_command(&fake, &marker), "OTHER_POSTHOG_HOST").await;
+    let AttemptEnd::Reported { handoff, .. } = run(&s).await else {
+        panic!("verify did not report");
+    };
+    let v = handoff.verification.unwrap();
+    let created = v
+        .events
+        .iter()
+        .find(|e| e.event == "subscription_created")
+        .unwrap();
+    assert_eq!(created.outcome, EventOutcome::NotSeen, "{v:?}");
+    assert_eq!(
+        created.detail,
+        "not seen leaving the app through the relay (OTHER_POSTHOG_HOST)"
+    );
 }

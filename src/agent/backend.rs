@@ -165,9 +165,9 @@ impl AgentBackend for ModelBackend {
         let session = match agent.serve_app {
             false => None,
             true => {
-                match verify::prepare(&self.env.content, self.env.framework_id.as_deref(), &ctx)
-                    .await
-                {
+                let host = ctx.secrets.get(secret_names::HOST);
+                let framework = self.env.framework_id.as_deref();
+                match verify::prepare(&self.env.content, framework, &ctx, host).await {
                     verify::Prepared::Serve(session) => Some(session),
                     verify::Prepared::Skip {
                         reason,
@@ -223,8 +223,7 @@ impl AgentBackend for ModelBackend {
         let price = self.env.pricer();
         let mut result = run_agent(self.env.client.as_ref(), setup, port.as_ref(), &price).await;
         if let Some(session) = session {
-            let host = self.env.base_ctx.secrets.get(secret_names::HOST);
-            let verification = session.finish(host).await;
+            let verification = session.finish().await;
             if let AttemptEnd::Reported { handoff, .. } = &mut result.end {
                 handoff.verification = Some(verification);
             }

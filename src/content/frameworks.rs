@@ -136,6 +136,10 @@ pub struct FrameworkRule {
     /// port goes (it also gets `PORT`); the app must listen on 127.0.0.1 there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<String>,
+    /// The environment variable the started app's server-side client reads its host from
+    /// at run time (not one a build inlines): verify points it at the recording relay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_env: Option<String>,
 }
 
 /// A package the app must declare, optionally within a version range.

@@ -44,6 +44,27 @@ pub struct VerifyConfig {
     /// How to read events back; without it nothing is verified.
     #[serde(default)]
     pub query: Option<EventsQuery>,
+    /// How the recording relay recognises events in the requests it forwards (used when
+    /// there is no key for `query` and the framework names a `relayEnv`).
+    #[serde(default)]
+    pub relay: Option<RelayRules>,
+}
+
+/// `verify.relay`: where the product's SDKs send events and where a request body keeps
+/// the event's name and distinct id. The relay forwards every request; only these are read.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RelayRules {
+    /// Request paths that carry events (`/batch/`); a trailing `/` is optional.
+    pub capture_paths: Vec<String>,
+    /// JSON pointer to the list of events in an envelope (`/batch`); a body that is a list
+    /// is the list, and a body with no list is one event.
+    pub batch: String,
+    /// JSON pointer to an event's name within one event (`/event`).
+    pub event: String,
+    /// JSON pointers to an event's distinct id, the first present wins.
+    #[serde(default)]
+    pub distinct_id: Vec<String>,
 }
 
 /// An HTTP JSON query that lists the event names the backend received since a time.

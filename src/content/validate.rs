@@ -479,6 +479,11 @@ fn check_frameworks(
                 }
             }
         }
+        if let Some(env) = &rule.relay_env {
+            if let Some(why) = relay_env_problem(env, rule.start.is_some()) {
+                errors.push(ContentError::field(FRAMEWORKS_FILE, at("relayEnv"), why));
+            }
+        }
         for (field, globs) in [
             ("filesPresent", &rule.files_present),
             ("filesAbsent", &rule.files_absent),
@@ -489,6 +494,27 @@ fn check_frameworks(
                 }
             }
         }
+    }
+}
+
+/// What is wrong with a rule's `relayEnv`: it is set on the started app's process, so it
+/// must be a plain variable name, and only a rule the verify step can start may have one.
+fn relay_env_problem(env: &str, has_start: bool) -> Option<String> {
+    let mut chars = env.chars();
+    let plain = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !plain {
+        Some(format!(
+            "\"{env}\" must be an environment variable name (letters, digits, `_`)"
+        ))
+    } else if !has_start {
+        Some(format!(
+            "\"{env}\" is set only on an app the verify step starts; the rule has no `start`"
+        ))
+    } else {
+        None
     }
 }
 

@@ -33,6 +33,7 @@ impl Verification {
             self.events.len()
         )];
         for (outcome, label) in [
+            (EventOutcome::NotAccepted, "not accepted"),
             (EventOutcome::Sent, "only sent"),
             (EventOutcome::NotSeen, "not seen"),
             (EventOutcome::NotChecked, "not verified"),
@@ -73,6 +74,9 @@ pub struct EventEvidence {
 pub enum EventOutcome {
     /// The backend has it, since the run started.
     Reached,
+    /// The recording relay saw it leave the app, but the host refused it (not a 2xx) or
+    /// could not be reached.
+    NotAccepted,
     /// The app answered the requests meant to send it, but the run could not read events back.
     Sent,
     /// The run could read events back, and this one was not among them.

@@ -293,6 +293,7 @@ fn verification_section(md: &mut String, view: &RunView) {
             for e in &v.events {
                 let outcome = match e.outcome {
                     crate::messages::EventOutcome::Reached => "✓ reached",
+                    crate::messages::EventOutcome::NotAccepted => "✗ not accepted",
                     crate::messages::EventOutcome::Sent => "→ only sent",
                     crate::messages::EventOutcome::NotSeen => "✗ not seen",
                     crate::messages::EventOutcome::NotChecked => "○ not verified",

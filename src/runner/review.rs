@@ -381,12 +381,41 @@ pub fn review(
         return Ok(code);
     }
     apply(&real, &scratch, &changes)?;
+    copy_shared_state(&scratch.app, &real)?;
     eprintln!(
         "wizard: --review: applied {} files to {}.",
         changes.files.len(),
         real.display()
     );
     Ok(code)
+}
+
+/// Copies the files agents shared in the copy's state folder (the event plan: the
+/// content's `fences.stateFiles`) into the real one, once the changes are applied: they
+/// belong to the integration (a re-run and the verify step read the plan). They are the
+/// plain files there that are not the runner's own ([`files::RUNNER_OWNED`]); content
+/// validation refuses a shared file with a runner's name, and the protected-dir rule lets
+/// no agent write anything else there. The copy's queue, audit log and handoffs stay
+/// behind: they describe a run in a folder that is gone.
+fn copy_shared_state(scratch_app: &Path, real: &Path) -> Result<()> {
+    let from = scratch_app.join(files::STATE_DIR);
+    let to = real.join(files::STATE_DIR);
+    let Ok(entries) = std::fs::read_dir(&from) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let plain = entry.file_type().is_ok_and(|t| t.is_file());
+        if !plain || files::RUNNER_OWNED.contains(&name) {
+            continue;
+        }
+        let bytes = std::fs::read(entry.path())
+            .with_context(|| format!("cannot read {}", entry.path().display()))?;
+        atomic_file::write(&to.join(name), &bytes, Access::KeepOrShared)
+            .with_context(|| format!("cannot write {}", to.join(name).display()))?;
+    }
+    Ok(())
 }
 
 /// The review screen when stdin and stdout are a terminal; else the plain question.
@@ -454,5 +483,58 @@ mod tests {
         let changes = Changes::between(&real, &scratch.app).unwrap();
         apply(&real, &scratch, &changes).unwrap();
         assert_eq!(hashes(&real).unwrap(), hashes(&scratch.app).unwrap());
+    }
+
+    /// A run in the copy: changes `a.txt`, writes the event plan an agent shares and
+    /// the runner's own queue and audit log.
+    fn run_writing_a_plan(dir: PathBuf) -> Result<i32> {
+        std::fs::write(dir.join("a.txt"), "two\n")?;
+        let state = dir.join(files::STATE_DIR);
+        std::fs::create_dir_all(state.join(files::HANDOFFS))?;
+        std::fs::write(state.join("event-plan.json"), r#"[{"event":"signed_up"}]"#)?;
+        std::fs::write(state.join(files::QUEUE), "{}")?;
+        std::fs::write(state.join(files::AUDIT), "")?;
+        Ok(0)
+    }
+
+    fn app_with_a_file() -> (tempfile::TempDir, PathBuf) {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("a.txt"), "one\n").unwrap();
+        let real = root.path().canonicalize().unwrap();
+        (root, real)
+    }
+
+    #[test]
+    fn applied_changes_bring_the_event_plan_back_but_not_the_runs_own_files() {
+        let (_root, real) = app_with_a_file();
+        assert_eq!(
+            review(&real, Confirm::Apply, run_writing_a_plan).unwrap(),
+            0
+        );
+        assert_eq!(
+            std::fs::read_to_string(real.join("a.txt")).unwrap(),
+            "two\n"
+        );
+        let state = real.join(files::STATE_DIR);
+        assert_eq!(
+            std::fs::read_to_string(state.join("event-plan.json")).unwrap(),
+            r#"[{"event":"signed_up"}]"#
+        );
+        assert!(!state.join(files::QUEUE).exists());
+        assert!(!state.join(files::AUDIT).exists());
+        assert!(!state.join(files::HANDOFFS).exists());
+    }
+
+    #[test]
+    fn unapplied_changes_leave_no_event_plan_in_the_app() {
+        let (_root, real) = app_with_a_file();
+        review(&real, Confirm::PatchOnly, run_writing_a_plan).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(real.join("a.txt")).unwrap(),
+            "one\n"
+        );
+        let state = real.join(files::STATE_DIR);
+        assert!(state.join(PATCH_FILE).exists());
+        assert!(!state.join("event-plan.json").exists());
     }
 }

@@ -57,13 +57,15 @@ pub struct RunningApp {
 }
 
 impl RunningApp {
-    /// Starts `command` (`{port}` replaced) in `dir` on a free loopback port and waits
-    /// until the port accepts connections. Secrets of the run stay out of its environment.
+    /// Starts `command` (`{port}` replaced) in `dir` on a free loopback port, with `env`
+    /// added to its environment, and waits until the port accepts connections. Secrets of
+    /// the run stay out of its environment.
     pub async fn start(
         dir: &Path,
         command: &str,
         fences: &Fences,
         secrets: &Secrets,
+        env: &[(String, String)],
         ready: Duration,
     ) -> Result<Self, StartError> {
         let port = free_port().map_err(StartError::NoPort)?;
@@ -83,6 +85,7 @@ impl RunningApp {
             .current_dir(dir)
             .env("PORT", port.to_string())
             .env("HOSTNAME", "127.0.0.1")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

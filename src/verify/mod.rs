@@ -5,16 +5,22 @@
 //! command from `frameworks.yaml`, a free loopback port, its own process
 //! group, always stopped), and with one extra tool, `request_app`, confined to
 //! that port. The agent requests the app's pages and the routes that capture
-//! server-side events. When it is done the app is stopped and the run asks the
-//! product's backend which planned events arrived since the step began
-//! ([`readback`], described by `product.yaml` → `verify`). The answer is the
-//! handoff's [`Verification`]: reached, sent but not seen, or not checked and why.
-//! Nothing here knows the product: the plan path, the query and the hosts are content.
+//! server-side events. How the run learns which planned events arrived is chosen
+//! before the app starts ([`Evidence`]): with a personal key, the product's query API
+//! is asked after the app stops ([`readback`]); without one, when the framework names
+//! the variable its server client reads the host from (`frameworks.yaml` → `relayEnv`),
+//! a recording relay ([`relay`]) stands in front of the host and the app is started
+//! with that variable pointing at it (nothing is written to the app's env files).
+//! The answer is the handoff's [`Verification`]: reached, seen leaving but not
+//! accepted, sent but not seen, or not checked and why. Nothing here knows the
+//! product: the plan path, the query, the capture paths and the hosts are content.
 
 pub mod app;
 pub mod readback;
+pub mod relay;
 pub mod request_app;
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,6 +33,7 @@ use crate::messages::{AppRequest, EventEvidence, EventOutcome, Verification};
 use crate::tools::{Tool, ToolContext};
 use app::RunningApp;
 use readback::Readback;
+use relay::{HostAnswer, Relay, RelayedEvent};
 use request_app::RequestApp;
 
 /// How long the app runs on after the agent's last request: a route may send its events
@@ -64,14 +71,48 @@ pub struct Session {
     tool: Arc<dyn Tool>,
     started: DateTime<Utc>,
     plan: Vec<PlannedEvent>,
-    config: VerifyConfig,
+    evidence: Evidence,
 }
 
-/// Reads the plan and starts the app, or says why not.
+/// How the step learns which events arrived; chosen before the app starts, because the
+/// relay must be listening, and the app's host variable set, when it does.
+enum Evidence {
+    /// The product's query API, asked with the user's key after the app stops.
+    Query(Box<Readback>),
+    /// The recording relay that the app's `env` variable points at.
+    Relay {
+        /// The running relay.
+        relay: Relay,
+        /// The variable it took over.
+        env: String,
+        /// Why the query API was not used.
+        why: String,
+    },
+    /// Neither: why not.
+    Unavailable(String),
+}
+
+/// What the run knows about the events once the app has stopped.
+enum Seen {
+    /// The names the query API returned.
+    ReadBack(BTreeSet<String>),
+    /// The events the relay saw leave the app, and the variable that pointed it there.
+    Relayed {
+        /// What it saw.
+        events: Vec<RelayedEvent>,
+        /// The app's host variable.
+        env: String,
+    },
+    /// Nothing could be learned: why.
+    Unknown(String),
+}
+
+/// Reads the plan and starts the app, or says why not. `host` is the run's ingestion host.
 pub async fn prepare(
     content: &ContentSet,
     framework_id: Option<&str>,
     ctx: &ToolContext,
+    host: Option<&str>,
 ) -> Prepared {
     let Some(config) = content.product().verify else {
         return skip("the content says nothing about verification", &[], "");
@@ -84,15 +125,29 @@ pub async fn prepare(
         let why = format!("the app was not started: {reason}");
         return skip(&why, &plan, "the app was not started");
     }
-    let start = framework_id
-        .and_then(|id| content.frameworks.get(id))
-        .and_then(|rule| rule.start.clone());
-    let Some(start) = start else {
+    let rule = framework_id.and_then(|id| content.frameworks.get(id));
+    let Some(start) = rule.and_then(|rule| rule.start.clone()) else {
         let why = "the app was not started: no start command is known for this framework";
         return skip(why, &plan, "the app was not started");
     };
+    let relay_env = rule.and_then(|rule| rule.relay_env.as_deref());
+    let evidence = choose_evidence(&config, relay_env, host).await;
+    // Only the relay changes the app's environment, and only for this process.
+    let env: Vec<(String, String)> = match &evidence {
+        Evidence::Relay { relay, env, .. } => vec![(env.clone(), relay.url())],
+        _ => Vec::new(),
+    };
     let ready = Duration::from_secs(config.ready_secs);
-    match RunningApp::start(&ctx.install_dir, &start, &ctx.fences, &ctx.secrets, ready).await {
+    let started = RunningApp::start(
+        &ctx.install_dir,
+        &start,
+        &ctx.fences,
+        &ctx.secrets,
+        &env,
+        ready,
+    )
+    .await;
+    match started {
         Ok(app) => {
             let log = Arc::new(Mutex::new(Vec::new()));
             match RequestApp::new(&app.base_url(), log.clone()) {
@@ -102,7 +157,7 @@ pub async fn prepare(
                     tool: Arc::new(tool),
                     started: Utc::now(),
                     plan,
-                    config,
+                    evidence,
                 })),
                 Err(e) => {
                     app.stop().await;
@@ -121,6 +176,36 @@ pub async fn prepare(
     }
 }
 
+/// The query API when the user's key is there; else the relay when the content has
+/// rules for it and the framework names its server-side host variable; else why neither.
+async fn choose_evidence(
+    config: &VerifyConfig,
+    relay_env: Option<&str>,
+    host: Option<&str>,
+) -> Evidence {
+    let Some(host) = host else {
+        return Evidence::Unavailable("the run has no host to read events back from".into());
+    };
+    let why = match &config.query {
+        None => "the content names no way to read events back".to_string(),
+        Some(query) => match Readback::new(query, host) {
+            Ok(readback) => return Evidence::Query(Box::new(readback)),
+            Err(why) => why,
+        },
+    };
+    let (Some(rules), Some(env)) = (&config.relay, relay_env) else {
+        return Evidence::Unavailable(why);
+    };
+    match Relay::start(host, rules.clone()).await {
+        Ok(relay) => Evidence::Relay {
+            relay,
+            env: env.to_string(),
+            why,
+        },
+        Err(e) => Evidence::Unavailable(format!("{why}; {e}")),
+    }
+}
+
 impl Session {
     /// The `request_app` tool bound to the running app.
     pub fn tool(&self) -> Arc<dyn Tool> {
@@ -136,8 +221,8 @@ impl Session {
         )
     }
 
-    /// Stops the app, then asks the backend which planned events arrived.
-    pub async fn finish(self, host: Option<&str>) -> Verification {
+    /// Stops the app, then works out which planned events arrived.
+    pub async fn finish(self) -> Verification {
         tokio::time::sleep(SETTLE).await;
         self.app.stop().await;
         let requests = self.log.lock().map(|l| l.clone()).unwrap_or_default();
@@ -150,17 +235,20 @@ impl Session {
             .filter(|p| p.side != "client")
             .map(|p| p.event.clone())
             .collect();
-        let readback = match (&self.config.query, host) {
-            (None, _) => Err("the content names no way to read events back".to_string()),
-            (Some(_), None) => Err("the run has no host to read events back from".to_string()),
-            (Some(query), Some(host)) => Readback::new(query, host),
-        };
-        let (method, seen) = match readback {
-            Err(why) => (why.clone(), Err(why)),
-            Ok(readback) => (
-                readback.describe(),
-                readback.received(&names, &expected, since).await,
-            ),
+        let (method, seen) = match self.evidence {
+            Evidence::Query(readback) => match readback.received(&names, &expected, since).await {
+                Ok(seen) => (readback.describe(), Seen::ReadBack(seen)),
+                Err(why) => (readback.describe(), Seen::Unknown(why)),
+            },
+            Evidence::Relay { relay, env, why } => {
+                let method = format!(
+                    "a recording relay in front of {} (the app's {env} pointed at it; {why})",
+                    relay.upstream()
+                );
+                let events = relay.stop();
+                (method, Seen::Relayed { events, env })
+            }
+            Evidence::Unavailable(why) => (why.clone(), Seen::Unknown(why)),
         };
         // A server event whose route answered was at least sent, even when nothing can be read back.
         let answered = requests
@@ -170,18 +258,7 @@ impl Session {
             .plan
             .iter()
             .map(|p| {
-                let (outcome, detail) = match &seen {
-                    Ok(seen) if seen.contains(&p.event) => (EventOutcome::Reached, String::new()),
-                    _ if p.side == "client" => {
-                        (EventOutcome::NotChecked, "needs a browser".to_string())
-                    }
-                    Ok(_) => (
-                        EventOutcome::NotSeen,
-                        "not received since the step began".to_string(),
-                    ),
-                    Err(why) if answered => (EventOutcome::Sent, why.clone()),
-                    Err(why) => (EventOutcome::NotChecked, why.clone()),
-                };
+                let (outcome, detail) = outcome(&seen, p, answered);
                 EventEvidence {
                     event: p.event.clone(),
                     side: p.side.clone(),
@@ -196,6 +273,56 @@ impl Session {
             requests,
         }
     }
+}
+
+/// What became of one planned event, from what the run saw. A relayed event "reached"
+/// the product only when the real host answered its request with a 2xx; seen leaving
+/// the app but refused (or unanswered) is its own outcome.
+fn outcome(seen: &Seen, planned: &PlannedEvent, answered: bool) -> (EventOutcome, String) {
+    let client = planned.side == "client";
+    match seen {
+        Seen::ReadBack(names) if names.contains(&planned.event) => {
+            (EventOutcome::Reached, String::new())
+        }
+        Seen::Relayed { events, env } => {
+            let mine: Vec<&RelayedEvent> =
+                events.iter().filter(|e| e.event == planned.event).collect();
+            if let Some(accepted) = mine.iter().find(|e| e.answer.accepted()) {
+                (EventOutcome::Reached, relayed_detail(accepted))
+            } else if let Some(refused) = mine.first() {
+                (EventOutcome::NotAccepted, relayed_detail(refused))
+            } else if client {
+                (EventOutcome::NotChecked, "needs a browser".to_string())
+            } else {
+                (
+                    EventOutcome::NotSeen,
+                    format!("not seen leaving the app through the relay ({env})"),
+                )
+            }
+        }
+        _ if client => (EventOutcome::NotChecked, "needs a browser".to_string()),
+        Seen::ReadBack(_) => (
+            EventOutcome::NotSeen,
+            "not received since the step began".to_string(),
+        ),
+        Seen::Unknown(why) if answered => (EventOutcome::Sent, why.clone()),
+        Seen::Unknown(why) => (EventOutcome::NotChecked, why.clone()),
+    }
+}
+
+/// `seen leaving the app as user-1; the host answered 200`.
+fn relayed_detail(event: &RelayedEvent) -> String {
+    let who = event
+        .distinct_id
+        .as_deref()
+        .map(|d| format!(" as {d}"))
+        .unwrap_or_default();
+    let answer = match &event.answer {
+        HostAnswer::Status(status) => format!("the host answered {status}"),
+        HostAnswer::Unreachable(why) => format!("the host could not be reached: {why}"),
+        HostAnswer::Waiting => "the host had not answered when the app stopped".to_string(),
+    };
+    format!("seen leaving the app{who} to {}; {answer}", event.path)
 }
 
 fn skip(reason: &str, plan: &[PlannedEvent], detail: &str) -> Prepared {
@@ -260,6 +387,87 @@ fn parse_plan(text: &str) -> Result<Vec<PlannedEvent>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn planned(event: &str, side: &str) -> PlannedEvent {
+        PlannedEvent {
+            event: event.into(),
+            side: side.into(),
+        }
+    }
+
+    fn relayed(event: &str, answer: HostAnswer) -> RelayedEvent {
+        RelayedEvent {
+            event: event.into(),
+            distinct_id: Some("u1".into()),
+            path: "/batch/".into(),
+            answer,
+        }
+    }
+
+    fn through_relay(events: Vec<RelayedEvent>) -> Seen {
+        Seen::Relayed {
+            events,
+            env: "POSTHOG_HOST".into(),
+        }
+    }
+
+    #[test]
+    fn a_relayed_event_reached_only_when_the_host_answered_2xx() {
+        let server = planned("signed_up", "server");
+        let seen = through_relay(vec![relayed("signed_up", HostAnswer::Status(200))]);
+        let (reached, detail) = outcome(&seen, &server, false);
+        assert_eq!(reached, EventOutcome::Reached);
+        assert_eq!(
+            detail,
+            "seen leaving the app as u1 to /batch/; the host answered 200"
+        );
+        for answer in [
+            HostAnswer::Status(400),
+            HostAnswer::Waiting,
+            HostAnswer::Unreachable("refused".into()),
+        ] {
+            let seen = through_relay(vec![relayed("signed_up", answer.clone())]);
+            assert_eq!(
+                outcome(&seen, &server, true).0,
+                EventOutcome::NotAccepted,
+                "{answer:?}"
+            );
+        }
+        // A retry that got through counts.
+        let seen = through_relay(vec![
+            relayed("signed_up", HostAnswer::Status(503)),
+            relayed("signed_up", HostAnswer::Status(200)),
+        ]);
+        assert_eq!(outcome(&seen, &server, false).0, EventOutcome::Reached);
+    }
+
+    #[test]
+    fn what_the_relay_did_not_see_is_not_seen_or_needs_a_browser() {
+        let seen = through_relay(vec![relayed("other", HostAnswer::Status(200))]);
+        assert_eq!(
+            outcome(&seen, &planned("signed_up", "server"), true),
+            (
+                EventOutcome::NotSeen,
+                "not seen leaving the app through the relay (POSTHOG_HOST)".to_string()
+            )
+        );
+        assert_eq!(
+            outcome(&seen, &planned("clicked", "client"), true),
+            (EventOutcome::NotChecked, "needs a browser".to_string())
+        );
+    }
+
+    #[test]
+    fn without_any_evidence_an_answered_route_is_only_sent() {
+        let seen = Seen::Unknown("no key".into());
+        let server = planned("signed_up", "server");
+        assert_eq!(outcome(&seen, &server, true).0, EventOutcome::Sent);
+        assert_eq!(outcome(&seen, &server, false).0, EventOutcome::NotChecked);
+        let read = Seen::ReadBack(BTreeSet::from(["signed_up".to_string()]));
+        assert_eq!(outcome(&read, &server, false).0, EventOutcome::Reached);
+        let empty = Seen::ReadBack(BTreeSet::new());
+        assert_eq!(outcome(&empty, &server, true).0, EventOutcome::NotSeen);
+    }
 
     #[test]
     fn the_plan_is_read_from_an_array_or_an_events_object() {

@@ -13,17 +13,17 @@ use crate::content::product::EventsQuery;
 const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A query that is ready to send: where, with what key.
-pub struct Readback<'a> {
-    query: &'a EventsQuery,
+pub struct Readback {
+    query: EventsQuery,
     api_host: String,
     project: String,
     key: String,
     client: reqwest::Client,
 }
 
-impl<'a> Readback<'a> {
+impl Readback {
     /// The readback for the run's ingestion `host`, or why there is none (no key).
-    pub fn new(query: &'a EventsQuery, host: &str) -> Result<Self, String> {
+    pub fn new(query: &EventsQuery, host: &str) -> Result<Self, String> {
         let key = std::env::var(&query.key_env)
             .ok()
             .filter(|k| !k.trim().is_empty())
@@ -48,7 +48,7 @@ impl<'a> Readback<'a> {
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
         Ok(Self {
-            query,
+            query: query.clone(),
             api_host,
             project,
             key,

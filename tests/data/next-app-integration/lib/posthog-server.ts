@@ -7,7 +7,7 @@ export function getPostHogClient(): PostHog {
   if (!posthogClient) {
     // Without a token posthog-node disables itself and logs why; it never throws.
     posthogClient = new PostHog(process.env.NEXT_PUBLIC_POSTHOG_PROJECT_TOKEN ?? "", {
-      host: process.env.NEXT_PUBLIC_POSTHOG_HOST,
+      host: process.env.POSTHOG_HOST || process.env.NEXT_PUBLIC_POSTHOG_HOST,
       // Route handlers can be short-lived: send each event as soon as it is captured.
       flushAt: 1,
       flushInterval: 0,
