@@ -760,8 +760,7 @@ event: content_block_delta
 data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Planning nine "}}
 
 event: content_block_delta
-data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"steps
-then more"}}
+data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"steps\nthen more"}}
 
 event: content_block_stop
 data: {"type":"content_block_stop","index":0}
@@ -770,7 +769,7 @@ event: content_block_start
 data: {"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"enqueue_task","input":{}}}
 
 event: content_block_delta
-data: {"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{"type": "install"}"}}
+data: {"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"type\": \"install\"}"}}
 
 event: content_block_stop
 data: {"type":"content_block_stop","index":1}

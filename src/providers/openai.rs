@@ -572,15 +572,15 @@ mod tests {
         );
         step(
             &mut assembler,
-            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"enqueue_task","arguments":"{"type":"}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"enqueue_task","arguments":"{\"type\":"}}]}}]}"#,
         );
         step(
             &mut assembler,
-            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":""install"}"}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"install\"}"}}]}}]}"#,
         );
         step(
             &mut assembler,
-            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"c2","function":{"name":"enqueue_task","arguments":"{"type":"init"}"}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"c2","function":{"name":"enqueue_task","arguments":"{\"type\":\"init\"}"}}]}}]}"#,
         );
         step(
             &mut assembler,
@@ -609,7 +609,7 @@ mod tests {
     fn a_call_with_broken_arguments_is_never_reported_early() {
         let mut assembler = ChunkAssembler::default();
         for chunk in [
-            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"enqueue_task","arguments":"{"type":"}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"enqueue_task","arguments":"{\"type\":"}}]}}]}"#,
             r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"c2","function":{"name":"enqueue_task","arguments":"{}"}}]}}]}"#,
         ] {
             assembler.on_event("message", chunk).unwrap();
