@@ -229,6 +229,7 @@ impl<'a> AgentRun<'a> {
             content: response.content.clone(),
         });
         if calls.is_empty() {
+            self.drop_unclaimed_early_calls();
             return self.on_stop(response.stop_reason).await;
         }
 
@@ -238,6 +239,17 @@ impl<'a> AgentRun<'a> {
             self.handle_call(id, name, input, &reason, &mut results)
                 .await?;
         }
+        self.drop_unclaimed_early_calls();
+        self.messages.push(Message {
+            role: Role::User,
+            content: results,
+        });
+        ControlFlow::Continue(())
+    }
+
+    /// Ends the answer's early calls: an outcome no call of the final answer claimed (its
+    /// attempt failed and the retry made other calls) must not answer a later turn's call.
+    fn drop_unclaimed_early_calls(&mut self) {
         let unclaimed = self.early.finish();
         if unclaimed > 0 {
             tracing::warn!(
@@ -245,11 +257,6 @@ impl<'a> AgentRun<'a> {
                 "calls that ran while an attempt streamed are not in the final answer"
             );
         }
-        self.messages.push(Message {
-            role: Role::User,
-            content: results,
-        });
-        ControlFlow::Continue(())
     }
 
     /// Sends the conversation, reporting retries as activity, and adds up usage and cost.
