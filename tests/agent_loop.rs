@@ -29,8 +29,11 @@ use wizard::messages::{
     AttemptEnd, Handoff, HandoffQuery, ReportStatus, Task, TaskHandoff, TaskId, TaskSpec,
     TaskStatus, Usage, Verdict,
 };
+use wizard::providers::anthropic::{AnthropicClient, AnthropicConfig, AnthropicCredential};
+use wizard::providers::credential::ApiSecret;
 use wizard::providers::pricing::ModelTable;
 use wizard::providers::replay::ReplayClient;
+use wizard::providers::retry::RetryPolicy;
 use wizard::providers::{
     ContentBlock, ModelClient, ModelRequest, ModelResponse, ProviderError, ProviderEvent,
     RequestMeta, Role,
@@ -42,6 +45,7 @@ use wizard::tools::{BashLimits, Permissions, Secrets, ToolContext, ToolRegistry}
 
 use recorder::{final_tasks, recorder, run_info, HANG_GUARD};
 use runtime_support::{content_dir, fixture_app};
+use wizard_fakes::{Answer, FakeAnthropic, FakeServer, Reply};
 
 // ---- harness ---------------------------------------------------------------
 
@@ -140,6 +144,7 @@ struct Agent {
     checks: TaskChecks,
     bash: BashLimits,
     offers_complete_task: bool,
+    early_tools: Vec<String>,
 }
 
 impl Agent {
@@ -172,6 +177,7 @@ impl Agent {
             checks: TaskChecks::default(),
             bash: BashLimits::default(),
             offers_complete_task: true,
+            early_tools: Vec::new(),
         }
     }
 
@@ -180,6 +186,11 @@ impl Agent {
     }
 
     async fn run(&self) -> LoopResult {
+        self.run_with(&self.client).await
+    }
+
+    /// Runs the agent against another client.
+    async fn run_with(&self, client: &dyn ModelClient) -> LoopResult {
         let port: Arc<dyn TaskPort> = self.port.clone();
         let mut tools = ToolRegistry::builtin().tools();
         tools.push(Arc::new(EnqueueTask::new(
@@ -213,9 +224,10 @@ impl Agent {
             },
             repeat_limit: self.repeat_limit,
             asks: None,
+            early_tools: self.early_tools.clone(),
         };
         let price = |_: &str, u: &Usage| u.total() as f64 * 1e-6;
-        run_agent(&self.client, setup, self.port.as_ref(), &price).await
+        run_agent(client, setup, self.port.as_ref(), &price).await
     }
 
     /// The tool results the runtime sent back in request `n` (0-based), in order.
@@ -596,6 +608,304 @@ scripts:
     );
 }
 
+// ---- early calls: run while the answer streams -------------------------------
+
+/// The replay client, except that each answer ends only once the port has seen an enqueue
+/// (or `guard` passes): a loop that waits for the answer's end before running its calls
+/// would never get there, and the test says so.
+struct EndsAfterAnEnqueue {
+    inner: Recording,
+    port: Arc<Port>,
+    guard: Duration,
+    enqueues_before_the_end: Mutex<Vec<usize>>,
+}
+
+impl EndsAfterAnEnqueue {
+    fn new(agent: &Agent, yaml: &str, guard: Duration) -> Self {
+        Self {
+            inner: Recording::new(yaml),
+            port: agent.port.clone(),
+            guard,
+            enqueues_before_the_end: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl ModelClient for EndsAfterAnEnqueue {
+    async fn complete(
+        &self,
+        request: &ModelRequest,
+        progress: &(dyn Fn(ProviderEvent) + Send + Sync),
+    ) -> Result<ModelResponse, ProviderError> {
+        let response = self.inner.complete(request, progress).await?;
+        let deadline = tokio::time::Instant::now() + self.guard;
+        while self.port.enqueued().is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.enqueues_before_the_end
+            .lock()
+            .unwrap()
+            .push(self.port.enqueued().len());
+        Ok(response)
+    }
+
+    fn name(&self) -> &'static str {
+        "ends-after-an-enqueue"
+    }
+}
+
+const SEED_LIKE: &str = r#"
+version: 1
+scripts:
+  install:
+    - turn:
+        - text: "Queuing the install\nand the rest after it"
+        - tool: enqueue_task
+          input: {type: install, reason: declare the SDK}
+        - tool: Read
+          input: {file_path: package.json}
+    - turn:
+        - text: Planned.
+"#;
+
+#[tokio::test]
+async fn an_early_tool_runs_before_the_answer_ends_and_is_not_run_again() {
+    let mut agent = Agent::new(SEED_LIKE);
+    agent.offers_complete_task = false;
+    agent.early_tools = vec!["enqueue_task".into()];
+    let client = EndsAfterAnEnqueue::new(&agent, SEED_LIKE, HANG_GUARD);
+    let result = agent.run_with(&client).await;
+    assert_eq!(result.turns, 2, "{:?}", result.end);
+
+    let before_the_end = client.enqueues_before_the_end.lock().unwrap().clone();
+    assert_eq!(
+        before_the_end[0], 1,
+        "the enqueue ran while the first answer was still streaming"
+    );
+    assert_eq!(agent.port.enqueued().len(), 1, "and only once");
+    // The results keep the answer's ids and order: the early enqueue's, then the Read's.
+    let requests = client.inner.requests();
+    let answer = &requests[1].messages[1];
+    let ids: Vec<&str> = answer
+        .content
+        .iter()
+        .filter_map(|b| match b {
+            ContentBlock::ToolUse { id, .. } => Some(id.as_str()),
+            _ => None,
+        })
+        .collect();
+    let results: Vec<(&str, &str, bool)> = requests[1].messages[2]
+        .content
+        .iter()
+        .filter_map(|b| match b {
+            ContentBlock::ToolResult {
+                tool_use_id,
+                content,
+                is_error,
+            } => Some((tool_use_id.as_str(), content.as_str(), *is_error)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(results.len(), 2);
+    assert_eq!(
+        (results[0].0, results[0].1, results[0].2),
+        (ids[0], r#"{"id":"install"}"#, false)
+    );
+    assert_eq!(results[1].0, ids[1]);
+    assert!(
+        results[1].1.contains("sdk") || results[1].1.contains("react"),
+        "{}",
+        results[1].1
+    );
+    // The first line showed as it streamed, then the call: each once.
+    let activities = agent.port.activities();
+    assert_eq!(
+        activities
+            .iter()
+            .filter(|a| *a == "Queuing the install")
+            .count(),
+        1,
+        "{activities:?}"
+    );
+    assert_eq!(
+        activities
+            .iter()
+            .filter(|a| *a == "Planning install")
+            .count(),
+        1,
+        "{activities:?}"
+    );
+    let line = activities.iter().position(|a| a == "Queuing the install");
+    let call = activities.iter().position(|a| a == "Planning install");
+    assert!(line < call, "{activities:?}");
+}
+
+#[tokio::test]
+async fn without_early_tools_every_call_waits_for_the_answers_end() {
+    let mut agent = Agent::new(SEED_LIKE);
+    agent.offers_complete_task = false;
+    // The answer waits a little for an enqueue that, here, only its end runs.
+    let client = EndsAfterAnEnqueue::new(&agent, SEED_LIKE, Duration::from_millis(200));
+    let result = agent.run_with(&client).await;
+    assert_eq!(result.turns, 2);
+    assert_eq!(client.enqueues_before_the_end.lock().unwrap()[0], 0);
+    assert_eq!(agent.port.enqueued().len(), 1);
+}
+
+/// An Anthropic stream whose first tool call is whole and whose second is cut JSON.
+fn stream_with_a_broken_second_call() -> String {
+    let event = |data: serde_json::Value| {
+        format!(
+            "event: {}\ndata: {data}\n\n",
+            data["type"].as_str().unwrap()
+        )
+    };
+    let mut sse = String::new();
+    sse += &event(
+        json!({"type": "message_start", "message": {"model": "claude-haiku-4-5", "usage": {"input_tokens": 10, "output_tokens": 1}}}),
+    );
+    for (index, partial) in [
+        r#"{"type": "install", "reason": "declare the SDK"}"#,
+        r#"{"type": "init", "reason": "#,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        sse += &event(json!({"type": "content_block_start", "index": index,
+            "content_block": {"type": "tool_use", "id": format!("toolu_broken_{index}"), "name": "enqueue_task", "input": {}}}));
+        sse += &event(json!({"type": "content_block_delta", "index": index,
+            "delta": {"type": "input_json_delta", "partial_json": partial}}));
+        sse += &event(json!({"type": "content_block_stop", "index": index}));
+    }
+    sse += &event(
+        json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 30}}),
+    );
+    sse += &event(json!({"type": "message_stop"}));
+    sse
+}
+
+fn anthropic_for(server: &FakeServer, max_retries: u32) -> AnthropicClient {
+    let mut config = AnthropicConfig::new(
+        server.base_url(),
+        AnthropicCredential::ApiKey(ApiSecret::new("sk-ant-loop-test")),
+    );
+    config.retry = RetryPolicy {
+        max_retries,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        idle_timeout: Duration::from_secs(30),
+    };
+    AnthropicClient::new(config).unwrap()
+}
+
+#[tokio::test]
+async fn a_streamed_call_with_broken_json_is_retried_and_nothing_runs_twice() {
+    let broken = stream_with_a_broken_second_call();
+    let server = FakeAnthropic::start(move |_, index| match index {
+        0 => Reply::sse(broken.clone()),
+        1 => Answer::new()
+            .with_tool(
+                "enqueue_task",
+                json!({"type": "install", "reason": "declare the SDK"}),
+            )
+            .with_tool(
+                "enqueue_task",
+                json!({"type": "init", "reason": "set it up"}),
+            )
+            .anthropic_reply(),
+        _ => Answer::text("Planned.").anthropic_reply(),
+    })
+    .await;
+    let mut agent = Agent::new(SEED_LIKE);
+    agent.offers_complete_task = false;
+    agent.early_tools = vec!["enqueue_task".into()];
+    let result = agent.run_with(&anthropic_for(&server, 2)).await;
+    assert_eq!(result.turns, 2, "{:?}", result.end);
+    assert_eq!(result.retries, 1);
+
+    // install ran early in the broken attempt and was not run again after the retry.
+    let types: Vec<String> = agent
+        .port
+        .enqueued()
+        .into_iter()
+        .map(|s| s.task_type)
+        .collect();
+    assert_eq!(types, ["install", "init"]);
+    let activities = agent.port.activities();
+    assert!(
+        activities
+            .iter()
+            .any(|a| a.contains("tool `enqueue_task` input is not valid JSON")),
+        "the retry names the broken call: {activities:?}"
+    );
+    // The model got one result per call of the answer that counted, in its order and ids.
+    let bodies: Vec<serde_json::Value> = server.requests().into_iter().map(|r| r.body).collect();
+    let last = bodies.last().unwrap();
+    let messages = last["messages"].as_array().unwrap();
+    let calls: Vec<&str> = messages[1]["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
+    let results: Vec<(&str, &str)> = messages[2]["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            assert!(b.get("is_error").is_none(), "{b}");
+            (
+                b["tool_use_id"].as_str().unwrap(),
+                b["content"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [
+            (calls[0], r#"{"id":"install"}"#),
+            (calls[1], r#"{"id":"init"}"#)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_call_whose_json_stays_broken_ends_the_attempt_with_a_clear_error() {
+    let broken = stream_with_a_broken_second_call();
+    let server = FakeAnthropic::start(move |_, _| Reply::sse(broken.clone())).await;
+    let mut agent = Agent::new(SEED_LIKE);
+    agent.offers_complete_task = false;
+    agent.early_tools = vec!["enqueue_task".into()];
+    let result = agent.run_with(&anthropic_for(&server, 2)).await;
+    match &result.end {
+        AttemptEnd::Error {
+            error_kind,
+            message,
+            ..
+        } => {
+            assert_eq!(error_kind, "provider");
+            assert!(
+                message.contains("tool `enqueue_task` input is not valid JSON"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.requests().len(), 3, "three attempts");
+    let types: Vec<String> = agent
+        .port
+        .enqueued()
+        .into_iter()
+        .map(|s| s.task_type)
+        .collect();
+    assert_eq!(
+        types,
+        ["install"],
+        "the whole call ran once, the broken one never"
+    );
+}
+
 #[tokio::test]
 async fn a_provider_error_ends_the_attempt_and_names_the_cause() {
     // The script runs out after one turn: the replay answers the second request with an error.
@@ -864,6 +1174,62 @@ scripts:
     );
     assert!(!results[3].1);
     assert!(port.enqueued().is_empty());
+}
+
+#[tokio::test]
+async fn a_task_that_starts_after_the_event_plan_exists_gets_it_as_a_second_cached_block() {
+    let client = Arc::new(Recording::new(
+        r#"
+version: 1
+scripts:
+  init:
+    - turn:
+        - tool: complete_task
+          input: {status: done, handoff: {goals: g, did: d, forNextAgent: n}}
+"#,
+    ));
+    let b = backend(client.clone(), AgentDefaults::default()).await;
+    let job = || AgentJob {
+        task: task("init", "init", "small"),
+        ancestors: vec![],
+    };
+    let shared = prompt::task_system(&project(&b.app));
+
+    // Before the plan exists: the shared prefix alone.
+    b.backend.run(job(), Arc::new(Port::default())).await;
+    assert_eq!(client.requests()[0].system, shared);
+
+    // The path comes from the content (`product.yaml` → `verify.eventPlan`).
+    let path = b.content.product().verify.unwrap().event_plan;
+    assert_eq!(path, ".posthog-wizard/event-plan.json");
+    std::fs::create_dir_all(b.app.join(".posthog-wizard")).unwrap();
+    std::fs::write(
+        b.app.join(&path),
+        r#"[{"event": "plan_bought", "side": "server", "note": "phc_BackendSecret_0123456789"}]"#,
+    )
+    .unwrap();
+    b.backend.run(job(), Arc::new(Port::default())).await;
+    let system = &client.requests()[1].system;
+    assert_eq!(system.len(), shared.len() + 1);
+    assert_eq!(
+        system[..shared.len()],
+        shared[..],
+        "the first prefix is unchanged"
+    );
+    let plan = system.last().unwrap();
+    assert!(plan.cache, "the plan ends a second cached prefix");
+    assert!(plan
+        .text
+        .starts_with("## `.posthog-wizard/event-plan.json`, as an earlier task wrote it"));
+    assert!(
+        plan.text.contains(r#""event": "plan_bought""#),
+        "{}",
+        plan.text
+    );
+    assert!(
+        !plan.text.contains("phc_BackendSecret"),
+        "secrets are redacted"
+    );
 }
 
 #[tokio::test]

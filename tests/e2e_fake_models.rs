@@ -291,6 +291,111 @@ fn a_run_against_fake_anthropic_is_driven_by_its_tool_calls() {
         .all(|r| r.header("x-api-key") == Some("test-key")));
 }
 
+/// The seed's enqueuing answer streams its first `enqueue_task` block whole and then goes
+/// silent for good: a task can only start if the runtime runs that call before the answer
+/// ends. The run is stopped once the task has called the model.
+#[test]
+fn the_first_task_starts_while_the_seeds_answer_is_still_streaming() {
+    let played = e2e_player();
+    let fake = FakeAnthropic::builder(move |body, _| {
+        let reply = played.answer(body).anthropic_reply();
+        let enqueuing =
+            caller(body) == Some(Caller::Seed) && runtime_support::assistant_turns(body) == 1;
+        match reply {
+            wizard_fakes::Reply::Sse(stream) if enqueuing => {
+                let text = String::from_utf8(stream.bytes.to_vec()).unwrap();
+                let stop = text
+                    .find("event: content_block_stop")
+                    .expect("the first block's end");
+                let after_bytes = stop + text[stop..].find("\n\n").unwrap() + 2;
+                assert!(text[..after_bytes].contains("\"name\":\"enqueue_task\""));
+                wizard_fakes::Reply::Stall {
+                    body: stream,
+                    after_bytes,
+                }
+            }
+            other => other,
+        }
+    })
+    .expect_key("test-key")
+    .start_background();
+    let root = tempfile::tempdir().unwrap();
+    let app = fixture_app(root.path());
+    let content = content_dir();
+    let mut child = wizard()
+        .arg("integrate")
+        .arg(&app)
+        .args([
+            "--orchestrator",
+            "--yes",
+            "--provider",
+            "anthropic",
+            "--content",
+        ])
+        .arg(content.path())
+        .args(["--concurrency", "2", "--ui", "json"])
+        .env("ANTHROPIC_BASE_URL", fake.base_url())
+        .env("ANTHROPIC_API_KEY", "test-key")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Read the events as they come; stop at the first task_started with install's request seen.
+    let stdout = child.stdout.take().unwrap();
+    let (sender, events) = std::sync::mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Ok(event) = serde_json::from_str(&line) {
+                let _ = sender.send(event);
+            }
+        }
+    });
+    let install_called = |fake: &FakeServer| {
+        model_bodies(fake).iter().any(
+            |b| matches!(caller(b), Some(Caller::Task { task_type, .. }) if task_type == "install"),
+        )
+    };
+    let deadline = std::time::Instant::now() + runtime_support::RUN_GUARD;
+    let mut lines = Vec::new();
+    while std::time::Instant::now() < deadline {
+        lines.extend(events.try_iter());
+        let started = lines.iter().any(|l| l["event"] == "task_started");
+        if started && install_called(&fake) {
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        install_called(&fake),
+        "install never called the model: {lines:?}"
+    );
+
+    // The seed's enqueuing answer never ended and was never retried (its stream is still open).
+    let bodies = model_bodies(&fake);
+    let seed_requests = bodies
+        .iter()
+        .filter(|b| caller(b) == Some(Caller::Seed))
+        .count();
+    assert_eq!(
+        seed_requests, 2,
+        "the look around, then the answer that hangs"
+    );
+    let started: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["event"] == "task_started")
+        .map(|l| l["task"].as_str().unwrap())
+        .collect();
+    assert_eq!(started, ["install"]);
+    assert!(lines.iter().all(|l| l["event"] != "seeding_finished"));
+}
+
 /// Every request puts a breakpoint on the last block of its last message (so each turn
 /// reads the previous one from the cache), one only, within the API's four.
 fn assert_conversation_breakpoint(bodies: &[Value]) {

@@ -143,9 +143,18 @@ async fn speed_zero_answers_without_waiting() {
         .await
         .unwrap();
     assert_eq!(tokio::time::Instant::now(), before);
+    // The answer streams: its first line, then each tool call as it ends, before it returns.
+    let events = events.into_inner().unwrap();
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events[0], ProviderEvent::FirstToken);
     assert_eq!(
-        events.into_inner().unwrap(),
-        vec![ProviderEvent::FirstToken]
+        events[1],
+        ProviderEvent::FirstLine("Reading the manifest".into())
+    );
+    assert!(
+        matches!(&events[2], ProviderEvent::ToolCallReady { name, input, .. }
+            if name == "Read" && input == &serde_json::json!({"file_path": "package.json"})),
+        "{events:?}"
     );
 }
 

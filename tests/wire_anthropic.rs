@@ -143,7 +143,27 @@ async fn recorded_tool_use_stream_split_at_awkward_bytes_parses_text_and_tool_in
             }
         );
         assert_eq!(response.model, "claude-sonnet-4-20250514");
-        assert_eq!(events, vec![ProviderEvent::FirstToken], "{chunking:?}");
+        // The first line and the finished call are reported before the answer ends.
+        let [text, call] = &paris_tool_use()[..] else {
+            unreachable!()
+        };
+        let (ContentBlock::Text { text }, ContentBlock::ToolUse { id, name, input }) = (text, call)
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            events,
+            vec![
+                ProviderEvent::FirstToken,
+                ProviderEvent::FirstLine(text.clone()),
+                ProviderEvent::ToolCallReady {
+                    id: id.clone(),
+                    name: name.clone(),
+                    input: input.clone()
+                }
+            ],
+            "{chunking:?}"
+        );
     }
 }
 

@@ -111,6 +111,7 @@ async fn recorded_tool_stream_joins_arguments_by_index_and_reads_the_usage_chunk
         }
     );
     assert_eq!(response.model, "gpt-4o-2024-08-06");
+    // A lone call is known whole only at the end: nothing streams early.
     assert_eq!(events, vec![ProviderEvent::FirstToken]);
 }
 

@@ -21,7 +21,7 @@ use crate::providers::pricing::ModelTable;
 use crate::providers::{ModelClient, RequestMeta};
 use crate::runner::bootstrap::credentials::secret_names;
 use crate::tools::mcp::McpHandle;
-use crate::tools::queue_tools::{EnqueueTask, ReadHandoffsTool};
+use crate::tools::queue_tools::{EnqueueTask, ReadHandoffsTool, ENQUEUE_TASK};
 use crate::tools::{Tool, ToolContext};
 use crate::verify;
 
@@ -128,6 +128,31 @@ impl ModelBackend {
     }
 }
 
+/// A shared file longer than this stays out of the prompt (the agents read it themselves).
+const SHARED_FILE_CHARS: usize = 12_000;
+
+impl ModelBackend {
+    /// The event plan (`product.yaml` → `verify.eventPlan`) as a second cached system block,
+    /// once a task has written it; `None` before that, or when it is not a plain file or too
+    /// long. Secret values are redacted, as from every file in a prompt.
+    async fn shared_plan(&self) -> Option<crate::providers::SystemBlock> {
+        let product = self.env.content.product();
+        let path = product.verify?.event_plan;
+        let full = self.env.base_ctx.install_dir.join(&path);
+        // Not through a link: the file is the one a task wrote inside the app.
+        let meta = tokio::fs::symlink_metadata(&full).await.ok()?;
+        if !meta.is_file() || meta.len() > SHARED_FILE_CHARS as u64 {
+            return None;
+        }
+        let text = tokio::fs::read_to_string(&full).await.ok()?;
+        if text.trim().is_empty() {
+            return None;
+        }
+        let text = self.env.base_ctx.secrets.redact(&text);
+        Some(prompt::shared_file_block(&path, &text))
+    }
+}
+
 fn effective_tools(allowed: &[String], disallowed: &[String]) -> Vec<String> {
     allowed
         .iter()
@@ -203,9 +228,11 @@ impl AgentBackend for ModelBackend {
             text.push_str(&session.prompt_note());
             tools.push(session.tool());
         }
+        let mut system = prompt::task_system(&self.env.project);
+        system.extend(self.shared_plan().await);
         let setup = AgentSetup {
             model,
-            system: prompt::task_system(&self.env.project),
+            system,
             prompt: text,
             tools,
             offers_complete_task: true,
@@ -219,6 +246,7 @@ impl AgentBackend for ModelBackend {
             },
             repeat_limit: self.defaults.repeat_limit,
             asks: self.env.asks.clone(),
+            early_tools: Vec::new(),
         };
         let price = self.env.pricer();
         let mut result = run_agent(self.env.client.as_ref(), setup, port.as_ref(), &price).await;
@@ -266,6 +294,8 @@ impl AgentBackend for ModelBackend {
             },
             repeat_limit: self.defaults.repeat_limit,
             asks: self.env.asks.clone(),
+            // The first task starts while the seed still plans the rest.
+            early_tools: vec![ENQUEUE_TASK.to_string()],
         };
         let price = self.env.pricer();
         let result = run_agent(self.env.client.as_ref(), setup, port.as_ref(), &price).await;

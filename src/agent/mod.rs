@@ -7,6 +7,7 @@
 
 pub mod backend;
 pub mod checks;
+mod early_calls;
 pub mod prompt;
 pub mod run_loop;
 pub mod stub;

@@ -6,8 +6,11 @@
 //! 2. the project context (framework, package manager, install dir, public
 //!    facts such as the host — never a secret),
 //! 3. a pointer to the framework's reference example,
-//! 4. *cache breakpoint* (end of the system prompt),
-//! 5. the agent prompt (goal, success, body), its mini-skills, the task's
+//! 4. *cache breakpoint*,
+//! 5. for tasks that start after an earlier task wrote a file every later task
+//!    needs (the event plan, named by the content), that file in a block of its
+//!    own, and a second *cache breakpoint* (end of the system prompt),
+//! 6. the agent prompt (goal, success, body), its mini-skills, the task's
 //!    transient `inputs`, and "Context from previous steps": the handoffs of
 //!    all transitive ancestors, roots first, each once.
 //!
@@ -130,6 +133,24 @@ pub fn task_system(project: &ProjectContext) -> Vec<SystemBlock> {
             cache: true,
         },
     ]
+}
+
+/// A file an earlier task wrote and later tasks need (the event plan), as a system block
+/// after the project's, with a breakpoint of its own: the tasks that start once it exists
+/// share that prefix too, and stop spending a turn reading the file.
+pub fn shared_file_block(path: &str, text: &str) -> SystemBlock {
+    SystemBlock {
+        text: format!(
+            "## `{path}`, as an earlier task wrote it
+             This is the file as it was when your task started: use it from here, and read              the file only if you must change it.
+```
+{}
+```
+",
+            text.trim_end()
+        ),
+        cache: true,
+    }
 }
 
 /// The system prompt of the seeding agent.

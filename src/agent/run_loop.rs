@@ -8,11 +8,13 @@
 //! at `max_turns`, when the same call repeats too often, or on a provider
 //! error that retries could not fix. Every tool call (refused, unknown and
 //! `complete_task` included) is reported as a short activity phrase with the
-//! usage so far.
+//! usage so far, and the first line of each answer as soon as it has streamed.
+//! Calls to the agent's early tools run while the answer still streams
+//! ([`super::early_calls`]).
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -20,6 +22,7 @@ use serde_json::Value;
 use super::checks::{
     failure_after_stop, failure_for_agent, failure_reason, run_checks, StartCounts, TaskChecks,
 };
+use super::early_calls::{EarlyCalls, Outcome};
 use super::TaskPort;
 use crate::messages::{AttemptEnd, CommandCheck, FileAssertion, Handoff, ReportStatus, Usage};
 use crate::providers::{
@@ -60,6 +63,11 @@ pub struct AgentSetup {
     pub repeat_limit: u32,
     /// The run's permission asks and grants (none: a refusal is final).
     pub asks: Option<Arc<crate::tools::asks::RunAsks>>,
+    /// Tools whose calls run as soon as the stream has them whole, before the answer
+    /// ends (the seed's `enqueue_task`, so the first task starts while the seed still
+    /// plans). Only tools whose effect does not depend on the answer's other calls belong
+    /// here; a call a permission refuses waits for the answer's end (and its ask).
+    pub early_tools: Vec<String>,
 }
 
 /// How the loop ended, with what it used.
@@ -120,6 +128,10 @@ struct AgentRun<'a> {
     failing_checks: Option<String>,
     retries: AtomicU32,
     start_counts: StartCounts,
+    /// Outcomes of calls that ran while the current answer streamed.
+    early: EarlyCalls,
+    /// The current answer's first line was shown while it streamed.
+    line_shown: bool,
 }
 
 impl<'a> AgentRun<'a> {
@@ -169,6 +181,8 @@ impl<'a> AgentRun<'a> {
             failing_checks: None,
             retries: AtomicU32::new(0),
             start_counts,
+            early: EarlyCalls::default(),
+            line_shown: false,
         }
     }
 
@@ -203,15 +217,19 @@ impl<'a> AgentRun<'a> {
         if let Some(text) = all_text(&response.content) {
             self.result.final_text = Some(text);
         }
-        if let Some(text) = first_text(&response.content) {
-            self.port
-                .activity(text, Some(self.result.usage), Some(self.result.cost_usd));
+        match first_text(&response.content) {
+            Some(text) if !self.line_shown => {
+                self.port
+                    .activity(text, Some(self.result.usage), Some(self.result.cost_usd))
+            }
+            _ => {}
         }
         self.messages.push(Message {
             role: Role::Assistant,
             content: response.content.clone(),
         });
         if calls.is_empty() {
+            self.drop_unclaimed_early_calls();
             return self.on_stop(response.stop_reason).await;
         }
 
@@ -221,11 +239,24 @@ impl<'a> AgentRun<'a> {
             self.handle_call(id, name, input, &reason, &mut results)
                 .await?;
         }
+        self.drop_unclaimed_early_calls();
         self.messages.push(Message {
             role: Role::User,
             content: results,
         });
         ControlFlow::Continue(())
+    }
+
+    /// Ends the answer's early calls: an outcome no call of the final answer claimed (its
+    /// attempt failed and the retry made other calls) must not answer a later turn's call.
+    fn drop_unclaimed_early_calls(&mut self) {
+        let unclaimed = self.early.finish();
+        if unclaimed > 0 {
+            tracing::warn!(
+                unclaimed,
+                "calls that ran while an attempt streamed are not in the final answer"
+            );
+        }
     }
 
     /// Sends the conversation, reporting retries as activity, and adds up usage and cost.
@@ -245,27 +276,58 @@ impl<'a> AgentRun<'a> {
         };
         let retries = &self.retries;
         let port = self.port;
-        let progress = |event: ProviderEvent| {
-            if let ProviderEvent::Retrying {
-                attempt,
-                wait_ms,
-                reason,
-            } = event
-            {
-                retries.fetch_add(1, Ordering::Relaxed);
-                port.activity(
-                    format!(
-                        "Model busy ({reason}); retry {attempt} in {:.1}s",
-                        wait_ms as f64 / 1000.0
-                    ),
-                    None,
-                    None,
-                );
-            }
-        };
+        let (usage, cost) = (self.result.usage, self.result.cost_usd);
+        let line_shown = AtomicBool::new(false);
+        // Streamed calls and retries go, in stream order, to `run_early` below.
+        let (streamed, mut to_run) = tokio::sync::mpsc::unbounded_channel();
         // One line per model call: re-run benchmarks and tests count them.
         tracing::info!(model = %request.model, "model call");
-        let response = client.complete(&request, &progress).await;
+        let line_shown_ref = &line_shown;
+        let asking = async move {
+            let progress = |event: ProviderEvent| match event {
+                ProviderEvent::Retrying {
+                    attempt,
+                    wait_ms,
+                    ref reason,
+                } => {
+                    retries.fetch_add(1, Ordering::Relaxed);
+                    port.activity(
+                        format!(
+                            "Model busy ({reason}); retry {attempt} in {:.1}s",
+                            wait_ms as f64 / 1000.0
+                        ),
+                        None,
+                        None,
+                    );
+                    let _ = streamed.send(event);
+                }
+                ProviderEvent::FirstLine(line) => {
+                    if !line_shown_ref.swap(true, Ordering::Relaxed) {
+                        port.activity(phrase_of(&line), Some(usage), Some(cost));
+                    }
+                }
+                ProviderEvent::ToolCallReady { .. } => {
+                    let _ = streamed.send(event);
+                }
+                ProviderEvent::FirstToken => {}
+            };
+            client.complete(&request, &progress).await
+            // `streamed` is dropped here, which ends `run_early`.
+        };
+        let run_early = run_early_calls(
+            &mut to_run,
+            &mut self.early,
+            EarlyTools {
+                names: &self.setup.early_tools,
+                by_name: &self.by_name,
+                ctx: &self.setup.ctx,
+                port,
+                usage,
+                cost,
+            },
+        );
+        let (response, ()) = tokio::join!(asking, run_early);
+        self.line_shown = line_shown.into_inner();
         self.result.retries = self.retries.load(Ordering::Relaxed);
         let response = response.map_err(|e| AttemptEnd::Error {
             error_kind: "provider".into(),
@@ -344,6 +406,11 @@ impl<'a> AgentRun<'a> {
                 message: format!("the agent made the same {name} call {repeats} times in a row"),
                 fatal: false,
             });
+        }
+        if let Some(outcome) = self.early.take(&name, &input) {
+            // It ran while the answer streamed, and showed then.
+            results.push(self.result_block(id, &name, outcome));
+            return ControlFlow::Continue(());
         }
         // Every call shows, refused ones too: the UI must never sit still
         // while an agent works, and a refusal is work the user may want to see.
@@ -444,6 +511,12 @@ impl<'a> AgentRun<'a> {
             }
             (other, _, _) => other,
         };
+        self.result_block(id, name, outcome)
+    }
+
+    /// A tool's outcome as the result the model gets, scrubbed of secrets; notes the
+    /// files it touched.
+    fn result_block(&mut self, id: String, name: &str, outcome: Outcome) -> ContentBlock {
         match outcome {
             Ok(out) => {
                 for f in out.files_touched {
@@ -468,6 +541,53 @@ impl<'a> AgentRun<'a> {
                 }
             }
         }
+    }
+}
+
+/// What running a call early needs, borrowed from the agent.
+struct EarlyTools<'a> {
+    names: &'a [String],
+    by_name: &'a HashMap<String, Arc<dyn Tool>>,
+    ctx: &'a ToolContext,
+    port: &'a dyn TaskPort,
+    usage: Usage,
+    cost: f64,
+}
+
+/// Runs the early tools' calls as the stream finishes them, one at a time in stream
+/// order, until the request is over (its sender is dropped).
+async fn run_early_calls(
+    streamed: &mut tokio::sync::mpsc::UnboundedReceiver<ProviderEvent>,
+    early: &mut EarlyCalls,
+    tools: EarlyTools<'_>,
+) {
+    while let Some(event) = streamed.recv().await {
+        let (name, input) = match event {
+            ProviderEvent::Retrying { .. } => {
+                early.new_attempt();
+                continue;
+            }
+            ProviderEvent::ToolCallReady { name, input, .. } => (name, input),
+            _ => continue,
+        };
+        let Some(tool) = tools
+            .by_name
+            .get(&name)
+            .filter(|_| tools.names.contains(&name))
+        else {
+            continue;
+        };
+        // A refused call waits for the answer's end, where a refusal may become an ask.
+        if check_tool_allowed(&tools.ctx.permissions, &name).is_err()
+            || !early.should_run(&name, &input)
+        {
+            continue;
+        }
+        tools
+            .port
+            .activity(tool.activity(&input), Some(tools.usage), Some(tools.cost));
+        let outcome = tool.call(tools.ctx, input.clone()).await;
+        early.record(&name, &input, outcome);
     }
 }
 
@@ -568,12 +688,18 @@ fn first_text(content: &[ContentBlock]) -> Option<String> {
     content.iter().find_map(|b| match b {
         ContentBlock::Text { text } => {
             let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-            let mut phrase: String = line.chars().take(80).collect();
-            if line.chars().count() > 80 {
-                phrase.push('…');
-            }
-            Some(phrase)
+            Some(phrase_of(line))
         }
         _ => None,
     })
+}
+
+/// A line of the model's text as an activity phrase: trimmed, at most 80 characters.
+fn phrase_of(line: &str) -> String {
+    let line = line.trim();
+    let mut phrase: String = line.chars().take(80).collect();
+    if line.chars().count() > 80 {
+        phrase.push('…');
+    }
+    phrase
 }

@@ -30,8 +30,8 @@ use super::http::{Endpoint, HttpApi, HttpModelClient};
 use super::retry::{connection_failure, with_retries, AttemptError, RetryPolicy};
 use super::sse::{self, StreamFailure};
 use super::types::{
-    ContentBlock, Message, ModelClient, ModelRequest, ModelResponse, ProviderError, ProviderEvent,
-    Role, StopReason,
+    ContentBlock, FirstLineWatch, Message, ModelClient, ModelRequest, ModelResponse, ProviderError,
+    ProviderEvent, Role, StopReason,
 };
 use crate::messages::Usage;
 
@@ -184,6 +184,10 @@ impl AnthropicClient {
                 progress(ProviderEvent::FirstToken);
             }
             assembler.on_event(&event)?;
+            // Finished tool calls and the first line go out before the answer ends.
+            for streamed in assembler.take_streamed() {
+                progress(streamed);
+            }
             if assembler.is_finished() {
                 break;
             }
@@ -378,9 +382,17 @@ pub(crate) struct StreamAssembler {
     usage: Usage,
     stop_reason: Option<String>,
     finished: bool,
+    /// What the client may report before the answer ends (finished tool calls, the first line).
+    streamed: Vec<ProviderEvent>,
+    first_line: FirstLineWatch,
 }
 
 impl StreamAssembler {
+    /// The events that became known since the last call, in stream order.
+    pub(crate) fn take_streamed(&mut self) -> Vec<ProviderEvent> {
+        std::mem::take(&mut self.streamed)
+    }
+
     /// True once `message_stop` arrived.
     pub(crate) fn is_finished(&self) -> bool {
         self.finished
@@ -412,23 +424,38 @@ impl StreamAssembler {
                     AttemptError::transient(format!("delta for unknown content block {index}"))
                 })?;
                 apply_delta(block, &data["delta"]);
+                if let PartialBlock::Text(text) = block {
+                    self.streamed.extend(self.first_line.check(text, false));
+                }
             }
             "content_block_stop" => {
                 let index = index_of(&data)?;
-                if let Some(PartialBlock::ToolUse {
-                    json,
-                    start_input,
-                    input,
-                    name,
-                    ..
-                }) = self.blocks.get_mut(&index)
-                {
-                    let parsed = parse_tool_input(json, start_input).map_err(|e| {
-                        AttemptError::transient(format!(
-                            "tool `{name}` input is not valid JSON: {e}"
-                        ))
-                    })?;
-                    *input = Some(parsed);
+                match self.blocks.get_mut(&index) {
+                    Some(PartialBlock::ToolUse {
+                        id,
+                        json,
+                        start_input,
+                        input,
+                        name,
+                    }) => {
+                        let parsed = parse_tool_input(json, start_input).map_err(|e| {
+                            AttemptError::transient(format!(
+                                "tool `{name}` input is not valid JSON: {e}"
+                            ))
+                        })?;
+                        if parsed.is_object() {
+                            self.streamed.push(ProviderEvent::ToolCallReady {
+                                id: id.clone(),
+                                name: name.clone(),
+                                input: parsed.clone(),
+                            });
+                        }
+                        *input = Some(parsed);
+                    }
+                    Some(PartialBlock::Text(text)) => {
+                        self.streamed.extend(self.first_line.check(text, true));
+                    }
+                    _ => {}
                 }
             }
             "message_delta" => {
@@ -719,6 +746,68 @@ data: {"type":"message_stop"}
             }
         );
         assert_eq!(response.model, "m-1");
+    }
+
+    #[test]
+    fn a_tool_call_is_reported_at_its_block_stop_and_a_first_line_at_its_break() {
+        let stream = r#"event: message_start
+data: {"type":"message_start","message":{"model":"m-1","usage":{"input_tokens":10,"output_tokens":1}}}
+
+event: content_block_start
+data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Planning nine "}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"steps\nthen more"}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":0}
+
+event: content_block_start
+data: {"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"enqueue_task","input":{}}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"type\": \"install\"}"}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":1}
+
+event: message_delta
+data: {"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":20}}
+
+event: message_stop
+data: {"type":"message_stop"}
+"#;
+        let mut assembler = StreamAssembler::default();
+        let streamed: Vec<Vec<ProviderEvent>> = events_of(stream)
+            .iter()
+            .map(|event| {
+                assembler.on_event(event).unwrap();
+                assembler.take_streamed()
+            })
+            .collect();
+        let empty = Vec::<ProviderEvent>::new;
+        assert_eq!(
+            streamed,
+            vec![
+                empty(),
+                empty(),
+                empty(),
+                vec![ProviderEvent::FirstLine("Planning nine steps".into())],
+                empty(),
+                empty(),
+                empty(),
+                vec![ProviderEvent::ToolCallReady {
+                    id: "toolu_1".into(),
+                    name: "enqueue_task".into(),
+                    input: json!({"type": "install"})
+                }],
+                empty(),
+                empty(),
+            ]
+        );
     }
 
     #[test]

@@ -32,8 +32,8 @@ use super::http::{Endpoint, HttpApi, HttpModelClient};
 use super::retry::{classify_status, with_retries, AttemptError, RetryPolicy};
 use super::sse::{self, StreamFailure};
 use super::types::{
-    ContentBlock, Message, ModelClient, ModelRequest, ModelResponse, ProviderError, ProviderEvent,
-    Role, StopReason,
+    ContentBlock, FirstLineWatch, Message, ModelClient, ModelRequest, ModelResponse, ProviderError,
+    ProviderEvent, Role, StopReason,
 };
 use crate::messages::Usage;
 
@@ -131,6 +131,10 @@ impl OpenAiClient {
                 progress(ProviderEvent::FirstToken);
             }
             assembler.on_event(&event.event, &event.data)?;
+            // Finished tool calls and the first line go out before the answer ends.
+            for streamed in assembler.take_streamed() {
+                progress(streamed);
+            }
             if assembler.done {
                 break;
             }
@@ -319,6 +323,8 @@ struct PartialCall {
     id: String,
     name: String,
     arguments: String,
+    /// Reported as finished while the answer streamed.
+    reported: bool,
 }
 
 /// Folds the chunks of one streamed answer into a [`ModelResponse`].
@@ -330,9 +336,42 @@ pub(crate) struct ChunkAssembler {
     finish_reason: Option<String>,
     usage: Option<Usage>,
     done: bool,
+    /// What the client may report before the answer ends (finished tool calls, the first line).
+    streamed: Vec<ProviderEvent>,
+    first_line: FirstLineWatch,
 }
 
 impl ChunkAssembler {
+    /// The events that became known since the last call, in stream order.
+    pub(crate) fn take_streamed(&mut self) -> Vec<ProviderEvent> {
+        std::mem::take(&mut self.streamed)
+    }
+
+    /// Chat Completions streams tool calls one after another, keyed by index, with no
+    /// "call ended" event: a call is whole once a later one starts. Its arguments must
+    /// also parse as a JSON object (a server that interleaves calls never gets a half).
+    fn report_calls_before(&mut self, index: u64) {
+        for (&at, call) in self.calls.range_mut(..index) {
+            if call.reported {
+                continue;
+            }
+            let input = match call.arguments.trim() {
+                "" => Some(json!({})),
+                text => serde_json::from_str::<Value>(text)
+                    .ok()
+                    .filter(Value::is_object),
+            };
+            if let Some(input) = input {
+                call.reported = true;
+                self.streamed.push(ProviderEvent::ToolCallReady {
+                    id: call_id(&call.id, at),
+                    name: call.name.clone(),
+                    input,
+                });
+            }
+        }
+    }
+
     /// Applies one SSE event (`event` is its name, `data` its payload).
     pub(crate) fn on_event(&mut self, event: &str, data: &str) -> Result<(), AttemptError> {
         if data.trim() == "[DONE]" {
@@ -368,13 +407,23 @@ impl ChunkAssembler {
             let delta = &choice["delta"];
             if let Some(text) = delta["content"].as_str() {
                 self.text.push_str(text);
+                self.streamed
+                    .extend(self.first_line.check(&self.text, false));
             }
             let tool_calls = delta["tool_calls"]
                 .as_array()
                 .map(Vec::as_slice)
                 .unwrap_or_default();
+            if !tool_calls.is_empty() {
+                // The text comes before the calls: it is whole now.
+                self.streamed
+                    .extend(self.first_line.check(&self.text, true));
+            }
             for (position, call) in tool_calls.iter().enumerate() {
                 let index = call["index"].as_u64().unwrap_or(position as u64);
+                if !self.calls.contains_key(&index) {
+                    self.report_calls_before(index);
+                }
                 let partial = self.calls.entry(index).or_default();
                 let set_once = |slot: &mut String, value: Option<&str>| {
                     if let Some(value) = value.filter(|v| !v.is_empty()) {
@@ -418,11 +467,7 @@ impl ChunkAssembler {
             };
             match input {
                 Ok(input) => content.push(ContentBlock::ToolUse {
-                    id: if call.id.is_empty() {
-                        format!("call_{index}")
-                    } else {
-                        call.id
-                    },
+                    id: call_id(&call.id, index),
                     name: call.name,
                     input,
                 }),
@@ -454,6 +499,15 @@ impl ChunkAssembler {
             usage,
             model: self.model.unwrap_or_else(|| request_model.to_string()),
         })
+    }
+}
+
+/// The call's id, or one made from its index when the server sent none.
+fn call_id(id: &str, index: u64) -> String {
+    if id.is_empty() {
+        format!("call_{index}")
+    } else {
+        id.to_string()
     }
 }
 
@@ -502,6 +556,65 @@ mod tests {
             }]
         );
         assert_eq!(response.stop_reason, StopReason::ToolUse);
+    }
+
+    #[test]
+    fn a_call_is_reported_once_the_next_one_starts_and_the_text_once_a_call_starts() {
+        let mut assembler = ChunkAssembler::default();
+        let mut streamed = Vec::new();
+        let mut step = |assembler: &mut ChunkAssembler, chunk: &str| {
+            assembler.on_event("message", chunk).unwrap();
+            streamed.push(assembler.take_streamed());
+        };
+        step(
+            &mut assembler,
+            r#"{"choices":[{"index":0,"delta":{"content":"Planning two tasks"}}]}"#,
+        );
+        step(
+            &mut assembler,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"enqueue_task","arguments":"{\"type\":"}}]}}]}"#,
+        );
+        step(
+            &mut assembler,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"install\"}"}}]}}]}"#,
+        );
+        step(
+            &mut assembler,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"c2","function":{"name":"enqueue_task","arguments":"{\"type\":\"init\"}"}}]}}]}"#,
+        );
+        step(
+            &mut assembler,
+            r#"{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#,
+        );
+        assert_eq!(
+            streamed,
+            vec![
+                vec![],
+                vec![ProviderEvent::FirstLine("Planning two tasks".into())],
+                vec![],
+                vec![ProviderEvent::ToolCallReady {
+                    id: "c1".into(),
+                    name: "enqueue_task".into(),
+                    input: json!({"type": "install"})
+                }],
+                vec![],
+            ]
+        );
+        // The last call is in the answer, as always.
+        let response = assembler.finish("local").unwrap();
+        assert_eq!(response.content.len(), 3);
+    }
+
+    #[test]
+    fn a_call_with_broken_arguments_is_never_reported_early() {
+        let mut assembler = ChunkAssembler::default();
+        for chunk in [
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"enqueue_task","arguments":"{\"type\":"}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"c2","function":{"name":"enqueue_task","arguments":"{}"}}]}}]}"#,
+        ] {
+            assembler.on_event("message", chunk).unwrap();
+        }
+        assert_eq!(assembler.take_streamed(), vec![]);
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! simulates prompt caching: the first request with a given cached prefix
 //! writes it, later ones read it. Timing follows a per-tier latency model
 //! (time to first token, then tokens per second) scaled by `speed`, where 0
-//! means instant.
+//! means instant. The answer streams like a real one: each block is reported
+//! through `progress` as it ends (the first line of text, each finished tool
+//! call), before the whole answer is returned.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashSet};
@@ -28,8 +30,8 @@ use thiserror::Error;
 
 use super::pricing::{ModelTable, Tier};
 use super::types::{
-    ContentBlock, ModelClient, ModelRequest, ModelResponse, ProviderError, ProviderEvent, Role,
-    StopReason,
+    ContentBlock, FirstLineWatch, ModelClient, ModelRequest, ModelResponse, ProviderError,
+    ProviderEvent, Role, StopReason,
 };
 use crate::messages::Usage;
 
@@ -362,6 +364,14 @@ impl ReplayClient {
             tokio::time::sleep(Duration::from_secs_f64(scaled / 1000.0)).await;
         }
     }
+
+    /// Waits until `millis` (unscaled) after `start`.
+    async fn wait_until(&self, start: tokio::time::Instant, millis: f64) {
+        let scaled = millis * self.speed;
+        if scaled > 0.0 {
+            tokio::time::sleep_until(start + Duration::from_secs_f64(scaled / 1000.0)).await;
+        }
+    }
 }
 
 #[async_trait]
@@ -401,7 +411,33 @@ impl ModelClient for ReplayClient {
         let latency = self.latency[&self.tier_of(&request.model)];
         self.wait(latency.ttft_ms as f64).await;
         progress(ProviderEvent::FirstToken);
-        self.wait(usage.output_tokens as f64 * 1000.0 / latency.tokens_per_sec)
+        // Stream: each block is reported as it ends, on one schedule anchored here, so a
+        // scripted answer shows its first line and runs its early calls before it ends.
+        let start = tokio::time::Instant::now();
+        let per_token = 1000.0 / latency.tokens_per_sec;
+        let mut first_line = FirstLineWatch::default();
+        let mut chars = 0;
+        for block in &content {
+            chars += block_chars(block);
+            self.wait_until(start, tokens(chars) as f64 * per_token)
+                .await;
+            match block {
+                ContentBlock::Text { text } => {
+                    if let Some(event) = first_line.check(text, true) {
+                        progress(event);
+                    }
+                }
+                ContentBlock::ToolUse { id, name, input } => {
+                    progress(ProviderEvent::ToolCallReady {
+                        id: id.clone(),
+                        name: name.clone(),
+                        input: input.clone(),
+                    })
+                }
+                _ => {}
+            }
+        }
+        self.wait_until(start, usage.output_tokens as f64 * per_token)
             .await;
 
         Ok(ModelResponse {

@@ -150,6 +150,21 @@ pub struct ModelResponse {
 pub enum ProviderEvent {
     /// The first byte of the answer arrived.
     FirstToken,
+    /// The first line of the answer's text is whole (sent at most once per attempt), so
+    /// the UI can say what the model is doing before its answer ends.
+    FirstLine(String),
+    /// A tool call finished streaming: its input is whole and a JSON object. The same
+    /// call is also in the final [`ModelResponse`]; an agent may run it at once instead
+    /// of waiting for the answer's end (see `agent::early_calls`). A retried attempt
+    /// reports its calls again.
+    ToolCallReady {
+        /// Call id (as this attempt named it).
+        id: String,
+        /// Tool name.
+        name: String,
+        /// Arguments.
+        input: Value,
+    },
     /// A transient failure; the client waits and tries again.
     Retrying {
         /// Which retry this is (1-based).
@@ -159,6 +174,30 @@ pub enum ProviderEvent {
         /// What went wrong ("429 rate limited", "stream stalled").
         reason: String,
     },
+}
+
+/// Watches an answer's text while it streams and says, once, when its first
+/// non-empty line is whole: at a line break, or when the text is `whole` (its block ended).
+#[derive(Debug, Default)]
+pub(crate) struct FirstLineWatch {
+    sent: bool,
+}
+
+impl FirstLineWatch {
+    /// The [`ProviderEvent::FirstLine`] to send now, if this is the moment.
+    pub(crate) fn check(&mut self, text: &str, whole: bool) -> Option<ProviderEvent> {
+        if self.sent {
+            return None;
+        }
+        let mut pieces: Vec<&str> = text.split('\n').collect();
+        if !whole {
+            // The piece after the last line break is still being written.
+            pieces.pop();
+        }
+        let line = pieces.into_iter().map(str::trim).find(|l| !l.is_empty())?;
+        self.sent = true;
+        Some(ProviderEvent::FirstLine(line.to_string()))
+    }
 }
 
 /// Why a request failed for good.
@@ -215,4 +254,34 @@ pub trait ModelClient: Send + Sync {
 
     /// The provider's name (`anthropic`, `openai`, `replay`).
     fn name(&self) -> &'static str;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_line_is_told_once_when_it_is_whole() {
+        let mut watch = FirstLineWatch::default();
+        assert_eq!(watch.check("\n  ", false), None, "nothing written yet");
+        assert_eq!(
+            watch.check("\n  Planning nine", false),
+            None,
+            "still being written"
+        );
+        assert_eq!(
+            watch.check("\n  Planning nine steps\nthen", false),
+            Some(ProviderEvent::FirstLine("Planning nine steps".into()))
+        );
+        assert_eq!(
+            watch.check("\n  Planning nine steps\nthen more", true),
+            None
+        );
+
+        let mut whole = FirstLineWatch::default();
+        assert_eq!(
+            whole.check("One line, no break", true),
+            Some(ProviderEvent::FirstLine("One line, no break".into()))
+        );
+    }
 }

@@ -175,6 +175,7 @@ impl AgentBackend for LinearBackend {
             },
             repeat_limit: 5,
             asks: self.env.asks.clone(),
+            early_tools: Vec::new(),
         };
         let price = self.env.pricer();
         let result = run_agent(self.env.client.as_ref(), setup, port.as_ref(), &price).await;
