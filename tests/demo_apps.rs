@@ -160,6 +160,125 @@ fn the_fastify_sample_app_is_integrated_offline_by_its_cassette() {
 }
 
 #[test]
+fn the_hono_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("hono-app", "Node.js (Hono)");
+    assert!(read(&app, "package.json").contains("\"posthog-node\": \"^5.70.0\""));
+    assert!(read(&app, "src/lib/posthog.ts").contains("process.env.POSTHOG_PROJECT_TOKEN"));
+    let index = read(&app, "src/index.ts");
+    for line in [
+        "import { posthog } from './lib/posthog.js'",
+        "{ distinctId: c.get('user')?.id, sessionId: c.req.header('x-posthog-session-id') },",
+        "await posthog.shutdown()",
+        "posthog.captureException(err, c.get('user')?.id, { $request_path: c.req.routePath })",
+        "posthog.identify({ distinctId: user.id, properties: { email: user.email } })",
+        "posthog.capture({ distinctId: user.id, event: 'user_signed_up' })",
+        "posthog.capture({ distinctId: user.id, event: 'user_logged_in' })",
+        "posthog.capture({ event: 'link_saved', properties: { link_id: link.id } })",
+        "posthog.capture({ event: 'link_archived', properties: { link_id: link.id } })",
+    ] {
+        assert!(index.contains(line), "src/index.ts lacks {line}:\n{index}");
+    }
+    // The context middleware runs after the app's own session middleware.
+    let at = |needle: &str| index.find(needle).unwrap();
+    assert!(at("c.set('user', sid ?") < at("posthog.withContext("));
+    assert!(read(&app, ".env").contains("POSTHOG_PROJECT_TOKEN="));
+    assert!(read(&app, "posthog-setup-report.md").contains("link_archived"));
+}
+
+#[test]
+fn the_koa_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("koa-app", "Node.js (Koa)");
+    assert!(read(&app, "package.json").contains("\"posthog-node\": \"^5.70.0\""));
+    assert!(read(&app, "lib/posthog.js").contains("process.env.POSTHOG_PROJECT_TOKEN"));
+    assert!(read(&app, "server.js").contains("await posthog.shutdown()"));
+    let main = read(&app, "app.js");
+    for line in [
+        "import { posthog } from './lib/posthog.js'",
+        "{ distinctId: ctx.state.user?.id, sessionId: ctx.get('x-posthog-session-id') || undefined },",
+        "app.on('error', (err, ctx) => posthog.captureException(err, ctx?.state.user?.id))",
+        "posthog.identify({ distinctId: user.id, properties: { email: user.email } })",
+        "posthog.capture({ distinctId: user.id, event: 'user_signed_up' })",
+        "posthog.capture({ distinctId: user.id, event: 'user_logged_in' })",
+        "posthog.capture({ event: 'habit_created', properties: { habit_id: habit.id } })",
+        "posthog.capture({ event: 'habit_checked_in', properties: { habit_id: habit.id, streak: habit.streak } })",
+    ] {
+        assert!(main.contains(line), "app.js lacks {line}:\n{main}");
+    }
+    // The context middleware runs after the app's own session middleware.
+    let at = |needle: &str| main.find(needle).unwrap();
+    assert!(at("ctx.state.user = sid ?") < at("posthog.withContext("));
+    assert!(read(&app, ".env").contains("POSTHOG_PROJECT_TOKEN="));
+    assert!(read(&app, "posthog-setup-report.md").contains("habit_checked_in"));
+}
+
+#[test]
+fn the_nest_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("nest-app", "NestJS");
+    assert!(read(&app, "package.json").contains("\"posthog-node\": \"^5.70.0\""));
+    assert!(read(&app, "src/lib/posthog.ts").contains("process.env.POSTHOG_PROJECT_TOKEN"));
+    let main = read(&app, "src/main.ts");
+    for line in [
+        "import { PostHogInterceptor } from 'posthog-node/nestjs'",
+        "new PostHogInterceptor(posthog, { captureExceptions: true, getDistinctId: (req) => req.user?.id }),",
+        "await posthog.shutdown()",
+    ] {
+        assert!(main.contains(line), "src/main.ts lacks {line}:\n{main}");
+    }
+    let at = |needle: &str| main.find(needle).unwrap();
+    assert!(at("NestFactory.create(AppModule)") < at("app.useGlobalInterceptors("));
+    let auth = read(&app, "src/auth/auth.service.ts");
+    for line in [
+        "posthog.identify({ distinctId: user.id, properties: { email: user.email } })",
+        "posthog.capture({ distinctId: user.id, event: 'user_signed_up' })",
+        "posthog.capture({ distinctId: user.id, event: 'user_logged_in' })",
+    ] {
+        assert!(auth.contains(line), "auth.service.ts lacks {line}:\n{auth}");
+    }
+    let issues = read(&app, "src/issues/issues.service.ts");
+    for line in [
+        "import { posthog } from '../lib/posthog'",
+        "posthog.capture({ event: 'issue_opened', properties: { issue_id: issue.id } })",
+        "posthog.capture({ event: 'issue_closed', properties: { issue_id: issue.id } })",
+    ] {
+        assert!(
+            issues.contains(line),
+            "issues.service.ts lacks {line}:\n{issues}"
+        );
+    }
+    assert!(read(&app, ".env").contains("POSTHOG_PROJECT_TOKEN="));
+    assert!(read(&app, "posthog-setup-report.md").contains("issue_closed"));
+}
+
+#[test]
+fn the_node_http_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("http-app", "Node.js (node:http)");
+    let manifest = read(&app, "package.json");
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).expect("valid JSON");
+    assert_eq!(manifest["dependencies"]["posthog-node"], "^5.70.0");
+    assert!(read(&app, "lib/posthog.js").contains("process.env.POSTHOG_PROJECT_TOKEN"));
+    let server = read(&app, "server.js");
+    for line in [
+        "import { posthog } from './lib/posthog.js'",
+        "{ distinctId: req.user?.id, sessionId: req.headers['x-posthog-session-id'] },",
+        "() => route(req, res),",
+        "await posthog.shutdown()",
+        "posthog.captureException(err, req.user?.id)",
+        "posthog.identify({ distinctId: created.id, properties: { email: created.email } })",
+        "posthog.capture({ distinctId: created.id, event: 'user_signed_up' })",
+        "posthog.capture({ distinctId: found.id, event: 'user_logged_in' })",
+        "posthog.capture({ event: 'poll_created', properties: { poll_id: poll.id } })",
+        "posthog.capture({ event: 'poll_voted', properties: { poll_id: poll.id, answer } })",
+    ] {
+        assert!(server.contains(line), "server.js lacks {line}:\n{server}");
+    }
+    // The context wraps the routing after the listener's own authentication.
+    let at = |needle: &str| server.find(needle).unwrap();
+    assert!(at("req.user = store.userForSession") < at("posthog.withContext("));
+    assert!(read(&app, ".env").contains("POSTHOG_PROJECT_TOKEN="));
+    assert!(read(&app, "posthog-setup-report.md").contains("poll_voted"));
+}
+
+#[test]
 fn the_flask_sample_app_is_integrated_offline_by_its_cassette() {
     let (_tmp, app) = integrated_offline("flask-app", "Flask");
     assert!(read(&app, "requirements.txt").contains("posthog>=7.91.1,<8"));

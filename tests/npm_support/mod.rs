@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use wizard_fakes::posthog::FakePostHog;
 
+pub mod drive;
+
 /// Set to `1` to make an unreachable registry a failure instead of a loud skip.
 pub const REQUIRE_NPM: &str = "WIZARD_E2E_REQUIRE_NPM";
 
@@ -506,6 +508,19 @@ pub fn assert_commands_ran(log: &str, commands: &[&str]) {
             "wizard.log does not show `{command}` exiting 0:\n{log}"
         );
     }
+}
+
+/// Asserts that the runtime ran `command` as a task's check exactly once and it exited 0
+/// (the build task's `npm run build --if-present`).
+pub fn assert_check_passed_once(log: &str, command: &str) {
+    let runs: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("check finished") && l.contains(command))
+        .collect();
+    assert!(
+        runs.len() == 1 && runs[0].contains("exit=0"),
+        "the check `{command}` did not run once and pass: {runs:#?}\n{log}"
+    );
 }
 
 /// Asserts that the Python SDK imports from the app's `.venv`.

@@ -1,0 +1,173 @@
+//! The real end to end for the `node:http` fallback: the sample app (`examples/http-app/`,
+//! Node's own `http` module, no framework and no dependencies), copied into a fresh git
+//! repository, integrated by the real `wizard integrate` binary with its cassette as the
+//! model (the cassette's `build` step asks the Bash tool for `npm install`, and here it
+//! runs; the app has no build script). Then the server is started
+//! (`node --env-file=.env server.js`, its own process group), a user signs up and in
+//! through the forms (a session cookie), creates a poll, votes and hits the failing
+//! route, and the planned server events and the exception the listener's catch captures
+//! must reach a fake PostHog (the run's `--host`) under that user's id, with the run's
+//! token. After the server is stopped no process may be left in the app's folder.
+//!
+//! It needs the npm registry: without it, a loud SKIPPED banner (a failure with
+//! `WIZARD_E2E_REQUIRE_NPM=1`). It shares the npm cache and the `npm-build` nextest
+//! group with the other registry tests. It prints its wall time.
+
+mod npm_support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::Instant;
+
+use npm_support::drive::{client, expect_status, post_form, set_cookies, wait_until_serving};
+use npm_support::{
+    assert_commands_ran, assert_env_file, assert_events_reached, assert_run_succeeded, free_port,
+    integrate_with_cassette, processes_in, quiet, registry_reachable_for, sample_app_repo,
+    spawn_in_group, stop_group, wait_for_events,
+};
+use serde_json::Value;
+use wizard_fakes::posthog::FakePostHog;
+
+/// The env file the init task writes, and its keys.
+const ENV_FILE: &str = ".env";
+const TOKEN_KEY: &str = "POSTHOG_PROJECT_TOKEN";
+const HOST_KEY: &str = "POSTHOG_HOST";
+/// The planned server events the flow below causes, and the captured exception.
+const EVENTS: [&str; 5] = [
+    "user_signed_up",
+    "user_logged_in",
+    "poll_created",
+    "poll_voted",
+    "$exception",
+];
+const ACCOUNT: &str = "email=ada%40example.com&password=lovelace";
+
+fn sample_app() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/http-app")
+}
+
+fn read(app: &Path, rel: &str) -> String {
+    std::fs::read_to_string(app.join(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
+}
+
+#[test]
+fn the_node_http_app_is_integrated_installed_and_sends_server_events_needs_npm_registry() {
+    let test =
+        "the_node_http_app_is_integrated_installed_and_sends_server_events_needs_npm_registry";
+    if !registry_reachable_for(test) {
+        return;
+    }
+    let whole = Instant::now();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let posthog = rt.block_on(FakePostHog::start());
+
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    sample_app_repo(&sample_app(), &app);
+
+    // 1. The run: scripted model, real tools, a real npm install.
+    let token = format!("phc_e2e_{}", uuid::Uuid::new_v4().simple());
+    let out = integrate_with_cassette("e2e http-app", &app, "http-app", &token, &posthog.url());
+    let (queue, log) = assert_run_succeeded(&app, &out, &token);
+    assert_eq!(queue.run.framework.as_deref(), Some("Node.js (node:http)"));
+
+    // 2. What the run left: the SDK declared, locked and installed, the env file.
+    let manifest: Value = serde_json::from_str(&read(&app, "package.json")).unwrap();
+    let lock: Value = serde_json::from_str(&read(&app, "package-lock.json")).unwrap();
+    let declared = manifest["dependencies"]["posthog-node"].as_str();
+    assert!(
+        declared.is_some(),
+        "package.json does not declare posthog-node"
+    );
+    assert_eq!(
+        lock["packages"][""]["dependencies"]["posthog-node"].as_str(),
+        declared
+    );
+    assert!(
+        app.join("node_modules/posthog-node/package.json").is_file(),
+        "posthog-node not installed"
+    );
+    assert_commands_ran(&log, &["npm install"]);
+    assert_env_file(
+        &app,
+        ENV_FILE,
+        (TOKEN_KEY, HOST_KEY),
+        &token,
+        &posthog.url(),
+    );
+    assert!(
+        !read(&app, "lib/posthog.js").contains(&token),
+        "the token is in source"
+    );
+
+    // 3. The verify step: the server sends its events to the run's host.
+    let port = free_port();
+    let server = serve(&app, port);
+    let base = format!("http://127.0.0.1:{port}");
+    let result = rt.block_on(sign_up_and_run_a_poll(&base));
+    let events = rt.block_on(wait_for_events(&posthog, &EVENTS));
+    stop_group(server);
+    let user_id = result.unwrap_or_else(|e| panic!("the server did not serve the flow: {e}"));
+    assert_events_reached(&posthog, &events, &EVENTS, &user_id, &token);
+    let left = processes_in(&app);
+    assert!(left.is_empty(), "processes left in the app: {left:?}");
+    println!(
+        "e2e http-app: the whole test took {:.1}s",
+        whole.elapsed().as_secs_f64()
+    );
+}
+
+/// Starts the server as the report says, with the env file the run wrote.
+fn serve(app: &Path, port: u16) -> Child {
+    let mut cmd = quiet("node");
+    cmd.args(["--env-file=.env", "server.js"])
+        .env("PORT", port.to_string())
+        .current_dir(app)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    spawn_in_group(cmd)
+}
+
+/// Signs up and in through the forms, creates a poll, votes and calls the failing
+/// route; answers the new user's id.
+async fn sign_up_and_run_a_poll(base: &str) -> Result<String, String> {
+    let client = client();
+    wait_until_serving(&client, &format!("{base}/")).await?;
+    let signed_up = post_form(&client, &format!("{base}/signup"), ACCOUNT, None).await?;
+    expect_status("signup", &signed_up, 302)?;
+    let signed_in = post_form(&client, &format!("{base}/login"), ACCOUNT, None).await?;
+    expect_status("login", &signed_in, 302)?;
+    let cookie = set_cookies(&signed_in).ok_or("login set no session cookie")?;
+    let get = |path: &str| {
+        client
+            .get(format!("{base}{path}"))
+            .header("cookie", &cookie)
+            .send()
+    };
+    let me: Value = get("/api/me")
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let user_id = me["id"]
+        .as_str()
+        .ok_or(format!("no user id: {me}"))?
+        .to_string();
+    let question = "question=Tabs+or+spaces%3F";
+    let created = post_form(&client, &format!("{base}/polls"), question, Some(&cookie)).await?;
+    expect_status("creating a poll", &created, 302)?;
+    let polls: Value = get("/api/polls")
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let poll_id = polls[0]["id"].as_str().ok_or(format!("no poll: {polls}"))?;
+    let vote = format!("{base}/polls/{poll_id}/vote");
+    let voted = post_form(&client, &vote, "answer=yes", Some(&cookie)).await?;
+    expect_status("voting", &voted, 302)?;
+    let failed = get("/api/results.csv").await.map_err(|e| e.to_string())?;
+    expect_status("the failing route", &failed, 500)?;
+    Ok(user_id)
+}
