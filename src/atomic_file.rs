@@ -24,8 +24,20 @@ pub enum Access {
 
 /// Writes `bytes` to `path` atomically.
 pub fn write(path: &Path, bytes: &[u8], access: Access) -> io::Result<()> {
-    write_with(path, access, |file| file.write_all(bytes).map(|()| 0))?;
+    write_with(path, access, Durability::Synced, |file| {
+        file.write_all(bytes).map(|()| 0)
+    })?;
     Ok(())
+}
+
+/// Whether the temp file is fsynced before the rename.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// Survives a power loss: the new contents are on disk before the rename.
+    Synced,
+    /// Survives a kill (the rename is still atomic), not always a power loss, which may
+    /// leave the old or an empty file. Only for files something else can rebuild.
+    Rebuildable,
 }
 
 /// Writes `value` as indented JSON, owner-only; returns the bytes written.
@@ -35,12 +47,24 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> io::Result<u64> {
     Ok(bytes.len() as u64)
 }
 
+/// Like [`write_json`] without the fsync, for files the write-ahead log can rebuild: a
+/// task's handoff is in `audit.jsonl`, and resume rewrites a handoff file that a power
+/// loss left empty or torn. An fsync per handoff was what bounded a run's task rate on
+/// disk.
+pub fn write_json_rebuildable<T: Serialize>(path: &Path, value: &T) -> io::Result<u64> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+    write_with(path, Access::OwnerOnly, Durability::Rebuildable, |file| {
+        file.write_all(&bytes).map(|()| 0)
+    })?;
+    Ok(bytes.len() as u64)
+}
+
 /// Like [`write_json`], as compact JSON streamed straight into the temp file: for files
 /// rewritten often and read by programs (`queue.json`), where indentation would be a
 /// third of the bytes and a whole copy of the file in memory would be tens of MB for a
 /// large queue.
 pub fn write_json_compact<T: Serialize>(path: &Path, value: &T) -> io::Result<u64> {
-    write_with(path, Access::OwnerOnly, |file| {
+    write_with(path, Access::OwnerOnly, Durability::Synced, |file| {
         let mut out = CountingWriter {
             inner: BufWriter::with_capacity(64 * 1024, file),
             bytes: 0,
@@ -52,10 +76,12 @@ pub fn write_json_compact<T: Serialize>(path: &Path, value: &T) -> io::Result<u6
 }
 
 /// Creates the temp file beside `path`, lets `fill` write it (returning a byte count),
-/// then syncs, sets the permissions `access` asks for and renames it over `path`.
+/// then syncs it when `durability` asks, sets the permissions `access` asks for and
+/// renames it over `path`.
 fn write_with(
     path: &Path,
     access: Access,
+    durability: Durability,
     fill: impl FnOnce(&mut fs::File) -> io::Result<u64>,
 ) -> io::Result<u64> {
     let dir = match path.parent() {
@@ -64,7 +90,9 @@ fn write_with(
     };
     let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
     let bytes = fill(tmp.as_file_mut())?;
-    tmp.as_file().sync_all()?;
+    if durability == Durability::Synced {
+        tmp.as_file().sync_all()?;
+    }
     if let Some(permissions) = permissions_for(path, access)? {
         tmp.as_file().set_permissions(permissions)?;
     }
@@ -139,7 +167,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.json");
         write(&path, b"old", Access::OwnerOnly).unwrap();
-        let err = write_with(&path, Access::OwnerOnly, |_| Err(io::Error::other("boom")));
+        let err = write_with(&path, Access::OwnerOnly, Durability::Synced, |_| {
+            Err(io::Error::other("boom"))
+        });
         assert!(err.is_err());
         assert_eq!(fs::read(&path).unwrap(), b"old");
         assert!(temp_names(dir.path()).is_empty());
@@ -174,5 +204,25 @@ mod tests {
         fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
         write(&script, b"#!/bin/sh\necho hi\n", Access::KeepOrShared).unwrap();
         assert_eq!(mode(&script), 0o755);
+    }
+
+    #[test]
+    fn a_rebuildable_write_is_the_same_file_owner_only_with_no_temp_left() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let synced = dir.path().join("a.json");
+        let rebuildable = dir.path().join("b.json");
+        fs::write(&rebuildable, "old").unwrap();
+        let value = serde_json::json!({"taskId": "init", "did": ["x", "y"]});
+        let n = write_json(&synced, &value).unwrap();
+        assert_eq!(write_json_rebuildable(&rebuildable, &value).unwrap(), n);
+        assert_eq!(fs::read(&synced).unwrap(), fs::read(&rebuildable).unwrap());
+        let mode = fs::metadata(&rebuildable).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
     }
 }

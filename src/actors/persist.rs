@@ -2,7 +2,9 @@
 //!
 //! Subscribes to [`QueueEvent`]s and owns no authority: it keeps a mirror of
 //! the queue built only from events. On a completed (or reported) task it
-//! writes `handoffs/<id>.json` atomically; `queue.json` is rewritten
+//! writes `handoffs/<id>.json` atomically but without an fsync of its own (the
+//! audit log holds the handoff, and resume rebuilds a file a power loss
+//! emptied); `queue.json` is rewritten
 //! atomically (temp file in the same folder, fsync, rename) as compact JSON,
 //! coalesced so a burst of events costs one write, and always once more at the
 //! end. A write that fails keeps the last good file, is logged, and is
@@ -161,7 +163,11 @@ impl PersistActor {
         };
         let dir = self.dir.join(files::HANDOFFS);
         fs::create_dir_all(&dir)?;
-        crate::atomic_file::write_json(&dir.join(format!("{}.json", task.id)), &record)?;
+        // No fsync per handoff: the log has it, and resume rebuilds a lost file.
+        crate::atomic_file::write_json_rebuildable(
+            &dir.join(format!("{}.json", task.id)),
+            &record,
+        )?;
         self.stats.handoff_writes += 1;
         Ok(())
     }
