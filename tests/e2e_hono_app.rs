@@ -15,25 +15,12 @@
 
 mod npm_support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::Instant;
-
 use npm_support::drive::{client, expect_status, post_form, set_cookies, wait_until_serving};
-use npm_support::{
-    assert_check_passed_once, assert_commands_ran, assert_env_file, assert_events_reached,
-    assert_run_succeeded, free_port, integrate_with_cassette, processes_in, quiet,
-    registry_reachable_for, sample_app_repo, spawn_in_group, stop_group, wait_for_events,
-};
+use npm_support::node_server::{self, NodeServerApp};
 use serde_json::Value;
-use wizard_fakes::posthog::FakePostHog;
 
-/// The env file the init task writes, and its keys.
-const ENV_FILE: &str = ".env";
-const TOKEN_KEY: &str = "POSTHOG_PROJECT_TOKEN";
-const HOST_KEY: &str = "POSTHOG_HOST";
 /// The planned server events the flow below causes, and the captured exception.
-const EVENTS: [&str; 5] = [
+const EVENTS: &[&str] = &[
     "user_signed_up",
     "user_logged_in",
     "link_saved",
@@ -42,94 +29,26 @@ const EVENTS: [&str; 5] = [
 ];
 const ACCOUNT: &str = "email=ada%40example.com&password=lovelace";
 
-fn sample_app() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hono-app")
-}
-
-fn read(app: &Path, rel: &str) -> String {
-    std::fs::read_to_string(app.join(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
-}
+const APP: NodeServerApp = NodeServerApp {
+    name: "hono-app",
+    framework: "Node.js (Hono)",
+    events: EVENTS,
+    client_source: "src/lib/posthog.ts",
+    built: Some((
+        "dist/lib/posthog.js",
+        "process.env.POSTHOG_PROJECT_TOKEN",
+        "tsc did not emit the shared client",
+    )),
+    entry: "dist/index.js",
+};
 
 #[test]
 fn the_hono_app_is_integrated_built_and_sends_server_events_needs_npm_registry() {
-    let test = "the_hono_app_is_integrated_built_and_sends_server_events_needs_npm_registry";
-    if !registry_reachable_for(test) {
-        return;
-    }
-    let whole = Instant::now();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let posthog = rt.block_on(FakePostHog::start());
-
-    let tmp = tempfile::tempdir().unwrap();
-    let app = tmp.path().join("app");
-    sample_app_repo(&sample_app(), &app);
-
-    // 1. The run: scripted model, real tools, a real npm install and tsc build.
-    let token = format!("phc_e2e_{}", uuid::Uuid::new_v4().simple());
-    let out = integrate_with_cassette("e2e hono-app", &app, "hono-app", &token, &posthog.url());
-    let (queue, log) = assert_run_succeeded(&app, &out, &token);
-    assert_eq!(queue.run.framework.as_deref(), Some("Node.js (Hono)"));
-
-    // 2. What the run left: the SDK declared, locked and installed, the build, the env file.
-    let manifest: Value = serde_json::from_str(&read(&app, "package.json")).unwrap();
-    let lock: Value = serde_json::from_str(&read(&app, "package-lock.json")).unwrap();
-    let declared = manifest["dependencies"]["posthog-node"].as_str();
-    assert!(
-        declared.is_some(),
-        "package.json does not declare posthog-node"
+    node_server::run(
+        "the_hono_app_is_integrated_built_and_sends_server_events_needs_npm_registry",
+        &APP,
+        |base| async move { sign_up_and_work_through_the_list(&base).await },
     );
-    assert_eq!(
-        lock["packages"][""]["dependencies"]["posthog-node"].as_str(),
-        declared
-    );
-    assert!(
-        app.join("node_modules/posthog-node/package.json").is_file(),
-        "posthog-node not installed"
-    );
-    assert_commands_ran(&log, &["npm install"]);
-    assert_check_passed_once(&log, "npm run build --if-present");
-    assert!(
-        read(&app, "dist/lib/posthog.js").contains("process.env.POSTHOG_PROJECT_TOKEN"),
-        "tsc did not emit the shared client"
-    );
-    assert_env_file(
-        &app,
-        ENV_FILE,
-        (TOKEN_KEY, HOST_KEY),
-        &token,
-        &posthog.url(),
-    );
-    assert!(
-        !read(&app, "src/lib/posthog.ts").contains(&token),
-        "the token is in source"
-    );
-
-    // 3. The verify step: the built server sends its events to the run's host.
-    let port = free_port();
-    let server = serve(&app, port);
-    let base = format!("http://127.0.0.1:{port}");
-    let result = rt.block_on(sign_up_and_work_through_the_list(&base));
-    let events = rt.block_on(wait_for_events(&posthog, &EVENTS));
-    stop_group(server);
-    let user_id = result.unwrap_or_else(|e| panic!("the server did not serve the flow: {e}"));
-    assert_events_reached(&posthog, &events, &EVENTS, &user_id, &token);
-    let left = processes_in(&app);
-    assert!(left.is_empty(), "processes left in the app: {left:?}");
-    println!(
-        "e2e hono-app: the whole test took {:.1}s",
-        whole.elapsed().as_secs_f64()
-    );
-}
-
-/// Starts the built server as the report says, with the env file the run wrote.
-fn serve(app: &Path, port: u16) -> Child {
-    let mut cmd = quiet("node");
-    cmd.args(["--env-file=.env", "dist/index.js"])
-        .env("PORT", port.to_string())
-        .current_dir(app)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    spawn_in_group(cmd)
 }
 
 /// Signs up and in through the forms, saves and archives a link and calls the failing

@@ -22,6 +22,7 @@ use serde_json::Value;
 use wizard_fakes::posthog::FakePostHog;
 
 pub mod drive;
+pub mod node_server;
 
 /// Set to `1` to make an unreachable registry a failure instead of a loud skip.
 pub const REQUIRE_NPM: &str = "WIZARD_E2E_REQUIRE_NPM";
