@@ -14,24 +14,12 @@
 
 mod npm_support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
-
-use npm_support::{
-    assert_env_file, assert_events_reached, assert_run_succeeded, free_port,
-    integrate_with_cassette, processes_in, quiet, registry_reachable_for, sample_app_repo,
-    spawn_in_group, stop_group, wait_for_events, SERVE_LIMIT,
-};
+use npm_support::drive::{client, wait_until_serving};
+use npm_support::node_server::{self, NodeServerApp};
 use serde_json::{json, Value};
-use wizard_fakes::posthog::FakePostHog;
 
-/// The env file the init task writes, and its keys.
-const ENV_FILE: &str = ".env";
-const TOKEN_KEY: &str = "POSTHOG_PROJECT_TOKEN";
-const HOST_KEY: &str = "POSTHOG_HOST";
 /// The planned server events the flow below causes, and the captured exception.
-const EVENTS: [&str; 5] = [
+const EVENTS: &[&str] = &[
     "user_signed_up",
     "user_logged_in",
     "todo_created",
@@ -39,111 +27,29 @@ const EVENTS: [&str; 5] = [
     "$exception",
 ];
 
-fn sample_app() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fastify-app")
-}
-
-fn read(app: &Path, rel: &str) -> String {
-    std::fs::read_to_string(app.join(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
-}
+const APP: NodeServerApp = NodeServerApp {
+    name: "fastify-app",
+    framework: "Node.js (Fastify)",
+    events: EVENTS,
+    client_source: "lib/posthog.js",
+    built: None,
+    entry: "server.js",
+};
 
 #[test]
 fn the_fastify_app_is_integrated_installed_and_sends_server_events_needs_npm_registry() {
-    let test = "the_fastify_app_is_integrated_installed_and_sends_server_events_needs_npm_registry";
-    if !registry_reachable_for(test) {
-        return;
-    }
-    let whole = Instant::now();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let posthog = rt.block_on(FakePostHog::start());
-
-    let tmp = tempfile::tempdir().unwrap();
-    let app = tmp.path().join("app");
-    sample_app_repo(&sample_app(), &app);
-
-    // 1. The run: scripted model, real tools, a real npm install.
-    let token = format!("phc_e2e_{}", uuid::Uuid::new_v4().simple());
-    let out = integrate_with_cassette(
-        "e2e fastify-app",
-        &app,
-        "fastify-app",
-        &token,
-        &posthog.url(),
+    node_server::run(
+        "the_fastify_app_is_integrated_installed_and_sends_server_events_needs_npm_registry",
+        &APP,
+        |base| async move { sign_up_and_work_through_the_todos(&base).await },
     );
-    let (queue, log) = assert_run_succeeded(&app, &out, &token);
-    assert_eq!(queue.run.framework.as_deref(), Some("Node.js (Fastify)"));
-
-    // 2. What the run left: the SDK declared, locked and installed, the env file.
-    let manifest: Value = serde_json::from_str(&read(&app, "package.json")).unwrap();
-    let lock: Value = serde_json::from_str(&read(&app, "package-lock.json")).unwrap();
-    let declared = manifest["dependencies"]["posthog-node"].as_str();
-    assert!(
-        declared.is_some(),
-        "package.json does not declare posthog-node"
-    );
-    assert_eq!(
-        lock["packages"][""]["dependencies"]["posthog-node"].as_str(),
-        declared
-    );
-    assert!(
-        app.join("node_modules/posthog-node/package.json").is_file(),
-        "posthog-node not installed"
-    );
-    assert!(
-        log.contains("bash finished command=npm install exit=0"),
-        "wizard.log does not show `npm install` exiting 0:\n{log}"
-    );
-    assert_env_file(
-        &app,
-        ENV_FILE,
-        (TOKEN_KEY, HOST_KEY),
-        &token,
-        &posthog.url(),
-    );
-    assert!(
-        !read(&app, "lib/posthog.js").contains(&token),
-        "the token is in source"
-    );
-
-    // 3. The verify step: the server sends its events to the run's host.
-    let port = free_port();
-    let server = serve(&app, port);
-    let base = format!("http://127.0.0.1:{port}");
-    let result = rt.block_on(sign_up_and_work_through_the_todos(&base));
-    let events = rt.block_on(wait_for_events(&posthog, &EVENTS));
-    stop_group(server);
-    let user_id = result.unwrap_or_else(|e| panic!("the server did not serve the flow: {e}"));
-    assert_events_reached(&posthog, &events, &EVENTS, &user_id, &token);
-    let left = processes_in(&app);
-    assert!(left.is_empty(), "processes left in the app: {left:?}");
-    println!(
-        "e2e fastify-app: the whole test took {:.1}s",
-        whole.elapsed().as_secs_f64()
-    );
-}
-
-/// Starts the server as its README says, with the env file the run wrote.
-fn serve(app: &Path, port: u16) -> Child {
-    let mut cmd = quiet("node");
-    cmd.args(["--env-file=.env", "server.js"])
-        .env("PORT", port.to_string())
-        .current_dir(app)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    spawn_in_group(cmd)
 }
 
 /// Signs up, signs in, adds and completes a to-do and calls the failing route;
 /// answers the new user's id.
 async fn sign_up_and_work_through_the_todos(base: &str) -> Result<String, String> {
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + SERVE_LIMIT;
-    while client.get(format!("{base}/")).send().await.is_err() {
-        if Instant::now() > deadline {
-            return Err("the server did not start".to_string());
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let client = client();
+    wait_until_serving(&client, &format!("{base}/")).await?;
     let post = |path: &str, body: Value, token: Option<&str>| {
         let mut request = client.post(format!("{base}{path}")).json(&body);
         if let Some(token) = token {

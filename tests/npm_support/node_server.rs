@@ -1,5 +1,5 @@
-//! The one shape of the Node server sample apps' end-to-end tests (Hono, Koa, NestJS,
-//! `node:http`): the app copied into a fresh git repository and integrated by the real
+//! The one shape of the Node server sample apps' end-to-end tests (Fastify, Hono, Koa,
+//! NestJS, `node:http`): the app copied into a fresh git repository and integrated by the real
 //! binary with its cassette, a real `npm install` (and build where the app has one), then
 //! the server started with the env file the run wrote, driven through its routes, and the
 //! planned events checked at a fake PostHog. Each test gives what differs: the app, its
