@@ -23,6 +23,7 @@ use wizard_fakes::posthog::FakePostHog;
 
 pub mod drive;
 pub mod node_server;
+pub mod python_server;
 
 /// Set to `1` to make an unreachable registry a failure instead of a loud skip.
 pub const REQUIRE_NPM: &str = "WIZARD_E2E_REQUIRE_NPM";
