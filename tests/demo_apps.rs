@@ -503,3 +503,106 @@ fn the_nuxt_sample_app_is_integrated_offline_by_its_cassette() {
     assert!(env.contains("NUXT_PUBLIC_POSTHOG_PROJECT_TOKEN="), "{env}");
     assert!(read(&app, "posthog-setup-report.md").contains("note_created"));
 }
+
+#[test]
+fn the_react_router_library_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("react-router-library-app", "React Router (library mode)");
+    let manifest = read(&app, "package.json");
+    for sdk in [
+        "\"posthog-js\": \"^1.449.2\"",
+        "\"@posthog/react\": \"^1.11.1\"",
+    ] {
+        assert!(manifest.contains(sdk), "{sdk} not declared:\n{manifest}");
+    }
+    assert!(!manifest.contains("posthog-node"), "{manifest}");
+    let main = read(&app, "src/main.tsx");
+    for line in [
+        "import { PostHogProvider } from '@posthog/react'",
+        "const token = import.meta.env.VITE_PUBLIC_POSTHOG_PROJECT_TOKEN",
+        "api_host: import.meta.env.VITE_PUBLIC_POSTHOG_HOST,",
+        "<PostHogProvider client={posthog}>\n      <RouterProvider router={router} />\n    </PostHogProvider>",
+    ] {
+        assert!(main.contains(line), "src/main.tsx lacks {line}:\n{main}");
+    }
+    // The init runs before the stored session is restored (and identified).
+    let at = |needle: &str| main.find(needle).unwrap();
+    assert!(at("posthog.init(") < at("restoreSession()\n"));
+    let auth = read(&app, "src/auth.ts");
+    for line in [
+        "posthog.identify(current.id,",
+        "posthog.identify(user.id, { email: user.email, name: user.name })",
+        "posthog.capture('user_logged_in')",
+        "posthog.reset()",
+    ] {
+        assert!(auth.contains(line), "src/auth.ts lacks {line}:\n{auth}");
+    }
+    let root = read(&app, "src/routes/Root.tsx");
+    assert!(
+        root.contains("if (!isRouteErrorResponse(error)) posthog.captureException(error)"),
+        "{root}"
+    );
+    let notes = read(&app, "src/routes/Notes.tsx");
+    for line in [
+        "posthog.captureException(err)",
+        "posthog.capture('note_created', { note_id: note.id })",
+        "posthog.capture('note_pinned', { note_id: note.id, pinned: updated.pinned })",
+    ] {
+        assert!(notes.contains(line), "Notes.tsx lacks {line}:\n{notes}");
+    }
+    assert_eq!(notes.matches("import posthog from 'posthog-js'").count(), 1);
+    let env = read(&app, ".env");
+    assert!(env.contains("VITE_PUBLIC_POSTHOG_PROJECT_TOKEN="), "{env}");
+    assert!(read(&app, "posthog-setup-report.md").contains("note_pinned"));
+}
+
+#[test]
+fn the_remix_sample_app_is_integrated_offline_by_its_cassette() {
+    let (_tmp, app) = integrated_offline("remix-app", "Remix");
+    let manifest = read(&app, "package.json");
+    for sdk in [
+        "\"posthog-js\": \"^1.449.2\"",
+        "\"@posthog/react\": \"^1.11.1\"",
+        "\"posthog-node\": \"^5.70.0\"",
+    ] {
+        assert!(manifest.contains(sdk), "{sdk} not declared:\n{manifest}");
+    }
+    assert!(
+        read(&app, "vite.config.ts").contains("noExternal: [\"posthog-js\", \"@posthog/react\"]")
+    );
+    let client = read(&app, "app/entry.client.tsx");
+    for line in [
+        "import { RemixBrowser } from \"@remix-run/react\";",
+        "api_host: \"/ingest\",",
+        "<RemixBrowser />",
+    ] {
+        assert!(
+            client.contains(line),
+            "entry.client.tsx lacks {line}:\n{client}"
+        );
+    }
+    assert!(read(&app, "app/lib/posthog.server.ts").contains("new PostHog("));
+    // A file route: nothing registers it.
+    assert!(app.join("app/routes/ingest.$.ts").is_file());
+    let root = read(&app, "app/root.tsx");
+    for line in [
+        "if (user) posthog.identify(user.id, { email: user.email, name: user.name });",
+        "onSubmit={() => posthog.reset()}",
+        "if (!isRouteErrorResponse(error)) posthog.captureException(error);",
+    ] {
+        assert!(root.contains(line), "app/root.tsx lacks {line}:\n{root}");
+    }
+    assert!(read(&app, "app/routes/login.tsx")
+        .contains("posthog.capture({ distinctId: user.id, event: \"user_logged_in\" });"));
+    let projects = read(&app, "app/routes/projects.tsx");
+    assert!(
+        projects.contains("event: \"project_created\""),
+        "{projects}"
+    );
+    assert!(
+        projects.contains("posthog.capture(\"project_starred\""),
+        "{projects}"
+    );
+    let env = read(&app, ".env");
+    assert!(env.contains("VITE_PUBLIC_POSTHOG_PROJECT_TOKEN="), "{env}");
+    assert!(read(&app, "posthog-setup-report.md").contains("project_starred"));
+}

@@ -7,8 +7,12 @@
 //! page's form and subscribes to the newsletter through the JSON endpoint, and the planned
 //! server events must reach a fake PostHog (the run's `--host`) under the signed-in user's
 //! id, with the run's token; the page carries the user's id for the browser's identify and
-//! the client bundle carries the token. After the server is stopped no process may be left
-//! in the app's folder.
+//! the client bundle carries the token. Before that, the run's own verify step started the
+//! same build with the content's start command and subscribed once through the endpoint:
+//! its request answered and its `newsletter_subscribed` reached the fake PostHog (the
+//! verification can only say "sent": the host is inlined at build time, so no relay can
+//! stand in front of it, and there is no personal key to read events back). After the
+//! server is stopped no process may be left in the app's folder.
 //!
 //! It needs the npm registry: without it, a loud SKIPPED banner (a failure with
 //! `WIZARD_E2E_REQUIRE_NPM=1`). It shares the npm cache and the `npm-build` nextest group
@@ -23,9 +27,10 @@ use std::time::{Duration, Instant};
 use npm_support::{
     assert_commands_ran, assert_env_file, assert_events_reached, assert_run_succeeded, free_port,
     integrate_with_cassette, processes_in, quiet, registry_reachable_for, sample_app_repo,
-    spawn_in_group, stop_group, wait_for_events, SERVE_LIMIT,
+    spawn_in_group, stop_group, verification_of, wait_for_events_after, SERVE_LIMIT,
 };
 use serde_json::{json, Value};
+use wizard::messages::EventOutcome;
 use wizard_fakes::posthog::FakePostHog;
 
 /// The env file the init task writes, and its keys.
@@ -137,12 +142,38 @@ fn the_astro_app_is_integrated_checked_built_and_sends_server_events_needs_npm_r
         "the token is in source"
     );
 
-    // 3. The verify step: the built server sends its events to the run's host.
+    // 3. The run's verify step started the build (`node dist/server/entry.mjs`) and
+    // subscribed once; the event went straight to the host the build inlined.
+    let v = verification_of(&queue);
+    let status = |method: &str, path: &str| {
+        v.requests
+            .iter()
+            .find(|r| r.method == method && r.path == path)
+            .unwrap_or_else(|| panic!("the verify agent did not {method} {path}: {v:?}"))
+            .status
+    };
+    assert_eq!(status("GET", "/"), Some(200), "{v:?}");
+    assert_eq!(status("POST", "/api/subscribe"), Some(201), "{v:?}");
+    let subscribed = v
+        .events
+        .iter()
+        .find(|e| e.event == "newsletter_subscribed")
+        .expect("newsletter_subscribed is planned");
+    assert_eq!(subscribed.outcome, EventOutcome::Sent, "{v:?}");
+    let during_run = posthog.events();
+    assert!(
+        during_run
+            .iter()
+            .any(|e| e["event"] == "newsletter_subscribed"),
+        "the verify step's subscription did not reach PostHog; got {during_run:?}"
+    );
+
+    // 4. The built server, started by the test, sends its events to the run's host.
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let server = serve(&app, port);
     let result = rt.block_on(sign_in_and_subscribe(&base));
-    let events = rt.block_on(wait_for_events(&posthog, &EVENTS));
+    let events = rt.block_on(wait_for_events_after(&posthog, during_run.len(), &EVENTS));
     stop_group(server);
     result.unwrap_or_else(|e| panic!("the built site did not serve the flow: {e}"));
     assert_events_reached(&posthog, &events, &EVENTS, USER_ID, &token);

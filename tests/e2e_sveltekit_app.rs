@@ -7,7 +7,11 @@
 //! creates a project through the app's form actions, stars it through the JSON endpoint and
 //! hits the failing report endpoint, and the planned server events and the exception that
 //! `handleError` captures must reach a fake PostHog (the run's `--host`) under the signed-in
-//! user's id, with the run's token. After the server is stopped no process may be left in the
+//! user's id, with the run's token. Before that, the run's own verify step started the same
+//! build with the content's start command (`node --env-file=.env build`, the relay's host in
+//! its env): its pages answered and the `/ingest` proxy forwarded, and it says that none of
+//! the planned events left the app (they need a browser's signed-in form posts, which
+//! `request_app` cannot make). After the server is stopped no process may be left in the
 //! app's folder.
 //!
 //! It needs the npm registry: without it, a loud SKIPPED banner (a failure with
@@ -23,9 +27,10 @@ use std::time::{Duration, Instant};
 use npm_support::{
     assert_commands_ran, assert_env_file, assert_events_reached, assert_run_succeeded, free_port,
     integrate_with_cassette, processes_in, quiet, registry_reachable_for, run_ok, sample_app_repo,
-    spawn_in_group, stop_group, wait_for_events, SERVE_LIMIT,
+    spawn_in_group, stop_group, verification_of, wait_for_events_after, SERVE_LIMIT,
 };
 use serde_json::{json, Value};
+use wizard::messages::EventOutcome;
 use wizard_fakes::posthog::FakePostHog;
 
 /// How long `npm run check` (svelte-check) may take.
@@ -157,12 +162,52 @@ fn the_sveltekit_app_is_integrated_built_checked_and_sends_server_events_needs_n
     check.args(["run", "check"]).current_dir(&app);
     run_ok("npm run check", check, CHECK_LIMIT);
 
-    // 4. The verify step: the built server sends its events to the run's host.
+    // 4. The run's verify step started the build behind a recording relay: its pages and
+    // the /ingest proxy answered, and it claims no planned event.
+    let v = verification_of(&queue);
+    assert!(
+        v.method.starts_with("a recording relay in front of "),
+        "{v:?}"
+    );
+    let home = v
+        .requests
+        .iter()
+        .find(|r| r.path == "/")
+        .expect("the verify agent requested /");
+    assert_eq!(home.status, Some(200), "{v:?}");
+    let ingest = v
+        .requests
+        .iter()
+        .find(|r| r.path.starts_with("/ingest/"))
+        .expect("the verify agent requested the /ingest proxy");
+    assert!(
+        ingest.status.is_some_and(|s| s != 404),
+        "the /ingest proxy did not answer: {ingest:?}"
+    );
+    let outcomes: Vec<(&str, EventOutcome)> = v
+        .events
+        .iter()
+        .map(|e| (e.event.as_str(), e.outcome))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("user_logged_in", EventOutcome::NotSeen),
+            ("project_created", EventOutcome::NotSeen),
+            ("project_starred", EventOutcome::NotSeen),
+        ],
+        "{v:?}"
+    );
+    // What the verify step caused (the proxy's failure, where PostHog is out of reach,
+    // is an `$exception`) is not the flow's.
+    let during_run = posthog.events().len();
+
+    // 5. The built server, started by the test, sends its events to the run's host.
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let server = serve(&app, port, &base);
     let result = rt.block_on(sign_in_create_star_and_fail(&base, &token));
-    let events = rt.block_on(wait_for_events(&posthog, &EVENTS));
+    let events = rt.block_on(wait_for_events_after(&posthog, during_run, &EVENTS));
     stop_group(server);
     result.unwrap_or_else(|e| panic!("the built app did not serve the flow: {e}"));
     assert_events_reached(&posthog, &events, &EVENTS, USER_ID, &token);

@@ -398,9 +398,19 @@ pub fn stop_group(mut child: Child) {
 
 /// The fake's events once every one of `names` has arrived (or the limit passed).
 pub async fn wait_for_events(posthog: &FakePostHog, names: &[&str]) -> Vec<Value> {
+    wait_for_events_after(posthog, 0, names).await
+}
+
+/// The fake's events after the first `seen` (those a run's verify step caused), once
+/// every one of `names` is among them (or the limit passed).
+pub async fn wait_for_events_after(
+    posthog: &FakePostHog,
+    seen: usize,
+    names: &[&str],
+) -> Vec<Value> {
     let deadline = Instant::now() + SERVE_LIMIT;
     loop {
-        let events = posthog.events();
+        let events: Vec<Value> = posthog.events().into_iter().skip(seen).collect();
         let all = names
             .iter()
             .all(|n| events.iter().any(|e| e["event"] == *n));
@@ -409,6 +419,21 @@ pub async fn wait_for_events(posthog: &FakePostHog, names: &[&str]) -> Vec<Value
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// The verification the run's verify task left in its handoff: the requests it made to
+/// the app the runtime started with the framework's start command, and the outcomes.
+pub fn verification_of(queue: &wizard::messages::QueueFile) -> wizard::messages::Verification {
+    let verify = queue
+        .tasks
+        .iter()
+        .find(|t| t.task_type == "verify")
+        .expect("a verify task ran");
+    verify
+        .handoff
+        .as_ref()
+        .and_then(|h| h.verification.clone())
+        .unwrap_or_else(|| panic!("verify left no verification: {verify:?}"))
 }
 
 /// How long a sample app's run (its install included) may take before it counts as hung.
