@@ -93,7 +93,8 @@ impl Listener {
         };
         match self.lag {
             // `send` queues the event and resolves once the handler ran: the
-            // mailbox never holds more than its bound and one more.
+            // mailbox stays at about its bound (actix lets a parked sender through once per
+            // message taken).
             Lag::Wait => {
                 if futures::executor::block_on(self.to.send(event)).is_err() {
                     tracing::error!("a subscriber the event log waits for stopped");

@@ -25,7 +25,7 @@ use eventsource_stream::Event;
 use serde_json::{json, Map, Value};
 
 use super::credential::ApiSecret;
-use super::http::{read_answer, AnswerFold, Endpoint, HttpApi, HttpModelClient};
+use super::http::{AnswerFold, Endpoint, HttpApi, HttpModelClient};
 use super::retry::{connection_failure, with_retries, AttemptError, RetryPolicy};
 use super::sse::StreamFailure;
 use super::types::{
@@ -175,16 +175,8 @@ impl AnthropicClient {
                 .map_err(|e| AttemptError::transient(format!("malformed message JSON: {e}")))?;
             return response_from_message(&message, request_model);
         }
-        let assembler = StreamAssembler::default();
-        read_answer(
-            response,
-            idle,
-            assembler,
-            request_model,
-            progress,
-            first_token,
-        )
-        .await
+        self.read_answer::<StreamAssembler>(response, request_model, progress, first_token)
+            .await
     }
 }
 

@@ -108,6 +108,18 @@ impl<C: HttpApi> HttpModelClient<C> {
         }
     }
 
+    /// Reads a streamed answer with the API's fold `F` (see [`read_answer`]).
+    pub(crate) async fn read_answer<F: AnswerFold + Default>(
+        &self,
+        response: reqwest::Response,
+        request_model: &str,
+        progress: &(dyn Fn(ProviderEvent) + Send + Sync),
+        first_token: &AtomicBool,
+    ) -> Result<ModelResponse, AttemptError> {
+        let idle = self.config.endpoint().retry.idle_timeout;
+        read_answer::<F>(response, idle, request_model, progress, first_token).await
+    }
+
     /// Checks that the server is reachable and accepts the credential with one cheap
     /// authenticated `GET path`, under the shared retry rules; a refusal is
     /// [`ProviderError::Auth`].
@@ -134,17 +146,17 @@ pub(crate) trait AnswerFold {
     fn finish(self, request_model: &str) -> Result<ModelResponse, AttemptError>;
 }
 
-/// Reads one streamed answer from `response` through `fold`: reports the first token
-/// (once per call, across retries: `first_token`), then whatever the fold can tell
-/// before the answer ends, and stops at its last event.
-pub(crate) async fn read_answer<F: AnswerFold>(
+/// Reads one streamed answer from `response` through a fresh `F`: reports the first
+/// token (once per call, across retries: `first_token`), then whatever the fold can
+/// tell before the answer ends, and stops at its last event.
+async fn read_answer<F: AnswerFold + Default>(
     response: reqwest::Response,
     idle: Duration,
-    mut fold: F,
     request_model: &str,
     progress: &(dyn Fn(ProviderEvent) + Send + Sync),
     first_token: &AtomicBool,
 ) -> Result<ModelResponse, AttemptError> {
+    let mut fold = F::default();
     let mut events = std::pin::pin!(sse::events(response, idle));
     while let Some(event) = events.next().await {
         let event = event.map_err(StreamFailure::into_attempt_error)?;

@@ -28,7 +28,7 @@ use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
 use super::credential::ApiSecret;
-use super::http::{read_answer, AnswerFold, Endpoint, HttpApi, HttpModelClient};
+use super::http::{AnswerFold, Endpoint, HttpApi, HttpModelClient};
 use super::retry::{classify_status, with_retries, AttemptError, RetryPolicy};
 use super::types::{
     ContentBlock, FirstLineWatch, Message, ModelClient, ModelRequest, ModelResponse, ProviderError,
@@ -115,23 +115,14 @@ impl OpenAiClient {
         progress: &(dyn Fn(ProviderEvent) + Send + Sync),
         first_token: &AtomicBool,
     ) -> Result<ModelResponse, AttemptError> {
-        let idle = self.config.retry.idle_timeout;
         let response = self
             .send(
                 self.request(reqwest::Method::POST, "/chat/completions")
                     .json(body),
             )
             .await?;
-        let assembler = ChunkAssembler::default();
-        read_answer(
-            response,
-            idle,
-            assembler,
-            request_model,
-            progress,
-            first_token,
-        )
-        .await
+        self.read_answer::<ChunkAssembler>(response, request_model, progress, first_token)
+            .await
     }
 }
 

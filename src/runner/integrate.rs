@@ -253,32 +253,16 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         decision.variant,
         model,
     );
-    let run_info = run_info(
-        &opts,
-        resume_file.as_ref(),
-        run_id,
+    run_to_verdict(
+        &scope,
+        agents,
+        &apps,
         decision.variant,
-        &install_dir,
-        &apps.targets,
-        apps.branched,
-        &content,
-    );
-    let setup = RunSetup {
-        state_dir: state_dir.clone(),
-        limits: opts.limits.clone(),
-        catalogue: agents.catalogue,
-        backend: agents.backend,
-        ui: opts.ui,
-        run: run_info,
-        resume: resume_file,
-        budget: opts.budget,
-        subscribers: vec![telemetry.clone().recipient()],
-        flush: vec![telemetry.clone().recipient()],
-        coalesce: Duration::from_millis(50),
-        fail_queue_writes_after: injected_write_fault(),
-        asker: agents.ui_asker,
-    };
-    run_to_verdict(&scope, setup, &agents.asks, &apps.targets).await
+        run_id,
+        resume_file,
+        &telemetry,
+    )
+    .await
 }
 
 /// What every step of a model-driven run reads: the options, its folders and the content.
@@ -475,12 +459,42 @@ fn agents(
 /// Runs the queue to its verdict, then writes the reports and the outro; the exit code.
 async fn run_to_verdict(
     scope: &Scope<'_>,
-    setup: RunSetup,
-    asks: &crate::tools::asks::RunAsks,
-    targets: &[apps::AppTarget],
+    agents: Agents,
+    apps: &Apps,
+    variant: Variant,
+    run_id: String,
+    resume_file: Option<QueueFile>,
+    telemetry: &actix::Addr<TelemetryActor>,
 ) -> Result<i32> {
-    let variant = setup.run.variant;
-    let found = apps::found_section(targets, &scope.content.product().name);
+    let opts = scope.opts;
+    let run = run_info(
+        opts,
+        resume_file.as_ref(),
+        run_id,
+        variant,
+        scope.install_dir,
+        &apps.targets,
+        apps.branched,
+        scope.content,
+    );
+    let variant = run.variant;
+    let setup = RunSetup {
+        state_dir: scope.state_dir.to_path_buf(),
+        limits: opts.limits.clone(),
+        catalogue: agents.catalogue,
+        backend: agents.backend,
+        ui: opts.ui,
+        run,
+        resume: resume_file,
+        budget: opts.budget,
+        subscribers: vec![telemetry.clone().recipient()],
+        flush: vec![telemetry.clone().recipient()],
+        coalesce: Duration::from_millis(50),
+        fail_queue_writes_after: injected_write_fault(),
+        asker: agents.ui_asker,
+    };
+    let asks = agents.asks;
+    let found = apps::found_section(&apps.targets, &scope.content.product().name);
     let result = orchestrated::run(setup).await;
     let code = finish(
         scope.opts,
@@ -491,7 +505,7 @@ async fn run_to_verdict(
         result,
         &found,
     )?;
-    if let Err(e) = crate::tools::asks::append_to_report(scope.state_dir, asks) {
+    if let Err(e) = crate::tools::asks::append_to_report(scope.state_dir, &asks) {
         eprintln!("wizard: could not add the permission asks to the run report: {e}");
     }
     Ok(match code {
