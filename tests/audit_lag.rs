@@ -49,7 +49,7 @@ impl Handler<QueueEvent> for Slow {
 /// Every other event is an activity phrase, the rest a transition (a relabel).
 fn event(seq: u64) -> QueueEvent {
     let task_id = format!("t{}", seq % 7);
-    let kind = if seq % 2 == 0 {
+    let kind = if seq.is_multiple_of(2) {
         EventKind::TaskActivity {
             task_id,
             phrase: format!("Reading file {seq}"),
