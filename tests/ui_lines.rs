@@ -91,10 +91,7 @@ fn next_lists_ready_tasks_or_else_the_first_pending() {
 #[test]
 fn running_shows_the_latest_activity_and_a_retry_remembers_why() {
     let view = two_running().view();
-    let now: Vec<(&str, Option<&str>)> = view
-        .running()
-        .map(|r| (r.id(), r.activity.as_deref()))
-        .collect();
+    let now: Vec<(&str, Option<&str>)> = view.running().map(|r| (r.id(), r.activity())).collect();
     assert_eq!(
         now,
         [

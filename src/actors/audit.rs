@@ -13,21 +13,107 @@
 //! the handoff files never get ahead of the log: a process killed right after
 //! printing an event has it in the log, and a resume that trusts
 //! `queue.json`'s `lastSeq` finds every later event there.
+//!
+//! Each downstream subscriber has a [`Lag`] policy, because the queue can run
+//! ahead of any of them and every event in a mailbox keeps its task version
+//! alive (a 50k-task run held ~150 MB of old versions in the persister's
+//! mailbox). The persister ([`Lag::Wait`]) has a bounded mailbox and is never
+//! dropped from: the writer waits for it, which is safe only because it runs
+//! on an arbiter of its own. The UI and telemetry ([`Lag::Coalesce`]) live on
+//! the queue's thread, and the queue may be waiting for this writer (a full
+//! channel): waiting for them would deadlock, so the writer never does; under
+//! lag it drops their activity events and queues everything else.
 
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::thread;
 
+use actix::dev::SendError;
 use actix::Recipient;
 use tokio::sync::oneshot;
 
 use super::persist::AuditLog;
-use crate::messages::QueueEvent;
+use crate::messages::{EventKind, QueueEvent};
 
 /// Events the channel holds before the queue waits for the writer.
 pub const CAPACITY: usize = 4096;
 
 /// Bytes gathered before a write, however many more events are waiting.
 const BATCH_BYTES: usize = 1 << 20;
+
+/// What the writer does when a subscriber's mailbox is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lag {
+    /// Never drop: wait until the subscriber has taken the event. Only for an
+    /// actor on a thread of its own (the persister, on its arbiter), with a
+    /// bounded mailbox ([`WAIT_MAILBOX`]); one on the queue's thread would deadlock.
+    Wait,
+    /// Never wait: activity events are dropped while the mailbox is full, every
+    /// other event is queued anyway (the UI, telemetry, tests' recorders).
+    Coalesce,
+}
+
+/// The mailbox a [`Lag::Wait`] subscriber sets in its `started`: how many
+/// events (and the task versions they hold) may wait for it.
+pub const WAIT_MAILBOX: usize = 1024;
+
+/// The mailbox a [`Lag::Coalesce`] subscriber sets in its `started`: past it,
+/// its activity events are dropped (actix's default, 16, would drop them at
+/// the first burst).
+pub const COALESCE_MAILBOX: usize = 1024;
+
+/// A subscriber of written events and its [`Lag`] policy.
+#[derive(Debug, Clone)]
+pub struct Listener {
+    /// Where written events go.
+    pub to: Recipient<QueueEvent>,
+    /// What to do while its mailbox is full.
+    pub lag: Lag,
+}
+
+impl Listener {
+    /// A subscriber the writer waits for (its own thread, bounded mailbox).
+    pub fn wait(to: Recipient<QueueEvent>) -> Self {
+        Self { to, lag: Lag::Wait }
+    }
+
+    /// A subscriber the writer never waits for.
+    pub fn coalesce(to: Recipient<QueueEvent>) -> Self {
+        Self {
+            to,
+            lag: Lag::Coalesce,
+        }
+    }
+
+    /// Hands one written event over, as the policy says.
+    fn deliver(&self, event: QueueEvent) {
+        let event = match self.to.try_send(event) {
+            Ok(()) => return,
+            Err(SendError::Closed(_)) => return,
+            Err(SendError::Full(event)) => event,
+        };
+        match self.lag {
+            // `send` queues the event and resolves once the handler ran: the
+            // mailbox stays at about its bound (actix lets a parked sender through once per
+            // message taken).
+            Lag::Wait => {
+                if futures::executor::block_on(self.to.send(event)).is_err() {
+                    tracing::error!("a subscriber the event log waits for stopped");
+                }
+            }
+            Lag::Coalesce if is_activity(&event) => {
+                tracing::trace!("a subscriber lags; an activity event was dropped for it");
+            }
+            Lag::Coalesce => self.to.do_send(event),
+        }
+    }
+}
+
+fn is_activity(event: &QueueEvent) -> bool {
+    matches!(
+        event.kind,
+        EventKind::TaskActivity { .. } | EventKind::SeedActivity { .. }
+    )
+}
 
 enum Command {
     Event(QueueEvent),
@@ -44,14 +130,14 @@ pub struct AuditWriter {
 
 impl AuditWriter {
     /// Starts the writer thread over `log`; written events go on to `downstream`.
-    pub fn start(log: AuditLog, downstream: Vec<Recipient<QueueEvent>>) -> std::io::Result<Self> {
+    pub fn start(log: AuditLog, downstream: Vec<Listener>) -> std::io::Result<Self> {
         Self::with_capacity(log, downstream, CAPACITY)
     }
 
     /// Like [`start`](Self::start), with a channel of `capacity` events.
     pub fn with_capacity(
         log: AuditLog,
-        downstream: Vec<Recipient<QueueEvent>>,
+        downstream: Vec<Listener>,
         capacity: usize,
     ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::sync_channel(capacity.max(1));
@@ -94,7 +180,7 @@ impl AuditWriter {
     }
 }
 
-fn write_loop(mut log: AuditLog, rx: Receiver<Command>, downstream: Vec<Recipient<QueueEvent>>) {
+fn write_loop(mut log: AuditLog, rx: Receiver<Command>, downstream: Vec<Listener>) {
     let mut batch: Vec<QueueEvent> = Vec::new();
     let mut syncs: Vec<Option<oneshot::Sender<Vec<String>>>> = Vec::new();
     while let Ok(first) = rx.recv() {
@@ -117,7 +203,7 @@ fn write_loop(mut log: AuditLog, rx: Receiver<Command>, downstream: Vec<Recipien
         log.write_encoded();
         for event in batch.drain(..) {
             for d in &downstream {
-                d.do_send(event.clone());
+                d.deliver(event.clone());
             }
         }
         if !syncs.is_empty() {

@@ -280,7 +280,10 @@ impl PersistActor {
 impl Actor for PersistActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _ctx: &mut Self::Context) {
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Bounded, so events waiting for this actor (and the task versions they
+        // hold) stay few: the audit writer waits for room (it runs on another thread).
+        ctx.set_mailbox_capacity(super::audit::WAIT_MAILBOX);
         if let Err(e) = prepare_state_dir(&self.dir) {
             self.record_error("the state folder", e);
         }

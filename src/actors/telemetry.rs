@@ -214,6 +214,8 @@ impl Actor for TelemetryActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        // Past this backlog the audit writer drops activity events (unused here).
+        ctx.set_mailbox_capacity(super::audit::COALESCE_MAILBOX);
         if self.client.is_none() {
             return;
         }

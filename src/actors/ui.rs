@@ -148,6 +148,8 @@ impl Actor for UiActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        // Past this backlog the audit writer drops activity events for the UI.
+        ctx.set_mailbox_capacity(crate::actors::audit::COALESCE_MAILBOX);
         if matches!(self.mode, UiMode::Plain | UiMode::Json) {
             self.start_lines(ctx);
         }

@@ -17,18 +17,17 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use eventsource_stream::Event;
-use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
 use super::credential::ApiSecret;
-use super::http::{Endpoint, HttpApi, HttpModelClient};
+use super::http::{AnswerFold, Endpoint, HttpApi, HttpModelClient};
 use super::retry::{connection_failure, with_retries, AttemptError, RetryPolicy};
-use super::sse::{self, StreamFailure};
+use super::sse::StreamFailure;
 use super::types::{
     ContentBlock, FirstLineWatch, Message, ModelClient, ModelRequest, ModelResponse, ProviderError,
     ProviderEvent, Role, StopReason,
@@ -176,23 +175,8 @@ impl AnthropicClient {
                 .map_err(|e| AttemptError::transient(format!("malformed message JSON: {e}")))?;
             return response_from_message(&message, request_model);
         }
-        let mut events = std::pin::pin!(sse::events(response, idle));
-        let mut assembler = StreamAssembler::default();
-        while let Some(event) = events.next().await {
-            let event = event.map_err(StreamFailure::into_attempt_error)?;
-            if !first_token.swap(true, Ordering::Relaxed) {
-                progress(ProviderEvent::FirstToken);
-            }
-            assembler.on_event(&event)?;
-            // Finished tool calls and the first line go out before the answer ends.
-            for streamed in assembler.take_streamed() {
-                progress(streamed);
-            }
-            if assembler.is_finished() {
-                break;
-            }
-        }
-        assembler.finish(request_model)
+        self.read_answer::<StreamAssembler>(response, request_model, progress, first_token)
+            .await
     }
 }
 
@@ -385,6 +369,24 @@ pub(crate) struct StreamAssembler {
     /// What the client may report before the answer ends (finished tool calls, the first line).
     streamed: Vec<ProviderEvent>,
     first_line: FirstLineWatch,
+}
+
+impl AnswerFold for StreamAssembler {
+    fn apply(&mut self, event: &Event) -> Result<(), AttemptError> {
+        self.on_event(event)
+    }
+
+    fn take_streamed(&mut self) -> Vec<ProviderEvent> {
+        StreamAssembler::take_streamed(self)
+    }
+
+    fn is_finished(&self) -> bool {
+        StreamAssembler::is_finished(self)
+    }
+
+    fn finish(self, request_model: &str) -> Result<ModelResponse, AttemptError> {
+        StreamAssembler::finish(self, request_model)
+    }
 }
 
 impl StreamAssembler {

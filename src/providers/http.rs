@@ -1,17 +1,22 @@
 //! The HTTP plumbing both model clients share: the client type, building a request
 //! (address, credential, extra headers), sending it with a stall limit, turning an
-//! error response into an attempt failure, and the one-call credential check. Each
+//! error response into an attempt failure, the one-call credential check, and
+//! reading a streamed answer ([`read_answer`] over each API's [`AnswerFold`]). Each
 //! client's config says what differs through [`HttpApi`]; the clients keep their wire
 //! formats.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use eventsource_stream::Event;
+use futures::StreamExt;
 
 use super::retry::{
     classify_status, connection_failure, http_client, with_retries, AttemptError, RetryPolicy,
 };
-use super::sse::StreamFailure;
-use super::types::{ProviderError, ProviderEvent};
+use super::sse::{self, StreamFailure};
+use super::types::{ModelResponse, ProviderError, ProviderEvent};
 
 /// A model client over HTTP: the shared connection and one API's config
 /// ([`super::anthropic::AnthropicClient`], [`super::openai::OpenAiClient`]).
@@ -103,6 +108,18 @@ impl<C: HttpApi> HttpModelClient<C> {
         }
     }
 
+    /// Reads a streamed answer with the API's fold `F` (see [`read_answer`]).
+    pub(crate) async fn read_answer<F: AnswerFold + Default>(
+        &self,
+        response: reqwest::Response,
+        request_model: &str,
+        progress: &(dyn Fn(ProviderEvent) + Send + Sync),
+        first_token: &AtomicBool,
+    ) -> Result<ModelResponse, AttemptError> {
+        let idle = self.config.endpoint().retry.idle_timeout;
+        read_answer::<F>(response, idle, request_model, progress, first_token).await
+    }
+
     /// Checks that the server is reachable and accepts the credential with one cheap
     /// authenticated `GET path`, under the shared retry rules; a refusal is
     /// [`ProviderError::Auth`].
@@ -115,6 +132,47 @@ impl<C: HttpApi> HttpModelClient<C> {
         })
         .await
     }
+}
+
+/// What folds one API's SSE events into an answer: each client's assembler.
+pub(crate) trait AnswerFold {
+    /// Applies one event.
+    fn apply(&mut self, event: &Event) -> Result<(), AttemptError>;
+    /// What became known since the last call (finished tool calls, the first line).
+    fn take_streamed(&mut self) -> Vec<ProviderEvent>;
+    /// True once the answer's last event arrived.
+    fn is_finished(&self) -> bool;
+    /// The whole answer.
+    fn finish(self, request_model: &str) -> Result<ModelResponse, AttemptError>;
+}
+
+/// Reads one streamed answer from `response` through a fresh `F`: reports the first
+/// token (once per call, across retries: `first_token`), then whatever the fold can
+/// tell before the answer ends, and stops at its last event.
+async fn read_answer<F: AnswerFold + Default>(
+    response: reqwest::Response,
+    idle: Duration,
+    request_model: &str,
+    progress: &(dyn Fn(ProviderEvent) + Send + Sync),
+    first_token: &AtomicBool,
+) -> Result<ModelResponse, AttemptError> {
+    let mut fold = F::default();
+    let mut events = std::pin::pin!(sse::events(response, idle));
+    while let Some(event) = events.next().await {
+        let event = event.map_err(StreamFailure::into_attempt_error)?;
+        if !first_token.swap(true, Ordering::Relaxed) {
+            progress(ProviderEvent::FirstToken);
+        }
+        fold.apply(&event)?;
+        // Finished tool calls and the first line go out before the answer ends.
+        for streamed in fold.take_streamed() {
+            progress(streamed);
+        }
+        if fold.is_finished() {
+            break;
+        }
+    }
+    fold.finish(request_model)
 }
 
 /// Sends `request`, treating a response head that takes longer than `idle` as a stall.

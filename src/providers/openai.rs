@@ -20,17 +20,16 @@
 //! `tool_calls` (with `content: ""`, never `null`, which some servers reject).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use async_trait::async_trait;
-use futures::StreamExt;
+use eventsource_stream::Event;
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
 use super::credential::ApiSecret;
-use super::http::{Endpoint, HttpApi, HttpModelClient};
+use super::http::{AnswerFold, Endpoint, HttpApi, HttpModelClient};
 use super::retry::{classify_status, with_retries, AttemptError, RetryPolicy};
-use super::sse::{self, StreamFailure};
 use super::types::{
     ContentBlock, FirstLineWatch, Message, ModelClient, ModelRequest, ModelResponse, ProviderError,
     ProviderEvent, Role, StopReason,
@@ -116,30 +115,14 @@ impl OpenAiClient {
         progress: &(dyn Fn(ProviderEvent) + Send + Sync),
         first_token: &AtomicBool,
     ) -> Result<ModelResponse, AttemptError> {
-        let idle = self.config.retry.idle_timeout;
         let response = self
             .send(
                 self.request(reqwest::Method::POST, "/chat/completions")
                     .json(body),
             )
             .await?;
-        let mut events = std::pin::pin!(sse::events(response, idle));
-        let mut assembler = ChunkAssembler::default();
-        while let Some(event) = events.next().await {
-            let event = event.map_err(StreamFailure::into_attempt_error)?;
-            if !first_token.swap(true, Ordering::Relaxed) {
-                progress(ProviderEvent::FirstToken);
-            }
-            assembler.on_event(&event.event, &event.data)?;
-            // Finished tool calls and the first line go out before the answer ends.
-            for streamed in assembler.take_streamed() {
-                progress(streamed);
-            }
-            if assembler.done {
-                break;
-            }
-        }
-        assembler.finish(request_model)
+        self.read_answer::<ChunkAssembler>(response, request_model, progress, first_token)
+            .await
     }
 }
 
@@ -339,6 +322,24 @@ pub(crate) struct ChunkAssembler {
     /// What the client may report before the answer ends (finished tool calls, the first line).
     streamed: Vec<ProviderEvent>,
     first_line: FirstLineWatch,
+}
+
+impl AnswerFold for ChunkAssembler {
+    fn apply(&mut self, event: &Event) -> Result<(), AttemptError> {
+        self.on_event(&event.event, &event.data)
+    }
+
+    fn take_streamed(&mut self) -> Vec<ProviderEvent> {
+        ChunkAssembler::take_streamed(self)
+    }
+
+    fn is_finished(&self) -> bool {
+        self.done
+    }
+
+    fn finish(self, request_model: &str) -> Result<ModelResponse, AttemptError> {
+        ChunkAssembler::finish(self, request_model)
+    }
 }
 
 impl ChunkAssembler {

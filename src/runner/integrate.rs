@@ -179,33 +179,22 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
 
     let env = |name: &str| std::env::var(name).ok();
     let http = reqwest::Client::new();
-    let offline = opts.provider == Some(ProviderChoice::Replay);
-    let given = resolve_credentials(&opts.credentials, &env)?;
-    let (credentials, access) = crate::auth::prepare_run(
-        &opts.sign_in,
-        &opts.credentials,
-        given,
-        offline,
-        &env,
-        &http,
-    )
-    .await?;
-    let resume_file = match resume_or_fresh(&opts, &state_dir, &content)? {
-        Ok(file) => file,
+    let scope = Scope {
+        opts: &opts,
+        install_dir: &install_dir,
+        state_dir: &state_dir,
+        content: &content,
+    };
+    let RunStart {
+        credentials,
+        access,
+        resume_file,
+        run_id,
+        app_env_values,
+    } = match sign_in_and_resume(&scope, &http).await? {
+        Ok(start) => start,
         Err(code) => return Ok(code),
     };
-    let run_id = resume_file
-        .as_ref()
-        .map(|f| f.run.run_id.clone())
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-
-    // The app's env values are secrets like the credentials: scrubbed everywhere.
-    let (dir, fences) = (install_dir.clone(), content.frameworks.fences.clone());
-    let app_env_values = tokio::task::spawn_blocking(move || {
-        crate::secrets::env_files::app_env_values(&dir, &fences)
-    })
-    .await
-    .context("reading the app's env files stopped")?;
 
     // Telemetry first, so the run's own start is counted; it never blocks the run.
     let telemetry_setting = TelemetrySetting::resolve(opts.no_telemetry, &env);
@@ -219,25 +208,10 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
     telemetry.do_send(Capture::new(names::STARTED).prop("resumed", resume_file.is_some()));
 
     let (client, provider, auth) = model_client(&opts, &content, &mut models, access.as_ref())?;
-
-    let flags = apps::AppFlags {
-        apps: opts.apps.clone(),
-        all: opts.all_apps,
-        interactive: !opts.yes && std::io::stdin().is_terminal(),
+    let apps = match choose_apps(&scope, resume_file.as_ref()).await? {
+        Ok(apps) => apps,
+        Err(code) => return Ok(code),
     };
-    let targets = match apps::choose(&install_dir, &content, &flags, resume_file.as_ref()).await? {
-        apps::AppChoice::Run(targets) => targets,
-        apps::AppChoice::Exit(code) => return Ok(code),
-    };
-    let branched = !(targets.len() == 1 && targets[0].rel == crate::messages::SINGLE_APP);
-    if branched && decision_is_linear(&opts) {
-        bail!("the linear runner integrates one app at the root; pass --orchestrator to run an app in a subfolder or several apps");
-    }
-    let detection = targets[0].detection.clone();
-    for t in &targets {
-        tracing::info!(app = %t.rel, reason = %t.detection.reason, "detection");
-    }
-
     if resume_file.is_none()
         && !bootstrap_checks(&opts, &install_dir, &credentials, auth, &http).await?
     {
@@ -252,17 +226,134 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         &telemetry_setting,
         &install_dir,
         &http,
-        branched,
+        apps.branched,
     )
     .await;
     let client = match (&access, provider) {
         (Some(access), "posthog") => {
+            let detection = &apps.targets[0].detection;
             let framework = detection.framework.as_ref().map(|f| f.id.clone());
             let tags = gateway_tags(&opts, &decision, &run_id, framework);
             gateway_client(access, &tags)?
         }
         _ => client,
     };
+    announce_variant(&telemetry, &decision);
+
+    let model = ModelSide {
+        client,
+        provider,
+        models,
+    };
+    let agents = agents(
+        &scope,
+        &credentials,
+        app_env_values,
+        &apps,
+        decision.variant,
+        model,
+    );
+    run_to_verdict(
+        &scope,
+        agents,
+        &apps,
+        decision.variant,
+        run_id,
+        resume_file,
+        &telemetry,
+    )
+    .await
+}
+
+/// What every step of a model-driven run reads: the options, its folders and the content.
+struct Scope<'a> {
+    opts: &'a IntegrateOptions,
+    install_dir: &'a Path,
+    state_dir: &'a Path,
+    content: &'a Arc<ContentSet>,
+}
+
+/// Who the run acts as and which run it is: a fresh one or the one it continues.
+struct RunStart {
+    credentials: Credentials,
+    access: Option<crate::auth::PostHogAccess>,
+    resume_file: Option<QueueFile>,
+    run_id: String,
+    /// The app's env values: secrets like the credentials, scrubbed everywhere.
+    app_env_values: Vec<String>,
+}
+
+/// Signs in (or takes the given credentials), decides whether the run continues an
+/// earlier one, and reads the app's env values. `Err(code)`: stop with that exit code.
+async fn sign_in_and_resume(
+    scope: &Scope<'_>,
+    http: &reqwest::Client,
+) -> Result<Result<RunStart, i32>> {
+    let opts = scope.opts;
+    let env = |name: &str| std::env::var(name).ok();
+    let offline = opts.provider == Some(ProviderChoice::Replay);
+    let given = resolve_credentials(&opts.credentials, &env)?;
+    let (credentials, access) =
+        crate::auth::prepare_run(&opts.sign_in, &opts.credentials, given, offline, &env, http)
+            .await?;
+    let resume_file = match resume_or_fresh(opts, scope.state_dir, scope.content)? {
+        Ok(file) => file,
+        Err(code) => return Ok(Err(code)),
+    };
+    let run_id = resume_file
+        .as_ref()
+        .map(|f| f.run.run_id.clone())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    // Off the runtime's thread: it reads the app's env files.
+    let dir = scope.install_dir.to_path_buf();
+    let fences = scope.content.frameworks.fences.clone();
+    let app_env_values = tokio::task::spawn_blocking(move || {
+        crate::secrets::env_files::app_env_values(&dir, &fences)
+    })
+    .await
+    .context("reading the app's env files stopped")?;
+    Ok(Ok(RunStart {
+        credentials,
+        access,
+        resume_file,
+        run_id,
+        app_env_values,
+    }))
+}
+
+/// The apps the run integrates; `branched` when that is not one app at the root.
+struct Apps {
+    targets: Vec<apps::AppTarget>,
+    branched: bool,
+}
+
+/// Which apps to integrate (asking in a monorepo when allowed). `Err(code)`: stop.
+async fn choose_apps(
+    scope: &Scope<'_>,
+    resume_file: Option<&QueueFile>,
+) -> Result<Result<Apps, i32>> {
+    let opts = scope.opts;
+    let flags = apps::AppFlags {
+        apps: opts.apps.clone(),
+        all: opts.all_apps,
+        interactive: !opts.yes && std::io::stdin().is_terminal(),
+    };
+    let targets = match apps::choose(scope.install_dir, scope.content, &flags, resume_file).await? {
+        apps::AppChoice::Run(targets) => targets,
+        apps::AppChoice::Exit(code) => return Ok(Err(code)),
+    };
+    let branched = !(targets.len() == 1 && targets[0].rel == crate::messages::SINGLE_APP);
+    if branched && decision_is_linear(opts) {
+        bail!("the linear runner integrates one app at the root; pass --orchestrator to run an app in a subfolder or several apps");
+    }
+    for t in &targets {
+        tracing::info!(app = %t.rel, reason = %t.detection.reason, "detection");
+    }
+    Ok(Ok(Apps { targets, branched }))
+}
+
+/// Tells telemetry which runner this run uses, and why.
+fn announce_variant(telemetry: &actix::Addr<TelemetryActor>, decision: &VariantDecision) {
     telemetry.do_send(AssignVariant {
         variant: decision.variant,
         distinct_id: decision.distinct_id.clone(),
@@ -272,26 +363,54 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
             .prop("source", decision.source.name())
             .prop("reason", decision.reason.clone()),
     );
+}
 
-    let mcp = mcp_handle(&credentials);
+/// The model the agents talk to, by provider name, and its price table.
+struct ModelSide {
+    client: Arc<dyn ModelClient>,
+    provider: &'static str,
+    models: ModelTable,
+}
 
+/// The agents' side of a run: the backend and catalogue, the run's permission asks,
+/// and the TUI's ask panel (connected to the UI once it starts).
+struct Agents {
+    backend: Arc<dyn AgentBackend>,
+    catalogue: crate::queue::Catalogue,
+    asks: Arc<crate::tools::asks::RunAsks>,
+    ui_asker: Option<Arc<crate::ui::asker::UiAsker>>,
+}
+
+/// Builds the agents: their tools and secrets, what they are told about the project,
+/// and the backend for the chosen runner.
+fn agents(
+    scope: &Scope<'_>,
+    credentials: &Credentials,
+    app_env_values: Vec<String>,
+    apps: &Apps,
+    variant: Variant,
+    model: ModelSide,
+) -> Agents {
+    let (opts, content) = (scope.opts, scope.content);
+    let mcp = mcp_handle(credentials);
+    let detection = &apps.targets[0].detection;
     let framework_id = detection.framework.as_ref().map(|f| f.id.clone());
     let mut secrets = credentials.secrets();
     for value in app_env_values {
         secrets.insert_hidden(value);
     }
     let project = project_context(
-        &install_dir,
-        &state_dir,
-        &content,
-        &targets,
-        branched,
-        decision.variant,
+        scope.install_dir,
+        scope.state_dir,
+        content,
+        &apps.targets,
+        apps.branched,
+        variant,
         credentials.host(),
         &secrets,
     );
     let base_ctx = ToolContext {
-        install_dir: install_dir.clone(),
+        install_dir: scope.install_dir.to_path_buf(),
         permissions: Default::default(),
         secrets,
         bash: BashLimits {
@@ -301,75 +420,92 @@ async fn run(opts: IntegrateOptions, install_dir: PathBuf, state_dir: PathBuf) -
         package_managers: content.package_managers.clone(),
         fences: content.frameworks.fences.clone(),
     };
-    let tools = ToolRegistry::builtin().tools();
     let model_names = crate::queue::ModelNames {
         tiers: [Tier::Small, Tier::Medium, Tier::Large]
             .map(|t| t.as_str().to_string())
             .to_vec(),
-        priced: models.priced_ids().map(str::to_string).collect(),
+        priced: model.models.priced_ids().map(str::to_string).collect(),
     };
-    let models = Arc::new(models);
-    let (asker, ui_asker) = run_asker(&opts);
+    let (asker, ui_asker) = run_asker(opts);
     let asks = crate::tools::asks::for_run(&opts.asks, asker);
     let env = AgentEnv {
-        client,
-        provider: provider.to_string(),
+        client: model.client,
+        provider: model.provider.to_string(),
         content: content.clone(),
-        models,
-        tools,
+        models: Arc::new(model.models),
+        tools: ToolRegistry::builtin().tools(),
         base_ctx,
         project,
         framework_id,
         asks: Some(asks.clone()),
     };
     let (backend, catalogue) = backend_and_catalogue(
-        decision.variant,
-        branched,
+        variant,
+        apps.branched,
         env,
-        &targets,
+        &apps.targets,
         mcp,
-        &content,
+        content,
         model_names,
     );
+    Agents {
+        backend,
+        catalogue,
+        asks,
+        ui_asker,
+    }
+}
 
-    let run_info = run_info(
-        &opts,
+/// Runs the queue to its verdict, then writes the reports and the outro; the exit code.
+async fn run_to_verdict(
+    scope: &Scope<'_>,
+    agents: Agents,
+    apps: &Apps,
+    variant: Variant,
+    run_id: String,
+    resume_file: Option<QueueFile>,
+    telemetry: &actix::Addr<TelemetryActor>,
+) -> Result<i32> {
+    let opts = scope.opts;
+    let run = run_info(
+        opts,
         resume_file.as_ref(),
         run_id,
-        decision.variant,
-        &install_dir,
-        &targets,
-        branched,
-        &content,
+        variant,
+        scope.install_dir,
+        &apps.targets,
+        apps.branched,
+        scope.content,
     );
-    let variant = run_info.variant;
+    let variant = run.variant;
     let setup = RunSetup {
-        state_dir: state_dir.clone(),
+        state_dir: scope.state_dir.to_path_buf(),
         limits: opts.limits.clone(),
-        catalogue,
-        backend,
+        catalogue: agents.catalogue,
+        backend: agents.backend,
         ui: opts.ui,
-        run: run_info,
+        run,
         resume: resume_file,
         budget: opts.budget,
         subscribers: vec![telemetry.clone().recipient()],
         flush: vec![telemetry.clone().recipient()],
         coalesce: Duration::from_millis(50),
         fail_queue_writes_after: injected_write_fault(),
-        asker: ui_asker,
+        asker: agents.ui_asker,
     };
-    let found = apps::found_section(&targets, &content.product().name);
+    let asks = agents.asks;
+    let found = apps::found_section(&apps.targets, &scope.content.product().name);
     let result = orchestrated::run(setup).await;
     let code = finish(
-        &opts,
-        &install_dir,
-        &state_dir,
-        &content,
+        scope.opts,
+        scope.install_dir,
+        scope.state_dir,
+        scope.content,
         variant,
         result,
         &found,
     )?;
-    if let Err(e) = crate::tools::asks::append_to_report(&state_dir, &asks) {
+    if let Err(e) = crate::tools::asks::append_to_report(scope.state_dir, &asks) {
         eprintln!("wizard: could not add the permission asks to the run report: {e}");
     }
     Ok(match code {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::actors::audit::AuditWriter;
+use crate::actors::audit::{AuditWriter, Listener};
 use crate::actors::orchestrator::Orchestrator;
 use crate::actors::persist::{AuditLog, PersistActor};
 use crate::actors::queue::{Budget, QueueActor, Start};
@@ -140,9 +140,13 @@ pub async fn run(setup: RunSetup) -> RunResult {
         let log = AuditLog::new(&audit_dir).for_run(&run.run_id);
         // Subscribers hear of each event from the log's writer, once it is written:
         // whatever the user saw, and whatever queue.json says, is in the log.
-        let mut listeners: Vec<Recipient<QueueEvent>> =
-            vec![persist.clone().recipient(), ui.clone().recipient()];
-        listeners.extend(subscribers);
+        // The persister, on its own arbiter, is waited for; the rest share the
+        // queue's thread and are never waited for (see `actors::audit`).
+        let mut listeners = vec![
+            Listener::wait(persist.clone().recipient()),
+            Listener::coalesce(ui.clone().recipient()),
+        ];
+        listeners.extend(subscribers.into_iter().map(Listener::coalesce));
         let audit = AuditWriter::start(log, listeners.clone());
         let actor = QueueActor::new(state, run, start, agents);
         let orchestrator = Orchestrator::new(
@@ -158,7 +162,10 @@ pub async fn run(setup: RunSetup) -> RunResult {
             Ok(audit) => actor.with_audit(audit),
             Err(e) => {
                 tracing::error!("no thread for the event log ({e}); running without it");
-                listeners.into_iter().fold(actor, QueueActor::subscribe)
+                listeners
+                    .into_iter()
+                    .map(|l| l.to)
+                    .fold(actor, QueueActor::subscribe)
             }
         };
         actor = actor.notify_finish(orchestrator.recipient());

@@ -28,8 +28,7 @@ use tokio::process::Command;
 use super::context::{Tool, ToolContext, ToolError, ToolOutput};
 use super::input;
 use super::permissions::{
-    check_bash_command, check_bash_paths, check_tool_allowed, redact_secrets, AllowedCommand,
-    OutputFilter,
+    check_bash_command, check_bash_paths, check_tool_allowed, AllowedCommand, OutputFilter,
 };
 use crate::providers::ToolSpec;
 
@@ -100,10 +99,9 @@ impl Tool for RunCommand {
             }
             None => tracing::warn!(command = %args.command, "bash timed out"),
         }
-        Ok(ToolOutput::text(redact_secrets(
-            &ctx.secrets,
-            &run.report(&args.command, limit),
-        )))
+        Ok(ToolOutput::text(
+            ctx.secrets.redact(&run.report(&args.command, limit)),
+        ))
     }
 }
 
@@ -127,7 +125,7 @@ pub async fn run_allowed(
     let run = run_command(ctx, allowed, limit).await?;
     Ok(CheckedRun {
         exit_code: run.status.and_then(|s| s.code()),
-        report: redact_secrets(&ctx.secrets, &run.report(command, limit)),
+        report: ctx.secrets.redact(&run.report(command, limit)),
     })
 }
 

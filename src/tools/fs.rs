@@ -27,7 +27,7 @@ use super::input;
 use super::paths::{self, ProjectPath};
 use super::permissions::{
     check_not_env_file, check_not_git, check_not_hard_link, check_tool_allowed,
-    check_write_allowed, glob_from_input, is_env_file_name, is_foreign_hard_link, redact_secrets,
+    check_write_allowed, glob_from_input, is_env_file_name, is_foreign_hard_link,
 };
 use super::run_blocking;
 use crate::atomic_file::{self, Access};
@@ -161,7 +161,7 @@ impl Tool for ReadFile {
             check_not_git("Read", &path)?;
             check_not_hard_link("Read", &path)?;
             let text = read_numbered(&path, args.offset, args.limit)?;
-            Ok(ToolOutput::text(redact_secrets(&secrets, &text)))
+            Ok(ToolOutput::text(secrets.redact(&text)))
         })
         .await
     }
@@ -418,7 +418,7 @@ impl Tool for SearchFiles {
                     "\n… stopped after {GREP_CAP} matching lines; narrow the pattern, path or glob"
                 ));
             }
-            Ok(ToolOutput::text(redact_secrets(&secrets, &text)))
+            Ok(ToolOutput::text(secrets.redact(&text)))
         })
         .await
     }

@@ -24,7 +24,7 @@ use std::path::Path;
 
 use globset::{Glob, GlobSetBuilder};
 
-use super::context::{Fences, Permissions, Secrets, ToolError};
+use super::context::{Fences, Permissions, ToolError};
 use super::paths::{resolve, ProjectPath};
 
 /// Directories no file tool may write into: the repository's own data and the run's state.
@@ -476,15 +476,10 @@ fn parse_output_filter(pipe: &str) -> Option<OutputFilter> {
     }
 }
 
-/// Replaces every secret value in `text` with `[redacted]`, so output a tool returns
-/// (a build log, a grep hit) never carries a secret into the model's context.
-pub fn redact_secrets(secrets: &Secrets, text: &str) -> String {
-    secrets.redact(text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tools::context::Secrets;
 
     fn perms(bash: &[&str]) -> Permissions {
         Permissions {
@@ -708,10 +703,7 @@ mod tests {
     fn redaction_replaces_secret_values() {
         let mut s = Secrets::default();
         s.insert("token", "phc_abcdefghijkl");
-        assert_eq!(
-            redact_secrets(&s, "key=phc_abcdefghijkl!"),
-            "key=[redacted]!"
-        );
+        assert_eq!(s.redact("key=phc_abcdefghijkl!"), "key=[redacted]!");
     }
 }
 

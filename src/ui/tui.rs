@@ -311,7 +311,7 @@ fn queue_row<'a>(
 ) -> Row<'a> {
     let dim = Style::new().dark_gray();
     let (glyph, mut label): (Span, Line) = match row.status() {
-        TaskStatus::Pending => match &row.retry_reason {
+        TaskStatus::Pending => match row.retry_reason() {
             Some(reason) => (
                 Span::from("↻").yellow(),
                 Line::from(vec![
@@ -468,7 +468,7 @@ fn now_lines<'a>(view: &'a RunView, spin: &'a str) -> Vec<Line<'a>> {
             } else {
                 Span::from("      ")
             };
-            let phrase = row.activity.as_deref().unwrap_or("starting…");
+            let phrase = row.activity().unwrap_or("starting…");
             Line::from(vec![
                 lead,
                 Span::from(spin).cyan(),

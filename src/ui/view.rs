@@ -47,12 +47,18 @@ pub struct TaskRow {
     pub attempts: Vec<AttemptSpan>,
     /// When the task reached a terminal status (`t_ms`), if seen in this process.
     pub finished_ms: Option<u64>,
-    /// The latest activity phrase of the current attempt.
-    pub activity: Option<String>,
-    /// Why the previous attempt did not succeed, while the task waits for a retry.
-    pub retry_reason: Option<String>,
-    live_usage: Option<Usage>,
-    live_cost: Option<f64>,
+    /// What only a running or retrying task has, boxed: most rows of a large run are
+    /// pending or finished, and four empty fields inline cost ~100 bytes a row.
+    live: Option<Box<Live>>,
+}
+
+/// The parts of a row that change while its task runs or waits for a retry.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Live {
+    activity: Option<String>,
+    retry_reason: Option<String>,
+    usage: Option<Usage>,
+    cost: Option<f64>,
 }
 
 impl TaskRow {
@@ -61,11 +67,22 @@ impl TaskRow {
             task,
             attempts: Vec::new(),
             finished_ms: None,
-            activity: None,
-            retry_reason: None,
-            live_usage: None,
-            live_cost: None,
+            live: None,
         }
+    }
+
+    /// The latest activity phrase of the current attempt.
+    pub fn activity(&self) -> Option<&str> {
+        self.live.as_ref()?.activity.as_deref()
+    }
+
+    /// Why the previous attempt did not succeed, while the task waits for a retry.
+    pub fn retry_reason(&self) -> Option<&str> {
+        self.live.as_ref()?.retry_reason.as_deref()
+    }
+
+    fn live_mut(&mut self) -> &mut Live {
+        self.live.get_or_insert_with(Box::default)
     }
 
     /// The task id.
@@ -116,7 +133,7 @@ impl TaskRow {
     /// Tokens over every attempt, including what the running attempt has used so far.
     pub fn usage(&self) -> Usage {
         let mut usage = self.task.usage;
-        if let Some(live) = &self.live_usage {
+        if let Some(live) = self.live.as_ref().and_then(|l| l.usage.as_ref()) {
             usage.add(live);
         }
         usage
@@ -124,7 +141,7 @@ impl TaskRow {
 
     /// Cost over every attempt, including the running attempt so far.
     pub fn cost_usd(&self) -> f64 {
-        self.task.cost_usd + self.live_cost.unwrap_or(0.0)
+        self.task.cost_usd + self.live.as_ref().and_then(|l| l.cost).unwrap_or(0.0)
     }
 
     /// The skip reason, when the task was skipped.
@@ -161,8 +178,10 @@ impl TaskRow {
             }
         }
         // The task now carries the attempt's usage itself.
-        self.live_usage = None;
-        self.live_cost = None;
+        if let Some(live) = self.live.as_mut() {
+            live.usage = None;
+            live.cost = None;
+        }
     }
 }
 
@@ -269,7 +288,9 @@ impl RunView {
                 for id in requeued {
                     if let Some(row) = self.row_mut(id) {
                         Arc::make_mut(&mut row.task).status = TaskStatus::Pending;
-                        row.activity = None;
+                        if let Some(live) = row.live.as_mut() {
+                            live.activity = None;
+                        }
                     }
                 }
             }
@@ -293,10 +314,7 @@ impl RunView {
                     start_ms: t,
                     end_ms: None,
                 });
-                row.activity = None;
-                row.retry_reason = None;
-                row.live_usage = None;
-                row.live_cost = None;
+                row.live = None;
             }
             EventKind::TaskActivity {
                 task_id,
@@ -306,12 +324,13 @@ impl RunView {
             } => {
                 self.beat(t);
                 if let Some(row) = self.row_mut(task_id) {
-                    row.activity = Some(phrase.clone());
+                    let live = row.live_mut();
+                    live.activity = Some(phrase.clone());
                     if usage.is_some() {
-                        row.live_usage = *usage;
+                        live.usage = *usage;
                     }
                     if cost_usd.is_some() {
-                        row.live_cost = *cost_usd;
+                        live.cost = *cost_usd;
                     }
                 }
             }
@@ -327,8 +346,10 @@ impl RunView {
             EventKind::TaskRequeued { task, reason } => {
                 let row = self.upsert(task);
                 row.end_attempt(t);
-                row.activity = None;
-                row.retry_reason = Some(reason.clone());
+                row.live = Some(Box::new(Live {
+                    retry_reason: Some(reason.clone()),
+                    ..Live::default()
+                }));
             }
             EventKind::TaskRelabeled { task_id, label } => {
                 if let Some(row) = self.row_mut(task_id) {
@@ -548,8 +569,7 @@ impl RunView {
         let row = self.upsert(task);
         row.end_attempt(t_ms);
         row.finished_ms = Some(t_ms);
-        row.activity = None;
-        row.retry_reason = None;
+        row.live = None;
     }
 
     /// Replaces the row's task with this newer copy, or adds a row for it.

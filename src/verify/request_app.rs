@@ -12,7 +12,6 @@ use serde_json::Value;
 use crate::messages::AppRequest;
 use crate::providers::ToolSpec;
 use crate::tools::input;
-use crate::tools::permissions::redact_secrets;
 use crate::tools::{Tool, ToolContext, ToolError, ToolOutput};
 
 /// The tool's name.
@@ -158,7 +157,7 @@ impl Tool for RequestApp {
             "{method} {} → {status}\ncontent-type: {content_type}\n\n{shown}{cut}",
             args.path
         );
-        Ok(ToolOutput::text(redact_secrets(&ctx.secrets, &text)))
+        Ok(ToolOutput::text(ctx.secrets.redact(&text)))
     }
 }
 

@@ -23,6 +23,12 @@ pub struct Recorder {
 
 impl Actor for Recorder {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // The audit writer drops activity events for a full mailbox: a recorder
+        // must see them all, so it takes what a tests' run can emit.
+        ctx.set_mailbox_capacity(1 << 20);
+    }
 }
 
 impl Handler<QueueEvent> for Recorder {
