@@ -483,10 +483,10 @@ fn one_event() -> Vec<TelemetryEvent> {
 
 fn quick_retries(max_attempts: u32) -> RetryPolicy {
     RetryPolicy {
-        max_attempts,
-        first_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(20),
-        request_timeout: Duration::from_secs(5),
+        max_retries: max_attempts - 1,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(20),
+        idle_timeout: Duration::from_secs(5),
     }
 }
 
@@ -505,6 +505,50 @@ async fn server_errors_are_retried_until_attempts_run_out() {
         "{sent:?}"
     );
     assert_eq!(fake.batches().len(), 3);
+}
+
+#[tokio::test]
+async fn no_retry_waits_past_the_deadline() {
+    let fake = FakePostHog::start().await;
+    fake.set_batch_behaviour(BatchBehaviour::Status(503));
+    let patient = RetryPolicy {
+        base_delay: Duration::from_secs(10),
+        max_delay: Duration::from_secs(10),
+        ..quick_retries(5)
+    };
+    let started = tokio::time::Instant::now();
+    let deadline = started + Duration::from_secs(2);
+
+    let sent = client_for(&fake.url())
+        .send(&one_event(), patient, deadline)
+        .await;
+
+    // The first backoff (7.5-10 s) would end past the deadline: one attempt, no wait.
+    assert!(
+        matches!(sent, Err(TelemetryError::GaveUp { attempts: 1, .. })),
+        "{sent:?}"
+    );
+    assert_eq!(fake.batches().len(), 1);
+    assert!(
+        tokio::time::Instant::now() < deadline,
+        "the send waited past its deadline"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_past_its_deadline_is_not_sent() {
+    let fake = FakePostHog::start().await;
+    let deadline = tokio::time::Instant::now();
+
+    let sent = client_for(&fake.url())
+        .send(&one_event(), quick_retries(3), deadline)
+        .await;
+
+    assert!(
+        matches!(sent, Err(TelemetryError::GaveUp { attempts: 0, .. })),
+        "{sent:?}"
+    );
+    assert!(fake.batches().is_empty());
 }
 
 #[tokio::test]

@@ -92,7 +92,7 @@ impl TelemetryActor {
             redactions: crate::secrets::Redactor::default(),
             flush_every: FLUSH_EVERY,
             exit_deadline: EXIT_DEADLINE,
-            retry: RetryPolicy::default(),
+            retry: crate::telemetry::default_retry(),
             in_flight: Vec::new(),
             captured: 0,
             counters: Arc::default(),

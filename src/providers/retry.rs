@@ -1,10 +1,10 @@
 //! When a failed HTTP request is worth another try, and how long to wait first.
 //!
-//! The one retry policy of the program: both model clients (`anthropic`,
-//! `openai`) run their requests through [`with_retries`]; telemetry's batch
-//! sender uses the same retryable statuses, server-requested waits and jittered
-//! backoff ([`is_retryable_status`], [`retry_after`], [`jittered_backoff`])
-//! under its own deadline; the health checks share [`error_chain`]. The rules follow
+//! The one retry policy and loop of the program: both model clients (`anthropic`,
+//! `openai`) run their requests through [`with_retries`], and telemetry's batch
+//! sender runs through the same [`retry_loop`] under its deadline, with the same
+//! retryable statuses and server-requested waits ([`is_retryable_status`],
+//! [`retry_after`]); the health checks share [`error_chain`]. The rules follow
 //! the official SDKs: retry 408, 409, 429, 5xx and 529, dropped connections, a
 //! stream that ends before its terminator, and a stream that stalls; never
 //! retry 400/404/413 ([`ProviderError::Permanent`]) or 401/403
@@ -29,7 +29,7 @@ use super::types::{ProviderError, ProviderEvent};
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// How often and how patiently a client retries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Retries after the first attempt (so `max_retries + 1` attempts at most).
     pub max_retries: u32,
@@ -94,7 +94,7 @@ impl RetryPolicy {
 
 /// The backoff before retry number `retry` (1-based): `base · 2^(retry-1)`, capped at
 /// `max`, times a jitter in 0.75..=1.0 so parallel senders do not retry in step.
-pub fn jittered_backoff(base: Duration, max: Duration, retry: u32) -> Duration {
+fn jittered_backoff(base: Duration, max: Duration, retry: u32) -> Duration {
     let exponent = retry.saturating_sub(1).min(20);
     let uncapped = base.saturating_mul(1u32 << exponent);
     let capped = uncapped.min(max);
@@ -102,9 +102,9 @@ pub fn jittered_backoff(base: Duration, max: Duration, retry: u32) -> Duration {
     capped.mul_f64(jitter)
 }
 
-/// How one attempt failed.
+/// How one attempt failed; `E` is the caller's error for a failure no retry can help.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum AttemptError {
+pub(crate) enum AttemptError<E = ProviderError> {
     /// Worth another try; `retry_after` is the server's requested wait, if any.
     Transient {
         /// What went wrong, for progress reports and the final error.
@@ -113,10 +113,10 @@ pub(crate) enum AttemptError {
         retry_after: Option<Duration>,
     },
     /// No retry can help.
-    Fatal(ProviderError),
+    Fatal(E),
 }
 
-impl AttemptError {
+impl<E> AttemptError<E> {
     /// A transient failure without a server-requested wait.
     pub(crate) fn transient(reason: impl Into<String>) -> Self {
         AttemptError::Transient {
@@ -126,51 +126,94 @@ impl AttemptError {
     }
 }
 
-/// Runs `attempt` until it succeeds, fails for good, or the retries run out.
+/// How a [`retry_loop`] ended without a success.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum GaveUp<E> {
+    /// An attempt failed in a way no retry can help.
+    Fatal(E),
+    /// The retries ran out, or the next wait would pass the deadline.
+    Exhausted {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
+}
+
+/// The one retry loop of the program: runs `attempt` until it succeeds, fails for good,
+/// the policy's retries run out, or the next wait would end at or past `deadline`.
 ///
-/// `attempt` gets the 0-based attempt number. Each retry is reported through
-/// `progress` before the wait.
-pub(crate) async fn with_retries<T, F, Fut>(
+/// `attempt` gets the 0-based attempt number. Before each wait `on_retry` hears the
+/// 1-based retry number, the wait and the failure's reason. The wait is the server's
+/// (`retry_after`) when it gave one, else the policy's jittered backoff.
+pub(crate) async fn retry_loop<T, E, F, Fut>(
     policy: &RetryPolicy,
-    progress: &(dyn Fn(ProviderEvent) + Send + Sync),
+    deadline: Option<tokio::time::Instant>,
+    mut on_retry: impl FnMut(u32, Duration, &str),
     mut attempt: F,
-) -> Result<T, ProviderError>
+) -> Result<T, GaveUp<E>>
 where
     F: FnMut(u32) -> Fut,
-    Fut: Future<Output = Result<T, AttemptError>>,
+    Fut: Future<Output = Result<T, AttemptError<E>>>,
 {
     let mut retries = 0u32;
     loop {
         match attempt(retries).await {
             Ok(value) => return Ok(value),
-            Err(AttemptError::Fatal(error)) => return Err(error),
+            Err(AttemptError::Fatal(error)) => return Err(GaveUp::Fatal(error)),
             Err(AttemptError::Transient {
                 reason,
                 retry_after,
             }) => {
-                if retries >= policy.max_retries {
-                    return Err(ProviderError::RetriesExhausted {
+                let wait = retry_after.unwrap_or_else(|| policy.backoff(retries + 1));
+                let past_deadline =
+                    deadline.is_some_and(|d| tokio::time::Instant::now() + wait >= d);
+                if retries >= policy.max_retries || past_deadline {
+                    return Err(GaveUp::Exhausted {
                         attempts: retries + 1,
                         last: reason,
                     });
                 }
                 retries += 1;
-                let wait = retry_after.unwrap_or_else(|| policy.backoff(retries));
-                tracing::warn!(
-                    retry = retries,
-                    wait_ms = wait.as_millis() as u64,
-                    %reason,
-                    "model request failed; retrying"
-                );
-                progress(ProviderEvent::Retrying {
-                    attempt: retries,
-                    wait_ms: wait.as_millis() as u64,
-                    reason,
-                });
+                on_retry(retries, wait, &reason);
                 tokio::time::sleep(wait).await;
             }
         }
     }
+}
+
+/// Runs a model request's `attempt` through [`retry_loop`] without a deadline, reporting
+/// each retry through `progress` before the wait.
+pub(crate) async fn with_retries<T, F, Fut>(
+    policy: &RetryPolicy,
+    progress: &(dyn Fn(ProviderEvent) + Send + Sync),
+    attempt: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<T, AttemptError>>,
+{
+    let on_retry = |retry: u32, wait: Duration, reason: &str| {
+        tracing::warn!(
+            retry,
+            wait_ms = wait.as_millis() as u64,
+            %reason,
+            "model request failed; retrying"
+        );
+        progress(ProviderEvent::Retrying {
+            attempt: retry,
+            wait_ms: wait.as_millis() as u64,
+            reason: reason.to_string(),
+        });
+    };
+    retry_loop(policy, None, on_retry, attempt)
+        .await
+        .map_err(|gave_up| match gave_up {
+            GaveUp::Fatal(error) => error,
+            GaveUp::Exhausted { attempts, last } => {
+                ProviderError::RetriesExhausted { attempts, last }
+            }
+        })
 }
 
 /// Classifies a non-success HTTP answer. `message` is what the server said

@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 use super::event::TelemetryEvent;
 use super::target::TelemetryTarget;
-use crate::providers::retry;
+use crate::providers::retry::{self, AttemptError, GaveUp};
 
 /// Why a batch was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -43,27 +43,18 @@ pub enum TelemetryError {
     },
 }
 
-/// How hard to try one batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts at most (the first included).
-    pub max_attempts: u32,
-    /// The first backoff; it doubles up to `max_backoff`.
-    pub first_backoff: Duration,
-    /// The longest single backoff.
-    pub max_backoff: Duration,
-    /// The longest single request.
-    pub request_timeout: Duration,
-}
+/// How hard to try one batch: the program's one retry policy, whose idle timeout bounds
+/// each request.
+pub use crate::providers::retry::RetryPolicy;
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 5,
-            first_backoff: Duration::from_millis(250),
-            max_backoff: Duration::from_secs(4),
-            request_timeout: Duration::from_secs(5),
-        }
+/// Telemetry's own settings of that policy: five attempts, a short backoff and a short
+/// request limit, because telemetry must never hold a run up.
+pub fn default_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 4,
+        base_delay: Duration::from_millis(250),
+        max_delay: Duration::from_secs(4),
+        idle_timeout: Duration::from_secs(5),
     }
 }
 
@@ -107,16 +98,14 @@ impl TelemetryClient {
         }
         let body = self.batch_body(events)?;
         let url = format!("{}/batch/", self.target.host());
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
+        if Instant::now() >= deadline {
+            return Err(TelemetryError::GaveUp {
+                attempts: 0,
+                last: "the deadline passed".into(),
+            });
+        }
+        let attempt = |_| {
             let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Err(TelemetryError::GaveUp {
-                    attempts: attempts - 1,
-                    last: "the deadline passed".into(),
-                });
-            }
             let request = self
                 .http
                 .post(&url)
@@ -126,31 +115,36 @@ impl TelemetryClient {
                     reqwest::header::USER_AGENT,
                     concat!("wizard/", env!("CARGO_PKG_VERSION")),
                 )
-                .timeout(policy.request_timeout.min(remaining))
+                .timeout(policy.idle_timeout.min(remaining))
                 .body(body.clone());
-            let (last, retry_after) = match request.send().await {
-                Ok(response) if response.status().is_success() => return Ok(()),
-                Ok(response) if retry::is_retryable_status(response.status().as_u16()) => {
-                    let retry_after = retry::retry_after(response.headers());
-                    (format!("status {}", response.status()), retry_after)
-                }
-                Ok(response) => {
-                    return Err(TelemetryError::Refused {
+            async move {
+                match request.send().await {
+                    Ok(response) if response.status().is_success() => Ok(()),
+                    Ok(response) if retry::is_retryable_status(response.status().as_u16()) => {
+                        Err(AttemptError::Transient {
+                            reason: format!("status {}", response.status()),
+                            // A server's long wait is cut to the longest backoff.
+                            retry_after: retry::retry_after(response.headers())
+                                .map(|wait| wait.min(policy.max_delay)),
+                        })
+                    }
+                    Ok(response) => Err(AttemptError::Fatal(TelemetryError::Refused {
                         status: response.status().as_u16(),
-                    })
+                    })),
+                    Err(e) if e.is_timeout() => Err(AttemptError::transient("timed out")),
+                    Err(e) if e.is_connect() => Err(AttemptError::transient("could not connect")),
+                    Err(e) => Err(AttemptError::transient(e.to_string())),
                 }
-                Err(e) if e.is_timeout() => ("timed out".to_string(), None),
-                Err(e) if e.is_connect() => ("could not connect".to_string(), None),
-                Err(e) => (e.to_string(), None),
-            };
-            let backoff =
-                retry::jittered_backoff(policy.first_backoff, policy.max_backoff, attempts);
-            let wait = retry_after.unwrap_or(backoff).min(policy.max_backoff);
-            if attempts >= policy.max_attempts || Instant::now() + wait >= deadline {
-                return Err(TelemetryError::GaveUp { attempts, last });
             }
-            tracing::debug!(attempts, %last, "telemetry batch retried in {wait:?}");
-            tokio::time::sleep(wait).await;
-        }
+        };
+        let on_retry = |retry: u32, wait: Duration, reason: &str| {
+            tracing::debug!(retry, %reason, "telemetry batch retried in {wait:?}");
+        };
+        retry::retry_loop(&policy, Some(deadline), on_retry, attempt)
+            .await
+            .map_err(|gave_up| match gave_up {
+                GaveUp::Fatal(error) => error,
+                GaveUp::Exhausted { attempts, last } => TelemetryError::GaveUp { attempts, last },
+            })
     }
 }

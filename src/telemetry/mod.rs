@@ -20,7 +20,7 @@ pub mod from_queue;
 pub mod metrics;
 pub mod target;
 
-pub use client::{RetryPolicy, TelemetryClient, TelemetryError};
+pub use client::{default_retry, RetryPolicy, TelemetryClient, TelemetryError};
 pub use event::{names, TelemetryEvent};
 pub use metrics::{MetricsSummary, RunMetrics};
 pub use target::{TelemetrySetting, TelemetryTarget};
