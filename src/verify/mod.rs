@@ -723,7 +723,7 @@ mod tests {
             request("POST", "/", 200),
         ] {
             assert_eq!(
-                outcome(&seen, &server, &[other.clone()]).0,
+                outcome(&seen, &server, std::slice::from_ref(&other)).0,
                 EventOutcome::NotChecked,
                 "{other:?}"
             );
