@@ -1,6 +1,12 @@
 //! A loopback fake PostHog: `/flags` (v2 answers), `/batch/` capture, the host's root,
 //! and the query API (`POST /api/projects/:id/query/`) over the events it received.
 //!
+//! posthog-js's capture paths (`/e/`, `/i/v0/e/`) take what a browser sends: a JSON
+//! list of events (or one), gzipped (`compression=gzip-js`), as a form's base64 `data`
+//! field (`compression=base64`) or plain, the token in each event's properties. Every
+//! answer carries CORS headers, and preflights are answered, as PostHog's are, so a page
+//! on another loopback port can send to the fake.
+//!
 //! Follows the wire formats of `wire/REFERENCE.md` §4: `/flags/?v=2` answers
 //! the detailed `flags` map (the legacy `featureFlags` map without `v`);
 //! `/batch/` accepts a gzip body (by `Content-Encoding: gzip` or by the magic
@@ -17,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use axum::{Json, Router};
@@ -137,9 +143,14 @@ impl FakePostHog {
             .route("/flags/", post(flags))
             .route("/batch", post(batch))
             .route("/batch/", post(batch))
+            .route("/e", post(capture))
+            .route("/e/", post(capture))
+            .route("/i/v0/e", post(capture))
+            .route("/i/v0/e/", post(capture))
             .route("/api/projects/{project}/query", post(query))
             .route("/api/projects/{project}/query/", post(query))
-            .with_state(state.clone());
+            .with_state(state.clone())
+            .layer(axum::middleware::from_fn(cors));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
@@ -373,6 +384,132 @@ async fn batch(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
             Json(json!({"status": 1})).into_response()
         }
     }
+}
+
+/// posthog-js's capture: the events of a browser's request, recorded like a batch (so the
+/// query API sees them), answered as `/batch/` is.
+async fn capture(
+    State(state): State<Shared>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let gzipped = is_gzip(&headers, &body);
+    let mut decoded = gunzip_if_needed(&headers, &body);
+    if query.get("compression").map(String::as_str) == Some("base64")
+        || decoded.starts_with(b"data=")
+    {
+        let text = String::from_utf8_lossy(&decoded).into_owned();
+        let field = text
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("data="))
+            .map(percent_decode)
+            .unwrap_or_default();
+        use base64::Engine as _;
+        decoded = base64::engine::general_purpose::STANDARD
+            .decode(field.trim())
+            .unwrap_or_else(|_| field.into_bytes());
+    }
+    let parsed: Option<Value> = serde_json::from_slice(&decoded).ok();
+    let events: Vec<Value> = match &parsed {
+        Some(Value::Array(items)) => items.clone(),
+        Some(Value::Object(o)) => match o.get("batch") {
+            Some(Value::Array(items)) => items.clone(),
+            _ => vec![Value::Object(o.clone())],
+        },
+        _ => Vec::new(),
+    };
+    let behaviour = {
+        let mut state = lock(&state);
+        state.batches.push(RecordedBatch {
+            content_encoding: headers
+                .get("content-encoding")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            gzipped,
+            raw: body.to_vec(),
+            decoded: String::from_utf8_lossy(&decoded).into_owned(),
+            events: events.clone(),
+        });
+        state.batch_behaviour.clone()
+    };
+    match behaviour {
+        BatchBehaviour::Hang => std::future::pending().await,
+        BatchBehaviour::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, "capture failed").into_response()
+        }
+        BatchBehaviour::Accept => {
+            let tokened = events.iter().all(|e| {
+                e.pointer("/properties/token")
+                    .or_else(|| e.get("api_key"))
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| !t.is_empty())
+            });
+            if events.is_empty() || !tokened {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    "no events, or an event without a token",
+                )
+                    .into_response();
+            }
+            Json(json!({"status": 1})).into_response()
+        }
+    }
+}
+
+/// `%2B` → `+`; a form's `+` → space (base64 itself never has a literal one there).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// CORS as PostHog's capture answers it: the page's origin allowed, with credentials;
+/// preflights answered here.
+async fn cors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let origin = request.headers().get("origin").cloned();
+    let mut response = if request.method() == Method::OPTIONS {
+        StatusCode::OK.into_response()
+    } else {
+        next.run(request).await
+    };
+    if let Some(origin) = origin {
+        let headers = response.headers_mut();
+        headers.insert("access-control-allow-origin", origin);
+        headers.insert(
+            "access-control-allow-credentials",
+            HeaderValue::from_static("true"),
+        );
+        headers.insert(
+            "access-control-allow-methods",
+            HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
+        headers.insert(
+            "access-control-allow-headers",
+            HeaderValue::from_static("content-type, content-encoding"),
+        );
+    }
+    response
 }
 
 /// A HogQL query over the received events: answers the distinct names of the events the

@@ -192,7 +192,8 @@ impl AgentBackend for ModelBackend {
             true => {
                 let host = ctx.secrets.get(secret_names::HOST);
                 let framework = self.env.framework_id.as_deref();
-                match verify::prepare(&self.env.content, framework, &ctx, host).await {
+                let browse = allowed.iter().any(|t| t == verify::browse_app::BROWSE_APP);
+                match verify::prepare(&self.env.content, framework, &ctx, host, browse).await {
                     verify::Prepared::Serve(session) => Some(session),
                     verify::Prepared::Skip {
                         reason,
@@ -226,7 +227,7 @@ impl AgentBackend for ModelBackend {
         let mut tools = self.tools_for(&port, &allowed).await;
         if let Some(session) = &session {
             text.push_str(&session.prompt_note());
-            tools.push(session.tool());
+            tools.extend(session.tools());
         }
         let mut system = prompt::task_system(&self.env.project);
         system.extend(self.shared_plan().await);

@@ -48,6 +48,18 @@ pub struct VerifyConfig {
     /// there is no key for `query` and the framework names a `relayEnv`).
     #[serde(default)]
     pub relay: Option<RelayRules>,
+    /// How the headless browser waits for a page's SDK (the browser reads bodies with
+    /// `relay`'s rules, so it needs them too).
+    #[serde(default)]
+    pub browser: Option<BrowserRules>,
+}
+
+/// `verify.browser`: how long a page's SDK may hold events before it sends them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BrowserRules {
+    /// Milliseconds to wait after a page's actions before reading what it sent.
+    pub settle_ms: u64,
 }
 
 /// `verify.relay`: where the product's SDKs send events and where a request body keeps

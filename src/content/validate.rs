@@ -40,6 +40,7 @@ pub const BUILTIN_TOOLS: &[&str] = &[
     "set_env_values",
     "detect_package_manager",
     "request_app",
+    "browse_app",
 ];
 
 /// True for a built-in tool name, `mcp__<server>__<tool>` or `mcp__<server>__*`.

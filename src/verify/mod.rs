@@ -11,11 +11,18 @@
 //! the variable its server client reads the host from (`frameworks.yaml` → `relayEnv`),
 //! a recording relay ([`relay`]) stands in front of the host and the app is started
 //! with that variable pointing at it (nothing is written to the app's env files).
+//! Client-side events need a page: when the agent may use `browse_app` and a Chromium or
+//! Chrome is on the machine ([`browser`]), the pages it opens are watched and their
+//! capture requests recorded, whatever the host; otherwise they "need a browser".
 //! The answer is the handoff's [`Verification`]: reached, seen leaving but not
 //! accepted, sent but not seen, or not checked and why. Nothing here knows the
 //! product: the plan path, the query, the capture paths and the hosts are content.
 
 pub mod app;
+pub mod browse_app;
+pub mod browser;
+pub mod capture_body;
+pub mod cdp;
 pub mod readback;
 pub mod relay;
 pub mod request_app;
@@ -32,6 +39,8 @@ use crate::content::ContentSet;
 use crate::messages::{AppRequest, EventEvidence, EventOutcome, Verification};
 use crate::tools::{Tool, ToolContext};
 use app::RunningApp;
+use browse_app::BrowseApp;
+use browser::Watch;
 use readback::Readback;
 use relay::{HostAnswer, Relay, RelayedEvent};
 use request_app::RequestApp;
@@ -41,6 +50,10 @@ use request_app::RequestApp;
 const SETTLE: Duration = Duration::from_secs(2);
 /// How far before the step's start the readback looks, for clocks that disagree a little.
 const CLOCK_SLACK: Duration = Duration::from_secs(120);
+/// How long a page's SDK may hold events when the content does not say.
+const DEFAULT_BROWSER_SETTLE: Duration = Duration::from_secs(4);
+/// The detail of a client event that no browser could fire.
+const NEEDS_A_BROWSER: &str = "needs a browser";
 
 /// One planned event, as the plan file lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +62,8 @@ pub struct PlannedEvent {
     pub event: String,
     /// `client`, `server`, or empty.
     pub side: String,
+    /// The file the plan says sends it (`app/api/subscribe/route.ts`), or empty.
+    pub file: String,
 }
 
 /// What [`prepare`] decided.
@@ -69,9 +84,28 @@ pub struct Session {
     app: RunningApp,
     log: Arc<Mutex<Vec<AppRequest>>>,
     tool: Arc<dyn Tool>,
+    browser: Browsing,
     started: DateTime<Utc>,
     plan: Vec<PlannedEvent>,
     evidence: Evidence,
+}
+
+/// Whether the agent has a browser for client-side events.
+enum Browsing {
+    /// Yes: `browse_app`, bound to the app.
+    Offered(Arc<BrowseApp>),
+    /// No: the agent may not use it, or none is on the machine.
+    Unavailable,
+}
+
+/// What the browser saw, once stopped.
+enum BrowserSeen {
+    /// There was none.
+    Unavailable,
+    /// There was one, and the agent opened no page in it.
+    Unused,
+    /// The events the pages sent, with their answers.
+    Pages(Vec<RelayedEvent>),
 }
 
 /// How the step learns which events arrived; chosen before the app starts, because the
@@ -108,11 +142,13 @@ enum Seen {
 }
 
 /// Reads the plan and starts the app, or says why not. `host` is the run's ingestion host.
+/// `browse` says whether the agent may use `browse_app`.
 pub async fn prepare(
     content: &ContentSet,
     framework_id: Option<&str>,
     ctx: &ToolContext,
     host: Option<&str>,
+    browse: bool,
 ) -> Prepared {
     let Some(config) = content.product().verify else {
         return skip("the content says nothing about verification", &[], "");
@@ -152,6 +188,7 @@ pub async fn prepare(
             let log = Arc::new(Mutex::new(Vec::new()));
             match RequestApp::new(&app.base_url(), log.clone()) {
                 Ok(tool) => Prepared::Serve(Box::new(Session {
+                    browser: browsing(&config, browse, &app.base_url(), host),
                     app,
                     log,
                     tool: Arc::new(tool),
@@ -206,17 +243,71 @@ async fn choose_evidence(
     }
 }
 
+/// The browser tool when the agent may use it, the content says how to read capture
+/// bodies, and a browser is on the machine; else why not.
+fn browsing(config: &VerifyConfig, browse: bool, base: &str, host: Option<&str>) -> Browsing {
+    if !browse {
+        return Browsing::Unavailable;
+    }
+    let Some(rules) = config.relay.clone() else {
+        tracing::info!("verify: no browser: the content names no capture paths");
+        return Browsing::Unavailable;
+    };
+    let program = match browser::find(
+        std::env::var_os(browser::BROWSER_ENV),
+        std::env::var_os("PATH"),
+    ) {
+        Ok(program) => program,
+        Err(why) => {
+            tracing::info!("verify: {why}");
+            return Browsing::Unavailable;
+        }
+    };
+    let origins = [Some(base), host]
+        .into_iter()
+        .flatten()
+        .filter_map(|u| reqwest::Url::parse(u).ok())
+        .collect();
+    let settle = config.browser.as_ref().map_or(DEFAULT_BROWSER_SETTLE, |b| {
+        Duration::from_millis(b.settle_ms)
+    });
+    match BrowseApp::new(base, program, Watch { rules, origins }, settle) {
+        Ok(tool) => Browsing::Offered(Arc::new(tool)),
+        Err(e) => {
+            tracing::warn!("verify: no browser: {e}");
+            Browsing::Unavailable
+        }
+    }
+}
+
 impl Session {
-    /// The `request_app` tool bound to the running app.
-    pub fn tool(&self) -> Arc<dyn Tool> {
-        self.tool.clone()
+    /// The tools bound to the running app: `request_app`, and `browse_app` when a browser
+    /// is there for it.
+    pub fn tools(&self) -> Vec<Arc<dyn Tool>> {
+        let mut tools = vec![self.tool.clone()];
+        if let Browsing::Offered(browse) = &self.browser {
+            tools.push(browse.clone());
+        }
+        tools
     }
 
     /// What the agent's prompt says about the running app.
     pub fn prompt_note(&self) -> String {
+        let browser = match &self.browser {
+            Browsing::Offered(_) => {
+                "A headless browser is available: `browse_app` opens a page of the app in \
+                 it, clicks, fills and submits, and lists the capture requests the page \
+                 sent. Use it for the client-side events."
+            }
+            Browsing::Unavailable => {
+                "No browser is available for this task: client-side events cannot be \
+                 fired; do not try to fake them."
+            }
+        };
         format!(
             "\n\n## The running app\n\nThe runtime started the built app at {} for this task; \
-             request it with `request_app` (paths only). It is stopped when you report.\n",
+             request it with `request_app` (paths only). It is stopped when you report.\n\n\
+             {browser}\n",
             self.app.base_url()
         )
     }
@@ -224,15 +315,24 @@ impl Session {
     /// Stops the app, then works out which planned events arrived.
     pub async fn finish(self) -> Verification {
         tokio::time::sleep(SETTLE).await;
+        // The browser first: its pages may still send to the app's proxy.
+        let browser = match &self.browser {
+            Browsing::Offered(tool) => match tool.stop().await {
+                Some(events) => BrowserSeen::Pages(events),
+                None => BrowserSeen::Unused,
+            },
+            Browsing::Unavailable => BrowserSeen::Unavailable,
+        };
         self.app.stop().await;
         let requests = self.log.lock().map(|l| l.clone()).unwrap_or_default();
         let since = self.started - chrono::Duration::from_std(CLOCK_SLACK).unwrap_or_default();
         let names: Vec<String> = self.plan.iter().map(|p| p.event.clone()).collect();
-        // Client events need a browser, which no one drove: waiting for them would only delay.
+        // Client events are only waited for when a browser sent them; else it would only delay.
+        let browsed = matches!(browser, BrowserSeen::Pages(_));
         let expected: Vec<String> = self
             .plan
             .iter()
-            .filter(|p| p.side != "client")
+            .filter(|p| p.side != "client" || browsed)
             .map(|p| p.event.clone())
             .collect();
         let (method, seen) = match self.evidence {
@@ -250,15 +350,20 @@ impl Session {
             }
             Evidence::Unavailable(why) => (why.clone(), Seen::Unknown(why)),
         };
-        // A server event whose route answered was at least sent, even when nothing can be read back.
-        let answered = requests
-            .iter()
-            .any(|r| r.method != "GET" && r.status.is_some_and(|s| (200..300).contains(&s)));
+        let method = match browsed {
+            true => {
+                format!("{method}; client-side events: seen leaving a headless browser's pages")
+            }
+            false => method,
+        };
         let events = self
             .plan
             .iter()
             .map(|p| {
-                let (outcome, detail) = outcome(&seen, p, answered);
+                let (outcome, detail) = match p.side.as_str() {
+                    "client" => client_outcome(&seen, p, &browser),
+                    _ => outcome(&seen, p, &requests),
+                };
                 EventEvidence {
                     event: p.event.clone(),
                     side: p.side.clone(),
@@ -275,43 +380,94 @@ impl Session {
     }
 }
 
-/// What became of one planned event, from what the run saw. A relayed event "reached"
-/// the product only when the real host answered its request with a 2xx; seen leaving
-/// the app but refused (or unanswered) is its own outcome.
-fn outcome(seen: &Seen, planned: &PlannedEvent, answered: bool) -> (EventOutcome, String) {
-    let client = planned.side == "client";
+/// What became of one server-side (or side-less) planned event, from what the run saw.
+/// A relayed event "reached" the product only when the real host answered its request
+/// with a 2xx; seen leaving the app but refused (or unanswered) is its own outcome.
+/// Without any evidence, an event is "only sent" when a request the agent made reached
+/// the route in the event's file and was answered 2xx; else it is not checked.
+fn outcome(seen: &Seen, planned: &PlannedEvent, requests: &[AppRequest]) -> (EventOutcome, String) {
     match seen {
         Seen::ReadBack(names) if names.contains(&planned.event) => {
             (EventOutcome::Reached, String::new())
         }
-        Seen::Relayed { events, env } => {
-            let mine: Vec<&RelayedEvent> =
-                events.iter().filter(|e| e.event == planned.event).collect();
-            if let Some(accepted) = mine.iter().find(|e| e.answer.accepted()) {
-                (EventOutcome::Reached, relayed_detail(accepted))
-            } else if let Some(refused) = mine.first() {
-                (EventOutcome::NotAccepted, relayed_detail(refused))
-            } else if client {
-                (EventOutcome::NotChecked, "needs a browser".to_string())
-            } else {
-                (
-                    EventOutcome::NotSeen,
-                    format!("not seen leaving the app through the relay ({env})"),
-                )
-            }
-        }
-        _ if client => (EventOutcome::NotChecked, "needs a browser".to_string()),
         Seen::ReadBack(_) => (
             EventOutcome::NotSeen,
             "not received since the step began".to_string(),
         ),
-        Seen::Unknown(why) if answered => (EventOutcome::Sent, why.clone()),
-        Seen::Unknown(why) => (EventOutcome::NotChecked, why.clone()),
+        Seen::Relayed { events, env } => seen_leaving(events, planned, "the app").unwrap_or((
+            EventOutcome::NotSeen,
+            format!("not seen leaving the app through the relay ({env})"),
+        )),
+        Seen::Unknown(why) => match requests.iter().find(|r| sent_through(r, planned)) {
+            Some(r) => (
+                EventOutcome::Sent,
+                format!(
+                    "{why}; {} {} answered {}",
+                    r.method,
+                    r.path,
+                    r.status.unwrap_or_default()
+                ),
+            ),
+            None => (EventOutcome::NotChecked, why.clone()),
+        },
     }
 }
 
-/// `seen leaving the app as user-1; the host answered 200`.
-fn relayed_detail(event: &RelayedEvent) -> String {
+/// What became of one client-side planned event: what the browser's pages sent, checked
+/// against the read-back when there is one.
+fn client_outcome(
+    seen: &Seen,
+    planned: &PlannedEvent,
+    browser: &BrowserSeen,
+) -> (EventOutcome, String) {
+    let read_back = match seen {
+        Seen::ReadBack(names) if names.contains(&planned.event) => {
+            return (EventOutcome::Reached, String::new())
+        }
+        Seen::ReadBack(_) => true,
+        _ => false,
+    };
+    let events = match browser {
+        BrowserSeen::Unavailable => return (EventOutcome::NotChecked, NEEDS_A_BROWSER.to_string()),
+        BrowserSeen::Unused => {
+            return (
+                EventOutcome::NotChecked,
+                "the verify agent opened no page in the browser".to_string(),
+            )
+        }
+        BrowserSeen::Pages(events) => events,
+    };
+    match seen_leaving(events, planned, "the browser") {
+        Some((EventOutcome::Reached, detail)) if read_back => (
+            EventOutcome::NotSeen,
+            format!("{detail}, but not received since the step began"),
+        ),
+        Some(found) => found,
+        None => (
+            EventOutcome::NotSeen,
+            "not seen leaving the browser's pages".to_string(),
+        ),
+    }
+}
+
+/// Reached when one of `planned`'s sends was accepted, not accepted when it was only
+/// refused; `None` when it was never seen leaving `from`.
+fn seen_leaving(
+    events: &[RelayedEvent],
+    planned: &PlannedEvent,
+    from: &str,
+) -> Option<(EventOutcome, String)> {
+    let mine: Vec<&RelayedEvent> = events.iter().filter(|e| e.event == planned.event).collect();
+    if let Some(accepted) = mine.iter().find(|e| e.answer.accepted()) {
+        Some((EventOutcome::Reached, seen_detail(accepted, from)))
+    } else {
+        mine.first()
+            .map(|refused| (EventOutcome::NotAccepted, seen_detail(refused, from)))
+    }
+}
+
+/// `seen leaving the app as user-1 to /batch/; the host answered 200`.
+fn seen_detail(event: &RelayedEvent, from: &str) -> String {
     let who = event
         .distinct_id
         .as_deref()
@@ -322,7 +478,34 @@ fn relayed_detail(event: &RelayedEvent) -> String {
         HostAnswer::Unreachable(why) => format!("the host could not be reached: {why}"),
         HostAnswer::Waiting => "the host had not answered when the app stopped".to_string(),
     };
-    format!("seen leaving the app{who} to {}; {answer}", event.path)
+    format!("seen leaving {from}{who} to {}; {answer}", event.path)
+}
+
+/// True when `request` changed something (not a GET), was answered 2xx, and its path is
+/// the route that `planned`'s file serves: the path's segments stand in the file's path
+/// in order (`/api/subscribe` in `app/api/subscribe/route.ts`), a `[id]` or `:id`
+/// segment of the file matching any one segment and none left unmatched after them.
+fn sent_through(request: &AppRequest, planned: &PlannedEvent) -> bool {
+    if request.method == "GET" || !request.status.is_some_and(|s| (200..300).contains(&s)) {
+        return false;
+    }
+    let path = request.path.split(['?', '#']).next().unwrap_or_default();
+    let wanted: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let file = planned.file.replace('\\', "/");
+    let stem = file
+        .rsplit_once('.')
+        .map_or(file.as_str(), |(stem, _)| stem);
+    let have: Vec<&str> = stem.split('/').filter(|s| !s.is_empty()).collect();
+    let dynamic = |segment: &&str| segment.starts_with('[') || segment.starts_with(':');
+    !wanted.is_empty()
+        && have.windows(wanted.len()).enumerate().any(|(at, window)| {
+            window
+                .iter()
+                .zip(&wanted)
+                .all(|(f, w)| f == w || dynamic(f))
+                // A parameter of the route left unmatched: the request was to another route.
+                && !have[at + wanted.len()..].iter().any(dynamic)
+        })
 }
 
 fn skip(reason: &str, plan: &[PlannedEvent], detail: &str) -> Prepared {
@@ -375,9 +558,15 @@ fn parse_plan(text: &str) -> Result<Vec<PlannedEvent>, String> {
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_ascii_lowercase();
+            let file = item
+                .get("file")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             plan.push(PlannedEvent {
                 event: name.to_string(),
                 side,
+                file,
             });
         }
     }
@@ -392,6 +581,15 @@ mod tests {
         PlannedEvent {
             event: event.into(),
             side: side.into(),
+            file: "app/api/signup/route.ts".into(),
+        }
+    }
+
+    fn request(method: &str, path: &str, status: u16) -> AppRequest {
+        AppRequest {
+            method: method.into(),
+            path: path.into(),
+            status: Some(status),
         }
     }
 
@@ -415,7 +613,7 @@ mod tests {
     fn a_relayed_event_reached_only_when_the_host_answered_2xx() {
         let server = planned("signed_up", "server");
         let seen = through_relay(vec![relayed("signed_up", HostAnswer::Status(200))]);
-        let (reached, detail) = outcome(&seen, &server, false);
+        let (reached, detail) = outcome(&seen, &server, &[]);
         assert_eq!(reached, EventOutcome::Reached);
         assert_eq!(
             detail,
@@ -428,7 +626,7 @@ mod tests {
         ] {
             let seen = through_relay(vec![relayed("signed_up", answer.clone())]);
             assert_eq!(
-                outcome(&seen, &server, true).0,
+                outcome(&seen, &server, &[]).0,
                 EventOutcome::NotAccepted,
                 "{answer:?}"
             );
@@ -438,35 +636,111 @@ mod tests {
             relayed("signed_up", HostAnswer::Status(503)),
             relayed("signed_up", HostAnswer::Status(200)),
         ]);
-        assert_eq!(outcome(&seen, &server, false).0, EventOutcome::Reached);
+        assert_eq!(outcome(&seen, &server, &[]).0, EventOutcome::Reached);
     }
 
     #[test]
     fn what_the_relay_did_not_see_is_not_seen_or_needs_a_browser() {
         let seen = through_relay(vec![relayed("other", HostAnswer::Status(200))]);
         assert_eq!(
-            outcome(&seen, &planned("signed_up", "server"), true),
+            outcome(&seen, &planned("signed_up", "server"), &[]),
             (
                 EventOutcome::NotSeen,
                 "not seen leaving the app through the relay (POSTHOG_HOST)".to_string()
             )
         );
         assert_eq!(
-            outcome(&seen, &planned("clicked", "client"), true),
+            client_outcome(
+                &seen,
+                &planned("clicked", "client"),
+                &BrowserSeen::Unavailable
+            ),
             (EventOutcome::NotChecked, "needs a browser".to_string())
         );
     }
 
     #[test]
-    fn without_any_evidence_an_answered_route_is_only_sent() {
+    fn a_client_event_is_judged_by_what_the_browsers_pages_sent() {
+        let clicked = planned("clicked", "client");
+        let nothing = Seen::Unknown("no key".into());
+        let sent = |answer| {
+            BrowserSeen::Pages(vec![RelayedEvent {
+                event: "clicked".into(),
+                distinct_id: Some("anon".into()),
+                path: "http://127.0.0.1:9/e/".into(),
+                answer,
+            }])
+        };
+        assert_eq!(
+            client_outcome(&nothing, &clicked, &sent(HostAnswer::Status(200))),
+            (
+                EventOutcome::Reached,
+                "seen leaving the browser as anon to http://127.0.0.1:9/e/; the host answered 200"
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            client_outcome(&nothing, &clicked, &sent(HostAnswer::Status(401))).0,
+            EventOutcome::NotAccepted
+        );
+        assert_eq!(
+            client_outcome(&nothing, &clicked, &BrowserSeen::Pages(vec![])).0,
+            EventOutcome::NotSeen
+        );
+        assert_eq!(
+            client_outcome(&nothing, &clicked, &BrowserSeen::Unused),
+            (
+                EventOutcome::NotChecked,
+                "the verify agent opened no page in the browser".to_string()
+            )
+        );
+        // With a read-back, accepted by the host but not read back is not seen.
+        let empty = Seen::ReadBack(BTreeSet::new());
+        assert_eq!(
+            client_outcome(&empty, &clicked, &sent(HostAnswer::Status(200))).0,
+            EventOutcome::NotSeen
+        );
+        let read = Seen::ReadBack(BTreeSet::from(["clicked".to_string()]));
+        assert_eq!(
+            client_outcome(&read, &clicked, &BrowserSeen::Unavailable).0,
+            EventOutcome::Reached
+        );
+    }
+
+    #[test]
+    fn without_any_evidence_only_a_called_route_is_only_sent() {
         let seen = Seen::Unknown("no key".into());
         let server = planned("signed_up", "server");
-        assert_eq!(outcome(&seen, &server, true).0, EventOutcome::Sent);
-        assert_eq!(outcome(&seen, &server, false).0, EventOutcome::NotChecked);
+        let called = [request("POST", "/api/signup?x=1", 200)];
+        let (sent, detail) = outcome(&seen, &server, &called);
+        assert_eq!(sent, EventOutcome::Sent);
+        assert_eq!(detail, "no key; POST /api/signup?x=1 answered 200");
+        // Another route answering, a refusal, or a GET proves nothing about this event.
+        for other in [
+            request("POST", "/api/other", 200),
+            request("POST", "/api/signup", 400),
+            request("GET", "/api/signup", 200),
+            request("POST", "/", 200),
+        ] {
+            assert_eq!(
+                outcome(&seen, &server, std::slice::from_ref(&other)).0,
+                EventOutcome::NotChecked,
+                "{other:?}"
+            );
+        }
+        let dynamic = PlannedEvent {
+            file: "app/api/items/[id]/route.ts".into(),
+            ..planned("item_saved", "server")
+        };
+        assert!(sent_through(
+            &request("PUT", "/api/items/42", 204),
+            &dynamic
+        ));
+        assert!(!sent_through(&request("PUT", "/api/items", 204), &dynamic));
         let read = Seen::ReadBack(BTreeSet::from(["signed_up".to_string()]));
-        assert_eq!(outcome(&read, &server, false).0, EventOutcome::Reached);
+        assert_eq!(outcome(&read, &server, &[]).0, EventOutcome::Reached);
         let empty = Seen::ReadBack(BTreeSet::new());
-        assert_eq!(outcome(&empty, &server, true).0, EventOutcome::NotSeen);
+        assert_eq!(outcome(&empty, &server, &[]).0, EventOutcome::NotSeen);
     }
 
     #[test]
@@ -480,11 +754,13 @@ mod tests {
             vec![
                 PlannedEvent {
                     event: "signed_up".into(),
-                    side: "server".into()
+                    side: "server".into(),
+                    file: String::new()
                 },
                 PlannedEvent {
                     event: "clicked".into(),
-                    side: String::new()
+                    side: String::new(),
+                    file: String::new()
                 },
             ]
         );

@@ -45,23 +45,31 @@ impl RequestApp {
 
     /// The url for `path`, refused unless it stays on the app's origin.
     fn url_for(&self, path: &str) -> Result<reqwest::Url, ToolError> {
-        if !path.starts_with('/') || path.starts_with("//") || path.contains('\\') {
-            return Err(ToolError::Denied(format!(
-                "request_app: path {path:?} must start with one `/`; only the running app can be requested"
-            )));
-        }
-        let url = self
-            .base
-            .join(path)
-            .map_err(|e| ToolError::InvalidInput(format!("request_app: path {path:?}: {e}")))?;
-        if url.origin() != self.base.origin() {
-            return Err(ToolError::Denied(format!(
-                "request_app: {path:?} leaves the app at {}",
-                self.base
-            )));
-        }
-        Ok(url)
+        app_url(&self.base, REQUEST_APP, path)
     }
+}
+
+/// The url for `path` on the app at `base`, refused unless it stays on that origin; `tool`
+/// names the tool in the error.
+pub(crate) fn app_url(
+    base: &reqwest::Url,
+    tool: &str,
+    path: &str,
+) -> Result<reqwest::Url, ToolError> {
+    if !path.starts_with('/') || path.starts_with("//") || path.contains('\\') {
+        return Err(ToolError::Denied(format!(
+            "{tool}: path {path:?} must start with one `/`; only the running app can be requested"
+        )));
+    }
+    let url = base
+        .join(path)
+        .map_err(|e| ToolError::InvalidInput(format!("{tool}: path {path:?}: {e}")))?;
+    if url.origin() != base.origin() {
+        return Err(ToolError::Denied(format!(
+            "{tool}: {path:?} leaves the app at {base}"
+        )));
+    }
+    Ok(url)
 }
 
 /// Input of `request_app`.
@@ -86,8 +94,9 @@ impl Tool for RequestApp {
         input::spec_for::<RequestAppInput>(
             REQUEST_APP,
             "Sends one HTTP request to the built app the runtime started for this task (on a \
-             loopback port) and returns the status, the content type and the start of the body. \
-             Only paths on that app can be requested.",
+             loopback port) and returns the status, the content type, any `location` and \
+             `set-cookie` headers (send a cookie back in `headers` as `Cookie`) and the start \
+             of the body. Only paths on that app can be requested.",
         )
     }
 
@@ -146,6 +155,7 @@ impl Tool for RequestApp {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
+        let carried = carried_headers(response.headers());
         let body = response.text().await.unwrap_or_default();
         let shown: String = body.chars().take(BODY_CHARS).collect();
         let cut = if body.chars().count() > BODY_CHARS {
@@ -154,11 +164,24 @@ impl Tool for RequestApp {
             ""
         };
         let text = format!(
-            "{method} {} → {status}\ncontent-type: {content_type}\n\n{shown}{cut}",
+            "{method} {} → {status}\ncontent-type: {content_type}\n{carried}\n{shown}{cut}",
             args.path
         );
         Ok(ToolOutput::text(ctx.secrets.redact(&text)))
     }
+}
+
+/// The answer's `location` and `set-cookie` headers, one a line: what the agent needs to
+/// follow a redirect or carry a session (`Cookie` in its next request's `headers`).
+fn carried_headers(headers: &reqwest::header::HeaderMap) -> String {
+    let mut lines = String::new();
+    for name in [reqwest::header::LOCATION, reqwest::header::SET_COOKIE] {
+        for value in headers.get_all(&name) {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            lines.push_str(&format!("{name}: {value}\n"));
+        }
+    }
+    lines
 }
 
 impl RequestApp {
@@ -173,6 +196,19 @@ impl RequestApp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirects_and_cookies_are_shown_to_carry_a_session() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.append("set-cookie", "sid=abc; Path=/; HttpOnly".parse().unwrap());
+        headers.append("set-cookie", "theme=dark".parse().unwrap());
+        headers.append("location", "/notes".parse().unwrap());
+        headers.append("x-other", "no".parse().unwrap());
+        assert_eq!(
+            carried_headers(&headers),
+            "location: /notes\nset-cookie: sid=abc; Path=/; HttpOnly\nset-cookie: theme=dark\n"
+        );
+    }
 
     #[test]
     fn only_paths_on_the_apps_origin_are_accepted() {
