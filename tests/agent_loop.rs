@@ -544,7 +544,8 @@ scripts:
     let result = agent.run().await;
     reported(&result);
 
-    // One phrase per call, refused and unknown calls included, in call order.
+    // One phrase per call as it starts streaming, refused and unknown calls included, in
+    // call order; each answer's first call shows again when it runs, with the answer's usage.
     assert_eq!(
         agent.port.activities(),
         [
@@ -552,8 +553,10 @@ scripts:
             "Finding files matching app/*.tsx",
             "Running ls",
             "Calling Teleport",
+            "Reading package.json",
             "Planning init",
             "Reporting the result",
+            "Planning init",
         ]
     );
 }
@@ -613,8 +616,9 @@ scripts:
         }
     );
     assert_eq!(agent.client.requests().len(), 3);
-    // The third identical call was not run.
-    assert_eq!(agent.port.activities().len(), 2);
+    // A call that runs shows as it streams and again with its answer's usage (the first
+    // call of an answer); the third identical call showed as it streamed, then did not run.
+    assert_eq!(agent.port.activities().len(), 5);
 }
 
 #[tokio::test]

@@ -248,10 +248,10 @@ fn each_kind_of_broken_content_fails_with_its_own_message() {
         },
         Broken {
             name: "unknown tier",
-            file: "agents/identify.md",
+            file: "agents/build.md",
             from: "model: medium",
             to: "model: meduim",
-            expect: "agents/identify.md: model: unknown model tier or id \"meduim\" (did you mean \"medium\"?)",
+            expect: "agents/build.md: model: unknown model tier or id \"meduim\" (did you mean \"medium\"?)",
         },
         Broken {
             name: "unknown frontmatter field",
@@ -393,7 +393,7 @@ fn every_problem_is_reported_not_just_the_first() {
     );
     edit(
         dir.path(),
-        "agents/identify.md",
+        "agents/build.md",
         "model: medium",
         "model: meduim",
     );
@@ -402,7 +402,7 @@ fn every_problem_is_reported_not_just_the_first() {
     assert!(text.starts_with("the content has 3 problems:"), "{text}");
     assert!(text.contains("agents/capture.md: skills"));
     assert!(text.contains("agents/report.md: allowedTools"));
-    assert!(text.contains("agents/identify.md: model"));
+    assert!(text.contains("agents/build.md: model"));
 }
 
 #[test]

@@ -135,6 +135,8 @@ struct AgentRun<'a> {
     line_shown: bool,
     /// Phrases of the current answer's calls, shown as they started streaming.
     shown_at_start: ShownAtStart,
+    /// The current answer's usage reached the port (with its first call's phrase).
+    answer_usage_shown: bool,
 }
 
 impl<'a> AgentRun<'a> {
@@ -187,6 +189,7 @@ impl<'a> AgentRun<'a> {
             early: EarlyCalls::default(),
             line_shown: false,
             shown_at_start: ShownAtStart::default(),
+            answer_usage_shown: false,
         }
     }
 
@@ -288,6 +291,7 @@ impl<'a> AgentRun<'a> {
         tracing::info!(model = %request.model, "model call");
         let line_shown_ref = &line_shown;
         let by_name = &self.by_name;
+        self.answer_usage_shown = false;
         let shown_at_start = &self.shown_at_start;
         shown_at_start.clear();
         let asking = async move {
@@ -428,9 +432,12 @@ impl<'a> AgentRun<'a> {
         }
         // Every call shows, refused ones too: the UI must never sit still
         // while an agent works, and a refusal is work the user may want to see. A phrase
-        // already shown as the call started streaming is not repeated.
+        // already shown as the call started streaming is not repeated, except by the
+        // answer's first call: activities carry the usage, and the answer's is known now.
         let phrase = call_phrase(self.by_name.get(&name), &name, &input);
-        if !self.shown_at_start.take(&phrase) {
+        let shown = self.shown_at_start.take(&phrase);
+        if !shown || !self.answer_usage_shown {
+            self.answer_usage_shown = true;
             self.port
                 .activity(phrase, Some(self.result.usage), Some(self.result.cost_usd));
         }
