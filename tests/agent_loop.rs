@@ -442,6 +442,59 @@ scripts:
 }
 
 #[tokio::test]
+async fn a_done_report_after_a_failed_call_of_the_same_answer_is_refused_until_it_is_fixed() {
+    let agent = Agent::new(&format!(
+        r#"
+version: 1
+scripts:
+  install:
+    - turn:
+        - tool: Edit
+          input: {{file_path: package.json, old_string: not in the file, new_string: x}}{}
+    - turn:
+        - tool: Edit
+          input: {{file_path: package.json, old_string: '"react": "^19.1.0",', new_string: '"react": "^19.1.0", "sdk-fixture": "^1.0.0",'}}{}
+"#,
+        complete("Declared too early"),
+        complete("Declared sdk-fixture")
+    ));
+    let result = agent.run().await;
+
+    let first = agent.results_in(1);
+    assert_eq!(first.len(), 2, "{first:?}");
+    assert!(first[0].2, "the edit failed: {first:?}");
+    assert!(first[1].2, "so the report was refused: {first:?}");
+    assert!(
+        first[1]
+            .1
+            .starts_with("Not reported: an earlier call in this answer failed"),
+        "{}",
+        first[1].1
+    );
+    // In one answer with edits that succeed, the report ends the task.
+    assert_eq!(reported(&result).1.did, "Declared sdk-fixture");
+    assert_eq!(agent.client.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_skipped_report_after_a_failed_call_is_accepted() {
+    let agent = Agent::new(
+        r#"
+version: 1
+scripts:
+  install:
+    - turn:
+        - tool: Read
+          input: {file_path: missing.ts}
+        - tool: complete_task
+          input: {status: skipped, handoff: {goals: g, did: Nothing to read, forNextAgent: n}}
+"#,
+    );
+    let result = agent.run().await;
+    assert_eq!(*reported(&result).0, ReportStatus::Skipped);
+}
+
+#[tokio::test]
 async fn an_invalid_complete_task_is_an_error_result_and_the_agent_may_try_again() {
     let agent = Agent::new(&format!(
         r#"
@@ -491,7 +544,8 @@ scripts:
     let result = agent.run().await;
     reported(&result);
 
-    // One phrase per call, refused and unknown calls included, in call order.
+    // One phrase per call as it starts streaming, refused and unknown calls included, in
+    // call order; each answer's first call shows again when it runs, with the answer's usage.
     assert_eq!(
         agent.port.activities(),
         [
@@ -499,8 +553,10 @@ scripts:
             "Finding files matching app/*.tsx",
             "Running ls",
             "Calling Teleport",
+            "Reading package.json",
             "Planning init",
             "Reporting the result",
+            "Planning init",
         ]
     );
 }
@@ -560,8 +616,9 @@ scripts:
         }
     );
     assert_eq!(agent.client.requests().len(), 3);
-    // The third identical call was not run.
-    assert_eq!(agent.port.activities().len(), 2);
+    // A call that runs shows as it streams and again with its answer's usage (the first
+    // call of an answer); the third identical call showed as it streamed, then did not run.
+    assert_eq!(agent.port.activities().len(), 5);
 }
 
 #[tokio::test]
@@ -983,6 +1040,7 @@ fn project(app: &Path) -> ProjectContext {
         example_path: None,
         secret_names: vec!["project_token".into()],
         sections: Vec::new(),
+        task_sections: Vec::new(),
     }
 }
 

@@ -163,12 +163,10 @@ async fn the_linear_runners_requests_on_the_demo_cassette_match_the_golden_file(
             .as_ref()
             .map(|e| format!(".posthog-wizard/reference/{e}/EXAMPLE.md")),
         secret_names: vec!["posthog_host".into(), "posthog_project_token".into()],
-        sections: wizard::runner::prefix::sections(
-            &app,
-            &set,
-            Some(framework.id.as_str()),
-            &ctx.secrets,
-        ),
+        sections: wizard::runner::prefix::sections(&app, &set, &ctx.secrets),
+        task_sections: wizard::runner::prefix::reference(&set, Some(framework.id.as_str()))
+            .into_iter()
+            .collect(),
     };
     if let Some(example) = &framework.example {
         let dir = app.join(".posthog-wizard/reference").join(example);

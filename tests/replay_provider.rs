@@ -145,14 +145,21 @@ async fn speed_zero_answers_without_waiting() {
     assert_eq!(tokio::time::Instant::now(), before);
     // The answer streams: its first line, then each tool call as it ends, before it returns.
     let events = events.into_inner().unwrap();
-    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events.len(), 4, "{events:?}");
     assert_eq!(events[0], ProviderEvent::FirstToken);
     assert_eq!(
         events[1],
         ProviderEvent::FirstLine("Reading the manifest".into())
     );
+    assert_eq!(
+        events[2],
+        ProviderEvent::ToolCallStarted {
+            name: "Read".into(),
+            lead: serde_json::json!({"file_path": "package.json"})
+        }
+    );
     assert!(
-        matches!(&events[2], ProviderEvent::ToolCallReady { name, input, .. }
+        matches!(&events[3], ProviderEvent::ToolCallReady { name, input, .. }
             if name == "Read" && input == &serde_json::json!({"file_path": "package.json"})),
         "{events:?}"
     );

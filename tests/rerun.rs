@@ -87,7 +87,7 @@ fn queue(app: &Path) -> QueueFile {
 }
 
 #[test]
-fn a_rerun_on_the_demos_output_changes_nothing_and_costs_under_a_third_of_the_calls() {
+fn a_rerun_on_the_demos_output_changes_nothing_and_takes_a_few_calls_per_task() {
     let tmp = tempfile::tempdir().unwrap();
     let app = tmp.path().join("app");
     let home = tmp.path().join("home");
@@ -109,13 +109,17 @@ fn a_rerun_on_the_demos_output_changes_nothing_and_costs_under_a_third_of_the_ca
     rerun(&app, &home);
 
     let calls = model_calls(&app) - fresh;
-    assert!(
-        calls * 3 < fresh,
-        "the re-run took {calls} model calls, the fresh run {fresh}"
-    );
-    assert_eq!(files(&app), before, "the re-run changed a file");
     let q = queue(&app);
     assert!(!q.tasks.is_empty());
+    // "A few model calls per task" (issue 14): the seed and each check read, then report.
+    // The fresh run's own count fell with issue 16's fewer turns (31 calls, now 17), so
+    // a ratio to it would measure the fresh run, not the re-run.
+    let tasks = q.tasks.len() + 1;
+    assert!(
+        calls <= 2 * tasks && calls < fresh,
+        "the re-run took {calls} model calls for {tasks} agents (seed included), the fresh run {fresh}"
+    );
+    assert_eq!(files(&app), before, "the re-run changed a file");
     for t in &q.tasks {
         assert_eq!(t.status, TaskStatus::Completed, "{}", t.id);
         let handoff = t.handoff.as_ref().unwrap();

@@ -156,6 +156,11 @@ async fn recorded_tool_use_stream_split_at_awkward_bytes_parses_text_and_tool_in
             vec![
                 ProviderEvent::FirstToken,
                 ProviderEvent::FirstLine(text.clone()),
+                ProviderEvent::ToolCallStarted {
+                    name: name.clone(),
+                    // One field: the lead is the whole input, known before the block stops.
+                    lead: input.clone(),
+                },
                 ProviderEvent::ToolCallReady {
                     id: id.clone(),
                     name: name.clone(),

@@ -111,8 +111,18 @@ async fn recorded_tool_stream_joins_arguments_by_index_and_reads_the_usage_chunk
         }
     );
     assert_eq!(response.model, "gpt-4o-2024-08-06");
-    // A lone call is known whole only at the end: nothing streams early.
-    assert_eq!(events, vec![ProviderEvent::FirstToken]);
+    // A lone call is known whole only at the end, so it is not run early; it shows as it
+    // starts, once its first field is whole.
+    assert_eq!(
+        events,
+        vec![
+            ProviderEvent::FirstToken,
+            ProviderEvent::ToolCallStarted {
+                name: "GetWeatherArgs".into(),
+                lead: json!({"city": "Edinburgh"}),
+            }
+        ]
+    );
 }
 
 #[tokio::test]

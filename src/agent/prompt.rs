@@ -40,9 +40,14 @@ pub struct ProjectContext {
     /// Names of the secrets `set_env_values` can resolve (never their values).
     pub secret_names: Vec<String>,
     /// What every agent would otherwise spend turns reading, as (title, text):
-    /// the manifest, a bounded file tree, the reference example, the task
-    /// types. Rendered inside the cached block (see `runner::prefix`).
+    /// the manifest and a bounded file tree. Rendered inside the cached block
+    /// (see `runner::prefix`).
     pub sections: Vec<(String, String)>,
+    /// What the task agents and the linear runner are shown after `sections` and the
+    /// seed is not: the reference example and the task types. The seed plans from the
+    /// manifest, the tree and its catalogue; every token it is not sent is prefill its
+    /// first line does not wait for (the run's first visible progress).
+    pub task_sections: Vec<(String, String)>,
 }
 
 const TASK_CONTRACT: &str = "You are one task in a queue of small agents that together change a software project. \
@@ -56,7 +61,9 @@ which resolve secrets by name without you seeing them.
 - Trust the context from previous steps; do not redo their work.
 - When you are done, call complete_task exactly once with status done, failed or skipped and a handoff \
 (goals, did, forNextAgent, filesTouched, and conflict only for a real problem the user must review). \
-If the task does not apply to this project, report skipped and say why.";
+If the task does not apply to this project, report skipped and say why.
+- Save turns: make independent calls in one answer, and report in the same answer as your last edits \
+when you are sure of them (a done report after a call that failed is refused; fix the call, then report).";
 
 const SEED_CONTRACT: &str = "You plan the work. Take a quick look at the project (a few reads at most), then call \
 enqueue_task once per task to seed the queue. Each call returns an id; pass ids (never types) in dependsOn of later \
@@ -161,7 +168,10 @@ pub fn seed_system(project: &ProjectContext) -> Vec<SystemBlock> {
             cache: false,
         },
         SystemBlock {
-            text: project_text(project),
+            text: project_text(&ProjectContext {
+                task_sections: Vec::new(),
+                ..project.clone()
+            }),
             cache: true,
         },
     ]
@@ -194,7 +204,7 @@ fn project_text(project: &ProjectContext) -> String {
             "\nA reference integration for this framework is at `{example}`. Read it when you need a pattern; adapt it to this project."
         );
     }
-    for (title, text) in &project.sections {
+    for (title, text) in project.sections.iter().chain(&project.task_sections) {
         let _ = write!(s, "\n## {title}\n{}\n", text.trim_end());
     }
     s
@@ -367,7 +377,22 @@ mod tests {
             example_path: Some(".posthog-wizard/reference/EXAMPLE.md".into()),
             secret_names: vec!["project_token".into()],
             sections: vec![("Files".into(), "app/page.tsx".into())],
+            task_sections: vec![("Reference integration".into(), "posthog.init".into())],
         }
+    }
+
+    #[test]
+    fn the_seed_is_not_sent_the_reference_example_or_the_task_types() {
+        let text = |blocks: Vec<SystemBlock>| -> String {
+            blocks.iter().map(|b| b.text.as_str()).collect()
+        };
+        let seed = text(seed_system(&project()));
+        let task = text(task_system(&project()));
+        for both in ["## Files\napp/page.tsx", "project_token"] {
+            assert!(seed.contains(both) && task.contains(both), "{both}");
+        }
+        assert!(task.contains("## Reference integration\nposthog.init"));
+        assert!(!seed.contains("Reference integration"), "{seed}");
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! at `max_turns`, when the same call repeats too often, or on a provider
 //! error that retries could not fix. Every tool call (refused, unknown and
 //! `complete_task` included) is reported as a short activity phrase with the
-//! usage so far, and the first line of each answer as soon as it has streamed.
+//! usage so far, as soon as it starts streaming (again when it runs only if the phrase
+//! changed), and the first line of each answer as soon as it has streamed.
 //! Calls to the agent's early tools run while the answer still streams
 //! ([`super::early_calls`]).
 
@@ -132,6 +133,10 @@ struct AgentRun<'a> {
     early: EarlyCalls,
     /// The current answer's first line was shown while it streamed.
     line_shown: bool,
+    /// Phrases of the current answer's calls, shown as they started streaming.
+    shown_at_start: ShownAtStart,
+    /// The current answer's usage reached the port (with its first call's phrase).
+    answer_usage_shown: bool,
 }
 
 impl<'a> AgentRun<'a> {
@@ -183,6 +188,8 @@ impl<'a> AgentRun<'a> {
             start_counts,
             early: EarlyCalls::default(),
             line_shown: false,
+            shown_at_start: ShownAtStart::default(),
+            answer_usage_shown: false,
         }
     }
 
@@ -283,6 +290,10 @@ impl<'a> AgentRun<'a> {
         // One line per model call: re-run benchmarks and tests count them.
         tracing::info!(model = %request.model, "model call");
         let line_shown_ref = &line_shown;
+        let by_name = &self.by_name;
+        self.answer_usage_shown = false;
+        let shown_at_start = &self.shown_at_start;
+        shown_at_start.clear();
         let asking = async move {
             let progress = |event: ProviderEvent| match event {
                 ProviderEvent::Retrying {
@@ -306,6 +317,12 @@ impl<'a> AgentRun<'a> {
                         port.activity(phrase_of(&line), Some(usage), Some(cost));
                     }
                 }
+                // A long Write or handoff streams for seconds: say what comes while it does.
+                ProviderEvent::ToolCallStarted { ref name, ref lead } => {
+                    let phrase = call_phrase(by_name.get(name), name, lead);
+                    shown_at_start.record(&phrase);
+                    port.activity(phrase, Some(usage), Some(cost));
+                }
                 ProviderEvent::ToolCallReady { .. } => {
                     let _ = streamed.send(event);
                 }
@@ -324,6 +341,7 @@ impl<'a> AgentRun<'a> {
                 port,
                 usage,
                 cost,
+                shown_at_start: &self.shown_at_start,
             },
         );
         let (response, ()) = tokio::join!(asking, run_early);
@@ -413,14 +431,28 @@ impl<'a> AgentRun<'a> {
             return ControlFlow::Continue(());
         }
         // Every call shows, refused ones too: the UI must never sit still
-        // while an agent works, and a refusal is work the user may want to see.
-        self.port.activity(
-            call_phrase(self.by_name.get(&name), &name, &input),
-            Some(self.result.usage),
-            Some(self.result.cost_usd),
-        );
+        // while an agent works, and a refusal is work the user may want to see. A phrase
+        // already shown as the call started streaming is not repeated, except by the
+        // answer's first call: activities carry the usage, and the answer's is known now.
+        let phrase = call_phrase(self.by_name.get(&name), &name, &input);
+        let shown = self.shown_at_start.take(&phrase);
+        if !shown || !self.answer_usage_shown {
+            self.answer_usage_shown = true;
+            self.port
+                .activity(phrase, Some(self.result.usage), Some(self.result.cost_usd));
+        }
         if name == COMPLETE_TASK && self.setup.offers_complete_task {
             return match parse_complete_task(&input) {
+                // A report in the same answer as its last edits saves a turn, but it was
+                // written before their results: one of them failing makes "done" untrue.
+                Ok((ReportStatus::Done, _)) if results.iter().any(is_error_result) => {
+                    results.push(ContentBlock::ToolResult {
+                        tool_use_id: id,
+                        content: EARLIER_CALL_FAILED.into(),
+                        is_error: true,
+                    });
+                    ControlFlow::Continue(())
+                }
                 Ok((status, handoff)) => self.report(id, status, handoff, results).await,
                 Err(e) => {
                     results.push(error_result(id, &e));
@@ -552,6 +584,42 @@ struct EarlyTools<'a> {
     port: &'a dyn TaskPort,
     usage: Usage,
     cost: f64,
+    shown_at_start: &'a ShownAtStart,
+}
+
+/// The activity phrases of an answer's calls shown as they started streaming, so the
+/// same phrase is not shown again when the call runs (a phrase that differs — the path
+/// was not known yet — shows again).
+#[derive(Debug, Default)]
+struct ShownAtStart(std::sync::Mutex<Vec<String>>);
+
+impl ShownAtStart {
+    fn phrases(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        // A panic while holding it leaves only a list of phrases behind: keep using it.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn clear(&self) {
+        self.phrases().clear();
+    }
+
+    fn record(&self, phrase: &str) {
+        self.phrases().push(phrase.to_string());
+    }
+
+    /// True (and forgotten) when `phrase` was shown at a call's start.
+    fn take(&self, phrase: &str) -> bool {
+        let mut phrases = self.phrases();
+        match phrases.iter().position(|p| p == phrase) {
+            Some(at) => {
+                phrases.remove(at);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// Runs the early tools' calls as the stream finishes them, one at a time in stream
@@ -583,9 +651,12 @@ async fn run_early_calls(
         {
             continue;
         }
-        tools
-            .port
-            .activity(tool.activity(&input), Some(tools.usage), Some(tools.cost));
+        let phrase = tool.activity(&input);
+        if !tools.shown_at_start.take(&phrase) {
+            tools
+                .port
+                .activity(phrase, Some(tools.usage), Some(tools.cost));
+        }
         let outcome = tool.call(tools.ctx, input.clone()).await;
         early.record(&name, &input, outcome);
     }
@@ -660,6 +731,14 @@ fn call_phrase(tool: Option<&Arc<dyn Tool>>, name: &str, input: &Value) -> Strin
             format!("Calling {short}")
         }
     }
+}
+
+/// What a `complete_task(done)` gets when an earlier call of its answer failed.
+const EARLIER_CALL_FAILED: &str = "Not reported: an earlier call in this answer failed (see its \
+result). Fix that first, then call complete_task again.";
+
+fn is_error_result(block: &ContentBlock) -> bool {
+    matches!(block, ContentBlock::ToolResult { is_error: true, .. })
 }
 
 fn error_result(id: String, e: &ToolError) -> ContentBlock {

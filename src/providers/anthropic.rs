@@ -29,8 +29,8 @@ use super::http::{AnswerFold, Endpoint, HttpApi, HttpModelClient};
 use super::retry::{connection_failure, with_retries, AttemptError, RetryPolicy};
 use super::sse::StreamFailure;
 use super::types::{
-    ContentBlock, FirstLineWatch, Message, ModelClient, ModelRequest, ModelResponse, ProviderError,
-    ProviderEvent, Role, StopReason,
+    leading_field, ContentBlock, FirstLineWatch, Message, ModelClient, ModelRequest, ModelResponse,
+    ProviderError, ProviderEvent, Role, StopReason,
 };
 use crate::messages::Usage;
 
@@ -349,6 +349,8 @@ enum PartialBlock {
         start_input: Value,
         /// Set when the block stopped and its JSON parsed.
         input: Option<Value>,
+        /// Whether its [`ProviderEvent::ToolCallStarted`] was sent.
+        announced: bool,
     },
     Thinking {
         thinking: String,
@@ -426,8 +428,25 @@ impl StreamAssembler {
                     AttemptError::transient(format!("delta for unknown content block {index}"))
                 })?;
                 apply_delta(block, &data["delta"]);
-                if let PartialBlock::Text(text) = block {
-                    self.streamed.extend(self.first_line.check(text, false));
+                match block {
+                    PartialBlock::Text(text) => {
+                        self.streamed.extend(self.first_line.check(text, false));
+                    }
+                    PartialBlock::ToolUse {
+                        name,
+                        json,
+                        announced: announced @ false,
+                        ..
+                    } => {
+                        if let Some(lead) = leading_field(json) {
+                            *announced = true;
+                            self.streamed.push(ProviderEvent::ToolCallStarted {
+                                name: name.clone(),
+                                lead,
+                            });
+                        }
+                    }
+                    _ => {}
                 }
             }
             "content_block_stop" => {
@@ -439,6 +458,7 @@ impl StreamAssembler {
                         start_input,
                         input,
                         name,
+                        ..
                     }) => {
                         let parsed = parse_tool_input(json, start_input).map_err(|e| {
                             AttemptError::transient(format!(
@@ -494,6 +514,7 @@ impl StreamAssembler {
                     json,
                     start_input,
                     input,
+                    ..
                 } => {
                     // A block cut off by max_tokens never stopped: keep it only if its JSON is whole.
                     match input
@@ -545,6 +566,7 @@ fn partial_block(block: &Value) -> PartialBlock {
             json: String::new(),
             start_input: block.get("input").cloned().unwrap_or(Value::Null),
             input: None,
+            announced: false,
         },
         "thinking" => PartialBlock::Thinking {
             thinking: text("thinking"),
@@ -800,7 +822,11 @@ data: {"type":"message_stop"}
                 vec![ProviderEvent::FirstLine("Planning nine steps".into())],
                 empty(),
                 empty(),
-                empty(),
+                // The call shows as soon as its first field is whole, before it stops.
+                vec![ProviderEvent::ToolCallStarted {
+                    name: "enqueue_task".into(),
+                    lead: json!({"type": "install"})
+                }],
                 vec![ProviderEvent::ToolCallReady {
                     id: "toolu_1".into(),
                     name: "enqueue_task".into(),

@@ -31,8 +31,8 @@ use super::credential::ApiSecret;
 use super::http::{AnswerFold, Endpoint, HttpApi, HttpModelClient};
 use super::retry::{classify_status, with_retries, AttemptError, RetryPolicy};
 use super::types::{
-    ContentBlock, FirstLineWatch, Message, ModelClient, ModelRequest, ModelResponse, ProviderError,
-    ProviderEvent, Role, StopReason,
+    leading_field, ContentBlock, FirstLineWatch, Message, ModelClient, ModelRequest, ModelResponse,
+    ProviderError, ProviderEvent, Role, StopReason,
 };
 use crate::messages::Usage;
 
@@ -308,6 +308,8 @@ struct PartialCall {
     arguments: String,
     /// Reported as finished while the answer streamed.
     reported: bool,
+    /// Its [`ProviderEvent::ToolCallStarted`] was sent.
+    announced: bool,
 }
 
 /// Folds the chunks of one streamed answer into a [`ModelResponse`].
@@ -437,6 +439,15 @@ impl ChunkAssembler {
                 set_once(&mut partial.name, call["function"]["name"].as_str());
                 if let Some(fragment) = call["function"]["arguments"].as_str() {
                     partial.arguments.push_str(fragment);
+                }
+                if !partial.announced && !partial.name.is_empty() {
+                    if let Some(lead) = leading_field(&partial.arguments) {
+                        partial.announced = true;
+                        self.streamed.push(ProviderEvent::ToolCallStarted {
+                            name: partial.name.clone(),
+                            lead,
+                        });
+                    }
                 }
             }
             if let Some(reason) = choice["finish_reason"].as_str() {
@@ -592,12 +603,22 @@ mod tests {
             vec![
                 vec![],
                 vec![ProviderEvent::FirstLine("Planning two tasks".into())],
-                vec![],
-                vec![ProviderEvent::ToolCallReady {
-                    id: "c1".into(),
+                // A call shows once its first field is whole, before it is.
+                vec![ProviderEvent::ToolCallStarted {
                     name: "enqueue_task".into(),
-                    input: json!({"type": "install"})
+                    lead: json!({"type": "install"})
                 }],
+                vec![
+                    ProviderEvent::ToolCallReady {
+                        id: "c1".into(),
+                        name: "enqueue_task".into(),
+                        input: json!({"type": "install"})
+                    },
+                    ProviderEvent::ToolCallStarted {
+                        name: "enqueue_task".into(),
+                        lead: json!({"type": "init"})
+                    }
+                ],
                 vec![],
             ]
         );
@@ -615,7 +636,12 @@ mod tests {
         ] {
             assembler.on_event("message", chunk).unwrap();
         }
-        assert_eq!(assembler.take_streamed(), vec![]);
+        let ready: Vec<ProviderEvent> = assembler
+            .take_streamed()
+            .into_iter()
+            .filter(|e| matches!(e, ProviderEvent::ToolCallReady { .. }))
+            .collect();
+        assert_eq!(ready, vec![]);
     }
 
     #[test]

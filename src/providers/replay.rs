@@ -418,6 +418,13 @@ impl ModelClient for ReplayClient {
         let mut first_line = FirstLineWatch::default();
         let mut chars = 0;
         for block in &content {
+            if let ContentBlock::ToolUse { name, input, .. } = block {
+                // A call shows as it starts streaming, as the wire clients report it.
+                progress(ProviderEvent::ToolCallStarted {
+                    name: name.clone(),
+                    lead: lead_of(input),
+                });
+            }
             chars += block_chars(block);
             self.wait_until(start, tokens(chars) as f64 * per_token)
                 .await;
@@ -465,4 +472,13 @@ fn block_chars(block: &ContentBlock) -> usize {
         ContentBlock::ToolResult { content, .. } => content.len(),
         ContentBlock::Thinking { thinking, .. } => thinking.len(),
     }
+}
+
+/// The input's first field when it is a string, as a streaming client knows it first.
+fn lead_of(input: &Value) -> Value {
+    let mut lead = serde_json::Map::new();
+    if let Some((key, value @ Value::String(_))) = input.as_object().and_then(|m| m.iter().next()) {
+        lead.insert(key.clone(), value.clone());
+    }
+    Value::Object(lead)
 }

@@ -157,6 +157,16 @@ pub enum ProviderEvent {
     /// call is also in the final [`ModelResponse`]; an agent may run it at once instead
     /// of waiting for the answer's end (see `agent::early_calls`). A retried attempt
     /// reports its calls again.
+    /// A tool call started streaming: its name, and its leading field once that field's
+    /// value is whole (`{"file_path": "app/page.tsx"}`; `{}` when the input does not open
+    /// with a string). Sent at most once per call, long before a big `Write` or handoff
+    /// has finished streaming, so the UI can say what comes instead of sitting still.
+    ToolCallStarted {
+        /// Tool name.
+        name: String,
+        /// The input's first field, or `{}`.
+        lead: Value,
+    },
     ToolCallReady {
         /// Call id (as this attempt named it).
         id: String,
@@ -198,6 +208,47 @@ impl FirstLineWatch {
         self.sent = true;
         Some(ProviderEvent::FirstLine(line.to_string()))
     }
+}
+
+/// The first field of a tool input that is still streaming, once it can be known: `None`
+/// while the first key or its string value is incomplete; `{key: value}` once a string
+/// value is whole; `{}` when the input opens with another kind of value or no field.
+pub(crate) fn leading_field(json_prefix: &str) -> Option<Value> {
+    let rest = json_prefix.trim_start().strip_prefix('{')?.trim_start();
+    if rest.starts_with('}') {
+        return Some(Value::Object(Default::default()));
+    }
+    let (key, rest) = whole_string(rest)?;
+    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut lead = serde_json::Map::new();
+    if rest.starts_with('"') {
+        let (value, _) = whole_string(rest)?;
+        lead.insert(key, Value::String(value));
+    }
+    Some(Value::Object(lead))
+}
+
+/// A JSON string at the start of `text` (which starts with `"`), decoded, and what follows
+/// it; `None` while its closing quote has not arrived.
+fn whole_string(text: &str) -> Option<(String, &str)> {
+    let body = text.strip_prefix('"')?;
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => {
+                let end = i + 2; // the opening quote, the body, the closing quote
+                let decoded = serde_json::from_str(&text[..end]).ok()?;
+                return Some((decoded, &text[end..]));
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Why a request failed for good.
@@ -283,5 +334,28 @@ mod tests {
             whole.check("One line, no break", true),
             Some(ProviderEvent::FirstLine("One line, no break".into()))
         );
+    }
+
+    #[test]
+    fn the_leading_field_is_known_once_its_value_is_whole() {
+        let lead = |prefix: &str| leading_field(prefix);
+        assert_eq!(lead(""), None);
+        assert_eq!(lead("{\"file_pa"), None, "the key is incomplete");
+        assert_eq!(
+            lead("{\"file_path\": \"app/pa"),
+            None,
+            "the value is incomplete"
+        );
+        assert_eq!(
+            lead("{\"file_path\": \"app/\\\"q\\\".ts\", \"cont"),
+            Some(serde_json::json!({"file_path": "app/\"q\".ts"})),
+            "escaped quotes do not end the value"
+        );
+        assert_eq!(
+            lead(" { \"values\" : {\"A\": 1"),
+            Some(serde_json::json!({})),
+            "a first value that is not a string says nothing but that the call started"
+        );
+        assert_eq!(lead("{}"), Some(serde_json::json!({})));
     }
 }

@@ -502,11 +502,10 @@ pub fn branch_backend(
             facts,
             example_path: example(t),
             secret_names: env.project.secret_names.clone(),
-            sections: super::prefix::sections(
-                &dir,
+            sections: super::prefix::sections(&dir, &env.content, &env.base_ctx.secrets),
+            task_sections: super::prefix::reference(
                 &env.content,
                 t.detection.framework.as_ref().map(|f| f.id.as_str()),
-                &env.base_ctx.secrets,
             )
             .into_iter()
             .chain(super::prefix::task_types(&env.content))

@@ -700,11 +700,20 @@ fn project_context(
         sections: if branched {
             Vec::new()
         } else {
-            super::prefix::sections(install_dir, content, framework_id.as_deref(), secrets)
+            super::prefix::sections(install_dir, content, secrets)
+        },
+        task_sections: if branched {
+            Vec::new()
+        } else {
+            super::prefix::reference(content, framework_id.as_deref())
+                .into_iter()
+                .collect()
         },
     };
     if variant == Variant::Orchestrator {
-        project.sections.extend(super::prefix::task_types(content));
+        project
+            .task_sections
+            .extend(super::prefix::task_types(content));
     }
     if !branched {
         project

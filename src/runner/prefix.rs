@@ -1,6 +1,8 @@
 //! What every agent of a run is shown up front, in the cached part of its
-//! prompt: the app's manifest, a bounded file tree, the framework's
-//! reference integration and (orchestrator only) the default graph's task types. Agents otherwise spend their first turns reading
+//! prompt: the app's manifest and a bounded file tree ([`sections`]); the
+//! framework's reference integration ([`reference`]) and (orchestrator only) the
+//! default graph's task types ([`task_types`]) go to the task agents and the
+//! linear runner, not the seed. Agents otherwise spend their first turns reading
 //! these, each on its own; shared here they cost one cache write per run and
 //! make the shared prefix long enough to clear the models' minimum cacheable
 //! length (4,096 tokens for the small tier). Which files are manifests and
@@ -25,12 +27,7 @@ const EXAMPLE_CHARS: usize = 8_000;
 
 /// The shared sections for the app in `app_dir`, as (title, text). Secret
 /// values are redacted from every file's text.
-pub fn sections(
-    app_dir: &Path,
-    content: &ContentSet,
-    framework_id: Option<&str>,
-    secrets: &Secrets,
-) -> Vec<(String, String)> {
+pub fn sections(app_dir: &Path, content: &ContentSet, secrets: &Secrets) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if let Some((name, text)) = manifest(app_dir, content) {
         out.push((
@@ -49,13 +46,16 @@ pub fn sections(
             text,
         ));
     }
-    if let Some(example) = framework_id.and_then(|id| content.example(id)) {
-        out.push((
-            "Reference integration for this framework".into(),
-            bounded(example, EXAMPLE_CHARS),
-        ));
-    }
     out
+}
+
+/// The framework's reference integration, bounded.
+pub fn reference(content: &ContentSet, framework_id: Option<&str>) -> Option<(String, String)> {
+    let example = framework_id.and_then(|id| content.example(id))?;
+    Some((
+        "Reference integration for this framework".into(),
+        bounded(example, EXAMPLE_CHARS),
+    ))
 }
 
 /// The task types of the default graph, for the orchestrator's agents: each
@@ -163,9 +163,9 @@ mod tests {
         let mut secrets = Secrets::default();
         secrets.insert("project_token", "phc_secret_value");
 
-        let got = sections(app, &content, Some("nextjs-app-router"), &secrets);
+        let got = sections(app, &content, &secrets);
         let titles: Vec<&str> = got.iter().map(|(t, _)| t.as_str()).collect();
-        assert_eq!(titles.len(), 3, "{titles:?}");
+        assert_eq!(titles.len(), 2, "{titles:?}");
         assert!(titles[0].contains("package.json"));
         assert!(got[0].1.contains("\"name\": \"acme\""));
         assert!(!got[0].1.contains("phc_secret_value"), "{}", got[0].1);
@@ -177,9 +177,10 @@ mod tests {
         assert!(types.contains("- capture (Capture product events): "));
         assert!(types.contains(" After: plan-capture, identify."));
         assert_eq!(
-            got[2].1,
+            reference(&content, Some("nextjs-app-router")).unwrap().1,
             content.example("nextjs-app-router").unwrap().to_string()
         );
+        assert_eq!(reference(&content, None), None, "no framework, no example");
     }
 
     #[test]
@@ -192,11 +193,11 @@ mod tests {
         for i in 0..200 {
             std::fs::write(app.join(format!("f{i:03}.ts")), "x").unwrap();
         }
-        let got = sections(app, &content, None, &Secrets::default());
+        let got = sections(app, &content, &Secrets::default());
         assert!(got[0].1.len() < MANIFEST_CHARS + 100);
         assert!(got[0].1.contains("… (cut; Read the file for the rest)"));
         assert_eq!(got[1].1.lines().count(), TREE_ENTRIES + 1);
         assert!(got[1].1.ends_with("… and 81 more (use Glob)"));
-        assert_eq!(got.len(), 2, "no framework, no example");
+        assert_eq!(got.len(), 2);
     }
 }
