@@ -6,8 +6,9 @@
 //! step's check: here both run. The verify step serves the built app (`vite preview`,
 //! the content's start command) and requests its pages.
 //!
-//! The app has no server, so no event can reach PostHog without a browser. What is
-//! asserted instead: the build passed once, the bundle holds the init with the run's
+//! The app has no server, so no event can reach PostHog without a browser, and this
+//! test runs the wizard without one (`WIZARD_BROWSER=none`; the Vue app's test drives
+//! Chromium). What is asserted instead: the build passed once, the bundle holds the init with the run's
 //! token and host (Vite inlines `VITE_PUBLIC_*` at build time) and the planned event
 //! names, and the verify step and the outro say each planned event is "not verified
 //! (needs a browser)" rather than claiming anything. No process may be left in the
@@ -23,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use npm_support::{
-    assert_commands_ran, assert_env_file, assert_run_succeeded, integrate_with_cassette,
+    assert_commands_ran, assert_env_file, assert_run_succeeded, integrate_with_cassette_env,
     processes_in, registry_reachable_for, sample_app_repo,
 };
 use serde_json::Value;
@@ -80,12 +81,15 @@ fn the_react_router_library_app_is_integrated_installed_and_built_and_its_browse
 
     // 1. The run: scripted model, real tools, a real npm install and build.
     let token = format!("phc_e2e_{}", uuid::Uuid::new_v4().simple());
-    let out = integrate_with_cassette(
+    // This test pins the run without a browser (the Vue app's test drives one), so it
+    // holds on a machine that has Chromium too.
+    let out = integrate_with_cassette_env(
         "e2e react-router-library-app",
         &app,
         "react-router-library-app",
         &token,
         &posthog.url(),
+        &[("WIZARD_BROWSER", "none")],
     );
     let (queue, log) = assert_run_succeeded(&app, &out, &token);
     assert_eq!(

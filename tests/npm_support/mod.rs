@@ -452,8 +452,21 @@ pub fn integrate_with_cassette(
     token: &str,
     host: &str,
 ) -> Output {
+    integrate_with_cassette_env(label, app, cassette, token, host, &[])
+}
+
+/// [`integrate_with_cassette`] with `env` set for the run.
+pub fn integrate_with_cassette_env(
+    label: &str,
+    app: &Path,
+    cassette: &str,
+    token: &str,
+    host: &str,
+    env: &[(&str, &str)],
+) -> Output {
     let started = Instant::now();
     let child = quiet(env!("CARGO_BIN_EXE_wizard"))
+        .envs(env.iter().copied())
         .arg("integrate")
         .arg(app)
         .args(["--provider", "replay", "--cassette", cassette])
