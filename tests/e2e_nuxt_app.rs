@@ -20,14 +20,14 @@
 
 mod npm_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use npm_support::{
     assert_commands_ran, assert_env_file, assert_events_reached, assert_run_succeeded, free_port,
-    integrate_with_cassette, processes_in, quiet, registry_reachable_for, sample_app_repo,
-    spawn_in_group, stop_group, wait_for_events, SERVE_LIMIT,
+    integrate_with_cassette, processes_in, quiet, read, registry_reachable_for, sample_app,
+    sample_app_repo, spawn_in_group, stop_group, wait_for_events, SERVE_LIMIT,
 };
 use serde_json::{json, Value};
 use wizard_fakes::posthog::FakePostHog;
@@ -47,14 +47,6 @@ const USER_ID: &str = "usr_1";
 /// What `/api/report` throws.
 const ROUTE_ERROR: &str = "the weekly report is not implemented";
 
-fn sample_app() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/nuxt-app")
-}
-
-fn read(app: &Path, rel: &str) -> String {
-    std::fs::read_to_string(app.join(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
-}
-
 #[test]
 fn the_nuxt_app_is_integrated_built_and_sends_server_events_needs_npm_registry() {
     let test = "the_nuxt_app_is_integrated_built_and_sends_server_events_needs_npm_registry";
@@ -67,7 +59,7 @@ fn the_nuxt_app_is_integrated_built_and_sends_server_events_needs_npm_registry()
 
     let tmp = tempfile::tempdir().unwrap();
     let app = tmp.path().join("app");
-    sample_app_repo(&sample_app(), &app);
+    sample_app_repo(&sample_app("nuxt-app"), &app);
 
     // 1. The run: scripted model, real tools, a real npm install and nuxt build.
     let token = format!("phc_e2e_{}", uuid::Uuid::new_v4().simple());

@@ -14,12 +14,12 @@
 mod npm_support;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use npm_support::{
-    free_port, git, quiet, registry_reachable_for, sample_app_repo, stop, wait_with_limit, Waited,
+    any_file_contains, free_port, git, quiet, read, registry_reachable_for, sample_app,
+    sample_app_repo, stop, wait_with_limit, Waited,
 };
 use serde_json::Value;
 use wizard::messages::{QueueFile, Variant, Verdict};
@@ -43,34 +43,6 @@ const SDKS: [&str; 3] = ["posthog-js", "@posthog/react", "posthog-node"];
 const USER_ID: &str = "usr_1";
 const USER_FORM: &str = "email=ada%40example.com&password=lovelace";
 
-fn sample_app() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/react-router-app")
-}
-
-fn read(app: &Path, rel: &str) -> String {
-    std::fs::read_to_string(app.join(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
-}
-
-/// Files under `root` whose bytes contain `needle`.
-fn any_file_contains(root: &Path, needle: &str) -> bool {
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for path in entries.flatten().map(|e| e.path()) {
-            if path.is_dir() {
-                dirs.push(path);
-            } else if std::fs::read(&path)
-                .is_ok_and(|b| String::from_utf8_lossy(&b).contains(needle))
-            {
-                return true;
-            }
-        }
-    }
-    false
-}
-
 #[test]
 fn the_react_router_app_is_integrated_built_typechecked_and_sends_server_events_needs_npm_registry()
 {
@@ -83,7 +55,7 @@ fn the_react_router_app_is_integrated_built_typechecked_and_sends_server_events_
 
     let tmp = tempfile::tempdir().unwrap();
     let app = tmp.path().join("app");
-    sample_app_repo(&sample_app(), &app);
+    sample_app_repo(&sample_app("react-router-app"), &app);
 
     // 1. The run: scripted model, real tools, real npm install and build.
     let token = format!("phc_e2e_{}", uuid::Uuid::new_v4().simple());

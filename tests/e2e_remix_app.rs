@@ -16,15 +16,16 @@
 
 mod npm_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use npm_support::drive::{client, expect_status, post_form, set_cookies, wait_until_serving};
 use npm_support::{
     assert_check_passed_once, assert_commands_ran, assert_env_file, assert_events_reached,
-    assert_run_succeeded, free_port, integrate_with_cassette, processes_in, quiet,
-    registry_reachable_for, run_ok, sample_app_repo, spawn_in_group, stop_group, wait_for_events,
+    assert_run_succeeded, free_port, integrate_with_cassette, processes_in, quiet, read,
+    registry_reachable_for, run_ok, sample_app, sample_app_repo, spawn_in_group, stop_group,
+    wait_for_events,
 };
 use serde_json::Value;
 use wizard_fakes::posthog::FakePostHog;
@@ -43,14 +44,6 @@ const EVENTS: [&str; 2] = ["user_logged_in", "project_created"];
 const USER_ID: &str = "usr_1";
 const USER_FORM: &str = "email=ada%40example.com&password=lovelace";
 
-fn sample_app() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/remix-app")
-}
-
-fn read(app: &Path, rel: &str) -> String {
-    std::fs::read_to_string(app.join(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
-}
-
 #[test]
 fn the_remix_app_is_integrated_built_typechecked_and_sends_server_events_needs_npm_registry() {
     let test =
@@ -64,7 +57,7 @@ fn the_remix_app_is_integrated_built_typechecked_and_sends_server_events_needs_n
 
     let tmp = tempfile::tempdir().unwrap();
     let app = tmp.path().join("app");
-    sample_app_repo(&sample_app(), &app);
+    sample_app_repo(&sample_app("remix-app"), &app);
 
     // 1. The run: scripted model, real tools, a real npm install and build.
     let token = format!("phc_e2e_{}", uuid::Uuid::new_v4().simple());

@@ -20,14 +20,15 @@
 
 mod npm_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use npm_support::{
-    assert_commands_ran, assert_env_file, assert_events_reached, assert_run_succeeded, free_port,
-    integrate_with_cassette, processes_in, quiet, registry_reachable_for, run_ok, sample_app_repo,
-    spawn_in_group, stop_group, verification_of, wait_for_events_after, SERVE_LIMIT,
+    any_file_contains, assert_commands_ran, assert_env_file, assert_events_reached,
+    assert_run_succeeded, free_port, integrate_with_cassette, processes_in, quiet, read,
+    registry_reachable_for, run_ok, sample_app, sample_app_repo, spawn_in_group, stop_group,
+    verification_of, wait_for_events_after, SERVE_LIMIT,
 };
 use serde_json::{json, Value};
 use wizard::messages::EventOutcome;
@@ -55,34 +56,6 @@ const PROJECT_ID: &str = "prj_1";
 /// What a browser accepts for a page.
 const HTML: &str = "text/html,application/xhtml+xml";
 
-fn sample_app() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sveltekit-app")
-}
-
-fn read(app: &Path, rel: &str) -> String {
-    std::fs::read_to_string(app.join(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
-}
-
-/// True when a file under `root` contains `needle`.
-fn any_file_contains(root: &Path, needle: &str) -> bool {
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for path in entries.flatten().map(|e| e.path()) {
-            if path.is_dir() {
-                dirs.push(path);
-            } else if std::fs::read(&path)
-                .is_ok_and(|b| String::from_utf8_lossy(&b).contains(needle))
-            {
-                return true;
-            }
-        }
-    }
-    false
-}
-
 #[test]
 fn the_sveltekit_app_is_integrated_built_checked_and_sends_server_events_needs_npm_registry() {
     let test =
@@ -96,7 +69,7 @@ fn the_sveltekit_app_is_integrated_built_checked_and_sends_server_events_needs_n
 
     let tmp = tempfile::tempdir().unwrap();
     let app = tmp.path().join("app");
-    sample_app_repo(&sample_app(), &app);
+    sample_app_repo(&sample_app("sveltekit-app"), &app);
 
     // 1. The run: scripted model, real tools, a real npm install and build.
     let token = format!("phc_e2e_{}", uuid::Uuid::new_v4().simple());

@@ -25,13 +25,12 @@
 mod browser_support;
 mod npm_support;
 
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use browser_support::{browser_for, marked_processes};
 use npm_support::{
-    assert_commands_ran, assert_env_file, assert_run_succeeded, integrate_with_cassette,
-    processes_in, registry_reachable_for, sample_app_repo,
+    assert_commands_ran, assert_env_file, assert_run_succeeded, bundle, integrate_with_cassette,
+    processes_in, read, registry_reachable_for, sample_app, sample_app_repo, verification_of,
 };
 use serde_json::Value;
 use wizard::messages::EventOutcome;
@@ -45,28 +44,6 @@ const HOST_KEY: &str = "VITE_PUBLIC_POSTHOG_HOST";
 const BUILD_CHECK: &str = "npm run build --if-present";
 /// The planned events, all in the browser.
 const EVENTS: [&str; 3] = ["user_logged_in", "book_added", "book_finished"];
-
-fn sample_app() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/vue-app")
-}
-
-fn read(app: &Path, rel: &str) -> String {
-    std::fs::read_to_string(app.join(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
-}
-
-/// The built JavaScript in `dist/assets/`, concatenated.
-fn bundle(app: &Path) -> String {
-    let assets = app.join("dist/assets");
-    let entries = std::fs::read_dir(&assets)
-        .unwrap_or_else(|e| panic!("no build output in {}: {e}", assets.display()));
-    let mut js = String::new();
-    for path in entries.flatten().map(|e| e.path()) {
-        if path.extension().is_some_and(|x| x == "js") {
-            js.push_str(&std::fs::read_to_string(&path).unwrap());
-        }
-    }
-    js
-}
 
 #[test]
 fn the_vue_app_is_integrated_installed_and_built_and_its_browser_events_are_verified_in_a_browser_or_not_claimed_needs_npm_registry(
@@ -82,7 +59,7 @@ fn the_vue_app_is_integrated_installed_and_built_and_its_browser_events_are_veri
 
     let tmp = tempfile::tempdir().unwrap();
     let app = tmp.path().join("app");
-    sample_app_repo(&sample_app(), &app);
+    sample_app_repo(&sample_app("vue-app"), &app);
 
     // 1. The run: scripted model, real tools, a real npm install and build.
     let token = format!("phc_e2e_{}", uuid::Uuid::new_v4().simple());
@@ -144,16 +121,7 @@ fn the_vue_app_is_integrated_installed_and_built_and_its_browser_events_are_veri
     }
 
     // 5. The verify step served the built app and claims nothing it cannot see.
-    let verify = queue
-        .tasks
-        .iter()
-        .find(|t| t.task_type == "verify")
-        .expect("a verify task ran");
-    let v = verify
-        .handoff
-        .as_ref()
-        .and_then(|h| h.verification.clone())
-        .unwrap_or_else(|| panic!("verify left no verification: {verify:?}"));
+    let v = verification_of(&queue);
     let home = v
         .requests
         .iter()

@@ -421,6 +421,52 @@ pub async fn wait_for_events_after(
     }
 }
 
+/// The sample app `name` under `examples/`.
+pub fn sample_app(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+}
+
+/// The text of `rel` in `app`; panics with the file's name when it cannot be read.
+pub fn read(app: &Path, rel: &str) -> String {
+    std::fs::read_to_string(app.join(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
+}
+
+/// True when any file under `root` contains `needle` (build output, say).
+pub fn any_file_contains(root: &Path, needle: &str) -> bool {
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.is_dir() {
+                dirs.push(path);
+            } else if std::fs::read(&path)
+                .is_ok_and(|b| String::from_utf8_lossy(&b).contains(needle))
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The JavaScript a Vite build emitted (`dist/assets/*.js`), joined.
+pub fn bundle(app: &Path) -> String {
+    let assets = app.join("dist/assets");
+    let entries = std::fs::read_dir(&assets)
+        .unwrap_or_else(|e| panic!("no build output in {}: {e}", assets.display()));
+    let mut js = String::new();
+    for path in entries.flatten().map(|e| e.path()) {
+        if path.extension().is_some_and(|x| x == "js") {
+            js.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+    js
+}
+
 /// The verification the run's verify task left in its handoff: the requests it made to
 /// the app the runtime started with the framework's start command, and the outcomes.
 pub fn verification_of(queue: &wizard::messages::QueueFile) -> wizard::messages::Verification {

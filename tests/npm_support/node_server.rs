@@ -15,8 +15,9 @@ use wizard_fakes::posthog::FakePostHog;
 
 use super::{
     assert_check_passed_once, assert_commands_ran, assert_env_file, assert_events_reached,
-    assert_run_succeeded, free_port, integrate_with_cassette, processes_in, quiet,
-    registry_reachable_for, sample_app_repo, spawn_in_group, stop_group, wait_for_events,
+    assert_run_succeeded, free_port, integrate_with_cassette, processes_in, quiet, read,
+    registry_reachable_for, sample_app, sample_app_repo, spawn_in_group, stop_group,
+    wait_for_events,
 };
 
 /// The env file the init task writes, and its keys.
@@ -41,10 +42,6 @@ pub struct NodeServerApp {
     pub entry: &'static str,
 }
 
-fn read(app: &Path, rel: &str) -> String {
-    std::fs::read_to_string(app.join(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
-}
-
 /// Runs the whole test for `spec`; `drive` gets the server's base URL and answers the
 /// signed-up user's id.
 pub fn run<F, Fut>(test: &str, spec: &NodeServerApp, drive: F)
@@ -61,10 +58,7 @@ where
 
     let tmp = tempfile::tempdir().unwrap();
     let app = tmp.path().join("app");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(spec.name);
-    sample_app_repo(&sample, &app);
+    sample_app_repo(&sample_app(spec.name), &app);
 
     // 1. The run: scripted model, real tools, a real npm install (and build).
     let token = format!("phc_e2e_{}", uuid::Uuid::new_v4().simple());

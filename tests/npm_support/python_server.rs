@@ -15,7 +15,7 @@ use wizard_fakes::posthog::FakePostHog;
 use super::{
     assert_commands_ran, assert_env_file, assert_events_reached, assert_python_sdk_installed,
     assert_run_succeeded, free_port, integrate_with_cassette, pip_index_reachable_for,
-    processes_in, sample_app_repo, stop_group, wait_for_events,
+    processes_in, read, sample_app, sample_app_repo, stop_group, wait_for_events,
 };
 
 /// The env file the init task writes, and its keys.
@@ -37,10 +37,6 @@ pub struct PythonServerApp {
     pub client_source: &'static str,
 }
 
-fn read(app: &Path, rel: &str) -> String {
-    std::fs::read_to_string(app.join(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
-}
-
 /// Runs the whole test for `spec`: `serve` starts the integrated app on a port in its own
 /// process group, and `drive` gets the server's base URL and walks the flow.
 pub fn run<S, F, Fut>(test: &str, spec: &PythonServerApp, serve: S, drive: F)
@@ -58,10 +54,7 @@ where
 
     let tmp = tempfile::tempdir().unwrap();
     let app = tmp.path().join("app");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(spec.name);
-    sample_app_repo(&sample, &app);
+    sample_app_repo(&sample_app(spec.name), &app);
 
     // 1. The run: scripted model, real tools, a real venv and pip install.
     let token = format!("phc_e2e_{}", uuid::Uuid::new_v4().simple());
