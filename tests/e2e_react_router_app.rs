@@ -18,8 +18,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use npm_support::{
-    any_file_contains, free_port, git, quiet, read, registry_reachable_for, sample_app,
-    sample_app_repo, stop, wait_with_limit, Waited,
+    any_file_contains, assert_npm_sdks_installed, free_port, git, quiet, read,
+    registry_reachable_for, sample_app, sample_app_repo, stop, wait_with_limit, Waited,
 };
 use serde_json::Value;
 use wizard::messages::{QueueFile, Variant, Verdict};
@@ -113,22 +113,7 @@ fn the_react_router_app_is_integrated_built_typechecked_and_sends_server_events_
     assert!(!stderr.contains(&token), "the token is on stderr");
 
     // 2. What the run left: the SDKs locked and installed, the env file, the commands.
-    let manifest: Value = serde_json::from_str(&read(&app, "package.json")).unwrap();
-    let lock: Value = serde_json::from_str(&read(&app, "package-lock.json")).unwrap();
-    for sdk in SDKS {
-        let declared = manifest["dependencies"][sdk].as_str();
-        assert!(declared.is_some(), "package.json does not declare {sdk}");
-        assert_eq!(
-            lock["packages"][""]["dependencies"][sdk].as_str(),
-            declared,
-            "{sdk}"
-        );
-        assert!(
-            app.join(format!("node_modules/{sdk}/package.json"))
-                .is_file(),
-            "{sdk} not installed"
-        );
-    }
+    assert_npm_sdks_installed(&app, &SDKS);
     let env: BTreeMap<String, String> = dotenvy::from_path_iter(app.join(ENV_FILE))
         .unwrap()
         .map(|item| item.unwrap())

@@ -23,11 +23,10 @@ mod npm_support;
 use std::time::Instant;
 
 use npm_support::{
-    assert_commands_ran, assert_env_file, assert_run_succeeded, bundle,
+    assert_commands_ran, assert_env_file, assert_npm_sdks_installed, assert_run_succeeded, bundle,
     integrate_with_cassette_env, processes_in, read, registry_reachable_for, sample_app,
     sample_app_repo, verification_of,
 };
-use serde_json::Value;
 use wizard::messages::EventOutcome;
 use wizard_fakes::posthog::FakePostHog;
 
@@ -76,22 +75,7 @@ fn the_react_router_library_app_is_integrated_installed_and_built_and_its_browse
     );
 
     // 2. What the run left: the SDKs declared, locked and installed, the env file.
-    let manifest: Value = serde_json::from_str(&read(&app, "package.json")).unwrap();
-    let lock: Value = serde_json::from_str(&read(&app, "package-lock.json")).unwrap();
-    for sdk in SDKS {
-        let declared = manifest["dependencies"][sdk].as_str();
-        assert!(declared.is_some(), "package.json does not declare {sdk}");
-        assert_eq!(
-            lock["packages"][""]["dependencies"][sdk].as_str(),
-            declared,
-            "{sdk}"
-        );
-        assert!(
-            app.join(format!("node_modules/{sdk}/package.json"))
-                .is_file(),
-            "{sdk} not installed"
-        );
-    }
+    assert_npm_sdks_installed(&app, &SDKS);
     assert_commands_ran(&log, &["npm install"]);
     assert_env_file(
         &app,

@@ -23,11 +23,10 @@ use std::time::{Duration, Instant};
 use npm_support::drive::{client, expect_status, post_form, set_cookies, wait_until_serving};
 use npm_support::{
     assert_check_passed_once, assert_commands_ran, assert_env_file, assert_events_reached,
-    assert_run_succeeded, free_port, integrate_with_cassette, processes_in, quiet, read,
-    registry_reachable_for, run_ok, sample_app, sample_app_repo, spawn_in_group, stop_group,
-    wait_for_events,
+    assert_npm_sdks_installed, assert_run_succeeded, free_port, integrate_with_cassette,
+    processes_in, quiet, read, registry_reachable_for, run_ok, sample_app, sample_app_repo,
+    spawn_in_group, stop_group, wait_for_events,
 };
-use serde_json::Value;
 use wizard_fakes::posthog::FakePostHog;
 
 /// How long `npm run typecheck` may take.
@@ -66,22 +65,7 @@ fn the_remix_app_is_integrated_built_typechecked_and_sends_server_events_needs_n
     assert_eq!(queue.run.framework.as_deref(), Some("Remix"));
 
     // 2. What the run left: the SDKs locked and installed, the env file, one build.
-    let manifest: Value = serde_json::from_str(&read(&app, "package.json")).unwrap();
-    let lock: Value = serde_json::from_str(&read(&app, "package-lock.json")).unwrap();
-    for sdk in SDKS {
-        let declared = manifest["dependencies"][sdk].as_str();
-        assert!(declared.is_some(), "package.json does not declare {sdk}");
-        assert_eq!(
-            lock["packages"][""]["dependencies"][sdk].as_str(),
-            declared,
-            "{sdk}"
-        );
-        assert!(
-            app.join(format!("node_modules/{sdk}/package.json"))
-                .is_file(),
-            "{sdk} not installed"
-        );
-    }
+    assert_npm_sdks_installed(&app, &SDKS);
     assert_commands_ran(&log, &["npm install"]);
     assert_check_passed_once(&log, "npm run build --if-present");
     assert!(

@@ -26,11 +26,11 @@ use std::time::{Duration, Instant};
 
 use npm_support::{
     any_file_contains, assert_commands_ran, assert_env_file, assert_events_reached,
-    assert_run_succeeded, free_port, integrate_with_cassette, processes_in, quiet, read,
-    registry_reachable_for, run_ok, sample_app, sample_app_repo, spawn_in_group, stop_group,
-    verification_of, wait_for_events_after, SERVE_LIMIT,
+    assert_npm_sdks_installed, assert_run_succeeded, free_port, integrate_with_cassette,
+    processes_in, quiet, registry_reachable_for, run_ok, sample_app, sample_app_repo,
+    spawn_in_group, stop_group, verification_of, wait_for_events_after, SERVE_LIMIT,
 };
-use serde_json::{json, Value};
+use serde_json::json;
 use wizard::messages::EventOutcome;
 use wizard_fakes::posthog::FakePostHog;
 
@@ -84,22 +84,7 @@ fn the_sveltekit_app_is_integrated_built_checked_and_sends_server_events_needs_n
     assert_eq!(queue.run.framework.as_deref(), Some("SvelteKit"));
 
     // 2. What the run left: the SDKs locked and installed, the env file, one build.
-    let manifest: Value = serde_json::from_str(&read(&app, "package.json")).unwrap();
-    let lock: Value = serde_json::from_str(&read(&app, "package-lock.json")).unwrap();
-    for sdk in SDKS {
-        let declared = manifest["dependencies"][sdk].as_str();
-        assert!(declared.is_some(), "package.json does not declare {sdk}");
-        assert_eq!(
-            lock["packages"][""]["dependencies"][sdk].as_str(),
-            declared,
-            "{sdk}"
-        );
-        assert!(
-            app.join(format!("node_modules/{sdk}/package.json"))
-                .is_file(),
-            "{sdk} not installed"
-        );
-    }
+    assert_npm_sdks_installed(&app, &SDKS);
     assert_commands_ran(&log, &["npm install"]);
     let builds: Vec<&str> = log
         .lines()

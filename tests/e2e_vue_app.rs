@@ -29,10 +29,10 @@ use std::time::Instant;
 
 use browser_support::{browser_for, marked_processes};
 use npm_support::{
-    assert_commands_ran, assert_env_file, assert_run_succeeded, bundle, integrate_with_cassette,
-    processes_in, read, registry_reachable_for, sample_app, sample_app_repo, verification_of,
+    assert_commands_ran, assert_env_file, assert_npm_sdks_installed, assert_run_succeeded, bundle,
+    integrate_with_cassette, processes_in, read, registry_reachable_for, sample_app,
+    sample_app_repo, verification_of,
 };
-use serde_json::Value;
 use wizard::messages::EventOutcome;
 use wizard_fakes::posthog::FakePostHog;
 
@@ -68,21 +68,7 @@ fn the_vue_app_is_integrated_installed_and_built_and_its_browser_events_are_veri
     assert_eq!(queue.run.framework.as_deref(), Some("Vue (Vite)"));
 
     // 2. What the run left: the SDK declared, locked and installed, the env file.
-    let manifest: Value = serde_json::from_str(&read(&app, "package.json")).unwrap();
-    let lock: Value = serde_json::from_str(&read(&app, "package-lock.json")).unwrap();
-    let declared = manifest["dependencies"]["posthog-js"].as_str();
-    assert!(
-        declared.is_some(),
-        "package.json does not declare posthog-js"
-    );
-    assert_eq!(
-        lock["packages"][""]["dependencies"]["posthog-js"].as_str(),
-        declared
-    );
-    assert!(
-        app.join("node_modules/posthog-js/package.json").is_file(),
-        "posthog-js not installed"
-    );
+    assert_npm_sdks_installed(&app, &["posthog-js"]);
     assert_commands_ran(&log, &["npm install"]);
     assert_env_file(
         &app,

@@ -609,6 +609,27 @@ pub fn assert_check_passed_once(log: &str, command: &str) {
     );
 }
 
+/// Asserts that each of `sdks` is declared in the app's `package.json`, locked at that
+/// range in `package-lock.json` and installed in `node_modules`.
+pub fn assert_npm_sdks_installed(app: &Path, sdks: &[&str]) {
+    let manifest: Value = serde_json::from_str(&read(app, "package.json")).unwrap();
+    let lock: Value = serde_json::from_str(&read(app, "package-lock.json")).unwrap();
+    for sdk in sdks {
+        let declared = manifest["dependencies"][sdk].as_str();
+        assert!(declared.is_some(), "package.json does not declare {sdk}");
+        assert_eq!(
+            lock["packages"][""]["dependencies"][sdk].as_str(),
+            declared,
+            "{sdk}"
+        );
+        assert!(
+            app.join(format!("node_modules/{sdk}/package.json"))
+                .is_file(),
+            "{sdk} not installed"
+        );
+    }
+}
+
 /// Asserts that the Python SDK imports from the app's `.venv`.
 pub fn assert_python_sdk_installed(app: &Path) {
     let sdk = quiet(app.join(".venv/bin/python"))

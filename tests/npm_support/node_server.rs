@@ -10,14 +10,13 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::Instant;
 
-use serde_json::Value;
 use wizard_fakes::posthog::FakePostHog;
 
 use super::{
     assert_check_passed_once, assert_commands_ran, assert_env_file, assert_events_reached,
-    assert_run_succeeded, free_port, integrate_with_cassette, processes_in, quiet, read,
-    registry_reachable_for, sample_app, sample_app_repo, spawn_in_group, stop_group,
-    wait_for_events,
+    assert_npm_sdks_installed, assert_run_succeeded, free_port, integrate_with_cassette,
+    processes_in, quiet, read, registry_reachable_for, sample_app, sample_app_repo, spawn_in_group,
+    stop_group, wait_for_events,
 };
 
 /// The env file the init task writes, and its keys.
@@ -68,21 +67,7 @@ where
     assert_eq!(queue.run.framework.as_deref(), Some(spec.framework));
 
     // 2. What the run left: the SDK declared, locked and installed, the build, the env file.
-    let manifest: Value = serde_json::from_str(&read(&app, "package.json")).unwrap();
-    let lock: Value = serde_json::from_str(&read(&app, "package-lock.json")).unwrap();
-    let declared = manifest["dependencies"]["posthog-node"].as_str();
-    assert!(
-        declared.is_some(),
-        "package.json does not declare posthog-node"
-    );
-    assert_eq!(
-        lock["packages"][""]["dependencies"]["posthog-node"].as_str(),
-        declared
-    );
-    assert!(
-        app.join("node_modules/posthog-node/package.json").is_file(),
-        "posthog-node not installed"
-    );
+    assert_npm_sdks_installed(&app, &["posthog-node"]);
     assert_commands_ran(&log, &["npm install"]);
     if let Some((file, text, message)) = spec.built {
         assert_check_passed_once(&log, "npm run build --if-present");
